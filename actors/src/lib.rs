@@ -1,0 +1,1 @@
+//! Skein node runtime (actors arrive with the server issue).

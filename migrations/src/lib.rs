@@ -1,0 +1,1 @@
+//! Skein metastore migrations (arrive with the server issue).

@@ -3,9 +3,14 @@
 //! No actix, HTTP or SQL lives here, so everything can be tested, fuzzed and
 //! benchmarked alone.
 //!
-//! - [`event`]: the parsed [`Event`], [`EventId`], levels, and the
+//! - [`event`]: the parsed [`Event`], [`EventId`], levels, wire formats, and the
 //!   [`EventView`] trait that owned events and decoded views share.
+//! - [`generation`]: the two-part [`Generation`] (`model.write`).
+//! - [`block`]: the block format: header, columnar compressed payload.
 
+pub mod block;
 pub mod event;
+pub mod generation;
 
 pub use event::{Event, EventId, EventView, JsonMap, Level, Severity, Timestamp};
+pub use generation::Generation;

@@ -8,5 +8,5 @@
 pub mod model;
 pub mod view;
 
-pub use model::{Event, EventId, JsonMap, Level, Severity, Timestamp};
+pub use model::{Event, EventId, JsonMap, JsonMapBuilder, Level, Severity, Timestamp};
 pub use view::EventView;

@@ -116,6 +116,17 @@ impl JsonMap {
         JsonMap { text, entries }
     }
 
+    /// Builds a map in its canonical text form `{"name":value,...}` from raw
+    /// (escaped, unquoted) names and raw JSON values, in order. Every producer
+    /// (parsers, block decoder) goes through here, so equal content means equal maps.
+    pub fn from_raw_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> JsonMap {
+        let mut b = JsonMapBuilder::default();
+        for (n, v) in pairs {
+            b.push(n, v);
+        }
+        b.finish()
+    }
+
     /// The whole map as a JSON object.
     pub fn as_json(&self) -> &str {
         if self.text.is_empty() {
@@ -147,6 +158,53 @@ impl JsonMap {
         self.iter_raw()
             .find(|(n, _)| raw_name_eq(n, name))
             .map(|(_, v)| v)
+    }
+}
+
+/// Builds a [`JsonMap`] member by member without intermediate allocations.
+#[derive(Debug, Default)]
+pub struct JsonMapBuilder {
+    text: String,
+    entries: Vec<JsonEntry>,
+}
+
+impl JsonMapBuilder {
+    /// A builder whose text buffer starts with `capacity` bytes.
+    pub fn with_capacity(capacity: usize) -> JsonMapBuilder {
+        JsonMapBuilder { text: String::with_capacity(capacity), entries: Vec::new() }
+    }
+
+    /// Appends a member: `raw_name` is a JSON string body (escapes kept, no
+    /// quotes), `raw_value` valid JSON text.
+    pub fn push(&mut self, raw_name: &str, raw_value: &str) {
+        self.text.push(if self.entries.is_empty() { '{' } else { ',' });
+        self.text.push('"');
+        let n0 = self.text.len() as u32;
+        self.text.push_str(raw_name);
+        let n1 = self.text.len() as u32;
+        self.text.push_str("\":");
+        let v0 = self.text.len() as u32;
+        self.text.push_str(raw_value);
+        let v1 = self.text.len() as u32;
+        self.entries.push(JsonEntry { name: (n0, n1), value: (v0, v1) });
+    }
+
+    /// Number of members pushed so far.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when nothing was pushed.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The finished map (`{}` text is implied when empty).
+    pub fn finish(mut self) -> JsonMap {
+        if !self.entries.is_empty() {
+            self.text.push('}');
+        }
+        JsonMap { text: self.text.into_boxed_str(), entries: self.entries.into_boxed_slice() }
     }
 }
 
@@ -289,6 +347,17 @@ mod tests {
         assert_eq!(parse_event_type("\"$DEADBEEF\""), Some(0xdeadbeef));
         assert_eq!(parse_event_type("\"0xa1\""), Some(0xa1));
         assert_eq!(parse_event_type("\"nope\""), None);
+    }
+
+    #[test]
+    fn json_map_keeps_order_and_raw_values() {
+        let m = JsonMap::from_raw_pairs([("B", "1.50"), ("A", "{\"x\": [1]}")]);
+        assert_eq!(m.as_json(), "{\"B\":1.50,\"A\":{\"x\": [1]}}");
+        assert_eq!(m.get_raw("A"), Some("{\"x\": [1]}"));
+        assert_eq!(m.iter_raw().map(|(n, _)| n).collect::<Vec<_>>(), ["B", "A"]);
+        assert_eq!(JsonMap::from_raw_pairs([]).as_json(), "{}");
+        let v: serde_json::Value = serde_json::from_str(m.as_json()).unwrap();
+        assert_eq!(v["B"], serde_json::json!(1.5));
     }
 
     #[test]

@@ -7,10 +7,14 @@
 //!   [`EventView`] trait that owned events and decoded views share.
 //! - [`generation`]: the two-part [`Generation`] (`model.write`).
 //! - [`block`]: the block format: header, columnar compressed payload.
+//! - [`stream`]: the generational [`Store`]: segments, manifest, group
+//!   commit, recovery, retention, ordered reads, history and snapshots.
 
 pub mod block;
 pub mod event;
 pub mod generation;
+pub mod stream;
 
 pub use event::{Event, EventId, EventView, JsonMap, Level, Severity, Timestamp};
 pub use generation::Generation;
+pub use stream::{Store, StoreError, StoreOptions};

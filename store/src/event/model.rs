@@ -10,7 +10,10 @@ use serde_json::value::RawValue;
 /// CLEF timestamps carry at most 100 ns precision (7 fractional digits); nanoseconds
 /// keep every digit any client sends. The representable range is 1677-09-21 to
 /// 2262-04-11; parsers reject timestamps outside it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct Timestamp(pub i64);
 
 impl Timestamp {
@@ -172,6 +175,13 @@ impl JsonMapBuilder {
     /// A builder whose text buffer starts with `capacity` bytes.
     pub fn with_capacity(capacity: usize) -> JsonMapBuilder {
         JsonMapBuilder { text: String::with_capacity(capacity), entries: Vec::new() }
+    }
+
+    /// A builder sized exactly: `text` bytes of map text (braces, quotes,
+    /// colons and commas included) and `entries` members, so that `finish`
+    /// needs no reallocation.
+    pub fn with_capacities(text: usize, entries: usize) -> JsonMapBuilder {
+        JsonMapBuilder { text: String::with_capacity(text), entries: Vec::with_capacity(entries) }
     }
 
     /// Appends a member: `raw_name` is a JSON string body (escapes kept, no

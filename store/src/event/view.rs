@@ -85,3 +85,24 @@ impl EventView for Event {
         self.properties.iter_raw().for_each(|(n, v)| f(n, v))
     }
 }
+
+/// Copies any event view into an owned [`Event`].
+pub fn to_event<E: EventView + ?Sized>(e: &E) -> Event {
+    use super::model::{JsonMapBuilder, Level};
+    let boxed = |s: Option<&str>| s.map(Box::<str>::from);
+    let mut reified = JsonMapBuilder::default();
+    e.for_each_reified(&mut |n, v| reified.push(n, v));
+    let mut properties = JsonMapBuilder::default();
+    e.for_each_property(&mut |n, v| properties.push(n, v));
+    Event {
+        timestamp: e.timestamp(),
+        level: Level { text: boxed(e.level_text()), severity: e.severity() },
+        message_template: boxed(e.message_template()),
+        message: boxed(e.message()),
+        exception: boxed(e.exception()),
+        trace_id: boxed(e.trace_id()),
+        span_id: boxed(e.span_id()),
+        reified: reified.finish(),
+        properties: properties.finish(),
+    }
+}

@@ -1,0 +1,241 @@
+//! The generational event store kept under `<storage>/Stream/`.
+//!
+//! - [`manifest`]: structural state and recent structural ops, replaced atomically.
+//! - [`segment`]: segment files, block scanning, sealed block directories.
+//! - [`index`]: the in-memory block index readers select from.
+//! - `writer`: the mutable state; every file-changing operation.
+//! - `commit`: group commit in front of the writer.
+//! - `recover`: opening a store after a clean stop or a crash.
+//! - [`read`]: ordered visits over a time range (newest or oldest first).
+//! - [`history`]: "everything after generation G", and applying it on a replica.
+//! - [`snapshot`]: copying a whole store in resumable, checksummed chunks.
+//! - `disk`: free-space checks for the disk floor.
+
+mod commit;
+mod disk;
+mod error;
+pub mod history;
+pub mod index;
+pub mod manifest;
+pub mod read;
+mod recover;
+pub mod segment;
+// pub mod snapshot;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+pub use error::{StoreError, TooOld};
+pub use index::BlockRef;
+pub use manifest::TermStart;
+pub use read::Order;
+pub use writer::AppendReceipt;
+
+use crate::block::{decode_block, encode_block, DecodedBlock, EncodedBlock};
+use crate::generation::Generation;
+use crate::{Event, Timestamp};
+use commit::GroupCommit;
+use index::BlockIndex;
+use writer::Writer;
+
+/// Tunables of a store; `Default` gives the production values.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    /// Seal the active segment once it holds this many bytes.
+    pub segment_max_bytes: u64,
+    /// Seal a non-empty active segment once it is this old.
+    pub segment_max_age: Duration,
+    /// Refuse appends while less than this many bytes are free (0 disables).
+    pub disk_floor_bytes: u64,
+    /// Structural operations kept for replication before followers need a snapshot.
+    pub recent_ops_kept: usize,
+    /// Most payload bytes written by one group commit.
+    pub max_group_bytes: usize,
+}
+
+impl Default for StoreOptions {
+    fn default() -> StoreOptions {
+        StoreOptions {
+            segment_max_bytes: 64 << 20,
+            segment_max_age: Duration::from_secs(3600),
+            disk_floor_bytes: 1 << 30,
+            recent_ops_kept: 10_000,
+            max_group_bytes: 16 << 20,
+        }
+    }
+}
+
+/// A point-in-time description of the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreStatus {
+    /// The store's id.
+    pub store_id: String,
+    /// Current generation.
+    pub generation: Generation,
+    /// Term stamped on new writes.
+    pub term: u64,
+    /// Events held.
+    pub events: u64,
+    /// Bytes of segment files.
+    pub bytes: u64,
+    /// Segments held (sealed and active).
+    pub segments: usize,
+    /// Arrival number of the next event.
+    pub next_arrival: u64,
+}
+
+/// The event store. Cheap to share behind an `Arc`; every method takes `&self`.
+pub struct Store {
+    dir: PathBuf,
+    writer: Mutex<Writer>,
+    commit: GroupCommit,
+    index: Arc<RwLock<BlockIndex>>,
+}
+
+impl Store {
+    /// Opens the store in `dir` (its `Stream/` folder), creating it when absent,
+    /// and recovers from any crash.
+    pub fn open(dir: impl AsRef<Path>, opts: StoreOptions) -> Result<Store, StoreError> {
+        Store::from_writer(recover::open(dir.as_ref(), opts, None)?)
+    }
+
+    /// Opens or creates a replica of the store with id `store_id`.
+    pub fn open_replica(
+        dir: impl AsRef<Path>,
+        opts: StoreOptions,
+        store_id: &str,
+    ) -> Result<Store, StoreError> {
+        Store::from_writer(recover::open(dir.as_ref(), opts, Some(store_id))?)
+    }
+
+    fn from_writer(w: Writer) -> Result<Store, StoreError> {
+        Ok(Store {
+            dir: w.dir.clone(),
+            index: w.index.clone(),
+            writer: Mutex::new(w),
+            commit: GroupCommit::default(),
+        })
+    }
+
+    /// The store's folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn writer(&self) -> std::sync::MutexGuard<'_, Writer> {
+        self.writer.lock().expect("writer lock")
+    }
+
+    /// Appends an encoded batch; returns once it is fsynced.
+    pub fn append(&self, block: EncodedBlock) -> Result<AppendReceipt, StoreError> {
+        if block.header.event_count == 0 {
+            return Err(StoreError::InvalidBatch(
+                "a batch must hold at least one event".into(),
+            ));
+        }
+        let max = self.writer().opts.max_group_bytes;
+        self.commit.append(&self.writer, block, max)
+    }
+
+    /// Encodes and appends a batch of events; returns once it is fsynced.
+    pub fn append_events(&self, events: &[Event]) -> Result<AppendReceipt, StoreError> {
+        self.append(encode_block(events))
+    }
+
+    /// The current generation.
+    pub fn generation(&self) -> Generation {
+        self.writer().generation
+    }
+
+    /// The store's id, term, size and position.
+    pub fn status(&self) -> StoreStatus {
+        let w = self.writer();
+        let index = self.index.read().expect("index lock");
+        let bytes = w
+            .manifest
+            .segments
+            .iter()
+            .map(|s| s.sealed.map_or(0, |i| i.len))
+            .sum::<u64>()
+            + w.active.as_ref().map_or(0, |a| a.len);
+        StoreStatus {
+            store_id: w.manifest.store_id.clone(),
+            generation: w.generation,
+            term: w.term,
+            events: index.event_count(),
+            bytes,
+            segments: w.manifest.segments.len(),
+            next_arrival: w.next_arrival,
+        }
+    }
+
+    /// Sets the term stamped on subsequent writes; terms never go back.
+    pub fn set_term(&self, term: u64) -> Result<(), StoreError> {
+        let mut w = self.writer();
+        if term < w.term {
+            return Err(StoreError::Mismatch(format!(
+                "term {term} is older than the store's term {}",
+                w.term
+            )));
+        }
+        w.term = term;
+        Ok(())
+    }
+
+    /// Term starts, oldest first.
+    pub fn term_history(&self) -> Vec<TermStart> {
+        self.writer().term_history.clone()
+    }
+
+    /// Seals the active segment now (no-op when empty or absent).
+    pub fn seal(&self) -> Result<(), StoreError> {
+        self.writer().seal()
+    }
+
+    /// Periodic upkeep: seals the active segment when it is too old, then
+    /// deletes sealed segments whose newest event is older than `cutoff`.
+    /// Returns the deleted segment ids.
+    pub fn maintain(&self, cutoff: Option<Timestamp>) -> Result<Vec<u64>, StoreError> {
+        let mut w = self.writer();
+        w.maybe_seal()?;
+        let Some(cutoff) = cutoff else {
+            return Ok(Vec::new());
+        };
+        let expired: Vec<u64> = w
+            .manifest
+            .segments
+            .iter()
+            .filter(|s| {
+                s.sealed
+                    .is_some_and(|i| i.max_ts.is_none_or(|t| t < cutoff))
+            })
+            .map(|s| s.id)
+            .collect();
+        for id in &expired {
+            w.delete_segment(*id)?;
+            log::info!("retention deleted segment {id} (all events before the cutoff)");
+        }
+        Ok(expired)
+    }
+
+    /// Blocks that may hold events in `[from, to)`, oldest generation first.
+    pub fn blocks(&self, from: Option<Timestamp>, to: Option<Timestamp>) -> Vec<BlockRef> {
+        self.index.read().expect("index lock").select(from, to)
+    }
+
+    /// Reads, verifies and decodes one block.
+    pub fn read_block(&self, block: &BlockRef) -> Result<DecodedBlock, StoreError> {
+        read::read_block(block).and_then(|bytes| {
+            decode_block(&bytes).map_err(|source| StoreError::CorruptBlock {
+                segment: block.meta.segment,
+                offset: block.meta.offset,
+                source,
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

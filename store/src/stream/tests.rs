@@ -1,0 +1,365 @@
+//! Tests of the store as a whole: append, recovery, sealing, retention,
+//! ordered reads, history replay and the disk floor.
+
+use std::ops::ControlFlow;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::history::HistoryItem;
+use super::*;
+use crate::event::parse_clef;
+use crate::{EventId, EventView};
+
+fn opts() -> StoreOptions {
+    StoreOptions {
+        disk_floor_bytes: 0,
+        ..StoreOptions::default()
+    }
+}
+
+/// `n` events whose timestamps start at second `t0` and step by `step` ms.
+fn events(t0: i64, n: usize, step: i64) -> Vec<Event> {
+    let body: String = (0..n)
+        .map(|i| {
+            let ms = t0 * 1000 + i as i64 * step;
+            format!(
+                "{{\"@t\":\"2025-01-01T00:00:00Z\",\"@mt\":\"n {{N}}\",\"N\":{i},\"Ms\":{ms}}}\n"
+            )
+        })
+        .collect();
+    let mut evs = parse_clef(body.as_bytes()).unwrap();
+    for (i, e) in evs.iter_mut().enumerate() {
+        e.timestamp =
+            Timestamp(1_735_689_600_000_000_000 + (t0 * 1000 + i as i64 * step) * 1_000_000);
+    }
+    evs
+}
+
+fn all_events(store: &Store, order: Order) -> Vec<(EventId, Event)> {
+    let mut out = Vec::new();
+    store
+        .visit(None, None, order, &mut |e| {
+            out.push((e.id().unwrap(), crate::event::view::to_event(e)));
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    out
+}
+
+fn file_bytes(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().unwrap().is_file())
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn appends_survive_reopen_with_their_generations() {
+    let dir = tempfile::tempdir().unwrap();
+    let batches = [events(0, 3, 10), events(1, 2, 10), events(2, 4, 10)];
+    {
+        let s = Store::open(dir.path(), opts()).unwrap();
+        assert_eq!(s.generation(), Generation::ZERO);
+        for (i, b) in batches.iter().enumerate() {
+            let r = s.append_events(b).unwrap();
+            assert_eq!(
+                r.generation,
+                Generation {
+                    model: 1,
+                    write: i as u64 + 1
+                }
+            );
+        }
+        assert_eq!(s.status().events, 9);
+    }
+    let s = Store::open(dir.path(), opts()).unwrap();
+    assert_eq!(s.generation(), Generation { model: 1, write: 3 });
+    let read: Vec<Event> = all_events(&s, Order::OldestFirst)
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect();
+    assert_eq!(read, batches.concat());
+    assert_eq!(s.append_events(&events(3, 1, 1)).unwrap().first_arrival, 9);
+}
+
+#[test]
+fn an_empty_batch_is_refused_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path(), opts()).unwrap();
+    assert!(matches!(
+        s.append_events(&[]),
+        Err(StoreError::InvalidBatch(_))
+    ));
+    assert_eq!(s.generation(), Generation::ZERO);
+}
+
+#[test]
+fn concurrent_appends_share_fsyncs_and_all_land() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Arc::new(Store::open(dir.path(), opts()).unwrap());
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                (0..25)
+                    .map(|i| s.append_events(&events(t * 100 + i, 5, 1)).unwrap())
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut gens: Vec<u64> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .map(|r| r.generation.write)
+        .collect();
+    gens.sort();
+    assert_eq!(gens, (1..=100).collect::<Vec<_>>());
+    drop(s);
+    let s = Store::open(dir.path(), opts()).unwrap();
+    assert_eq!(s.status().events, 500);
+    assert_eq!(s.generation().write, 100);
+}
+
+#[test]
+fn a_torn_tail_is_set_aside_and_the_intact_prefix_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let seg = {
+        let s = Store::open(dir.path(), opts()).unwrap();
+        s.append_events(&events(0, 3, 1)).unwrap();
+        s.append_events(&events(1, 3, 1)).unwrap();
+        segment::log_path(dir.path(), 1)
+    };
+    let len = std::fs::metadata(&seg).unwrap().len();
+    // Cut the second block in half, as a crash mid-write would.
+    let f = std::fs::OpenOptions::new().write(true).open(&seg).unwrap();
+    f.set_len(len - 20).unwrap();
+    drop(f);
+    let s = Store::open(dir.path(), opts()).unwrap();
+    assert_eq!(s.generation(), Generation { model: 1, write: 1 });
+    assert_eq!(all_events(&s, Order::OldestFirst).len(), 3);
+    let aside: Vec<_> = std::fs::read_dir(dir.path().join("damaged"))
+        .unwrap()
+        .collect();
+    assert_eq!(aside.len(), 1);
+    // The store goes on from the intact prefix.
+    assert_eq!(
+        s.append_events(&events(2, 1, 1)).unwrap().generation.write,
+        2
+    );
+}
+
+#[test]
+fn a_flipped_bit_in_the_last_block_is_never_returned() {
+    let dir = tempfile::tempdir().unwrap();
+    let seg = {
+        let s = Store::open(dir.path(), opts()).unwrap();
+        s.append_events(&events(0, 3, 1)).unwrap();
+        s.append_events(&events(1, 3, 1)).unwrap();
+        segment::log_path(dir.path(), 1)
+    };
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let n = bytes.len();
+    bytes[n - 5] ^= 0x10;
+    std::fs::write(&seg, &bytes).unwrap();
+    let s = Store::open(dir.path(), opts()).unwrap();
+    let read = all_events(&s, Order::OldestFirst);
+    assert_eq!(read.len(), 3);
+    assert_eq!(
+        read.into_iter().map(|(_, e)| e).collect::<Vec<_>>(),
+        events(0, 3, 1)
+    );
+}
+
+#[test]
+fn sealed_segments_reopen_from_their_directories_and_retention_deletes_old_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = StoreOptions {
+        segment_max_bytes: 1,
+        ..opts()
+    };
+    {
+        let s = Store::open(dir.path(), small.clone()).unwrap();
+        for t in 0..4 {
+            s.append_events(&events(t * 10, 2, 1)).unwrap();
+        }
+        // Each append opened a segment and sealed it: 4 × (new + seal) + 4 writes.
+        assert_eq!(s.generation(), Generation { model: 8, write: 4 });
+    }
+    let s = Store::open(dir.path(), small).unwrap();
+    assert_eq!(s.status().segments, 4);
+    assert_eq!(all_events(&s, Order::OldestFirst).len(), 8);
+    let cutoff = Timestamp(1_735_689_600_000_000_000 + 15 * 1_000_000_000);
+    assert_eq!(s.maintain(Some(cutoff)).unwrap(), vec![1, 2]);
+    assert_eq!(
+        s.generation(),
+        Generation {
+            model: 10,
+            write: 4
+        }
+    );
+    assert!(!segment::log_path(dir.path(), 1).exists());
+    assert_eq!(all_events(&s, Order::OldestFirst).len(), 4);
+}
+
+#[test]
+fn visits_are_in_exact_timestamp_order_within_the_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path(), opts()).unwrap();
+    // Overlapping, out-of-order batches.
+    s.append_events(&events(10, 5, 1000)).unwrap(); // 10s..14s
+    s.append_events(&events(0, 5, 3000)).unwrap(); // 0s..12s
+    s.append_events(&events(11, 2, 0)).unwrap(); // 11s twice
+    let newest = all_events(&s, Order::NewestFirst);
+    assert_eq!(newest.len(), 12);
+    assert!(
+        newest.windows(2).all(|w| w[0].0 > w[1].0),
+        "strictly descending ids"
+    );
+    let mut oldest = all_events(&s, Order::OldestFirst);
+    oldest.reverse();
+    assert_eq!(oldest, newest);
+
+    let base = 1_735_689_600_000_000_000i64;
+    let (from, to) = (
+        Timestamp(base + 3_000_000_000),
+        Timestamp(base + 11_000_000_000),
+    );
+    let mut got = Vec::new();
+    s.visit(Some(from), Some(to), Order::NewestFirst, &mut |e| {
+        got.push(e.timestamp());
+        if got.len() == 4 {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    })
+    .unwrap();
+    let expect: Vec<Timestamp> = newest
+        .iter()
+        .map(|(id, _)| id.timestamp)
+        .filter(|t| *t >= from && *t < to)
+        .take(4)
+        .collect();
+    assert_eq!(got, expect);
+}
+
+#[test]
+fn replaying_history_gives_byte_identical_files_and_generation() {
+    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let o = StoreOptions {
+        segment_max_bytes: 3000,
+        ..opts()
+    };
+    let a = Store::open(a_dir.path(), o.clone()).unwrap();
+    let b = Store::open_replica(b_dir.path(), o.clone(), &a.status().store_id).unwrap();
+    a.set_term(3).unwrap();
+    let mut t = 0;
+    for round in 0..6 {
+        for _ in 0..5 {
+            a.append_events(&events(t, 7, 100)).unwrap();
+            t += 1;
+        }
+        if round == 2 {
+            a.set_term(4).unwrap();
+            a.maintain(Some(Timestamp(1_735_689_600_000_000_000 + 3_000_000_000)))
+                .unwrap();
+        }
+        // Ship in small pieces, as a replication stream would.
+        loop {
+            let items = a.history_after(b.generation(), 500).unwrap().unwrap();
+            if items.is_empty() {
+                break;
+            }
+            b.apply(&items).unwrap();
+        }
+        assert_eq!(b.generation(), a.generation());
+        assert_eq!(file_bytes(b_dir.path()), file_bytes(a_dir.path()));
+    }
+    assert!(
+        a.generation().model > 4,
+        "segments were opened, sealed and deleted"
+    );
+    assert_eq!(b.term_history(), a.term_history());
+    drop(b);
+    let b = Store::open(b_dir.path(), o).unwrap();
+    assert_eq!(
+        all_events(&b, Order::NewestFirst),
+        all_events(&a, Order::NewestFirst)
+    );
+}
+
+#[test]
+fn history_is_too_old_once_its_operations_are_forgotten() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = StoreOptions {
+        segment_max_bytes: 1,
+        recent_ops_kept: 2,
+        ..opts()
+    };
+    let s = Store::open(dir.path(), o).unwrap();
+    for t in 0..3 {
+        s.append_events(&events(t, 1, 1)).unwrap();
+    }
+    let r = s.history_after(Generation::ZERO, usize::MAX).unwrap();
+    assert!(matches!(r, Err(TooOld { .. })), "{r:?}");
+    let recent = s
+        .history_after(Generation { model: 4, write: 2 }, usize::MAX)
+        .unwrap()
+        .unwrap();
+    assert_eq!(recent.len(), 3);
+}
+
+#[test]
+fn out_of_order_history_is_refused_and_changes_nothing() {
+    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = Store::open(a_dir.path(), opts()).unwrap();
+    let b = Store::open_replica(b_dir.path(), opts(), &a.status().store_id).unwrap();
+    a.append_events(&events(0, 2, 1)).unwrap();
+    a.append_events(&events(1, 2, 1)).unwrap();
+    let items = a
+        .history_after(Generation::ZERO, usize::MAX)
+        .unwrap()
+        .unwrap();
+    assert!(matches!(
+        b.apply(&items[1..]),
+        Err(StoreError::OutOfOrder { .. })
+    ));
+    assert_eq!(b.generation(), Generation::ZERO);
+    let mut forged = items.clone();
+    if let HistoryItem::Append { bytes, .. } = &mut forged[1] {
+        let n = bytes.len();
+        bytes[n - 1] ^= 1;
+    }
+    assert!(matches!(
+        b.apply(&forged),
+        Err(StoreError::CorruptBlock { .. })
+    ));
+    assert_eq!(b.generation(), Generation { model: 1, write: 0 });
+    assert!(Store::open_replica(b_dir.path(), opts(), "other").is_err());
+}
+
+#[test]
+fn below_the_disk_floor_appends_fail_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(
+        dir.path(),
+        StoreOptions {
+            disk_floor_bytes: u64::MAX,
+            ..opts()
+        },
+    )
+    .unwrap();
+    let err = s.append_events(&events(0, 1, 1)).unwrap_err();
+    assert!(matches!(err, StoreError::DiskFull { .. }), "{err}");
+    assert!(err.to_string().contains("disk full"));
+    assert_eq!(s.generation(), Generation::ZERO);
+}

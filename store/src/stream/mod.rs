@@ -20,7 +20,7 @@ pub mod manifest;
 pub mod read;
 mod recover;
 pub mod segment;
-// pub mod snapshot;
+pub mod snapshot;
 mod writer;
 
 use std::path::{Path, PathBuf};

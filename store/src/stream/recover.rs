@@ -24,6 +24,7 @@ pub(crate) fn open(
     opts: StoreOptions,
     store_id: Option<&str>,
 ) -> Result<Writer, StoreError> {
+    super::snapshot::finish_interrupted_install(dir)?;
     fs::create_dir_all(dir).map_err(StoreError::io("create", dir))?;
     let manifest = match Manifest::load(dir)? {
         Some(m) => {
@@ -193,7 +194,8 @@ fn remove_orphans(dir: &Path, manifest: &Manifest) -> Result<(), StoreError> {
         let entry = entry.map_err(StoreError::io("list", dir))?;
         let name = entry.file_name().to_string_lossy().into_owned();
         let ours = name.starts_with("seg-") && (name.ends_with(".log") || name.ends_with(".idx"));
-        if (ours && !owned.contains(&name)) || name.ends_with(".tmp") {
+        let marker = name == "READY" || name == "STORE_ID";
+        if (ours && !owned.contains(&name)) || name.ends_with(".tmp") || marker {
             log::info!("removing {name}, which the manifest no longer lists");
             fs::remove_file(entry.path()).map_err(StoreError::io("remove", entry.path()))?;
         }

@@ -363,3 +363,70 @@ fn below_the_disk_floor_appends_fail_and_change_nothing() {
     assert!(err.to_string().contains("disk full"));
     assert_eq!(s.generation(), Generation::ZERO);
 }
+
+#[test]
+fn a_snapshot_copies_the_store_resumes_after_interruption_then_history_continues() {
+    let (a_dir, parent) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let b_dir = parent.path().join("Stream");
+    let o = StoreOptions {
+        segment_max_bytes: 1500,
+        ..opts()
+    };
+    let a = Store::open(a_dir.path(), o.clone()).unwrap();
+    for t in 0..12 {
+        a.append_events(&events(t, 6, 10)).unwrap();
+    }
+    let plan = a.snapshot_plan();
+    assert!(
+        plan.files.len() > 3,
+        "sealed segments, directories and the active one: {plan:?}"
+    );
+    let mut served = 0usize;
+    // First attempt dies after a few small chunks.
+    let mut failing = |name: &str, off: u64, len: usize| {
+        if served >= 5 {
+            return Err(StoreError::Mismatch("link dropped".into()));
+        }
+        served += 1;
+        a.read_chunk(name, off, len.min(700))
+    };
+    assert!(snapshot::install_snapshot(&b_dir, &plan, 0, &mut failing).is_err());
+    assert!(!b_dir.exists(), "nothing half-copied is put in place");
+    let mut fetched = 0usize;
+    let mut fetch = |name: &str, off: u64, len: usize| {
+        let c = a.read_chunk(name, off, len.min(700))?;
+        fetched += c.len();
+        Ok(c)
+    };
+    snapshot::install_snapshot(&b_dir, &plan, 0, &mut fetch).unwrap();
+    let total: u64 = plan.files.iter().map(|f| f.len).sum();
+    assert!(
+        (fetched as u64) < total,
+        "the interrupted copy was resumed, not restarted"
+    );
+    assert!(!parent.path().join("Stream.staging").exists());
+
+    a.append_events(&events(50, 3, 1)).unwrap();
+    let b = Store::open(&b_dir, o).unwrap();
+    assert_eq!(b.generation(), plan.generation);
+    let items = a
+        .history_after(b.generation(), usize::MAX)
+        .unwrap()
+        .unwrap();
+    b.apply(&items).unwrap();
+    assert_eq!(b.generation(), a.generation());
+    assert_eq!(file_bytes(&b_dir), file_bytes(a_dir.path()));
+}
+
+#[test]
+fn chunks_are_served_only_for_the_stores_own_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path(), opts()).unwrap();
+    s.append_events(&events(0, 1, 1)).unwrap();
+    assert!(s.read_chunk("manifest", 0, 10).is_err());
+    assert!(s.read_chunk("../../etc/passwd", 0, 10).is_err());
+    assert!(!s
+        .read_chunk(&segment::log_name(1), 0, 10)
+        .unwrap()
+        .is_empty());
+}

@@ -9,7 +9,8 @@
 //! - [`clef`]: [`parse_clef`], CLEF bodies (one JSON object per line) into events.
 //! - [`legacy`]: [`parse_legacy`], Seq's `{"Events":[...]}` JSON bodies.
 //! - [`error`]: [`ParseError`] (line, event index, typed reason) and [`ParseLimits`].
-//! - [`template`]: Serilog message templates: tokens and [`render_message`].
+//! - [`template`]: Serilog message templates and their API tokens [`MessageTemplateTokens`].
+//! - [`render`]: [`render_message`], an event's message rendered like Serilog does.
 //! - [`clef_write`]: [`write_clef`], any event back out as one CLEF line.
 
 pub mod clef;
@@ -19,6 +20,7 @@ pub mod legacy;
 pub mod level;
 pub mod model;
 mod raw;
+pub mod render;
 pub mod template;
 pub mod timestamp;
 pub mod view;
@@ -30,5 +32,6 @@ pub use clef_write::write_clef;
 pub use error::{ParseError, ParseErrorKind, ParseLimits, MAX_DEPTH, MAX_EVENT_BYTES};
 pub use legacy::{parse_legacy, parse_legacy_with};
 pub use level::severity_of;
-pub use template::{render_message, MessageTemplateToken, MessageTemplateTokens};
+pub use render::render_message;
+pub use template::{MessageTemplateToken, MessageTemplateTokens};
 pub use timestamp::{format_timestamp, parse_timestamp, TimestampError};

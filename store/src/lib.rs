@@ -7,12 +7,14 @@
 //!   [`EventView`] trait that owned events and decoded views share.
 //! - [`generation`]: the two-part [`Generation`] (`model.write`).
 //! - [`block`]: the block format: header, columnar compressed payload.
+//! - [`query`]: Seq's filter language and SQL-style queries over [`EventView`]s.
 //! - [`stream`]: the generational [`Store`]: segments, manifest, group
 //!   commit, recovery, retention, ordered reads, history and snapshots.
 
 pub mod block;
 pub mod event;
 pub mod generation;
+pub mod query;
 pub mod stream;
 
 pub use event::{Event, EventId, EventView, JsonMap, Level, Severity, Timestamp};

@@ -1,0 +1,246 @@
+//! [`QueryRunner`]: runs a [`Query`] over events fed one at a time.
+//!
+//! Runners are independent: give each scan thread its own, [`QueryRunner::merge`]
+//! them, then [`QueryRunner::finish`]. Rows are sorted by time bucket first
+//! (a series), then by `order by` (or by the group keys), then cut to `limit`.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::{EventView, Timestamp};
+
+use super::aggregate::AggState;
+use super::eval::{eval, Cx};
+use super::filter::EvalContext;
+use super::select::{Plan, Query};
+use super::value::{Key, Value};
+
+/// A query's answer: column names and rows of JSON values.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QueryResult {
+    /// Column names: `time` (when bucketed), unselected group keys, then the selected columns.
+    pub columns: Vec<String>,
+    /// One row per group (or per event), values in column order.
+    pub rows: Vec<Vec<serde_json::Value>>,
+}
+
+/// Accumulates one query's results over a stream of events.
+#[derive(Debug)]
+pub struct QueryRunner {
+    query: Query,
+    now: i64,
+    groups: HashMap<Vec<Key>, Vec<AggState>>,
+    /// Per-event rows: (sort keys, values).
+    rows: Vec<(Vec<Key>, Vec<Key>)>,
+    scratch: Vec<Key>,
+}
+
+impl QueryRunner {
+    pub(crate) fn new(query: Query, now: i64) -> QueryRunner {
+        QueryRunner {
+            query,
+            now,
+            groups: HashMap::new(),
+            rows: Vec::new(),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// True when more events cannot change the result (a per-event query
+    /// with `limit` and no `order by` that already has its rows).
+    pub fn is_full(&self) -> bool {
+        let p = self.query.plan();
+        !p.aggregate && p.order.is_empty() && p.limit.is_some_and(|l| self.rows.len() >= l)
+    }
+
+    /// Feeds one event (the `where` filter is applied here).
+    pub fn accept<E: EventView + ?Sized>(&mut self, e: &E) {
+        let plan = self.query.plan();
+        if let Some(f) = &plan.filter {
+            if !f.matches(e, &EvalContext::new(Timestamp(self.now))) {
+                return;
+            }
+        }
+        let cx = Cx::at(self.now);
+        if !plan.aggregate {
+            if self.is_full() {
+                return;
+            }
+            let key = |x| Key::from_value(&eval(x, Some(e), cx));
+            let sort = plan.order.iter().map(|(x, _)| key(x)).collect();
+            let values = plan.columns.iter().map(|c| key(&c.expr)).collect();
+            self.rows.push((sort, values));
+            return;
+        }
+        self.scratch.clear();
+        if let Some(b) = plan.bucket {
+            let t = e.timestamp().0;
+            self.scratch
+                .push(Key::Int((t.div_euclid(b) as i128) * b as i128));
+        }
+        for k in &plan.keys {
+            self.scratch
+                .push(Key::from_value(&eval(&k.expr, Some(e), cx)));
+        }
+        let update = |states: &mut Vec<AggState>| {
+            for (st, call) in states.iter_mut().zip(&plan.aggs) {
+                match &call.arg {
+                    None => st.update(None),
+                    Some(a) => st.update(Some(&eval(a, Some(e), cx))),
+                }
+            }
+        };
+        if let Some(states) = self.groups.get_mut(self.scratch.as_slice()) {
+            update(states);
+        } else {
+            let mut states = plan.aggs.iter().map(|a| AggState::new(a.kind)).collect();
+            update(&mut states);
+            self.groups.insert(self.scratch.clone(), states);
+        }
+    }
+
+    /// Merges another runner of the same query into this one.
+    pub fn merge(&mut self, other: QueryRunner) {
+        for (k, states) in other.groups {
+            match self.groups.get_mut(&k) {
+                Some(mine) => mine.iter_mut().zip(states).for_each(|(a, b)| a.merge(b)),
+                None => {
+                    self.groups.insert(k, states);
+                }
+            }
+        }
+        self.rows.extend(other.rows);
+        let p = self.query.plan();
+        if let (true, Some(l)) = (p.order.is_empty(), p.limit) {
+            self.rows.truncate(l);
+        }
+    }
+
+    /// The result rows.
+    pub fn finish(self) -> QueryResult {
+        let query = self.query.clone();
+        let columns = query.column_names();
+        let plan = query.plan();
+        let mut rows: Vec<(Vec<Key>, Vec<serde_json::Value>)> = if plan.aggregate {
+            self.finish_groups(plan)
+        } else {
+            self.rows
+                .into_iter()
+                .map(|(s, v)| (s, v.iter().map(Key::to_json).collect()))
+                .collect()
+        };
+        let bucketed = plan.bucket.is_some();
+        rows.sort_by(|(a, _), (b, _)| {
+            let mut k = 0;
+            let mut o = Ordering::Equal;
+            if bucketed && plan.aggregate {
+                o = a[0].sort_cmp(&b[0]);
+                k = 1;
+            }
+            for (i, (x, y)) in a.iter().zip(b).enumerate().skip(k) {
+                if o != Ordering::Equal {
+                    break;
+                }
+                let desc = plan.order.get(i - k).is_some_and(|(_, d)| *d);
+                o = if desc { y.sort_cmp(x) } else { x.sort_cmp(y) };
+            }
+            o
+        });
+        if let Some(l) = plan.limit {
+            rows.truncate(l);
+        }
+        QueryResult {
+            columns,
+            rows: rows.into_iter().map(|(_, r)| r).collect(),
+        }
+    }
+
+    fn finish_groups(mut self, plan: &Plan) -> Vec<(Vec<Key>, Vec<serde_json::Value>)> {
+        if self.groups.is_empty() && plan.keys.is_empty() && plan.bucket.is_none() {
+            let states = plan.aggs.iter().map(|a| AggState::new(a.kind)).collect();
+            self.groups.insert(Vec::new(), states);
+        }
+        let mut out = Vec::with_capacity(self.groups.len());
+        for (keys, states) in self.groups {
+            let aggs: Vec<Key> = states
+                .into_iter()
+                .zip(&plan.aggs)
+                .map(|(s, a)| s.finish(a.p))
+                .collect();
+            let cx = Cx {
+                now: self.now,
+                scope: None,
+                row: Some((&aggs, &keys)),
+            };
+            if let Some(h) = &plan.having {
+                if !matches!(eval::<crate::Event>(h, None, cx), Value::Bool(true)) {
+                    continue;
+                }
+            }
+            let key = |x| Key::from_value(&eval::<crate::Event>(x, None, cx));
+            let mut sort = Vec::new();
+            let mut row = Vec::new();
+            if plan.bucket.is_some() {
+                sort.push(keys[0].clone());
+                row.push(match keys[0] {
+                    Key::Int(t) => serde_json::Value::String(format_time(t)),
+                    _ => serde_json::Value::Null,
+                });
+            }
+            if plan.order.is_empty() {
+                sort.extend(keys.iter().skip(sort.len()).cloned());
+            } else {
+                sort.extend(plan.order.iter().map(|(x, _)| key(x)));
+            }
+            let offset = usize::from(plan.bucket.is_some());
+            row.extend(plan.key_columns.iter().map(|&j| keys[j + offset].to_json()));
+            row.extend(plan.columns.iter().map(|c| key(&c.expr).to_json()));
+            out.push((sort, row));
+        }
+        out
+    }
+}
+
+/// Formats nanoseconds since the epoch like Seq: `2025-01-01T00:00:00.0000000Z`.
+pub(crate) fn format_time(ns: i128) -> String {
+    let secs = ns.div_euclid(1_000_000_000);
+    let frac = ns.rem_euclid(1_000_000_000) / 100;
+    let (days, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i128::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{frac:07}Z",
+        sod / 3600,
+        sod % 3600 / 60,
+        sod % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_times() {
+        assert_eq!(format_time(0), "1970-01-01T00:00:00.0000000Z");
+        assert_eq!(
+            format_time(1_735_689_600_123_456_789),
+            "2025-01-01T00:00:00.1234567Z"
+        );
+        assert_eq!(
+            format_time(951_782_400_000_000_000),
+            "2000-02-29T00:00:00.0000000Z"
+        );
+        assert_eq!(format_time(-1_000_000_000), "1969-12-31T23:59:59.0000000Z");
+    }
+}

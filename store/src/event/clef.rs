@@ -323,3 +323,194 @@ pub(crate) fn push_member<'de>(
         reified,
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::error::MAX_DEPTH;
+    use crate::event::timestamp::TimestampError;
+
+    fn err(body: &str) -> ParseError {
+        parse_clef(body.as_bytes()).expect_err(body)
+    }
+
+    fn one(line: &str) -> Event {
+        let mut v = parse_clef(line.as_bytes()).expect(line);
+        assert_eq!(v.len(), 1);
+        v.remove(0)
+    }
+
+    const T: &str = r#""@t":"2025-01-01T00:00:00Z""#;
+
+    #[test]
+    fn typed_fields_reified_and_properties() {
+        let e = one(&format!(
+            r#"{{{T},"@l":"WRN","@mt":"m {{A}}","@m":"m 1","@x":"boom","@tr":"tr1","@sp":"sp1","@i":"A1B2C3D4","@r":["x"],"@st":"s","@ps":"p","@sk":"Client","@zz":[1],"A":1,"@@B":"b","C":{{"d":[1,2]}}}}"#
+        ));
+        assert_eq!(e.timestamp.0, 1_735_689_600_000_000_000);
+        assert_eq!(e.level.text.as_deref(), Some("WRN"));
+        assert_eq!(e.level.severity, Severity::Warning);
+        assert_eq!(e.message_template.as_deref(), Some("m {A}"));
+        assert_eq!(e.message.as_deref(), Some("m 1"));
+        assert_eq!(e.exception.as_deref(), Some("boom"));
+        assert_eq!(e.trace_id.as_deref(), Some("tr1"));
+        assert_eq!(e.span_id.as_deref(), Some("sp1"));
+        assert_eq!(
+            e.reified.as_json(),
+            r#"{"@i":"A1B2C3D4","@r":["x"],"@st":"s","@ps":"p","@sk":"Client","@zz":[1]}"#
+        );
+        assert_eq!(e.event_type(), Some(0xA1B2C3D4));
+        assert_eq!(
+            e.properties.as_json(),
+            r#"{"A":1,"@B":"b","C":{"d":[1,2]}}"#
+        );
+    }
+
+    #[test]
+    fn absent_level_and_messages() {
+        let e = one(&format!("{{{T}}}"));
+        assert_eq!(e.level.text, None);
+        assert_eq!(e.level.severity, Severity::Information);
+        assert_eq!((e.message_template, e.message), (None, None));
+        assert!(e.properties.is_empty() && e.reified.is_empty());
+        let e = one(&format!(r#"{{{T},"@l":null,"@x":null}}"#));
+        assert_eq!((e.level.text, e.exception), (None, None));
+    }
+
+    #[test]
+    fn raw_values_kept_exactly() {
+        let e = one(&format!(
+            r#"{{{T},"Big":12345678901234567890123,"Dec":1.10,"Exp":1E+2,"S":"\u00e9\n","U":"é","Sp":[1, 2 ,{{"a" : 3}}]}}"#
+        ));
+        let p = |n| e.properties.get_raw(n).unwrap();
+        assert_eq!(p("Big"), "12345678901234567890123");
+        assert_eq!(p("Dec"), "1.10");
+        assert_eq!(p("Exp"), "1E+2");
+        assert_eq!(p("S"), r#""\u00e9\n""#);
+        assert_eq!(p("U"), r#""é""#);
+        assert_eq!(p("Sp"), r#"[1, 2 ,{"a" : 3}]"#);
+    }
+
+    #[test]
+    fn escaped_names_are_canonical_and_first_key_wins() {
+        let e = one(&format!(
+            r#"{{{T},"\u0041":1,"A":2,"q\"x":3,"\u0040\u0040y":4,"@@y":5,"@t":"1999-01-01T00:00:00Z","@l":"Error","@l":"Debug"}}"#
+        ));
+        assert_eq!(e.properties.as_json(), r#"{"A":1,"q\"x":3,"@y":4}"#);
+        assert_eq!(e.timestamp.0, 1_735_689_600_000_000_000);
+        assert_eq!(e.level.text.as_deref(), Some("Error"));
+        let e = one(&format!(r#"{{{T},"\u0040mt":"x","@r":1,"@r":2}}"#));
+        assert_eq!(e.message_template.as_deref(), Some("x"));
+        assert_eq!(e.reified.as_json(), r#"{"@r":1}"#);
+    }
+
+    #[test]
+    fn line_endings_and_blank_lines() {
+        let l = format!("{{{T}}}");
+        for body in [
+            format!("{l}\n{l}"),
+            format!("{l}\n{l}\n"),
+            format!("{l}\r\n{l}"),
+            format!("{l}\r\n{l}\r\n"),
+            format!("\n\r\n  \n{l}\n\n{l}\n\n"),
+        ] {
+            assert_eq!(parse_clef(body.as_bytes()).unwrap().len(), 2, "{body:?}");
+        }
+        assert!(parse_clef(b"").unwrap().is_empty());
+        assert!(parse_clef(b"\r\n").unwrap().is_empty());
+        // seqlog's malformed `@r` is tolerated and kept raw.
+        let e = one(&format!(r#"{{{T},"@mt":"{{0}}","@r":[]}}"#));
+        assert_eq!(e.reified.get_raw("@r"), Some("[]"));
+    }
+
+    #[test]
+    fn every_error_kind_names_its_line() {
+        use ParseErrorKind::*;
+        let ok = format!("{{{T}}}");
+        let at2 = |bad: &str| err(&format!("{ok}\n{bad}\n{ok}"));
+        assert!(matches!(at2("{").kind, Json(_)));
+        assert!(matches!(at2(r#"{"@t":"x",}"#).kind, Json(_)));
+        assert!(matches!(at2(&format!("{ok} x")).kind, Json(_)));
+        assert!(matches!(at2("nope").kind, Json(_)));
+        assert_eq!(at2("[1]").kind, NotAnObject);
+        assert_eq!(at2("\"x\"").kind, NotAnObject);
+        assert_eq!(at2(r#"{"A":1}"#).kind, MissingTimestamp { field: "@t" });
+        assert_eq!(at2(r#"{"@t":null}"#).kind, MissingTimestamp { field: "@t" });
+        assert_eq!(
+            at2(r#"{"@t":"yesterday"}"#).kind,
+            BadTimestamp {
+                field: "@t",
+                source: TimestampError::Format
+            }
+        );
+        for f in ["@t", "@l", "@mt", "@m", "@x", "@tr", "@sp"] {
+            let line = match f {
+                "@t" => r#"{"@t":1}"#.to_owned(),
+                _ => format!(r#"{{{T},"{f}":1}}"#),
+            };
+            let e = at2(&line);
+            assert_eq!(
+                e.kind,
+                WrongType {
+                    field: f,
+                    expected: "a string"
+                }
+            );
+        }
+        let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        assert!(parse_clef(format!(r#"{{{T},"A":{}}}"#, deep(MAX_DEPTH - 1)).as_bytes()).is_ok());
+        let e = at2(&format!(r#"{{{T},"A":{}}}"#, deep(MAX_DEPTH)));
+        assert_eq!(e.kind, TooDeep { limit: MAX_DEPTH });
+        let e = at2(&format!(r#"{{{T},"A":{}}}"#, deep(200)));
+        assert_eq!(e.kind, TooDeep { limit: MAX_DEPTH });
+        for e in [
+            at2("{"),
+            at2("[1]"),
+            at2(r#"{"A":1}"#),
+            at2(&format!(r#"{{{T},"A":{}}}"#, deep(MAX_DEPTH))),
+        ] {
+            assert_eq!((e.line, e.event), (2, None), "{e}");
+        }
+        let mut body = format!("{ok}\r\n{ok}\r\n").into_bytes();
+        body.extend_from_slice(b"{\"@t\":\"2025-01-01T00:00:00Z\",\"A\":\"\xff\"}");
+        assert_eq!(parse_clef(&body).unwrap_err().kind, InvalidUtf8);
+        assert_eq!(parse_clef(&body).unwrap_err().line, 3);
+        // An earlier bad line is reported before later invalid UTF-8.
+        let mut body = b"{\n".to_vec();
+        body.extend_from_slice(b"\xff\n");
+        assert_eq!(parse_clef(&body).unwrap_err().line, 1);
+    }
+
+    #[test]
+    fn size_limit_is_enforced() {
+        let limits = ParseLimits {
+            max_event_bytes: 64,
+            ..ParseLimits::default()
+        };
+        let big = format!(r#"{{{T},"A":"{}"}}"#, "x".repeat(64));
+        let e = parse_clef_with(big.as_bytes(), &limits).unwrap_err();
+        assert_eq!(
+            e.kind,
+            ParseErrorKind::TooLarge {
+                size: big.len(),
+                limit: 64
+            }
+        );
+        assert!(parse_clef(big.as_bytes()).is_ok());
+        let huge = format!(r#"{{{T},"A":"{}"}}"#, "x".repeat(1 << 20));
+        assert!(matches!(
+            parse_clef(huge.as_bytes()).unwrap_err().kind,
+            ParseErrorKind::TooLarge { .. }
+        ));
+    }
+
+    #[test]
+    fn dataset_shape_parses() {
+        let line = r#"{"@t":"2025-01-01T00:00:00.001000Z","@mt":"User {UserId} logged in from {ClientIp}","@l":"Information","Application":"billing","MachineName":"web-01","TraceId":"3b8faa1837f8a88b17fc695a07a0ca6e","SpanId":"9a1de644815ef6d1","UserId":27825,"ClientIp":"10.101.214.57"}"#;
+        let e = one(line);
+        assert_eq!(e.properties.len(), 6);
+        assert_eq!(e.trace_id, None);
+        assert_eq!(e.properties.get_raw("UserId"), Some("27825"));
+        assert_eq!(parse_clef_line(line).unwrap(), e);
+    }
+}

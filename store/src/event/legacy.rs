@@ -290,3 +290,125 @@ fn parse_event<'de>(
         properties: build_map(members, false),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::error::MAX_DEPTH;
+    use crate::event::timestamp::{parse_timestamp, TimestampError};
+
+    fn parse(s: &str) -> Result<Vec<Event>, ParseError> {
+        parse_legacy(s.as_bytes())
+    }
+
+    #[test]
+    fn seqlog_body() {
+        let body = r#"{"Events": [{"Timestamp": "2026-11-25 16:43:33.837398+00:00", "Level": "WARNING", "MessageTemplate": "Hello {name}", "Properties": {"name": "world", "@x": 1.10, "logger": "app", "name": "dup"}}]}"#;
+        let e = parse(body).unwrap().remove(0);
+        assert_eq!(
+            e.timestamp,
+            parse_timestamp("2026-11-25T16:43:33.837398Z").unwrap()
+        );
+        assert_eq!(e.level.text.as_deref(), Some("WARNING"));
+        assert_eq!(e.level.severity, Severity::Warning);
+        assert_eq!(e.message_template.as_deref(), Some("Hello {name}"));
+        assert_eq!(
+            e.properties.as_json(),
+            r#"{"name":"world","@x":1.10,"logger":"app"}"#
+        );
+        assert_eq!(e.exception, None);
+    }
+
+    #[test]
+    fn seq_logging_body_and_all_fields() {
+        let body = r#"{"Events":[
+            {"Timestamp":"2025-01-01T00:00:00.000Z","Level":"info","MessageTemplate":"a","Properties":{}},
+            {"timestamp":"2025-01-01T00:00:01Z","level":"CRITICAL","RenderedMessage":"r","Exception":"e\nx","TraceId":"t","SpanId":"s","EventType":"$1A","Renderings":[],"Properties":null,"Other":[1]}
+        ],"Extra":true}"#;
+        let v = parse(body).unwrap();
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0].level.severity, Severity::Information);
+        assert!(v[0].properties.is_empty());
+        let e = &v[1];
+        assert_eq!(e.level.severity, Severity::Fatal);
+        assert_eq!(e.message.as_deref(), Some("r"));
+        assert_eq!(e.exception.as_deref(), Some("e\nx"));
+        assert_eq!(
+            (e.trace_id.as_deref(), e.span_id.as_deref()),
+            (Some("t"), Some("s"))
+        );
+        assert_eq!(e.reified.as_json(), r#"{"@i":"$1A","@r":[]}"#);
+        assert_eq!(e.event_type(), Some(0x1a));
+        assert!(parse(r#"{"Events":[]}"#).unwrap().is_empty());
+    }
+
+    #[test]
+    fn errors_name_event_and_line() {
+        use ParseErrorKind::*;
+        let ok = r#"{"Timestamp":"2025-01-01T00:00:00Z"}"#;
+        let at1 = |bad: &str| parse(&format!("{{\"Events\":[\n{ok},\n{bad}]}}")).unwrap_err();
+        let cases: Vec<(&str, ParseErrorKind)> = vec![
+            ("1", NotAnObject),
+            ("{}", MissingTimestamp { field: "Timestamp" }),
+            (
+                r#"{"Timestamp":"2025-02-30T00:00:00Z"}"#,
+                BadTimestamp {
+                    field: "Timestamp",
+                    source: TimestampError::InvalidDate,
+                },
+            ),
+            (
+                r#"{"Timestamp":"2025-01-01T00:00:00Z","Level":3}"#,
+                WrongType {
+                    field: "Level",
+                    expected: "a string",
+                },
+            ),
+            (
+                r#"{"Timestamp":"2025-01-01T00:00:00Z","Properties":[]}"#,
+                WrongType {
+                    field: "Properties",
+                    expected: "an object",
+                },
+            ),
+        ];
+        for (bad, kind) in cases {
+            let e = at1(bad);
+            assert_eq!((e.event, e.line, &e.kind), (Some(1), 3, &kind), "{bad}");
+        }
+        let deep = format!(
+            r#"{{"Timestamp":"2025-01-01T00:00:00Z","Properties":{{"A":{}{}}}}}"#,
+            "[".repeat(MAX_DEPTH),
+            "]".repeat(MAX_DEPTH)
+        );
+        assert_eq!(at1(&deep).kind, TooDeep { limit: MAX_DEPTH });
+        let limits = ParseLimits {
+            max_event_bytes: 40,
+            ..Default::default()
+        };
+        let big = format!(
+            "{{\"Events\":[{ok},{{\"Timestamp\":\"{}\"}}]}}",
+            "x".repeat(40)
+        );
+        let e = parse_legacy_with(big.as_bytes(), &limits).unwrap_err();
+        assert!(matches!(e.kind, TooLarge { limit: 40, .. }));
+        assert_eq!(e.event, Some(1));
+    }
+
+    #[test]
+    fn body_errors() {
+        use ParseErrorKind::*;
+        assert_eq!(parse("[]").unwrap_err().kind, NotAnEventsBody);
+        assert_eq!(parse("{}").unwrap_err().kind, NotAnEventsBody);
+        assert_eq!(parse(r#"{"Events":{}}"#).unwrap_err().kind, NotAnEventsBody);
+        assert!(matches!(
+            parse(r#"{"Events":[}"#).unwrap_err().kind,
+            Json(_)
+        ));
+        assert!(matches!(parse("").unwrap_err().kind, Json(_)));
+        let e = parse_legacy(b"{\"Events\":[\n\"\xff\"]}").unwrap_err();
+        assert_eq!((e.kind, e.line), (InvalidUtf8, 2));
+        let deep = format!("{}{}", "[".repeat(300), "]".repeat(300));
+        assert_eq!(parse(&deep).unwrap_err().kind, NotAnEventsBody);
+    }
+}

@@ -1,1 +1,41 @@
-//! Skein metastore migrations (arrive with the server issue).
+//! `skein-migrations`: the metastore schema, one migration per file.
+//!
+//! The same migrations build the embedded SQLite metastore and a shared
+//! PostgreSQL one. They are applied in order by [`Migrator`] (the actors
+//! crate runs them on every open; applied migrations are recorded in
+//! `seaql_migrations`, and every table is created `IF NOT EXISTS`, so
+//! running them again changes nothing). Never edit a released migration:
+//! add a new file.
+//!
+//! - [`m20251125_000001_create_api_keys`] creates `api_keys`
+//! - [`m20251125_000002_create_settings`] creates `settings`
+//! - [`m20251125_000003_create_signals`] creates `signals`
+//! - [`m20251125_000004_create_users`] creates `users`
+//! - [`m20251125_000005_create_cluster_leadership`] creates `cluster_leadership`
+//! - [`m20251125_000006_create_cluster_nodes`] creates `cluster_nodes`
+
+pub use sea_orm_migration::prelude::*;
+
+pub mod m20251125_000001_create_api_keys;
+pub mod m20251125_000002_create_settings;
+pub mod m20251125_000003_create_signals;
+pub mod m20251125_000004_create_users;
+pub mod m20251125_000005_create_cluster_leadership;
+pub mod m20251125_000006_create_cluster_nodes;
+
+/// Applies Skein's metastore migrations in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20251125_000001_create_api_keys::Migration),
+            Box::new(m20251125_000002_create_settings::Migration),
+            Box::new(m20251125_000003_create_signals::Migration),
+            Box::new(m20251125_000004_create_users::Migration),
+            Box::new(m20251125_000005_create_cluster_leadership::Migration),
+            Box::new(m20251125_000006_create_cluster_nodes::Migration),
+        ]
+    }
+}

@@ -1,0 +1,42 @@
+//! `cluster_nodes`: a node's heartbeat row.
+
+use sea_orm::entity::prelude::*;
+
+/// One row of `cluster_nodes`.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "cluster_nodes")]
+pub struct Model {
+    /// The node's name.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub name: String,
+    /// `leader`, `follower` or `standalone`.
+    pub role: String,
+    /// The leadership term the node last saw.
+    pub term: i64,
+    /// The model part of the node's storage generation.
+    pub generation_model: i64,
+    /// The write part of the node's storage generation.
+    pub generation_write: i64,
+    /// When a follower last synchronised with its leader.
+    pub last_sync_at: Option<DateTimeUtc>,
+    /// The node's last heartbeat.
+    pub seen_at: DateTimeUtc,
+    /// The node's intra-cluster URI.
+    pub cluster_uri: Option<String>,
+    /// The node's internal API URI.
+    pub internal_api_uri: Option<String>,
+    /// A human-readable state description.
+    pub state: String,
+    /// Cluster connections accepted.
+    pub accepted: i64,
+    /// Cluster connections refused for a wrong key.
+    pub invalid_key: i64,
+    /// Cluster sessions established.
+    pub established: i64,
+}
+
+/// `cluster_nodes` has no relations.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

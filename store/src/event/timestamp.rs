@@ -195,7 +195,7 @@ pub fn write_timestamp(t: Timestamp, out: &mut String) {
     out.push(':');
     push_digits(out, sod % 60, 2);
     out.push('.');
-    if nanos % 100 == 0 {
+    if nanos.is_multiple_of(100) {
         push_digits(out, nanos / 100, 7);
     } else {
         push_digits(out, nanos, 9);
@@ -240,7 +240,7 @@ mod tests {
         assert_eq!(p("1970-01-01T01:30:00+0130"), Ok(0));
         assert_eq!(p("1970-01-01T00:00:00-02"), Ok(7200 * NANOS_PER_SEC));
         assert_eq!(p("1969-12-31T23:59:59.9999999Z"), Ok(-100));
-        assert_eq!(p("2024-02-29T12:00:00Z").is_ok(), true);
+        assert!(p("2024-02-29T12:00:00Z").is_ok());
     }
 
     #[test]

@@ -9,6 +9,7 @@
 use std::borrow::Cow;
 
 use crate::event::model::parse_event_type;
+use crate::event::render_message;
 use crate::EventView;
 
 use super::ast::{Builtin, CmpOp, Expr, Root, Seg};
@@ -45,10 +46,13 @@ impl Cx<'_> {
 }
 
 /// The rendered message used by `@Message` and free-text search.
+/// Borrowed when the client sent `@m`; rendered from the template otherwise.
 pub(crate) fn message<'a, E: EventView + ?Sized>(ev: &'a E) -> Option<Cow<'a, str>> {
-    ev.message()
-        .or_else(|| ev.message_template())
-        .map(Cow::Borrowed)
+    if let Some(m) = ev.message() {
+        return Some(Cow::Borrowed(m));
+    }
+    ev.message_template()?;
+    Some(Cow::Owned(render_message(ev)))
 }
 
 fn builtin<'a, E: EventView + ?Sized>(b: Builtin, ev: &'a E) -> Value<'a> {

@@ -31,7 +31,7 @@ use super::compile::{lift, severity_requirement, time_bounds};
 use super::error::FilterError;
 use super::eval::{eval, message, Cx};
 use super::functions::contains_ci;
-use super::parser::parse_filter_expr;
+use super::parser::{parse_filter_expr, NESTED_TOO_DEEPLY};
 use super::value::Value;
 
 /// What evaluation may read besides the event: the clock behind `Now()`.
@@ -99,7 +99,9 @@ impl Filter {
             Ok(Expr::Str(s)) => Ok(Filter::text(&s)),
             Ok(e) if calls_anything(&e) => Filter::compile(e).map_err(|e| e.locate(text)),
             Ok(_) => Ok(Filter::text(trimmed)),
-            Err(err) if looks_like_expression(text) => Err(err.locate(text)),
+            Err(err) if err.message == NESTED_TOO_DEEPLY || looks_like_expression(text) => {
+                Err(err.locate(text))
+            }
             Err(_) => Ok(Filter::text(trimmed)),
         }
     }

@@ -17,6 +17,8 @@ use super::value::{parse_num, Num};
 
 /// How deeply expressions may nest (parentheses, operators, calls).
 pub(crate) const MAX_DEPTH: usize = 64;
+/// The error for input past [`MAX_DEPTH`]; always reported, never free text.
+pub(crate) const NESTED_TOO_DEEPLY: &str = "expression nested too deeply";
 /// Wildcards (`[?]`, `[*]`) allowed in one property path.
 const MAX_WILDCARDS: usize = 4;
 
@@ -227,11 +229,22 @@ impl<'a> Parser<'a> {
         let mut node = if let Some(op) = self.cmp_op() {
             self.bump();
             let r = Box::new(self.parse_add()?);
-            Expr::Cmp {
-                op,
-                l,
-                r,
-                ci: false,
+            match (op, &*l, &*r) {
+                // `x = null` / `x <> null` test presence, not equality.
+                (CmpOp::Eq | CmpOp::Ne, Expr::Null, _) => Expr::IsNull {
+                    expr: r,
+                    negated: op == CmpOp::Ne,
+                },
+                (CmpOp::Eq | CmpOp::Ne, _, Expr::Null) => Expr::IsNull {
+                    expr: l,
+                    negated: op == CmpOp::Ne,
+                },
+                _ => Expr::Cmp {
+                    op,
+                    l,
+                    r,
+                    ci: false,
+                },
             }
         } else if self.eat_kw("like") {
             self.parse_like(l, negated_kw)?
@@ -445,7 +458,10 @@ impl<'a> Parser<'a> {
         if self.pos > 0 {
             let prev = &self.toks[self.pos - 1];
             let is_op = match &prev.tok {
-                Tok::Sym(s) => !matches!(s, Sym::RParen | Sym::RBracket),
+                Tok::Sym(s) => !matches!(
+                    s,
+                    Sym::RParen | Sym::RBracket | Sym::LParen | Sym::LBracket | Sym::Comma
+                ),
                 Tok::Ident(w) => KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(w)),
                 _ => false,
             };
@@ -560,12 +576,9 @@ impl<'a> Parser<'a> {
                 ),
             ));
         };
-        let star = kind == AggKind::Count
-            && self.is_sym(Sym::Star)
-            && *self.peek_next() == Tok::Sym(Sym::RParen);
+        let star = kind == AggKind::Count && self.eat_sym(Sym::Star);
         let args = if star {
-            self.bump();
-            self.bump();
+            self.close(Sym::RParen, open, "(")?;
             Vec::new()
         } else {
             self.parse_args(open)?

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+use crate::event::format_timestamp;
 use crate::{EventView, Timestamp};
 
 use super::aggregate::AggState;
@@ -185,7 +186,7 @@ impl QueryRunner {
             if plan.bucket.is_some() {
                 sort.push(keys[0].clone());
                 row.push(match keys[0] {
-                    Key::Int(t) => serde_json::Value::String(format_time(t)),
+                    Key::Int(t) => serde_json::Value::String(format_timestamp(Timestamp(t as i64))),
                     _ => serde_json::Value::Null,
                 });
             }
@@ -200,47 +201,5 @@ impl QueryRunner {
             out.push((sort, row));
         }
         out
-    }
-}
-
-/// Formats nanoseconds since the epoch like Seq: `2025-01-01T00:00:00.0000000Z`.
-pub(crate) fn format_time(ns: i128) -> String {
-    let secs = ns.div_euclid(1_000_000_000);
-    let frac = ns.rem_euclid(1_000_000_000) / 100;
-    let (days, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i128::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{frac:07}Z",
-        sod / 3600,
-        sod % 3600 / 60,
-        sod % 60
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formats_times() {
-        assert_eq!(format_time(0), "1970-01-01T00:00:00.0000000Z");
-        assert_eq!(
-            format_time(1_735_689_600_123_456_789),
-            "2025-01-01T00:00:00.1234567Z"
-        );
-        assert_eq!(
-            format_time(951_782_400_000_000_000),
-            "2000-02-29T00:00:00.0000000Z"
-        );
-        assert_eq!(format_time(-1_000_000_000), "1969-12-31T23:59:59.0000000Z");
     }
 }

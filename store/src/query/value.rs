@@ -193,11 +193,13 @@ pub(crate) fn text_cmp(a: &str, b: &str, ci: bool) -> Ordering {
 }
 
 /// Seq equality: `Some(bool)` when comparable, `None` when undefined.
-/// `null` equals `null` and a missing property.
+/// A JSON `null` equals only `null` (`x = null` in the language is
+/// `x is null`, rewritten by the parser).
 pub(crate) fn equals(a: &Value<'_>, b: &Value<'_>, ci: bool) -> Option<bool> {
     use Value as V;
     match (a, b) {
-        (V::Null, x) | (x, V::Null) => Some(x.is_nullish()),
+        (V::Null, V::Null) => Some(true),
+        (V::Null, _) | (_, V::Null) => None,
         (V::Missing, _) | (_, V::Missing) => None,
         (V::Regex(r), x) | (x, V::Regex(r)) => x.as_text().map(|t| r.re.is_match(t)),
         (V::Num(x), V::Num(y)) => x.cmp_num(*y).map(|o| o == Ordering::Equal),
@@ -364,7 +366,8 @@ mod tests {
         assert_eq!(equals(&s("a"), &s("A"), false), Some(false));
         assert_eq!(equals(&s("a"), &s("A"), true), Some(true));
         assert_eq!(equals(&s("1"), &Value::Num(Num::Int(1)), false), None);
-        assert_eq!(equals(&Value::Missing, &Value::Null, false), Some(true));
+        assert_eq!(equals(&Value::Null, &Value::Null, false), Some(true));
+        assert_eq!(equals(&Value::Null, &s("x"), false), None);
         assert_eq!(equals(&Value::Missing, &s("x"), false), None);
         let lvl = Value::Level(Severity::Error, "ERROR");
         assert_eq!(equals(&lvl, &s("Error"), false), Some(true));

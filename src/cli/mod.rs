@@ -1,0 +1,157 @@
+//! The `skein` command line (clap derive), one file per command group.
+//!
+//! - [`config`]: `skein config create | get | set | list | clear`
+//! - [`show_key`]: `skein show-key [--generate]`
+//! - [`secret`]: `skein secret set | list | clear`
+//! - [`apikey`]: `skein apikey create | list | remove` (offline, on the metastore)
+//! - [`run`]: `skein run` (the node service; not yet available)
+//!
+//! Every command takes the global `--storage DIR`. Commands write their
+//! results to the `out` they are given; errors travel back to `main` as
+//! `anyhow` errors with context.
+
+pub mod apikey;
+pub mod config;
+pub mod run;
+pub mod secret;
+pub mod show_key;
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+use crate::secrets::SecretStore;
+use crate::settings::{RuntimeConfig, Settings};
+use crate::storage::StorageRoot;
+
+const EXAMPLES: &str = "\
+Examples:
+  skein show-key --generate
+  skein config create
+  skein config set -k storage.secretKey -v \"<secret key>\"
+  skein secret set -k metastore.postgres.connectionString -v \"postgres://...\"
+  skein apikey create --title \"Web app\" --ingest
+  skein --storage /srv/skein config list
+
+Storage root: --storage DIR, else $SKEIN_STORAGE, else $STATE_DIRECTORY
+(systemd), else /var/lib/skein when run as root, else
+$XDG_DATA_HOME/skein or ~/.local/share/skein.";
+
+/// Skein: a structured-log server that speaks Seq's API.
+#[derive(Debug, Parser)]
+#[command(name = "skein", version, about, after_help = EXAMPLES)]
+pub struct Cli {
+    /// The node's storage root (default: $SKEIN_STORAGE, else a per-user or system data directory)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub storage: Option<PathBuf>,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the node in the foreground (not yet available in this build)
+    Run(run::RunArgs),
+    /// Create, read and change the node's local configuration (skein.json)
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
+    /// Print the storage secret key, or generate a new one
+    ShowKey(show_key::ShowKeyArgs),
+    /// Store, list and remove encrypted secrets
+    #[command(subcommand)]
+    Secret(secret::SecretCommand),
+    /// Create, list and remove API keys
+    #[command(subcommand)]
+    Apikey(apikey::ApikeyCommand),
+}
+
+/// What every command needs: the storage root and the environment.
+pub struct Context<'a> {
+    /// The node's storage root.
+    pub root: StorageRoot,
+    /// The environment (`SKEIN_*` overrides), injected for tests.
+    pub env: &'a HashMap<String, String>,
+}
+
+impl Context<'_> {
+    /// The layered settings.
+    pub fn settings(&self) -> anyhow::Result<Settings> {
+        Settings::load(&self.root, self.env).context("cannot load configuration")
+    }
+
+    /// The validated runtime configuration.
+    pub fn runtime(&self) -> anyhow::Result<RuntimeConfig> {
+        Ok(RuntimeConfig::from_settings(&self.settings()?)?)
+    }
+
+    /// The secret store opened with the configured key (if any).
+    pub fn secrets(&self) -> anyhow::Result<SecretStore> {
+        Ok(SecretStore::new(&self.root, self.runtime()?.secret_key))
+    }
+}
+
+/// The process environment as UTF-8 pairs (others are skipped, not fatal).
+pub fn process_env() -> HashMap<String, String> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect()
+}
+
+/// Executes a parsed command against the storage root it names.
+pub fn run(cli: Cli, env: &HashMap<String, String>, out: &mut dyn Write) -> anyhow::Result<()> {
+    let root = StorageRoot::resolve(cli.storage.as_deref(), env)?;
+    let ctx = Context { root, env };
+    match cli.command {
+        Command::Run(args) => run::execute(&ctx, args, out),
+        Command::Config(cmd) => config::execute(&ctx, cmd, out),
+        Command::ShowKey(args) => show_key::execute(&ctx, args, out),
+        Command::Secret(cmd) => secret::execute(&ctx, cmd, out),
+        Command::Apikey(cmd) => apikey::execute(&ctx, cmd, out),
+    }
+}
+
+/// Runs `future` to completion on a small single-threaded runtime (the
+/// offline commands' metastore access).
+pub(crate) fn block_on<F: std::future::Future>(future: F) -> anyhow::Result<F::Output> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    Ok(runtime.block_on(future))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_command_has_examples() {
+        let mut cli = Cli::command();
+        cli.build();
+        fn check(cmd: &clap::Command, path: &str) {
+            let path = format!("{path} {}", cmd.get_name());
+            if cmd.get_subcommands().next().is_none() {
+                let help = cmd
+                    .get_after_help()
+                    .map(|h| h.to_string())
+                    .unwrap_or_default();
+                assert!(help.contains("Examples:"), "`{path}` has no examples");
+            }
+            for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+                check(sub, &path);
+            }
+        }
+        check(&cli, "");
+    }
+}

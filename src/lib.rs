@@ -1,0 +1,18 @@
+//! `skein`: the binary's library part, so tests can call it.
+//!
+//! - [`cli`]: the clap command line, one file per command group, and
+//!   [`cli::run`], which executes a parsed command.
+//! - [`storage`]: the storage root layout and private (0700/0600) file writing.
+//! - [`settings`]: the layered [`settings::Settings`] (defaults → `skein.json`
+//!   → `SKEIN_*`), the key registry and the validated runtime config.
+//! - [`secrets`]: the storage secret key and encrypted secrets under `Secrets/`.
+//! - [`metastore_url`]: which metastore a node uses (embedded SQLite or the
+//!   PostgreSQL connection string secret).
+//!
+//! The HTTP API (`api/`) and node wiring arrive with the server issue.
+
+pub mod cli;
+pub mod metastore_url;
+pub mod secrets;
+pub mod settings;
+pub mod storage;

@@ -19,6 +19,7 @@ use std::ops::Range;
 
 use super::header::{BlockError, BlockHeader, HEADER_LEN};
 use super::maps::MapSchema;
+use super::property::PropertyColumn;
 use super::strings::StrColumn;
 use super::varint::{corrupt, put_u64, unzigzag, Reader};
 use crate::event::{Severity, Timestamp};
@@ -372,54 +373,6 @@ impl<'a> BlockColumns<'a> {
         for &id in &ids {
             columns.push(self.values_expecting(values, id, occ[id as usize])?);
         }
-        let mut cursor = vec![0u32; ids.len()];
-        let mut rows = Vec::with_capacity(self.len());
-        for i in 0..self.len() {
-            let mut found = PropertyColumn::NONE;
-            for &id in schema.shape_of(i) {
-                if let Some(c) = ids.iter().position(|&x| x == id) {
-                    if found == PropertyColumn::NONE {
-                        found = (c as u32, cursor[c]);
-                    }
-                    cursor[c] += 1;
-                }
-            }
-            rows.push(found);
-        }
-        Ok(Some(PropertyColumn { columns, rows }))
-    }
-}
-
-/// One property's raw JSON value for each event of a block.
-#[derive(Clone, Debug)]
-pub struct PropertyColumn {
-    columns: Vec<StrColumn>,
-    /// (column, row) per event; [`PropertyColumn::NONE`] when absent.
-    rows: Vec<(u32, u32)>,
-}
-
-impl PropertyColumn {
-    const NONE: (u32, u32) = (u32::MAX, u32::MAX);
-
-    /// Number of events.
-    pub fn len(&self) -> usize {
-        self.rows.len()
-    }
-
-    /// True for a block without events.
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-
-    /// Event `i`'s raw JSON value, `None` when the event lacks the property.
-    #[inline]
-    pub fn get(&self, i: usize) -> Option<&str> {
-        let &(c, r) = self.rows.get(i)?;
-        self.columns.get(c as usize)?.get(r as usize)
-    }
-
-    /// Every event's value in order.
-    pub fn iter(&self) -> impl Iterator<Item = Option<&str>> + '_ {
-        (0..self.len()).map(|i| self.get(i))
+        Ok(Some(PropertyColumn::build(&schema, &ids, columns)))
     }
 }

@@ -11,6 +11,7 @@
 //!   decompresses only the columns a scan asks for.
 //! - [`strings`]: the string column ([`StrColumn`]), plain or dictionary-coded.
 //! - [`maps`]: properties and reified fields as names, shapes and value columns.
+//! - [`property`]: [`PropertyColumn`], one field's values across a block.
 //! - `varint`: LEB128/zigzag and the bounds-checked reader.
 
 pub mod columns;
@@ -18,14 +19,16 @@ pub mod decode;
 pub mod encode;
 pub mod header;
 pub mod maps;
+pub mod property;
 pub mod strings;
 mod varint;
 
-pub use columns::{BlockColumns, ColumnKind, PropertyColumn, MAX_BLOCK_RAW_BYTES};
+pub use columns::{BlockColumns, ColumnKind, MAX_BLOCK_RAW_BYTES};
 pub use decode::{decode_block, BlockEvent, DecodedBlock};
 pub use encode::{encode_block, EncodedBlock};
 pub use header::{BlockError, BlockHeader, HEADER_LEN};
 pub use maps::MapSchema;
+pub use property::PropertyColumn;
 pub use strings::StrColumn;
 
 #[cfg(test)]

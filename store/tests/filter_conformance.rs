@@ -626,3 +626,115 @@ fn query_errors() {
         assert!(e.message.contains(msg), "{text:?}: {e}");
     }
 }
+
+/// A deterministic stand-in for the fuzz target: random token soup must
+/// parse or fail cleanly, and whatever parses must evaluate without panicking.
+#[test]
+fn random_token_soup_never_panics() {
+    const VOCAB: &[&str] = &[
+        "A",
+        "B.C",
+        "Items[?]",
+        "Items[*]",
+        "Items[0]",
+        "Items[-1]",
+        "User['Name']",
+        "@Level",
+        "@Message",
+        "@Timestamp",
+        "@Properties",
+        "@Id",
+        "@EventType",
+        "Nested.a.b[?].c",
+        "=",
+        "<>",
+        "<",
+        ">=",
+        "+",
+        "-",
+        "*",
+        "/",
+        "%",
+        "and",
+        "or",
+        "not",
+        "like",
+        "in",
+        "is",
+        "null",
+        "ci",
+        "(",
+        ")",
+        "[",
+        "]",
+        ",",
+        "'x'",
+        "'%a?'",
+        "''",
+        "1",
+        "1.5",
+        "-2",
+        "1e3",
+        "0xFF",
+        "99999999999999999999999999999999999999999",
+        "1h",
+        "10m",
+        "100ms",
+        "/a.*/",
+        "/(/",
+        "Has(",
+        "Contains(",
+        "Substring(",
+        "Coalesce(",
+        "Now()",
+        "Length(",
+        "IndexOf(",
+        "true",
+        "select",
+        "count(*)",
+        "distinct(",
+        "percentile(",
+        "from",
+        "stream",
+        "where",
+        "group",
+        "by",
+        "time(1m)",
+        "having",
+        "order",
+        "limit",
+        "as",
+        "desc",
+        "'",
+        "\"",
+        "@",
+        "!",
+        "?",
+    ];
+    let evs = events();
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for _ in 0..20_000 {
+        let n = (next() % 12) as usize + 1;
+        let text: Vec<&str> = (0..n)
+            .map(|_| VOCAB[(next() % VOCAB.len() as u64) as usize])
+            .collect();
+        let text = text.join(if next() % 2 == 0 { " " } else { "" });
+        if let Ok(f) = Filter::parse(&text) {
+            for (_, e) in &evs {
+                let _ = f.matches(e, &ctx());
+            }
+            let _ = f.time_bounds(&ctx());
+        }
+        if let Ok(q) = Query::parse(&text) {
+            let mut r = q.runner(&ctx());
+            evs.iter().for_each(|(_, e)| r.accept(e));
+            let _ = r.finish();
+        }
+    }
+}

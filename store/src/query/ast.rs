@@ -230,6 +230,12 @@ pub(crate) enum Expr {
         body: Box<Expr>,
         depth: usize,
     },
+    /// `@Level = '…'` / `in […]` / `<>` with known level names, by severity
+    /// (index `Severity as usize`), precomputed by [`super::compile::optimize`].
+    LevelIn {
+        set: [bool; 6],
+        negated: bool,
+    },
     /// A query row's aggregate value, by slot (query row context only).
     Agg(usize),
     /// A query row's group key, by index (query row context only).
@@ -246,6 +252,7 @@ impl Expr {
             | Expr::Like { .. }
             | Expr::In { .. }
             | Expr::IsNull { .. }
+            | Expr::LevelIn { .. }
             | Expr::Quant { .. } => true,
             Expr::Call { func, .. } => func.is_predicate(),
             Expr::Not(e) => e.is_predicate(),

@@ -14,6 +14,47 @@ use super::value::{Num, Value};
 /// Quantifiers allowed around one predicate.
 const MAX_QUANTIFIERS: usize = 8;
 
+/// Rewrites `@Level` comparisons with known level names into [`Expr::LevelIn`],
+/// so matching reads the event's severity instead of comparing names.
+pub(crate) fn optimize(e: &mut Expr) {
+    if let Some((negated, set)) = level_set(e) {
+        *e = Expr::LevelIn { set, negated };
+        return;
+    }
+    e.children_mut(&mut optimize);
+}
+
+fn level_set(e: &Expr) -> Option<(bool, [bool; 6])> {
+    match e {
+        Expr::Cmp {
+            op: op @ (CmpOp::Eq | CmpOp::Ne),
+            l,
+            r,
+            ..
+        } => {
+            let lit = match (&**l, &**r) {
+                (Expr::Builtin(Builtin::Level), x) | (x, Expr::Builtin(Builtin::Level)) => x,
+                _ => return None,
+            };
+            let s = level_literal(lit)?;
+            Some((*op == CmpOp::Ne, std::array::from_fn(|i| i == s)))
+        }
+        Expr::In {
+            expr,
+            list,
+            negated,
+            ..
+        } if **expr == Expr::Builtin(Builtin::Level) => {
+            let mut set = [false; 6];
+            for item in list {
+                set[level_literal(item)?] = true;
+            }
+            Some((*negated, set))
+        }
+        _ => None,
+    }
+}
+
 /// Lifts wildcards in `e` (whose enclosing quantifiers number `depth`).
 pub(crate) fn lift(e: &mut Expr, depth: usize) -> PResult<()> {
     match e {
@@ -146,6 +187,7 @@ pub(crate) fn severity_requirement(e: &Expr) -> Option<[bool; 6]> {
             }
             Some(set)
         }
+        Expr::LevelIn { set, negated } => Some(std::array::from_fn(|i| set[i] != *negated)),
         Expr::Cmp {
             op: CmpOp::Eq,
             l,

@@ -244,6 +244,10 @@ pub(crate) fn eval<'a, E: EventView + ?Sized>(
             }
             Value::Bool(*all)
         }
+        Expr::LevelIn { set, negated } => match ev {
+            Some(e) => Value::Bool(set[e.severity() as usize] != *negated),
+            None => Value::Missing,
+        },
         Expr::Agg(i) => cx
             .row
             .and_then(|(a, _)| a.get(*i))

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use crate::{EventView, Severity, Timestamp};
 
 use super::ast::Expr;
-use super::compile::{lift, severity_requirement, time_bounds};
+use super::compile::{lift, optimize, severity_requirement, time_bounds};
 use super::error::FilterError;
 use super::eval::{eval, message, Cx};
 use super::functions::contains_ci;
@@ -123,6 +123,7 @@ impl Filter {
     /// Compiles an already parsed expression (used by queries' `where`).
     pub(crate) fn compile(mut e: Expr) -> Result<Filter, super::error::ByteError> {
         lift(&mut e, 0)?;
+        optimize(&mut e);
         Ok(Filter {
             kind: Kind::Expr(Arc::new(e)),
         })

@@ -8,7 +8,7 @@
 //!   run with a mergeable [`QueryRunner`] into a [`QueryResult`].
 //! - [`FilterError`]: what is wrong and at which character.
 //!
-//! Inside: [`lexer`](self) → `parser` (builds `ast`) → `compile` (wildcards,
+//! Inside: `lexer` → `parser` with `grammar` and `calls` (builds `ast`) → `compile` (wildcards,
 //! pruning facts) → `eval` (with `value`, `functions`, `like`, `json`,
 //! `levels`); queries add `select` (the plan), `aggregate` and `runner`.
 //!
@@ -34,11 +34,13 @@
 
 mod aggregate;
 mod ast;
+mod calls;
 mod compile;
 mod error;
 mod eval;
 mod filter;
 mod functions;
+mod grammar;
 mod json;
 mod levels;
 mod lexer;

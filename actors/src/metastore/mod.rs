@@ -20,6 +20,9 @@ use std::time::Duration;
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr};
 use skein_migrations::{Migrator, MigratorTrait};
 
+/// The sea-orm version the metastore uses, for callers' own queries.
+pub use sea_orm;
+
 pub use api_keys::{ApiKeyInfo, CreatedApiKey, NewApiKey, Permissions, VerifiedApiKey};
 pub use settings::setting_names;
 pub use signals::{NewSignal, Signal};

@@ -84,7 +84,7 @@ pub fn parse_clef_line(line: &str) -> Result<Event, ParseErrorKind> {
 /// A member collected from a line before the maps are built.
 pub(crate) struct Member<'de> {
     pub raw_name: Cow<'de, str>,
-    pub raw_value: &'de str,
+    pub raw_value: Cow<'de, str>,
     pub reified: bool,
 }
 
@@ -190,7 +190,7 @@ pub(crate) fn build_map(members: &[Member<'_>], reified: bool) -> JsonMap {
     }
     let mut b = JsonMapBuilder::with_capacities(text, n);
     for m in members.iter().filter(|m| m.reified == reified) {
-        b.push(&m.raw_name, m.raw_value);
+        b.push(&m.raw_name, &m.raw_value);
     }
     b.finish()
 }
@@ -289,11 +289,23 @@ impl<'de> Visitor<'de> for LineSeed<'_, 'de> {
                     "@x" => set_str(&mut typed.x, raw, "@x", failure)?,
                     "@tr" => set_str(&mut typed.tr, raw, "@tr", failure)?,
                     "@sp" => set_str(&mut typed.sp, raw, "@sp", failure)?,
-                    _ => push_member(members, &mut seen_reified, raw_name(&key, 0), raw, true),
+                    _ => push_member(
+                        members,
+                        &mut seen_reified,
+                        raw_name(&key, 0),
+                        Cow::Borrowed(raw),
+                        true,
+                    ),
                 }
             } else {
                 let start = if key.starts_with('@') { 1 } else { 0 };
-                push_member(members, &mut seen_props, raw_name(&key, start), raw, false);
+                push_member(
+                    members,
+                    &mut seen_props,
+                    raw_name(&key, start),
+                    Cow::Borrowed(raw),
+                    false,
+                );
             }
         }
         Ok(())
@@ -305,7 +317,7 @@ pub(crate) fn push_member<'de>(
     members: &mut Vec<Member<'de>>,
     seen: &mut u64,
     raw_name: Cow<'de, str>,
-    raw_value: &'de str,
+    raw_value: Cow<'de, str>,
     reified: bool,
 ) {
     let bit = name_bit(&raw_name);

@@ -6,7 +6,8 @@
 //! `MessageTemplate`, `RenderedMessage`, `Exception`, `TraceId`, `SpanId`
 //! (strings; `null` is absent), `Properties` (an object, or `null`; names are
 //! taken literally, so `@x` is property `@x`), `EventType` (kept raw as
-//! `@i`) and `Renderings` (kept raw as `@r`). Field names match in any ASCII
+//! `@i`) and `Renderings` (kept raw as `@r`). Line feeds between the tokens of a
+//! raw value become spaces, so that every event fits on one CLEF line. Field names match in any ASCII
 //! case, as Seq's .NET deserializer does; other fields are ignored; the first
 //! of repeated fields or property names wins. Errors name the 0-based event
 //! index and the line where that event starts.
@@ -203,9 +204,20 @@ impl<'de> Visitor<'de> for PropsVisitor<'_, 'de> {
         let mut seen = 0u64;
         while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
             let raw = map.next_value::<&'de RawValue>()?.get();
-            push_member(self.0, &mut seen, raw_name(&k, 0), raw, false);
+            push_member(self.0, &mut seen, raw_name(&k, 0), one_line(raw), false);
         }
         Ok(())
+    }
+}
+
+/// A raw value with its line feeds (only ever whitespace between tokens,
+/// since JSON strings cannot hold them raw) turned into spaces: the same JSON
+/// value, and one that fits on a CLEF line when written back out.
+fn one_line(raw: &str) -> Cow<'_, str> {
+    if raw.as_bytes().contains(&b'\n') {
+        Cow::Owned(raw.replace('\n', " "))
+    } else {
+        Cow::Borrowed(raw)
     }
 }
 
@@ -256,10 +268,10 @@ fn parse_event<'de>(
     members.clear();
     let mut seen = 0u64;
     if let Some(v) = f.event_type.filter(|v| *v != "null") {
-        push_member(members, &mut seen, Cow::Borrowed("@i"), v, true);
+        push_member(members, &mut seen, Cow::Borrowed("@i"), one_line(v), true);
     }
     if let Some(v) = f.renderings.filter(|v| *v != "null") {
-        push_member(members, &mut seen, Cow::Borrowed("@r"), v, true);
+        push_member(members, &mut seen, Cow::Borrowed("@r"), one_line(v), true);
     }
     match f.properties {
         None | Some("null") => {}
@@ -340,6 +352,13 @@ mod tests {
         assert_eq!(e.reified.as_json(), r#"{"@i":"$1A","@r":[]}"#);
         assert_eq!(e.event_type(), Some(0x1a));
         assert!(parse(r#"{"Events":[]}"#).unwrap().is_empty());
+        // Line feeds inside raw values become spaces: same JSON, one CLEF line.
+        let body = "{\"Events\":[{\"Timestamp\":\"2025-01-01T00:00:00Z\",\"EventType\":\n1,\"Properties\":{\"A\":[\r\n1,\n2]}}]}";
+        let e = parse(body).unwrap().remove(0);
+        assert_eq!(e.properties.as_json(), "{\"A\":[\r 1, 2]}");
+        let mut line = Vec::new();
+        crate::event::write_clef(&e, &mut line);
+        assert_eq!(crate::event::parse_clef(&line).unwrap(), [e]);
     }
 
     #[test]

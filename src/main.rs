@@ -12,7 +12,7 @@ fn main() -> ExitCode {
     match skein::cli::run(cli, &env, &mut std::io::stdout().lock()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", skein::cli::error_message(&e));
             ExitCode::FAILURE
         }
     }

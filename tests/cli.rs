@@ -180,6 +180,20 @@ fn config_refuses_unknown_keys_and_bad_values_without_changing_anything() {
 }
 
 #[test]
+fn a_stray_key_in_skein_json_is_reported_and_can_be_cleared() {
+    let node = Node::new();
+    node.ok(&["config", "create"]);
+    let path = node.root().join("skein.json");
+    let mut doc: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+    doc["api"]["listenUri"] = "http://typo".into();
+    fs::write(&path, doc.to_string()).unwrap();
+    let err = node.fails(&["config", "list"]);
+    assert!(err.contains("listenUri"), "{err}");
+    node.ok(&["config", "clear", "-k", "api.listenUri"]);
+    node.ok(&["config", "list"]);
+}
+
+#[test]
 fn environment_overrides_skein_json() {
     let mut node = Node::new();
     node.ok(&[

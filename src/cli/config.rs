@@ -159,8 +159,21 @@ fn set(ctx: &Context, key: &str, raw: &str, out: &mut dyn Write) -> anyhow::Resu
 }
 
 fn clear(ctx: &Context, key: &str, out: &mut dyn Write) -> anyhow::Result<()> {
-    let info = keys::find(key)?;
     let mut doc = file_doc(ctx)?;
+    let info = match keys::find(key) {
+        Ok(info) => info,
+        // A key this version does not know (a typo, or from a newer version)
+        // can still be removed from skein.json.
+        Err(unknown) => {
+            if !keys::remove_path(&mut doc, key) {
+                return Err(unknown.into());
+            }
+            let text = validated(ctx, &doc)?;
+            write_private_file(&ctx.root.config_file(), text.as_bytes())?;
+            writeln!(out, "Removed unknown key {key} from skein.json")?;
+            return Ok(());
+        }
+    };
     if !keys::remove_path(&mut doc, info.name) {
         writeln!(
             out,

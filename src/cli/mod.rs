@@ -115,6 +115,22 @@ pub fn run(cli: Cli, env: &HashMap<String, String>, out: &mut dyn Write) -> anyh
     }
 }
 
+/// An error and its causes on one line, leaving out causes whose text the
+/// message already shows (many errors embed their source in their text).
+pub fn error_message(error: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            if !message.is_empty() {
+                message.push_str(": ");
+            }
+            message.push_str(&text);
+        }
+    }
+    message
+}
+
 /// Runs `future` to completion on a small single-threaded runtime (the
 /// offline commands' metastore access).
 pub(crate) fn block_on<F: std::future::Future>(future: F) -> anyhow::Result<F::Output> {
@@ -129,6 +145,22 @@ pub(crate) fn block_on<F: std::future::Future>(future: F) -> anyhow::Result<F::O
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    #[test]
+    fn error_messages_do_not_repeat_causes() {
+        let inner = crate::secrets::SecretsError::MissingKey;
+        let text = inner.to_string();
+        let e = anyhow::Error::new(inner).context("cannot store the secret");
+        assert_eq!(
+            error_message(&e),
+            format!("cannot store the secret: {text}")
+        );
+        let wrapped = crate::metastore_url::MetastoreUrlError::from(
+            crate::secrets::SecretsError::WrongKey("x".into()),
+        );
+        let msg = error_message(&anyhow::Error::new(wrapped));
+        assert_eq!(msg.matches("wrong").count(), 1, "{msg}");
+    }
 
     #[test]
     fn the_command_line_is_well_formed() {

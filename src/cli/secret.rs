@@ -6,6 +6,7 @@ use anyhow::{bail, Context as _};
 use clap::{Args, Subcommand};
 
 use super::Context;
+use crate::metastore_url::{postgres_url, POSTGRES_SECRET};
 
 /// `skein secret ...`
 #[derive(Debug, Subcommand)]
@@ -64,6 +65,9 @@ pub fn execute(ctx: &Context, cmd: SecretCommand, out: &mut dyn Write) -> anyhow
                 Some(v) => v,
                 None => read_stdin()?,
             };
+            if args.key == POSTGRES_SECRET {
+                postgres_url(&value)?;
+            }
             ctx.secrets()?.set(&args.key, &value)?;
             writeln!(out, "Stored secret {} (encrypted)", args.key)?;
             writeln!(

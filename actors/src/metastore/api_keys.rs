@@ -10,6 +10,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use sha2::{Digest, Sha256};
+use skein_store::event::severity_of;
 use skein_store::Severity;
 
 use super::entities::api_key;
@@ -210,20 +211,17 @@ impl Metastore {
 }
 
 /// Parses a level name as Seq clients send it (`Information`, `info`, `WRN`,
-/// `critical`, ...) into its severity.
+/// `critical`, ...) into its severity, using the store's level table;
+/// `None` for text that names no level.
 pub fn parse_level(text: &str) -> Option<Severity> {
-    let severity = match text.trim().to_ascii_lowercase().as_str() {
-        "verbose" | "trace" | "vrb" | "trc" => Severity::Verbose,
-        "debug" | "dbg" | "dbug" => Severity::Debug,
-        "information" | "info" | "inf" | "notice" => Severity::Information,
-        "warning" | "warn" | "wrn" => Severity::Warning,
-        "error" | "err" | "eror" => Severity::Error,
-        "fatal" | "ftl" | "critical" | "crit" | "crt" | "alert" | "emergency" | "panic" => {
-            Severity::Fatal
-        }
-        _ => return None,
-    };
-    Some(severity)
+    const INFORMATION: &[&str] = &["information", "info", "inf", "informational", "notice"];
+    match severity_of(text) {
+        Severity::Information => INFORMATION
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(text.trim()))
+            .then_some(Severity::Information),
+        other => Some(other),
+    }
 }
 
 fn info(row: api_key::Model) -> Result<ApiKeyInfo, MetastoreError> {

@@ -70,12 +70,15 @@ fn crash_child() {
     }
 }
 
+/// (batch id, arrival number, the event) as read back.
+type StoredEvent = (u64, u64, Event);
+
 /// Reads the store back: (batch id, arrival) of every event, and the full
 /// events of the batches in `full`.
 fn read_all(
     dir: &Path,
     full: &std::collections::HashSet<u64>,
-) -> (Vec<(u64, u64)>, Vec<(u64, u64, Event)>) {
+) -> (Vec<(u64, u64)>, Vec<StoredEvent>) {
     let store = Store::open(dir, options()).expect("store reopens after a crash");
     let (mut ids, mut events) = (Vec::new(), Vec::new());
     store

@@ -95,9 +95,9 @@ impl Store {
         let mut blocks = self.blocks(from, to);
         // Emission order of the blocks' leading edges.
         if newest_first {
-            blocks.sort_by(|a, b| b.meta.header.max_ts.cmp(&a.meta.header.max_ts));
+            blocks.sort_by_key(|b| std::cmp::Reverse(b.meta.header.max_ts));
         } else {
-            blocks.sort_by(|a, b| a.meta.header.min_ts.cmp(&b.meta.header.min_ts));
+            blocks.sort_by_key(|b| b.meta.header.min_ts);
         }
         let edge = |b: &BlockRef| {
             if newest_first {

@@ -9,7 +9,7 @@ use std::sync::{Arc, RwLock};
 use super::error::StoreError;
 use super::index::BlockIndex;
 use super::manifest::{self, Manifest, SegmentEntry};
-use super::segment::{self, BlockMeta};
+use super::segment;
 use super::writer::{note_term, open_segment_file, Active, Writer};
 use super::StoreOptions;
 
@@ -162,7 +162,7 @@ fn recover_active(dir: &Path, id: u64, index: &mut BlockIndex) -> Result<Active,
     }
     debug_assert_eq!(active.crc, scan.crc);
     index.add_segment(id, file);
-    index.push(scan.blocks.iter().copied().collect::<Vec<BlockMeta>>());
+    index.push(scan.blocks.to_vec());
     Ok(active)
 }
 

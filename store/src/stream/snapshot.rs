@@ -46,6 +46,9 @@ pub struct SnapshotPlan {
     pub files: Vec<SnapshotFile>,
 }
 
+/// Fetches `max_len` bytes of file `name` from `offset` at the source.
+pub type FetchChunk<'a> = dyn FnMut(&str, u64, usize) -> Result<Vec<u8>, StoreError> + 'a;
+
 /// Subfolders of `Stream/` that hold set-aside data and survive a snapshot install.
 const KEPT_DIRS: [&str; 2] = [super::recover::DAMAGED_DIR, "diverged"];
 const READY: &str = "READY";
@@ -144,7 +147,7 @@ pub fn install_snapshot(
     dir: &Path,
     plan: &SnapshotPlan,
     disk_floor_bytes: u64,
-    fetch: &mut dyn FnMut(&str, u64, usize) -> Result<Vec<u8>, StoreError>,
+    fetch: &mut FetchChunk<'_>,
 ) -> Result<(), StoreError> {
     let staging = sibling(dir, ".staging");
     prepare_staging(&staging, &plan.store_id)?;
@@ -200,7 +203,7 @@ fn stage_file(
     dir: &Path,
     staging: &Path,
     file: &SnapshotFile,
-    fetch: &mut dyn FnMut(&str, u64, usize) -> Result<Vec<u8>, StoreError>,
+    fetch: &mut FetchChunk<'_>,
 ) -> Result<(), StoreError> {
     let path = staging.join(&file.name);
     let have = fs::metadata(&path).map(|m| m.len()).unwrap_or(0);

@@ -45,7 +45,7 @@ pub(crate) enum StrField<'de> {
 /// Reads a raw JSON value (valid JSON, no surrounding whitespace) as a string.
 pub(crate) fn str_field(raw: &str) -> StrField<'_> {
     let b = raw.as_bytes();
-    if b.len() >= 2 && b[0] == b'"' {
+    if b.len() >= 2 && b[0] == b'"' && b[b.len() - 1] == b'"' {
         let inner = &raw[1..raw.len() - 1];
         if !inner.as_bytes().contains(&b'\\') {
             return StrField::Str(Cow::Borrowed(inner));
@@ -183,6 +183,8 @@ mod tests {
         assert!(matches!(str_field("null"), StrField::Null));
         assert!(matches!(str_field("1"), StrField::WrongType));
         assert!(matches!(str_field("[\"a\"]"), StrField::WrongType));
+        // Not valid JSON (never stored), but must not panic.
+        assert!(matches!(str_field("\"é"), StrField::WrongType));
     }
 
     #[test]

@@ -66,3 +66,23 @@ pub fn report(name: &str, value: f64, unit: &str, goal: &str, met: bool) {
         if met { "MET" } else { "MISSED" }
     );
 }
+
+/// Splits `data` into bodies of `per` lines each (the last may be shorter).
+pub fn bodies(data: &[u8], per: usize) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let (mut start, mut lines) = (0, 0);
+    for (i, &b) in data.iter().enumerate() {
+        if b == b'\n' {
+            lines += 1;
+            if lines == per {
+                out.push(&data[start..=i]);
+                start = i + 1;
+                lines = 0;
+            }
+        }
+    }
+    if start < data.len() {
+        out.push(&data[start..]);
+    }
+    out
+}

@@ -11,29 +11,9 @@ use std::hint::black_box;
 
 use skein_store::event::{parse_clef, parse_legacy, write_clef};
 
-/// Splits `data` after every `per` newlines.
-fn bodies(data: &[u8], per: usize) -> Vec<&[u8]> {
-    let mut out = Vec::new();
-    let (mut start, mut lines) = (0, 0);
-    for (i, &b) in data.iter().enumerate() {
-        if b == b'\n' {
-            lines += 1;
-            if lines == per {
-                out.push(&data[start..=i]);
-                start = i + 1;
-                lines = 0;
-            }
-        }
-    }
-    if start < data.len() {
-        out.push(&data[start..]);
-    }
-    out
-}
-
 fn main() {
     let data = common::dataset();
-    let bodies = bodies(&data, 1000);
+    let bodies = common::bodies(&data, 1000);
     let mb = data.len() as f64 / 1e6;
 
     let (d, n) = common::best_of(5, || {

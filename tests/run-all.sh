@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian machine: installs what the tests
+# need when it is missing, then checks formatting and lints, and runs every
+# test (unit, store crash and replay tests, CLI and metastore end-to-end tests
+# against a real PostgreSQL).
+#
+#   tests/run-all.sh
+#
+# Environment: SKEIN_TEST_POSTGRES_URL points the tests at a PostgreSQL server
+# whose user may create and drop databases; when unset, the script uses
+# 127.0.0.1:5432 (user postgres, trust) if it answers, else starts a throwaway
+# server of its own.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n==> %s\n' "$*"; }
+
+apt_install() {
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    log "installing $*"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+  else
+    echo "missing $* and cannot apt-get install it (need root on Debian)" >&2
+    exit 1
+  fi
+}
+
+# --- PostgreSQL -------------------------------------------------------------
+command -v psql >/dev/null || apt_install postgresql-client
+pg_ok() { psql "$1" -qtAc 'select 1' >/dev/null 2>&1; }
+if [ -z "${SKEIN_TEST_POSTGRES_URL:-}" ]; then
+  if pg_ok "postgres://postgres@127.0.0.1:5432/postgres"; then
+    export SKEIN_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:5432/postgres"
+  else
+    pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
+    if [ -z "$pgbin" ] || [ ! -x "$pgbin/initdb" ]; then
+      apt_install postgresql
+      pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+    fi
+    pgdir=$(mktemp -d /tmp/skein-pg.XXXXXX)
+    chown postgres "$pgdir" 2>/dev/null || true
+    as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+    log "starting a throwaway PostgreSQL in $pgdir on port 55432"
+    as_pg "$pgbin/initdb" -D "$pgdir/data" -U postgres --auth=trust >/dev/null
+    as_pg "$pgbin/pg_ctl" -D "$pgdir/data" -o "-p 55432 -k $pgdir -c listen_addresses=127.0.0.1" -w -l "$pgdir/log" start >/dev/null
+    trap 'as_pg "$pgbin/pg_ctl" -D "$pgdir/data" -m fast stop >/dev/null 2>&1; rm -rf "$pgdir"' EXIT
+    export SKEIN_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:55432/postgres"
+  fi
+fi
+pg_ok "$SKEIN_TEST_POSTGRES_URL" || { echo "PostgreSQL at $SKEIN_TEST_POSTGRES_URL does not answer" >&2; exit 1; }
+
+# --- Rust checks and tests --------------------------------------------------
+log "cargo fmt --check"
+cargo fmt --all -- --check
+
+log "cargo clippy (all targets, warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+log "cargo test (whole workspace)"
+cargo test --workspace --locked 2>&1 | tee target/test-output.log
+summary=$(grep -E "^test result:" target/test-output.log | awk '{p+=$4; f+=$6} END {printf "%d passed, %d failed\n", p, f}')
+log "summary"
+echo "$summary"

@@ -8,6 +8,8 @@
 //! - [`generation`]: the two-part [`Generation`] (`model.write`).
 //! - [`block`]: the block format: header, columnar compressed payload.
 //! - [`query`]: Seq's filter language and SQL-style queries over [`EventView`]s.
+//! - [`search`]: pages of matching events, counts and queries over a
+//!   [`Store`], scanning only the columns a filter reads.
 //! - [`stream`]: the generational [`Store`]: segments, manifest, group
 //!   commit, recovery, retention, ordered reads, history and snapshots.
 
@@ -15,6 +17,7 @@ pub mod block;
 pub mod event;
 pub mod generation;
 pub mod query;
+pub mod search;
 pub mod stream;
 
 pub use event::{Event, EventId, EventView, JsonMap, Level, Severity, Timestamp};

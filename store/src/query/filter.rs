@@ -134,6 +134,14 @@ impl Filter {
         matches!(self.kind, Kind::All)
     }
 
+    /// The compiled expression, unless this is match-all or free text.
+    pub(crate) fn expr(&self) -> Option<&Expr> {
+        match &self.kind {
+            Kind::Expr(x) => Some(x),
+            _ => None,
+        }
+    }
+
     /// The (lowercased) search text when this is a free-text filter.
     pub fn free_text(&self) -> Option<&str> {
         match &self.kind {

@@ -7,6 +7,7 @@
 //! - [`Query`]: `select count(*) from stream where … group by …, time(1m)`;
 //!   run with a mergeable [`QueryRunner`] into a [`QueryResult`].
 //! - [`FilterError`]: what is wrong and at which character.
+//! - [`Fields`]: what a filter or query reads, for column-selective scans.
 //!
 //! Inside: `lexer` → `parser` with `grammar` and `calls` (builds `ast`) → `compile` (wildcards,
 //! pruning facts) → `eval` (with `value`, `functions`, `like`, `json`,
@@ -38,6 +39,7 @@ mod calls;
 mod compile;
 mod error;
 mod eval;
+mod fields;
 mod filter;
 mod functions;
 mod grammar;
@@ -51,6 +53,8 @@ mod select;
 mod value;
 
 pub use error::FilterError;
+pub use fields::Fields;
 pub use filter::{EvalContext, Filter};
+pub use lexer::parse_duration;
 pub use runner::{QueryResult, QueryRunner};
 pub use select::Query;

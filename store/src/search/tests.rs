@@ -1,0 +1,350 @@
+//! Search against brute force: every page, count and query is compared with
+//! visiting the whole store, filtering, sorting and slicing.
+
+use std::ops::ControlFlow;
+
+use super::*;
+use crate::event::{parse_clef, view::to_event};
+use crate::query::{EvalContext, Filter, Query};
+use crate::stream::{Store, StoreOptions};
+use crate::{EventView, Timestamp};
+
+const T0: i64 = 1_735_689_600_000_000_000;
+const MS: i64 = 1_000_000;
+
+/// A small deterministic generator (xorshift).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
+        xs[self.below(xs.len() as u64) as usize]
+    }
+}
+
+/// One random CLEF line at `ms` milliseconds after `T0`.
+fn line(r: &mut Rng, n: usize) -> String {
+    let level = r.pick(&[
+        "Information",
+        "ERROR",
+        "warn",
+        "Debug",
+        "custom",
+        "",
+        "Fatal",
+    ]);
+    let app = r.pick(&["checkout", "billing", "auth", "Checkout"]);
+    let mut s = format!("{{\"@t\":\"2025-01-01T00:00:00Z\",\"Application\":\"{app}\",\"N\":{n}");
+    if !level.is_empty() {
+        s += &format!(",\"@l\":\"{level}\"");
+    }
+    match r.below(4) {
+        0 => s += ",\"@m\":\"Request timeout for order\"",
+        1 => s += ",\"@mt\":\"Order {OrderId} placed\",\"OrderId\":\"ORD-7\"",
+        _ => s += ",\"@mt\":\"HTTP {StatusCode} in {Elapsed}\"",
+    }
+    if r.below(2) == 0 {
+        let code = r.pick(&["200", "404", "500", "503", "\"500\""]);
+        s += &format!(",\"StatusCode\":{code},\"Elapsed\":{}.5", r.below(300));
+    }
+    if r.below(5) == 0 {
+        s += ",\"@x\":\"System.Exception: boom\"";
+    }
+    if r.below(3) == 0 {
+        s += &format!(
+            ",\"@tr\":\"trace-{}\",\"@i\":\"0x{:X}\"",
+            r.below(5),
+            r.below(3)
+        );
+    }
+    if r.below(4) == 0 {
+        s += &format!(
+            ",\"Tags\":[\"a\",\"{}\"],\"Nested\":{{\"Inner\":{}}}",
+            r.pick(&["b", "c"]),
+            r.below(4)
+        );
+    }
+    s + "}\n"
+}
+
+/// A store of many small blocks: overlapping time ranges, batches out of
+/// order, equal timestamps across blocks, several segments.
+fn store(dir: &std::path::Path, seed: u64) -> Store {
+    let opts = StoreOptions {
+        disk_floor_bytes: 0,
+        segment_max_bytes: 16 << 10,
+        ..StoreOptions::default()
+    };
+    let store = Store::open(dir, opts).unwrap();
+    let mut r = Rng(seed);
+    let mut n = 0;
+    for batch in 0..40 {
+        let size = 1 + r.below(60) as usize;
+        let body: String = (0..size).map(|k| line(&mut r, n + k)).collect();
+        let mut events = parse_clef(body.as_bytes()).unwrap();
+        // Most batches move forward in time and overlap their neighbours;
+        // every fifth lands in the past; timestamps repeat (10 ms grid).
+        let base = if batch % 5 == 4 {
+            r.below(20)
+        } else {
+            batch as u64 * 10
+        };
+        for e in &mut events {
+            e.timestamp = crate::Timestamp(T0 + ((base + r.below(40)) as i64) * 10 * MS);
+        }
+        n += size;
+        store.append_events(&events).unwrap();
+    }
+    store
+}
+
+const FILTERS: &[&str] = &[
+    "",
+    "@Level = 'Error'",
+    "@Level in ['warn', 'error']",
+    "not (@Level = 'Information')",
+    "@Level = 'custom'",
+    "@Level = 'Error' and false",
+    "Application = 'checkout' and StatusCode >= 500",
+    "Application = 'checkout' ci",
+    "StatusCode > 200 or Has(OrderId)",
+    "Has(Elapsed) and Elapsed < 100",
+    "StatusCode is null",
+    "timeout",
+    "@Message like '%ORD-7%'",
+    "@MessageTemplate like 'HTTP%'",
+    "@Exception like '%boom%'",
+    "@TraceId = 'trace-3'",
+    "@EventType = 0x2",
+    "Tags[?] = 'c'",
+    "Nested.Inner >= 2",
+    "StartsWith(Application, 'Ch')",
+    "N % 7 = 3",
+];
+
+fn now() -> EvalContext {
+    EvalContext::new(crate::Timestamp(T0))
+}
+
+/// Every matching event in `[from, to)`, newest first.
+fn reference(
+    store: &Store,
+    f: &Filter,
+    from: Option<Timestamp>,
+    to: Option<Timestamp>,
+) -> Vec<(EventId, Event)> {
+    let mut out = Vec::new();
+    store
+        .visit(None, None, Order::NewestFirst, &mut |e| {
+            let t = e.timestamp();
+            if from.is_none_or(|f| t >= f) && to.is_none_or(|x| t < x) && f.matches(e, &now()) {
+                out.push((e.id().unwrap(), to_event(e)));
+            }
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    out
+}
+
+fn page(store: &Store, f: &Filter, req: &SearchRequest) -> Vec<(EventId, Event)> {
+    search_events(store, f, req, &now()).unwrap().events
+}
+
+const RANGES: [(Option<i64>, Option<i64>); 4] = [
+    (None, None),
+    (Some(100), Some(250)),
+    (Some(0), Some(1)),
+    (Some(333), None),
+];
+
+fn ts(x: Option<i64>) -> Option<Timestamp> {
+    x.map(|ms10| Timestamp(T0 + ms10 * 10 * MS))
+}
+
+#[test]
+fn pages_match_brute_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path(), 7);
+    assert!(store.blocks(None, None).len() == 40 && store.status().segments > 1);
+    for text in FILTERS {
+        let f = Filter::parse(text).unwrap();
+        for (from, to) in RANGES {
+            let (from, to) = (ts(from), ts(to));
+            let all = reference(&store, &f, from, to);
+            for count in [1, 3, 50, 10_000] {
+                let req = SearchRequest {
+                    from,
+                    to,
+                    count,
+                    ..SearchRequest::default()
+                };
+                let got = page(&store, &f, &req);
+                let want = &all[..count.min(all.len())];
+                assert!(got == want, "{text} {from:?}..{to:?} count {count}");
+            }
+            let oldest = SearchRequest {
+                from,
+                to,
+                count: 20,
+                order: Order::OldestFirst,
+                ..Default::default()
+            };
+            let want: Vec<_> = all.iter().rev().take(20).cloned().collect();
+            assert!(page(&store, &f, &oldest) == want, "{text} oldest first");
+            let n = count_events(&store, &f, from, to, &now()).unwrap();
+            assert_eq!(n, all.len() as u64, "count {text} {from:?}..{to:?}");
+        }
+    }
+}
+
+#[test]
+fn paging_walks_every_result_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path(), 11);
+    for text in [
+        "",
+        "Application = 'checkout'",
+        "@Level = 'Error'",
+        "timeout",
+    ] {
+        let f = Filter::parse(text).unwrap();
+        let all = reference(&store, &f, None, None);
+        for order in [Order::NewestFirst, Order::OldestFirst] {
+            let want: Vec<_> = match order {
+                Order::NewestFirst => all.clone(),
+                Order::OldestFirst => all.iter().rev().cloned().collect(),
+            };
+            for count in [1, 7, 64] {
+                let mut walked = Vec::new();
+                let mut after = None;
+                loop {
+                    let req = SearchRequest {
+                        count,
+                        after_id: after,
+                        order,
+                        ..Default::default()
+                    };
+                    let p = page(&store, &f, &req);
+                    let Some(last) = p.last() else { break };
+                    after = Some(last.0);
+                    walked.extend(p);
+                }
+                assert!(walked == want, "{text} {order:?} count {count}");
+            }
+            for k in [0, want.len() / 3, want.len().saturating_sub(1)] {
+                let Some((id, _)) = want.get(k) else { continue };
+                let req = SearchRequest {
+                    count: 5,
+                    start_at_id: Some(*id),
+                    order,
+                    ..Default::default()
+                };
+                let end = (k + 5).min(want.len());
+                assert!(page(&store, &f, &req) == want[k..end], "{text} startAt {k}");
+                let both = SearchRequest {
+                    after_id: Some(*id),
+                    ..req.clone()
+                };
+                let end = (k + 6).min(want.len());
+                assert!(
+                    page(&store, &f, &both) == want[k + 1..end],
+                    "{text} after+startAt"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn full_pages_stop_early_and_level_counts_need_no_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(
+        dir.path(),
+        StoreOptions {
+            disk_floor_bytes: 0,
+            ..StoreOptions::default()
+        },
+    )
+    .unwrap();
+    let mut r = Rng(3);
+    for b in 0..30 {
+        let body: String = (0..20).map(|k| line(&mut r, k)).collect();
+        let mut events = parse_clef(body.as_bytes()).unwrap();
+        for (i, e) in events.iter_mut().enumerate() {
+            e.timestamp = Timestamp(T0 + (b * 20 + i as i64) * MS);
+        }
+        store.append_events(&events).unwrap();
+    }
+    let f = Filter::parse("").unwrap();
+    let p = search_events(
+        &store,
+        &f,
+        &SearchRequest {
+            count: 10,
+            ..Default::default()
+        },
+        &now(),
+    )
+    .unwrap();
+    assert_eq!(p.events.len(), 10);
+    assert!(
+        p.stats.blocks_scanned < 30 && p.stats.blocks_skipped > 0,
+        "{:?}",
+        p.stats
+    );
+    let big = SearchRequest {
+        count: MAX_PAGE + 1,
+        ..Default::default()
+    };
+    assert!(matches!(
+        search_events(&store, &f, &big, &now()),
+        Err(SearchError::PageTooLarge { .. })
+    ));
+    assert_eq!(count_events(&store, &f, None, None, &now()).unwrap(), 600);
+}
+
+const QUERIES: &[&str] = &[
+    "select count(*) from stream group by Application, time(1s)",
+    "select count(*), max(Elapsed), min(Elapsed), sum(StatusCode), percentile(Elapsed, 90) \
+     from stream where Has(StatusCode) group by Application",
+    "select count(*) from stream",
+    "select distinct(Application) as apps from stream where @Level = 'Error'",
+    "select count(*) as n from stream group by @Level having n > 3 order by n desc",
+    "select N, Application from stream where Has(OrderId) order by N desc limit 7",
+    "select N, @Exception from stream where @Exception like '%boom%' limit 4",
+    "select count(*) from stream where timeout group by time(1m)",
+];
+
+#[test]
+fn queries_equal_a_single_runner() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path(), 5);
+    for text in QUERIES {
+        let q = Query::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        for (from, to) in RANGES {
+            let (from, to) = (ts(from), ts(to));
+            let mut one = q.runner(&now());
+            store
+                .visit(from, to, Order::NewestFirst, &mut |e| {
+                    one.accept(e);
+                    if one.is_full() {
+                        ControlFlow::Break(())
+                    } else {
+                        ControlFlow::Continue(())
+                    }
+                })
+                .unwrap();
+            let want = one.finish();
+            let got = run_query(&store, &q, from, to, &now()).unwrap();
+            assert_eq!(got, want, "{text} {from:?}..{to:?}");
+        }
+    }
+}

@@ -9,10 +9,13 @@
 //! - [`metastore_url`]: which metastore a node uses (embedded SQLite or the
 //!   PostgreSQL connection string secret).
 //!
-//! The HTTP API (`api/`) and node wiring arrive with the server issue.
+//! - [`api`]: the actix-web HTTP API.
+//! - [`node`]: `skein run`, wiring store, metastore, actors and HTTP server.
 
+pub mod api;
 pub mod cli;
 pub mod metastore_url;
+pub mod node;
 pub mod secrets;
 pub mod settings;
 pub mod storage;

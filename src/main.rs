@@ -5,9 +5,14 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn,sqlx=warn"))
-        .init();
     let cli = skein::cli::Cli::parse();
+    // The node service logs what it does; one-shot commands only problems.
+    let default_filter = match cli.command {
+        skein::cli::Command::Run(_) => "info,sqlx=warn,sea_orm_migration=warn,actix_server=warn",
+        _ => "warn,sqlx=warn",
+    };
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_filter))
+        .init();
     let env = skein::cli::process_env();
     match skein::cli::run(cli, &env, &mut std::io::stdout().lock()) {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,7 +1,25 @@
-//! `skein-actors`: Skein's node runtime (actors arrive with the server issue).
+//! `skein-actors`: Skein's node runtime.
 //!
+//! - [`messages`]: every message that crosses actor boundaries.
+//! - [`node_supervisor`]: [`NodeSupervisor`] holds the role and starts the
+//!   node's actors ([`NodeActors::start`]); role changes are `RoleChanged`.
+//! - [`ingestor`]: [`Ingestor`] parses, filters and encodes request bodies on
+//!   blocking threads and hands batches to the writer.
+//! - [`store_writer`]: [`StoreWriter`] owns the event store: durable appends
+//!   (group commit), upkeep, generation announcements, store health.
+//! - [`health_reporter`]: [`HealthReporter`] answers `/health`.
 //! - [`metastore`]: metadata shared by a cluster's nodes (API keys, settings,
 //!   signals, users, cluster leadership and node rows) in SQLite or
 //!   PostgreSQL, via sea-orm and `skein-migrations`.
 
+pub mod health_reporter;
+pub mod ingestor;
+pub mod messages;
 pub mod metastore;
+pub mod node_supervisor;
+pub mod store_writer;
+
+pub use health_reporter::HealthReporter;
+pub use ingestor::Ingestor;
+pub use node_supervisor::{NodeActors, NodeSupervisor};
+pub use store_writer::StoreWriter;

@@ -55,7 +55,7 @@ pub struct Cli {
 /// The top-level commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the node in the foreground (not yet available in this build)
+    /// Run the node in the foreground
     Run(run::RunArgs),
     /// Create, read and change the node's local configuration (skein.json)
     #[command(subcommand)]

@@ -1,21 +1,20 @@
-//! `skein run`: the node service. Declared here so the command line is
-//! complete; the server itself arrives with the server issue.
+//! `skein run`: the node service, in the foreground.
 
 use std::io::Write;
 
-use anyhow::bail;
 use clap::Args;
 
 use super::Context;
 
 /// `run` arguments.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  skein run\n  skein --storage /var/lib/skein run")]
+#[command(
+    after_help = "Runs until SIGINT or SIGTERM; everything acknowledged is already on disk.\n\n\
+Examples:\n  skein run\n  skein --storage /var/lib/skein run\n  SKEIN_API_LISTENURIS=http://0.0.0.0:5341 skein run"
+)]
 pub struct RunArgs {}
 
-/// Executes `run`: validates the configuration, then reports that the
-/// server is not part of this build yet.
+/// Executes `run`.
 pub fn execute(ctx: &Context, _args: RunArgs, _out: &mut dyn Write) -> anyhow::Result<()> {
-    ctx.runtime()?;
-    bail!("`skein run` is not yet available in this build")
+    crate::node::run(ctx)
 }

@@ -178,6 +178,16 @@ fn digits(b: &[u8], mut i: usize) -> usize {
     i
 }
 
+/// Parses a duration written as in the filter language (`30d`, `12h`,
+/// `10m`, `5s`, `100ms`), as used by settings such as the retention period.
+pub fn parse_duration(text: &str) -> Option<std::time::Duration> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (n, unit) = text.split_at(split);
+    let nanos = n.parse::<i128>().ok()?.checked_mul(unit_nanos(unit)?)?;
+    u64::try_from(nanos).ok().map(std::time::Duration::from_nanos)
+}
+
 /// Nanoseconds per duration unit.
 fn unit_nanos(unit: &str) -> Option<i128> {
     Some(match unit {
@@ -302,6 +312,9 @@ mod tests {
         );
         assert_eq!(toks("1h")[0], Tok::Duration(3_600_000_000_000));
         assert_eq!(toks("100ms")[0], Tok::Duration(100_000_000));
+        assert_eq!(parse_duration("30d"), Some(std::time::Duration::from_secs(30 * 86_400)));
+        assert_eq!(parse_duration("5x"), None);
+        assert_eq!(parse_duration("d"), None);
         assert_eq!(toks("1.5s")[0], Tok::Duration(1_500_000_000));
         assert_eq!(toks("0xFF")[0], Tok::Num("0xFF"));
     }

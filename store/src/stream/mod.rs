@@ -144,6 +144,11 @@ impl Store {
         self.append(encode_block(events))
     }
 
+    /// Whether an append now would be refused (failed store, disk floor).
+    pub fn check_writable(&self) -> Result<(), StoreError> {
+        self.writer().check_writable()
+    }
+
     /// The current generation.
     pub fn generation(&self) -> Generation {
         self.writer().generation

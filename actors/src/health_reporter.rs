@@ -1,0 +1,110 @@
+//! [`HealthReporter`]: what `/health` answers. Components report their own
+//! health; the reporter also checks that the required actors are running.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use actix::prelude::*;
+use skein_store::Store;
+
+use crate::messages::{
+    ComponentHealth, GetHealth, HealthReport, HealthStatus, ReportHealth, Role, RoleChanged,
+};
+
+/// A required actor whose mailbox must be open for the node to be healthy.
+pub type Liveness = Box<dyn Fn() -> bool + Send>;
+
+/// The health actor.
+pub struct HealthReporter {
+    store: Arc<Store>,
+    role: Role,
+    components: BTreeMap<&'static str, ComponentHealth>,
+    required: Vec<(&'static str, Liveness)>,
+}
+
+impl HealthReporter {
+    /// A reporter for a node holding `store`, in `role`.
+    pub fn new(store: Arc<Store>, role: Role) -> HealthReporter {
+        HealthReporter {
+            store,
+            role,
+            components: BTreeMap::new(),
+            required: Vec::new(),
+        }
+    }
+
+    /// Requires actor `name` to be running (`alive` checks its mailbox).
+    pub fn require(&mut self, name: &'static str, alive: Liveness) {
+        self.required.push((name, alive));
+    }
+
+    fn report(&self) -> HealthReport {
+        let mut components: Vec<ComponentHealth> = self.components.values().cloned().collect();
+        for (name, alive) in &self.required {
+            if !alive() {
+                components.push(ComponentHealth {
+                    component: name,
+                    healthy: false,
+                    detail: format!("the {name} is not running"),
+                });
+            }
+        }
+        let problems: Vec<String> = components
+            .iter()
+            .filter(|c| !c.healthy)
+            .map(|c| format!("{}: {}", c.component, c.detail))
+            .collect();
+        HealthReport {
+            status: if problems.is_empty() {
+                HealthStatus::Healthy
+            } else {
+                HealthStatus::Unhealthy
+            },
+            role: self.role,
+            generation: self.store.generation().to_string(),
+            description: if problems.is_empty() {
+                "ok".into()
+            } else {
+                problems.join("; ")
+            },
+            components,
+        }
+    }
+}
+
+impl Actor for HealthReporter {
+    type Context = Context<Self>;
+}
+
+impl Handler<ReportHealth> for HealthReporter {
+    type Result = ();
+
+    fn handle(&mut self, msg: ReportHealth, _: &mut Context<Self>) {
+        if !msg.0.healthy {
+            log::warn!("{} unhealthy: {}", msg.0.component, msg.0.detail);
+        } else if self
+            .components
+            .get(msg.0.component)
+            .is_some_and(|c| !c.healthy)
+        {
+            log::info!("{} healthy again: {}", msg.0.component, msg.0.detail);
+        }
+        self.components.insert(msg.0.component, msg.0);
+    }
+}
+
+impl Handler<RoleChanged> for HealthReporter {
+    type Result = ();
+
+    fn handle(&mut self, msg: RoleChanged, _: &mut Context<Self>) {
+        self.role = msg.role;
+    }
+}
+
+impl Handler<GetHealth> for HealthReporter {
+    type Result = MessageResult<GetHealth>;
+
+    fn handle(&mut self, _: GetHealth, _: &mut Context<Self>) -> MessageResult<GetHealth> {
+        MessageResult(self.report())
+    }
+}

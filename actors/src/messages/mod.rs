@@ -1,0 +1,21 @@
+//! Messages that cross actor boundaries.
+//!
+//! Commands are imperative (`AppendBatch`, `IngestBody`), facts past tense
+//! (`RoleChanged`, `GenerationAdvanced`), data named for what it carries.
+//!
+//! - [`ingest`]: HTTP ingestion → Ingestor.
+//! - [`store`]: Ingestor → StoreWriter, and what the writer announces.
+//! - [`role`]: the node's role and its changes.
+//! - [`health`]: health questions and answers.
+
+pub mod health;
+pub mod ingest;
+pub mod role;
+pub mod store;
+
+pub use health::{ComponentHealth, GetHealth, HealthReport, HealthStatus, ReportHealth};
+pub use ingest::{IngestBody, IngestError, IngestFormat, Ingested};
+pub use role::{Role, RoleChanged};
+pub use store::{
+    AppendBatch, AppendError, GenerationAdvanced, GetStoreStatus, SubscribeGenerations,
+};

@@ -1,0 +1,122 @@
+//! [`NodeSupervisor`]: holds the node's role and starts the node's actors.
+//! A role change arrives as [`RoleChanged`]; the supervisor records it and
+//! passes it to every role-dependent actor.
+
+use std::sync::Arc;
+
+use actix::prelude::*;
+use skein_store::Store;
+
+use crate::health_reporter::HealthReporter;
+use crate::ingestor::Ingestor;
+use crate::messages::{Role, RoleChanged};
+use crate::store_writer::StoreWriter;
+
+/// Ask the supervisor for the current role and term.
+#[derive(Debug, Message)]
+#[rtype(result = "(Role, u64)")]
+pub struct GetRole;
+
+/// The supervisor of one node's actors.
+pub struct NodeSupervisor {
+    role: Role,
+    term: u64,
+    followers_of_role: Vec<Recipient<RoleChanged>>,
+}
+
+/// Addresses of a running node's actors.
+#[derive(Clone)]
+pub struct NodeActors {
+    /// Parses and stores request bodies.
+    pub ingestor: Addr<Ingestor>,
+    /// Owns the event store.
+    pub store_writer: Addr<StoreWriter>,
+    /// Answers `/health`.
+    pub health: Addr<HealthReporter>,
+    /// Holds the role.
+    pub supervisor: Addr<NodeSupervisor>,
+    /// The store, for readers (search runs on blocking threads against it).
+    pub store: Arc<Store>,
+}
+
+impl NodeActors {
+    /// Starts a node's actors around `store`, in `role` (in an actix system).
+    pub fn start(store: Arc<Store>, role: Role, term: u64) -> NodeActors {
+        let health_store = store.clone();
+        let health = HealthReporter::create(|_| HealthReporter::new(health_store, role));
+        let writer_store = store.clone();
+        let writer_health = health.clone().recipient();
+        let store_writer = Supervisor::start(move |_| {
+            StoreWriter::new(writer_store.clone(), role, Some(writer_health.clone()))
+        });
+        let writer = store_writer.clone().recipient();
+        let ingestor = Supervisor::start(move |_| Ingestor::new(writer.clone()));
+        let (w, i) = (store_writer.clone(), ingestor.clone());
+        health.do_send(RequireActors(vec![
+            ("store writer", Box::new(move || w.connected())),
+            ("ingestor", Box::new(move || i.connected())),
+        ]));
+        let supervisor = NodeSupervisor {
+            role,
+            term,
+            followers_of_role: vec![store_writer.clone().recipient(), health.clone().recipient()],
+        }
+        .start();
+        supervisor.do_send(RoleChanged { role, term });
+        NodeActors {
+            ingestor,
+            store_writer,
+            health,
+            supervisor,
+            store,
+        }
+    }
+}
+
+/// Tells the health reporter which actors must be running.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct RequireActors(Vec<(&'static str, crate::health_reporter::Liveness)>);
+
+impl Handler<RequireActors> for HealthReporter {
+    type Result = ();
+
+    fn handle(&mut self, msg: RequireActors, _: &mut Context<Self>) {
+        for (name, alive) in msg.0 {
+            self.require(name, alive);
+        }
+    }
+}
+
+impl Actor for NodeSupervisor {
+    type Context = Context<Self>;
+}
+
+impl Handler<RoleChanged> for NodeSupervisor {
+    type Result = ();
+
+    fn handle(&mut self, msg: RoleChanged, _: &mut Context<Self>) {
+        if (msg.role, msg.term) != (self.role, self.term) {
+            log::info!(
+                "role changed: {:?} in term {} (was {:?} in term {})",
+                msg.role,
+                msg.term,
+                self.role,
+                self.term
+            );
+        }
+        self.role = msg.role;
+        self.term = msg.term;
+        for r in &self.followers_of_role {
+            r.do_send(msg);
+        }
+    }
+}
+
+impl Handler<GetRole> for NodeSupervisor {
+    type Result = MessageResult<GetRole>;
+
+    fn handle(&mut self, _: GetRole, _: &mut Context<Self>) -> MessageResult<GetRole> {
+        MessageResult((self.role, self.term))
+    }
+}

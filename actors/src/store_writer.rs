@@ -1,0 +1,193 @@
+//! [`StoreWriter`]: owns the node's event store. Appends run on blocking
+//! threads where the store's group commit lets concurrent batches share one
+//! fsync; a batch is answered only once durable. It refuses writes unless the
+//! node's role accepts them, runs periodic upkeep (seal by age, retention),
+//! announces new generations and reports the store's health.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use skein_store::stream::{AppendReceipt, StoreStatus};
+use skein_store::{Store, StoreError, Timestamp};
+
+use crate::messages::{
+    AppendBatch, AppendError, ComponentHealth, GenerationAdvanced, GetStoreStatus, ReportHealth,
+    Role, RoleChanged, SubscribeGenerations,
+};
+
+/// How often upkeep runs.
+pub const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Sets (or clears) the retention period applied by upkeep.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct SetRetention(pub Option<Duration>);
+
+/// The actor owning the event store.
+pub struct StoreWriter {
+    store: Arc<Store>,
+    role: Role,
+    retention: Option<Duration>,
+    subscribers: Vec<Recipient<GenerationAdvanced>>,
+    health: Option<Recipient<ReportHealth>>,
+    healthy: Option<bool>,
+}
+
+impl StoreWriter {
+    /// A writer for `store`, starting in `role`, reporting health to `health`.
+    pub fn new(
+        store: Arc<Store>,
+        role: Role,
+        health: Option<Recipient<ReportHealth>>,
+    ) -> StoreWriter {
+        StoreWriter {
+            store,
+            role,
+            retention: None,
+            subscribers: Vec::new(),
+            health,
+            healthy: None,
+        }
+    }
+
+    fn report(&mut self, healthy: bool, detail: String) {
+        if self.healthy == Some(healthy) && healthy {
+            return;
+        }
+        self.healthy = Some(healthy);
+        if let Some(h) = &self.health {
+            h.do_send(ReportHealth(ComponentHealth {
+                component: "store",
+                healthy,
+                detail,
+            }));
+        }
+    }
+
+    fn note_outcome(&mut self, result: &Result<(), &StoreError>) {
+        match result {
+            Ok(()) => self.report(true, "accepting writes".into()),
+            Err(e @ (StoreError::DiskFull { .. } | StoreError::Failed | StoreError::Io { .. })) => {
+                log::error!("store refuses writes: {e}");
+                self.report(false, e.to_string())
+            }
+            Err(_) => {}
+        }
+    }
+
+    fn announce(&mut self, generation: skein_store::Generation) {
+        self.subscribers.retain(|s| s.connected());
+        for s in &self.subscribers {
+            s.do_send(GenerationAdvanced { generation });
+        }
+    }
+
+    fn maintain(&mut self, ctx: &mut Context<Self>) {
+        let store = self.store.clone();
+        let cutoff = self.retention.map(|r| {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
+            Timestamp(now.saturating_sub(r).as_nanos() as i64)
+        });
+        let upkeep = async move {
+            tokio::task::spawn_blocking(move || {
+                let deleted = store.maintain(cutoff);
+                (deleted, store.check_writable(), store.generation())
+            })
+            .await
+        };
+        upkeep
+            .into_actor(self)
+            .map(|joined, act, _| {
+                let Ok((deleted, writable, generation)) = joined else {
+                    return;
+                };
+                if let Err(e) = &deleted {
+                    log::error!("store upkeep failed: {e}");
+                }
+                act.note_outcome(&writable.as_ref().map(|_| ()));
+                act.announce(generation);
+            })
+            .wait(ctx);
+    }
+}
+
+impl Actor for StoreWriter {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        self.maintain(ctx);
+        ctx.run_interval(MAINTENANCE_INTERVAL, |act, ctx| act.maintain(ctx));
+    }
+}
+
+impl Supervised for StoreWriter {
+    fn restarting(&mut self, _: &mut Context<Self>) {
+        // All durable state is in the store itself; only the health report is reset.
+        log::warn!("store writer restarting");
+        self.healthy = None;
+    }
+}
+
+impl Handler<AppendBatch> for StoreWriter {
+    type Result = ResponseActFuture<Self, Result<AppendReceipt, AppendError>>;
+
+    fn handle(&mut self, msg: AppendBatch, _: &mut Context<Self>) -> Self::Result {
+        if !self.role.accepts_writes() {
+            return Box::pin(fut::ready(Err(AppendError::NotLeader)));
+        }
+        let store = self.store.clone();
+        let append =
+            async move { tokio::task::spawn_blocking(move || store.append(msg.block)).await };
+        Box::pin(append.into_actor(self).map(|joined, act, _| {
+            let result = joined.map_err(|_| AppendError::Unavailable)?;
+            act.note_outcome(&result.as_ref().map(|_| ()));
+            let receipt = result?;
+            act.announce(receipt.generation);
+            Ok(receipt)
+        }))
+    }
+}
+
+impl Handler<RoleChanged> for StoreWriter {
+    type Result = ();
+
+    fn handle(&mut self, msg: RoleChanged, _: &mut Context<Self>) {
+        if let Err(e) = self.store.set_term(msg.term) {
+            log::error!("cannot move the store to term {}: {e}", msg.term);
+        }
+        self.role = msg.role;
+    }
+}
+
+impl Handler<SetRetention> for StoreWriter {
+    type Result = ();
+
+    fn handle(&mut self, msg: SetRetention, ctx: &mut Context<Self>) {
+        self.retention = msg.0;
+        self.maintain(ctx);
+    }
+}
+
+impl Handler<SubscribeGenerations> for StoreWriter {
+    type Result = ();
+
+    fn handle(&mut self, msg: SubscribeGenerations, _: &mut Context<Self>) {
+        self.subscribers.push(msg.0);
+    }
+}
+
+impl Handler<GetStoreStatus> for StoreWriter {
+    type Result = MessageResult<GetStoreStatus>;
+
+    fn handle(
+        &mut self,
+        _: GetStoreStatus,
+        _: &mut Context<Self>,
+    ) -> MessageResult<GetStoreStatus> {
+        let status: StoreStatus = self.store.status();
+        MessageResult(status)
+    }
+}

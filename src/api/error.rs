@@ -1,0 +1,109 @@
+//! [`ApiError`]: every HTTP error is JSON `{"Error": "…"}` with the right
+//! status. This is the one place errors map to statuses.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use skein_actors::messages::{AppendError, IngestError};
+use skein_actors::metastore::MetastoreError;
+use skein_store::StoreError;
+
+/// An error answered to an HTTP client.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the request is malformed.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 401: credentials are missing or unknown where they are required.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403: the credentials do not allow this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404: no such resource.
+    #[error("{0}")]
+    NotFound(String),
+    /// 408: the client sent its body too slowly.
+    #[error("{0}")]
+    Timeout(String),
+    /// 413: the body is over the payload limit.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// 503: the node cannot serve this now (store refusing writes, not leader, …).
+    #[error("{0}")]
+    Unavailable(String),
+    /// 500: something failed that the client cannot fix.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if self.status_code().is_server_error() {
+            log::error!("{self}");
+        }
+        HttpResponse::build(self.status_code())
+            .json(serde_json::json!({ "Error": self.to_string() }))
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        match e {
+            StoreError::DiskFull { .. } | StoreError::Failed => {
+                ApiError::Unavailable(e.to_string())
+            }
+            StoreError::InvalidBatch(m) => ApiError::BadRequest(m),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<AppendError> for ApiError {
+    fn from(e: AppendError) -> ApiError {
+        match e {
+            AppendError::Store(s) => s.into(),
+            AppendError::NotLeader | AppendError::Unavailable => {
+                ApiError::Unavailable(e.to_string())
+            }
+        }
+    }
+}
+
+impl From<IngestError> for ApiError {
+    fn from(e: IngestError) -> ApiError {
+        match e {
+            IngestError::BadPayload(p) => ApiError::BadRequest(format!("invalid payload: {p}")),
+            IngestError::Append(a) => a.into(),
+            IngestError::Unavailable => ApiError::Unavailable(e.to_string()),
+        }
+    }
+}
+
+impl From<MetastoreError> for ApiError {
+    fn from(e: MetastoreError) -> ApiError {
+        match e {
+            MetastoreError::NotFound { .. } => ApiError::NotFound(e.to_string()),
+            MetastoreError::Invalid(m) | MetastoreError::Ambiguous(m) => ApiError::BadRequest(m),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<actix::MailboxError> for ApiError {
+    fn from(e: actix::MailboxError) -> ApiError {
+        ApiError::Unavailable(format!("a node component is unavailable: {e}"))
+    }
+}

@@ -1,0 +1,156 @@
+//! `GET /metrics` in Prometheus text format: events and bytes ingested,
+//! requests by route and status with latency histograms, and the store's
+//! size, event count and generation.
+
+use std::time::Duration;
+
+use actix_web::{web, HttpResponse};
+use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+use skein_store::stream::StoreStatus;
+
+use super::AppState;
+
+/// Labels of one request count.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: String,
+    method: String,
+    status: u16,
+}
+
+/// Labels of one latency histogram.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+}
+
+/// The node's metrics.
+pub struct Metrics {
+    registry: Registry,
+    events: Counter,
+    bytes: Counter,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabels, Histogram>,
+    store_bytes: Gauge,
+    store_events: Gauge,
+    generation_model: Gauge,
+    generation_write: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        let mut registry = Registry::with_prefix("skein");
+        let m = Metrics {
+            events: Counter::default(),
+            bytes: Counter::default(),
+            requests: Family::default(),
+            latency: Family::new_with_constructor(|| {
+                Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+            }),
+            store_bytes: Gauge::default(),
+            store_events: Gauge::default(),
+            generation_model: Gauge::default(),
+            generation_write: Gauge::default(),
+            registry: Registry::default(),
+        };
+        registry.register(
+            "ingested_events",
+            "Events stored by ingestion",
+            m.events.clone(),
+        );
+        registry.register(
+            "ingested_bytes",
+            "Request body bytes stored by ingestion",
+            m.bytes.clone(),
+        );
+        registry.register(
+            "http_requests",
+            "HTTP requests by route, method and status",
+            m.requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by route",
+            m.latency.clone(),
+        );
+        registry.register(
+            "store_bytes",
+            "Bytes of event segments on disk",
+            m.store_bytes.clone(),
+        );
+        registry.register(
+            "store_events",
+            "Events held by the store",
+            m.store_events.clone(),
+        );
+        registry.register(
+            "store_generation_model",
+            "Store generation, model part",
+            m.generation_model.clone(),
+        );
+        registry.register(
+            "store_generation_write",
+            "Store generation, write part",
+            m.generation_write.clone(),
+        );
+        Metrics { registry, ..m }
+    }
+}
+
+impl Metrics {
+    /// Counts an ingested body.
+    pub fn ingested(&self, events: u64, bytes: u64) {
+        self.events.inc_by(events);
+        self.bytes.inc_by(bytes);
+    }
+
+    /// Counts a finished request.
+    pub fn request(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
+        let labels = RequestLabels {
+            route: route.to_owned(),
+            method: method.to_owned(),
+            status,
+        };
+        self.requests.get_or_create(&labels).inc();
+        self.latency
+            .get_or_create(&RouteLabels {
+                route: route.to_owned(),
+            })
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// The exposition text, with store gauges taken from `status`.
+    pub fn render(&self, status: &StoreStatus) -> String {
+        self.store_bytes.set(status.bytes as i64);
+        self.store_events.set(status.events as i64);
+        self.generation_model.set(status.generation.model as i64);
+        self.generation_write.set(status.generation.write as i64);
+        let mut out = String::new();
+        encode(&mut out, &self.registry).expect("writing to a String cannot fail");
+        out
+    }
+}
+
+/// Routes of this module.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/metrics", web::get().to(metrics));
+}
+
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let store = state.actors.store.clone();
+    let status = web::block(move || store.status()).await;
+    match status {
+        Ok(status) => HttpResponse::Ok()
+            .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+            .body(state.metrics.render(&status)),
+        Err(e) => {
+            HttpResponse::ServiceUnavailable().json(serde_json::json!({ "Error": e.to_string() }))
+        }
+    }
+}

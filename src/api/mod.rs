@@ -1,0 +1,76 @@
+//! The HTTP API (actix-web), to the facts in `shared/reference/seq-compat.md`.
+//!
+//! - [`error`]: [`ApiError`], the single mapping from errors to statuses and
+//!   `{"Error": "…"}` bodies.
+//! - [`credentials`]: API keys and cached server settings.
+//! - [`ingest`]: `POST /api/events/raw`, `POST /ingest/clef`.
+//! - [`health`]: `GET /health`.
+//! - [`root`]: `GET /api`.
+//! - [`metrics`]: `GET /metrics` and the per-request metrics middleware.
+//!
+//! Handlers never touch files: they send messages to the node's actors, or
+//! run read-only store work on blocking threads.
+
+pub mod credentials;
+pub mod error;
+pub mod health;
+pub mod ingest;
+pub mod metrics;
+pub mod root;
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpResponse};
+use skein_actors::NodeActors;
+
+pub use credentials::Credentials;
+pub use error::ApiError;
+pub use metrics::Metrics;
+
+/// What every handler can reach.
+pub struct AppState {
+    /// The node's actors and store.
+    pub actors: NodeActors,
+    /// API keys and server settings.
+    pub credentials: Credentials,
+    /// Request and ingestion metrics.
+    pub metrics: Metrics,
+    /// The largest request body accepted.
+    pub max_payload_bytes: u64,
+    /// This node's name, shown by `GET /api`.
+    pub instance_name: String,
+}
+
+/// Registers every route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.configure(ingest::configure)
+        .configure(health::configure)
+        .configure(root::configure)
+        .configure(metrics::configure)
+        .default_service(web::to(not_found));
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound("no such endpoint".into()))
+}
+
+/// Middleware: counts every request by route pattern, method and status.
+pub async fn record_metrics(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+    let method = req.method().to_string();
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let res = next.call(req).await?;
+    if let Some(state) = state {
+        state
+            .metrics
+            .request(&route, &method, res.status().as_u16(), started.elapsed());
+    }
+    Ok(res)
+}

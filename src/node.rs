@@ -1,0 +1,140 @@
+//! `skein run`: opens the node's store and metastore, starts its actors and
+//! serves the HTTP API until SIGINT or SIGTERM (actix-web stops gracefully:
+//! in-flight requests finish; everything acknowledged is already fsynced).
+
+use std::sync::Arc;
+
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+use anyhow::{bail, Context as _};
+use skein_actors::messages::Role;
+use skein_actors::metastore::Metastore;
+use skein_actors::store_writer::SetRetention;
+use skein_actors::NodeActors;
+use skein_store::{Store, StoreOptions};
+use url::Url;
+
+use crate::api::{self, AppState, Credentials, Metrics};
+use crate::cli::Context;
+use crate::metastore_url::metastore_url;
+use crate::settings::runtime::{NodeRole, RuntimeConfig};
+
+/// Runs the node in the foreground until it is told to stop.
+pub fn run(ctx: &Context) -> anyhow::Result<()> {
+    let config = ctx.runtime()?;
+    ctx.root
+        .ensure()
+        .context("cannot prepare the storage root")?;
+    let secrets = ctx.secrets()?;
+    let url = metastore_url(&ctx.root, &secrets)?;
+    let addrs = bind_addresses(&config)?;
+    let opts = StoreOptions {
+        disk_floor_bytes: config.flush_floor_bytes,
+        ..StoreOptions::default()
+    };
+    let stream = ctx.root.stream_dir();
+    let store = Arc::new(
+        Store::open(&stream, opts)
+            .with_context(|| format!("cannot open the event store in {}", stream.display()))?,
+    );
+    log::info!(
+        "event store {} at generation {}",
+        stream.display(),
+        store.generation()
+    );
+    let role = match config.cluster.role {
+        NodeRole::Standalone => Role::Standalone,
+        NodeRole::Leader => Role::Leader,
+        NodeRole::Follower => {
+            bail!("the follower role needs the cluster runtime, which this build does not have yet")
+        }
+    };
+    let instance_name = config.cluster.node_name.clone().unwrap_or_else(hostname);
+    actix_web::rt::System::new().block_on(serve(config, store, url, addrs, role, instance_name))
+}
+
+async fn serve(
+    config: RuntimeConfig,
+    store: Arc<Store>,
+    metastore_url: String,
+    addrs: Vec<(String, u16)>,
+    role: Role,
+    instance_name: String,
+) -> anyhow::Result<()> {
+    let metastore = Metastore::open(&metastore_url).await?;
+    let term = store.status().term;
+    let actors = NodeActors::start(store, role, term);
+    let credentials = Credentials::new(metastore);
+    let retention = credentials
+        .settings()
+        .await
+        .map(|s| s.retention)
+        .unwrap_or_default();
+    actors.store_writer.do_send(SetRetention(retention));
+    let state = web::Data::new(AppState {
+        actors,
+        credentials,
+        metrics: Metrics::default(),
+        max_payload_bytes: config.max_payload_bytes,
+        instance_name,
+    });
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .wrap(from_fn(api::record_metrics))
+            .configure(api::configure)
+    })
+    .shutdown_timeout(10);
+    for (host, port) in &addrs {
+        server = server
+            .bind((host.as_str(), *port))
+            .with_context(|| format!("cannot listen on {host}:{port}"))?;
+        log::info!("listening on http://{host}:{port}");
+    }
+    eprintln!(
+        "skein {} listening on {}",
+        env!("CARGO_PKG_VERSION"),
+        describe(&addrs)
+    );
+    server.run().await?;
+    log::info!("stopped");
+    Ok(())
+}
+
+/// Host and port for every listen URI (and the internal API URI).
+fn bind_addresses(config: &RuntimeConfig) -> anyhow::Result<Vec<(String, u16)>> {
+    let mut uris: Vec<&Url> = config.listen_uris.iter().collect();
+    uris.extend(config.cluster.internal_api_uri.iter());
+    let mut out: Vec<(String, u16)> = Vec::new();
+    for uri in uris {
+        if uri.scheme() == "https" {
+            bail!("{uri}: https listen URIs need the TLS support that arrives with the security issue");
+        }
+        let host = uri
+            .host_str()
+            .context("listen URI without a host")?
+            .trim_matches(['[', ']'])
+            .to_owned();
+        let port = uri
+            .port_or_known_default()
+            .context("listen URI without a port")?;
+        if !out.contains(&(host.clone(), port)) {
+            out.push((host, port));
+        }
+    }
+    Ok(out)
+}
+
+fn describe(addrs: &[(String, u16)]) -> String {
+    addrs
+        .iter()
+        .map(|(h, p)| format!("http://{h}:{p}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "skein".into())
+}

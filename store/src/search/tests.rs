@@ -317,7 +317,7 @@ const QUERIES: &[&str] = &[
      from stream where Has(StatusCode) group by Application",
     "select count(*) from stream",
     "select distinct(Application) as apps from stream where @Level = 'Error'",
-    "select count(*) as n from stream group by @Level having n > 3 order by n desc",
+    "select count(*) as n from stream group by @Level having n > 3 order by n desc, @Level",
     "select N, Application from stream where Has(OrderId) order by N desc limit 7",
     "select N, @Exception from stream where @Exception like '%boom%' limit 4",
     "select count(*) from stream where timeout group by time(1m)",

@@ -1,0 +1,247 @@
+//! Harness for end-to-end tests: real `skein run` processes on free ports
+//! and temporary storage roots, stopped (SIGKILL) when dropped.
+//!
+//! ```ignore
+//! mod support;
+//! let node = support::Server::start();
+//! let (status, body) = node.post("/api/events/raw?clef", "application/json", body);
+//! ```
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The `skein` binary under test.
+pub fn skein_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_skein")
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind an ephemeral port")
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running node.
+pub struct Server {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// The port.
+    pub port: u16,
+    /// The storage root.
+    pub root: PathBuf,
+    /// Extra environment the node runs with.
+    pub env: HashMap<String, String>,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl Server {
+    /// Starts a node on a free port with a fresh storage root.
+    pub fn start() -> Server {
+        Server::start_with(HashMap::new())
+    }
+
+    /// Starts a node with extra `SKEIN_*` environment.
+    pub fn start_with(env: HashMap<String, String>) -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("storage");
+        let mut s = Server {
+            url: String::new(),
+            port: 0,
+            root,
+            env,
+            dir,
+            child: None,
+        };
+        s.spawn();
+        s
+    }
+
+    /// Runs a `skein` command against this node's storage root.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        self.command()
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run skein")
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(skein_bin());
+        cmd.env_clear()
+            .env("HOME", self.dir.path())
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("SKEIN_STORAGE_FLUSHFLOORBYTES", "0")
+            .envs(&self.env)
+            .arg("--storage")
+            .arg(&self.root);
+        cmd
+    }
+
+    fn spawn(&mut self) {
+        let port = free_port();
+        let log = std::fs::File::create(self.dir.path().join(format!("node-{port}.log"))).unwrap();
+        let child = self
+            .command()
+            .env("SKEIN_API_LISTENURIS", format!("http://127.0.0.1:{port}"))
+            .env("RUST_LOG", "info,sqlx=warn,sea_orm_migration=warn")
+            .arg("run")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start skein run");
+        self.port = port;
+        self.url = format!("http://127.0.0.1:{port}");
+        self.child = Some(child);
+        self.wait_healthy(Duration::from_secs(30));
+    }
+
+    /// Waits until `GET /health` answers 200.
+    pub fn wait_healthy(&mut self, limit: Duration) {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if let Some(c) = &mut self.child {
+                if let Ok(Some(status)) = c.try_wait() {
+                    panic!("skein run exited with {status}:\n{}", self.log());
+                }
+            }
+            if self.get("/health").0 == 200 {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("node not healthy after {limit:?}:\n{}", self.log());
+    }
+
+    /// The node's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".log"))
+            .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+            .collect()
+    }
+
+    /// Kills the process with SIGKILL.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Stops the process with SIGTERM and waits for it to exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut c = self.child.take().expect("running");
+        // SAFETY: sending a signal to our own child process.
+        unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
+        c.wait().expect("wait for skein")
+    }
+
+    /// Restarts the node on a new port, same storage.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    }
+
+    /// `GET path` → (status, body).
+    pub fn get(&self, path: &str) -> (u16, String) {
+        request(self.port, "GET", path, &[], b"")
+    }
+
+    /// `POST path` with a content type → (status, body).
+    pub fn post(&self, path: &str, content_type: &str, body: &[u8]) -> (u16, String) {
+        request(
+            self.port,
+            "POST",
+            path,
+            &[("Content-Type", content_type)],
+            body,
+        )
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A minimal HTTP/1.1 request over a fresh connection: (status, body).
+/// Status 0 when the connection fails.
+pub fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, String) {
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+        return (0, String::new());
+    };
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    if s.write_all(head.as_bytes())
+        .and_then(|_| s.write_all(body))
+        .is_err()
+    {
+        // The server may answer (413) before reading the whole body.
+    }
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    parse_response(&raw)
+}
+
+fn parse_response(raw: &[u8]) -> (u16, String) {
+    let text = String::from_utf8_lossy(raw);
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let Some((head, body)) = text.split_once("\r\n\r\n") else {
+        return (status, String::new());
+    };
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        return (status, dechunk(body));
+    }
+    (status, body.to_owned())
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        body = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}

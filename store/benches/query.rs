@@ -6,7 +6,8 @@
 //! - newest 50 events matching `Application = 'checkout' and StatusCode >= 500` — < 20 ms;
 //! - `select count(*) from stream group by Application, time(1m)` — < 400 ms.
 //!
-//! The store is built from the dataset in 1,000-event batches (as the store
+//! `SKEIN_BENCH_ONLY=<text>` runs only the figures whose name contains it
+//! (for profiling). The store is built from the dataset in 1,000-event batches (as the store
 //! benchmark does) under `target/bench-data/query`, and reused while it
 //! holds the same number of events.
 
@@ -22,7 +23,13 @@ use skein_store::search::{count_events, run_query, search_events, SearchRequest}
 use skein_store::{Event, Store, StoreOptions};
 
 const WRITERS: usize = 4;
-const RUNS: usize = 7;
+/// Timed runs per figure (the best is reported); `SKEIN_BENCH_RUNS` overrides.
+fn runs() -> usize {
+    std::env::var("SKEIN_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(7)
+}
 
 fn options() -> StoreOptions {
     StoreOptions {
@@ -70,6 +77,11 @@ fn middle_trace_id(data: &[u8]) -> String {
     text[at..at + 32].to_string()
 }
 
+/// Whether the figure `name` was asked for (`SKEIN_BENCH_ONLY`).
+fn wanted(name: &str) -> bool {
+    std::env::var("SKEIN_BENCH_ONLY").map_or(true, |only| name.contains(&only))
+}
+
 fn ms(d: std::time::Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -87,63 +99,48 @@ fn main() {
         rayon::current_num_threads()
     );
 
-    let errors = Filter::parse("@Level = 'Error'").unwrap();
-    let (d, n) = common::best_of(RUNS, || {
-        count_events(&store, &errors, None, None, &ctx).unwrap()
-    });
-    common::report(
-        "count @Level = 'Error'",
-        ms(d),
-        "ms",
-        "< 100",
-        ms(d) < 100.0,
-    );
-    println!("    ({n} events)");
-
-    let by_trace = Filter::parse(&format!("TraceId = '{trace}'")).unwrap();
     let req = SearchRequest {
         count: 50,
         ..SearchRequest::default()
     };
-    let (d, page) = common::best_of(RUNS, || {
-        search_events(&store, &by_trace, &req, &ctx).unwrap()
-    });
-    assert_eq!(
-        page.events.len(),
-        1,
-        "exactly one event has TraceId {trace}"
-    );
-    common::report(
-        "TraceId = '<one id>', newest 50",
-        ms(d),
-        "ms",
-        "< 150",
-        ms(d) < 150.0,
-    );
-    println!("    ({:?})", page.stats);
+    let name = "count @Level = 'Error'";
+    if wanted(name) {
+        let errors = Filter::parse("@Level = 'Error'").unwrap();
+        let (d, n) = common::best_of(runs(), || {
+            count_events(&store, &errors, None, None, &ctx).unwrap()
+        });
+        common::report(name, ms(d), "ms", "< 100", ms(d) < 100.0);
+        println!("    ({n} events)");
+    }
 
-    let checkout = Filter::parse("Application = 'checkout' and StatusCode >= 500").unwrap();
-    let (d, page) = common::best_of(RUNS, || {
-        search_events(&store, &checkout, &req, &ctx).unwrap()
-    });
-    assert_eq!(page.events.len(), 50);
-    common::report(
-        "newest 50: checkout and StatusCode >= 500",
-        ms(d),
-        "ms",
-        "< 20",
-        ms(d) < 20.0,
-    );
-    println!("    ({:?})", page.stats);
+    let name = "TraceId = '<one id>', newest 50";
+    if wanted(name) {
+        let by_trace = Filter::parse(&format!("TraceId = '{trace}'")).unwrap();
+        let (d, page) = common::best_of(runs(), || {
+            search_events(&store, &by_trace, &req, &ctx).unwrap()
+        });
+        assert_eq!(page.events.len(), 1, "one event has TraceId {trace}");
+        common::report(name, ms(d), "ms", "< 150", ms(d) < 150.0);
+        println!("    ({:?})", page.stats);
+    }
 
-    let q = Query::parse("select count(*) from stream group by Application, time(1m)").unwrap();
-    let (d, result) = common::best_of(RUNS, || run_query(&store, &q, None, None, &ctx).unwrap());
-    common::report(
-        "count(*) group by Application, time(1m)",
-        ms(d),
-        "ms",
-        "< 400",
-        ms(d) < 400.0,
-    );
-    println!("    ({} rows)", result.rows.len());
+    let name = "newest 50: checkout and StatusCode >= 500";
+    if wanted(name) {
+        let checkout = Filter::parse("Application = 'checkout' and StatusCode >= 500").unwrap();
+        let (d, page) = common::best_of(runs(), || {
+            search_events(&store, &checkout, &req, &ctx).unwrap()
+        });
+        assert_eq!(page.events.len(), 50);
+        common::report(name, ms(d), "ms", "< 20", ms(d) < 20.0);
+        println!("    ({:?})", page.stats);
+    }
+
+    let name = "count(*) group by Application, time(1m)";
+    if wanted(name) {
+        let q = Query::parse("select count(*) from stream group by Application, time(1m)").unwrap();
+        let (d, result) =
+            common::best_of(runs(), || run_query(&store, &q, None, None, &ctx).unwrap());
+        common::report(name, ms(d), "ms", "< 400", ms(d) < 400.0);
+        println!("    ({} rows)", result.rows.len());
+    }
 }

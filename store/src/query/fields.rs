@@ -4,8 +4,11 @@
 //! The answer is conservative: anything that needs more than named columns
 //! (free text and `@Message`, which render the template with every property)
 //! sets [`Fields::everything`].
+//!
+//! [`Filter::required_texts`] adds what a match must contain: a scan may skip
+//! a block whose column lacks the text without evaluating a single row.
 
-use super::ast::{Builtin, Expr, Root};
+use super::ast::{Builtin, CmpOp, Expr, Root};
 use super::filter::Filter;
 use super::select::Query;
 
@@ -105,6 +108,84 @@ impl Filter {
     }
 }
 
+/// A string field a [`RequiredText`] names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TextField {
+    /// A top-level property, by name.
+    Property(Box<str>),
+    /// `@MessageTemplate`.
+    MessageTemplate,
+    /// `@Exception`.
+    Exception,
+    /// `@TraceId`.
+    TraceId,
+    /// `@SpanId`.
+    SpanId,
+}
+
+/// Every match has `field` equal to `text` (a top-level `and`-ed
+/// `field = 'text'`, case-sensitive), so a block none of whose `field`
+/// values contains `text` (in its raw JSON, where escapes may hide it
+/// behind a backslash) holds no match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequiredText {
+    /// The field.
+    pub field: TextField,
+    /// The text it must equal.
+    pub text: Box<str>,
+}
+
+fn text_field(e: &Expr) -> Option<TextField> {
+    Some(match e {
+        Expr::Path {
+            root: Root::Property(name),
+            segs,
+            ..
+        } if segs.is_empty() => TextField::Property(name.clone()),
+        Expr::Builtin(Builtin::MessageTemplate) => TextField::MessageTemplate,
+        Expr::Builtin(Builtin::Exception) => TextField::Exception,
+        Expr::Builtin(Builtin::TraceId) => TextField::TraceId,
+        Expr::Builtin(Builtin::SpanId) => TextField::SpanId,
+        _ => return None,
+    })
+}
+
+impl Filter {
+    /// The `field = 'text'` conditions every match satisfies.
+    pub fn required_texts(&self) -> Vec<RequiredText> {
+        let Some(e) = self.expr() else {
+            return Vec::new();
+        };
+        let conjuncts = match e {
+            Expr::And(v) => v.as_slice(),
+            e => std::slice::from_ref(e),
+        };
+        let mut out = Vec::new();
+        for c in conjuncts {
+            let Expr::Cmp {
+                op: CmpOp::Eq,
+                l,
+                r,
+                ci: false,
+            } = c
+            else {
+                continue;
+            };
+            let (field, text) = match (&**l, &**r) {
+                (Expr::Str(t), x) | (x, Expr::Str(t)) => (text_field(x), t),
+                _ => continue,
+            };
+            if let Some(field) = field.filter(|_| !text.is_empty()) {
+                out.push(RequiredText {
+                    field,
+                    text: text.clone(),
+                });
+            }
+        }
+        out
+    }
+}
+
 impl Query {
     /// The event fields this query reads (`where`, group keys, aggregate
     /// arguments, per-event columns and sort keys).
@@ -187,6 +268,19 @@ mod tests {
             assert!(f.properties.iter().any(|n| &**n == p), "{p}");
         }
         assert_eq!(q.ordered_limit(), None);
+        let f = Filter::parse("TraceId = 'ab' and 'x' = @TraceId and A.B = 'c' and D = 'e' ci")
+            .unwrap();
+        let req = f.required_texts();
+        assert_eq!(req.len(), 2);
+        assert_eq!(req[0].field, TextField::Property("TraceId".into()));
+        assert_eq!(
+            (req[1].field.clone(), &*req[1].text),
+            (TextField::TraceId, "x")
+        );
+        assert!(Filter::parse("A = 'x' or B = 'y'")
+            .unwrap()
+            .required_texts()
+            .is_empty());
         let rows = Query::parse("select @Exception from stream limit 3").unwrap();
         assert!(rows.fields().exception);
         assert_eq!(rows.ordered_limit(), Some(3));

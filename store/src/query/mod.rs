@@ -7,7 +7,8 @@
 //! - [`Query`]: `select count(*) from stream where … group by …, time(1m)`;
 //!   run with a mergeable [`QueryRunner`] into a [`QueryResult`].
 //! - [`FilterError`]: what is wrong and at which character.
-//! - [`Fields`]: what a filter or query reads, for column-selective scans.
+//! - [`Fields`], [`RequiredText`]: what a filter or query reads and what a
+//!   match must contain, for column-selective scans.
 //!
 //! Inside: `lexer` → `parser` with `grammar` and `calls` (builds `ast`) → `compile` (wildcards,
 //! pruning facts) → `eval` (with `value`, `functions`, `like`, `json`,
@@ -53,7 +54,7 @@ mod select;
 mod value;
 
 pub use error::FilterError;
-pub use fields::Fields;
+pub use fields::{Fields, RequiredText, TextField};
 pub use filter::{EvalContext, Filter};
 pub use lexer::parse_duration;
 pub use runner::{QueryResult, QueryRunner};

@@ -14,8 +14,9 @@ use crate::stream::{BlockRef, Store, StoreError};
 use crate::{EventId, EventView, Severity, Timestamp};
 
 use super::page::search_unbounded;
+use super::prefilter::needles;
 use super::projection::SeverityOnly;
-use super::scan::{scan_block, Bounds, Sink};
+use super::scan::{scan_block, Bounds, Plan, Sink};
 use super::{SearchError, SearchRequest};
 
 /// Counts matches.
@@ -82,6 +83,12 @@ pub fn count_events(
         return Ok(0);
     }
     let fields = filter.fields();
+    let needles = needles(Some(filter));
+    let plan = Plan {
+        fields: &fields,
+        needles: &needles,
+        bounds: &bounds,
+    };
     let total = blocks
         .par_iter()
         .map(|b| {
@@ -94,7 +101,7 @@ pub fn count_events(
                     .sum());
             }
             let mut sink = Counter { filter, ctx, n: 0 };
-            scan_block(b, &fields, &bounds, &mut sink)?;
+            scan_block(b, &plan, &mut sink)?;
             Ok(sink.n)
         })
         .try_reduce(|| 0, |a, b| Ok(a + b))
@@ -122,12 +129,18 @@ pub fn run_query(
     let bounds = Bounds::range(from, to);
     let blocks = candidate_blocks(store, &bounds, filter, ctx);
     let fields = query.fields();
+    let needles = needles(filter);
+    let plan = Plan {
+        fields: &fields,
+        needles: &needles,
+        bounds: &bounds,
+    };
     let runner = blocks
         .par_iter()
         .try_fold(
             || query.runner(ctx),
             |mut runner, b| {
-                scan_block(b, &fields, &bounds, &mut Feed(&mut runner))?;
+                scan_block(b, &plan, &mut Feed(&mut runner))?;
                 Ok::<_, StoreError>(runner)
             },
         )

@@ -11,11 +11,13 @@
 //! Inside: `scan` reads one block and feeds its in-range events to a sink
 //! through `projection`, which decompresses only the columns the filter
 //! reads ([`crate::query::Fields`]); a filter that renders messages (free
-//! text, `@Message`) decodes whole blocks instead. Full events are decoded
-//! only for the page.
+//! text, `@Message`) decodes whole blocks instead. `prefilter` skips a block
+//! outright when a text every match must equal (`TraceId = '…'`) appears
+//! nowhere in its column. Full events are decoded only for the page.
 
 mod aggregate;
 mod page;
+mod prefilter;
 mod projection;
 mod scan;
 

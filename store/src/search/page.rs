@@ -22,7 +22,8 @@ use crate::query::{EvalContext, Filter};
 use crate::stream::{BlockRef, Order, Store, StoreError};
 use crate::{Event, EventId, EventView};
 
-use super::scan::{id_span, scan_block, Bounds, Sink};
+use super::prefilter::needles;
+use super::scan::{id_span, scan_block, Bounds, Plan, Sink};
 use super::{SearchError, SearchPage, SearchRequest, SearchStats, MAX_PAGE};
 
 /// Most blocks scanned in one parallel window.
@@ -132,6 +133,12 @@ pub(crate) fn search_unbounded(
     blocks.sort_by(|a, b| rank(order, leading_edge(order, a), leading_edge(order, b)));
 
     let fields = filter.fields();
+    let needles = needles(Some(filter));
+    let plan = Plan {
+        fields: &fields,
+        needles: &needles,
+        bounds: &bounds,
+    };
     let mut page: Vec<Hit> = Vec::new();
     let mut window = rayon::current_num_threads().max(1);
     let mut next = 0;
@@ -159,7 +166,7 @@ pub(crate) fn search_unbounded(
                     block: k,
                     hits: Vec::new(),
                 };
-                let fed = scan_block(&blocks[k], &fields, &bounds, &mut sink)?;
+                let fed = scan_block(&blocks[k], &plan, &mut sink)?;
                 sink.trim();
                 Ok(Some((sink.hits, fed)))
             })

@@ -32,7 +32,12 @@ pub(crate) struct Projection {
 impl Projection {
     /// Decompresses the columns `fields` names (never `@m`: a filter that
     /// renders messages has [`Fields::everything`] and decodes whole blocks).
-    pub(crate) fn load(cols: &BlockColumns<'_>, fields: &Fields) -> Result<Projection, BlockError> {
+    /// `schema` is the property schema when the caller already decoded it.
+    pub(crate) fn load(
+        cols: &BlockColumns<'_>,
+        fields: &Fields,
+        schema: Option<MapSchema>,
+    ) -> Result<Projection, BlockError> {
         let text = |on: bool, kind: ColumnKind| on.then(|| cols.strings(kind)).transpose();
         Ok(Projection {
             first_arrival: cols.header().first_arrival,
@@ -45,13 +50,13 @@ impl Projection {
             span_ids: text(fields.span_id, ColumnKind::SpanIds)?,
             properties: map_fields(
                 cols,
-                ColumnKind::PropertySchema,
+                (ColumnKind::PropertySchema, schema),
                 ColumnKind::PropertyValues,
                 &fields.properties,
             )?,
             reified: map_fields(
                 cols,
-                ColumnKind::ReifiedSchema,
+                (ColumnKind::ReifiedSchema, None),
                 ColumnKind::ReifiedValues,
                 &fields.reified,
             )?,
@@ -79,17 +84,21 @@ impl Projection {
     }
 }
 
-/// Decodes a map set's schema once and the value columns of `names`.
+/// Decodes a map set's schema once (unless given) and the value columns of
+/// `names`.
 fn map_fields(
     cols: &BlockColumns<'_>,
-    schema_kind: ColumnKind,
+    (schema_kind, schema): (ColumnKind, Option<MapSchema>),
     values_kind: ColumnKind,
     names: &[Box<str>],
 ) -> Result<Vec<MapField>, BlockError> {
     if names.is_empty() {
         return Ok(Vec::new());
     }
-    let schema: MapSchema = cols.schema(schema_kind)?;
+    let schema = match schema {
+        Some(s) => s,
+        None => cols.schema(schema_kind)?,
+    };
     let mut out = Vec::with_capacity(names.len());
     for name in names {
         let ids = schema.ids_of(name);

@@ -2,12 +2,13 @@
 //! which feeds every in-bounds event to a [`Sink`] through the cheapest view
 //! that can answer the filter.
 
-use crate::block::{BlockColumns, BlockError, BlockHeader, DecodedBlock};
+use crate::block::{BlockColumns, BlockError, BlockHeader, ColumnKind, DecodedBlock};
 use crate::query::{EvalContext, Fields, Filter};
 use crate::stream::read::read_block;
 use crate::stream::{BlockRef, StoreError};
 use crate::{EventId, EventView, Timestamp};
 
+use super::prefilter::{reads_properties, Needle};
 use super::projection::Projection;
 
 /// Which events a scan admits: a time range and an id range.
@@ -127,17 +128,42 @@ pub(crate) fn corrupt(b: &BlockRef) -> impl FnOnce(BlockError) -> StoreError + '
     }
 }
 
-/// Reads one block and feeds each event `bounds` admits to `sink`, through a
-/// [`Projection`] of `fields` or, when the filter renders messages, through
-/// the fully decoded block. Returns the number of events fed.
+/// What a scan reads and what it may skip.
+pub(crate) struct Plan<'a> {
+    /// The columns the filter (or query) reads.
+    pub fields: &'a Fields,
+    /// Texts a match must contain; a block lacking one is skipped whole.
+    pub needles: &'a [Needle],
+    /// The events admitted.
+    pub bounds: &'a Bounds,
+}
+
+/// Reads one block and feeds each event the plan admits to `sink`, through
+/// a [`Projection`] of its fields or, when the filter renders messages,
+/// through the fully decoded block. Returns the number of events fed (none
+/// when a needle rules the block out).
 pub(crate) fn scan_block<S: Sink>(
     b: &BlockRef,
-    fields: &Fields,
-    bounds: &Bounds,
+    plan: &Plan<'_>,
     sink: &mut S,
 ) -> Result<usize, StoreError> {
+    let Plan {
+        fields,
+        needles,
+        bounds,
+    } = plan;
     let bytes = read_block(b)?;
     let cols = BlockColumns::open(&bytes).map_err(corrupt(b))?;
+    let wants_schema = reads_properties(needles) || !fields.properties.is_empty();
+    let schema = wants_schema
+        .then(|| cols.schema(ColumnKind::PropertySchema))
+        .transpose()
+        .map_err(corrupt(b))?;
+    for n in needles.iter() {
+        if !n.may_match(&cols, schema.as_ref()).map_err(corrupt(b))? {
+            return Ok(0);
+        }
+    }
     let mut fed = 0;
     if fields.everything {
         let block = DecodedBlock::from_columns(&cols).map_err(corrupt(b))?;
@@ -149,7 +175,7 @@ pub(crate) fn scan_block<S: Sink>(
             }
         }
     } else {
-        let p = Projection::load(&cols, fields).map_err(corrupt(b))?;
+        let p = Projection::load(&cols, fields, schema).map_err(corrupt(b))?;
         for i in 0..p.len() {
             let id = p.id(i);
             if bounds.admits(id) {

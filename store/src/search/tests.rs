@@ -58,6 +58,12 @@ fn line(r: &mut Rng, n: usize) -> String {
     if r.below(5) == 0 {
         s += ",\"@x\":\"System.Exception: boom\"";
     }
+    match r.below(6) {
+        // An escape spells the same text: required-text skipping must see it.
+        0 => s += r#","Path":"\/api\u002Forders""#,
+        1 => s += r#","Path":"/api/orders""#,
+        _ => {}
+    }
     if r.below(3) == 0 {
         s += &format!(
             ",\"@tr\":\"trace-{}\",\"@i\":\"0x{:X}\"",
@@ -128,6 +134,11 @@ const FILTERS: &[&str] = &[
     "Nested.Inner >= 2",
     "StartsWith(Application, 'Ch')",
     "N % 7 = 3",
+    "Path = '/api/orders'",
+    "Path = '/api/orders' and TraceId = 'none'",
+    "@MessageTemplate = 'Order {OrderId} placed' and Application = 'auth'",
+    "@Exception = 'System.Exception: boom'",
+    "@SpanId = 'nowhere'",
 ];
 
 fn now() -> EvalContext {

@@ -4,6 +4,12 @@
 //!   `{"Error": "…"}` bodies.
 //! - [`credentials`]: API keys and cached server settings.
 //! - [`ingest`]: `POST /api/events/raw`, `POST /ingest/clef`.
+//! - [`events`]: `GET /api/events`, `GET /api/events/{id}`, `GET /api/data`.
+//! - [`entity`]: Seq's event entity JSON.
+//! - [`apikeys`]: `GET/POST /api/apikeys`, `GET/DELETE /api/apikeys/{id}`.
+//! - [`signals`]: `GET/POST /api/signals`, `GET/PUT/DELETE /api/signals/{id}`.
+//! - [`settings`]: `GET /api/settings`, `GET/PUT/DELETE /api/settings/{name}`.
+//! - [`admin`]: what those three share: JSON bodies, the permission check.
 //! - [`health`]: `GET /health`.
 //! - [`root`]: `GET /api`.
 //! - [`metrics`]: `GET /metrics` and the per-request metrics middleware.
@@ -11,12 +17,18 @@
 //! Handlers never touch files: they send messages to the node's actors, or
 //! run read-only store work on blocking threads.
 
+pub mod admin;
+pub mod apikeys;
 pub mod credentials;
+pub mod entity;
 pub mod error;
+pub mod events;
 pub mod health;
 pub mod ingest;
 pub mod metrics;
 pub mod root;
+pub mod settings;
+pub mod signals;
 
 use std::time::Instant;
 
@@ -47,6 +59,10 @@ pub struct AppState {
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(ingest::configure)
+        .configure(events::configure)
+        .configure(apikeys::configure)
+        .configure(signals::configure)
+        .configure(settings::configure)
         .configure(health::configure)
         .configure(root::configure)
         .configure(metrics::configure)

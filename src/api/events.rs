@@ -1,0 +1,171 @@
+//! Reading events: `GET /api/events` (newest first; `filter`, `count`,
+//! `fromDateUtc`, `toDateUtc`, `afterId`, `startAtId`, `render`, `clef`),
+//! `GET /api/events/{id}` and `GET /api/data?q=…` (SQL-style queries:
+//! `{"Columns":[…],"Rows":[[…]]}`). Searches run on blocking threads.
+
+use std::collections::HashMap;
+
+use actix_web::{web, HttpResponse};
+use skein_store::event::{parse_timestamp, write_clef};
+use skein_store::query::{EvalContext, Filter, Query};
+use skein_store::search::{run_query, search_events, SearchError, SearchRequest, DEFAULT_COUNT};
+use skein_store::{EventId, Timestamp};
+
+use super::entity::EventEntity;
+use super::error::ApiError;
+use super::AppState;
+
+/// The longest filter or query text accepted.
+pub const MAX_FILTER_LEN: usize = 64 * 1024;
+/// The CLEF content type.
+const CLEF: &str = "application/vnd.serilog.clef";
+
+/// Routes of this module.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/events", web::get().to(list))
+        .route("/api/events/", web::get().to(list))
+        .route("/api/events/{id}", web::get().to(one))
+        .route("/api/data", web::get().to(data));
+}
+
+type Params = web::Query<HashMap<String, String>>;
+
+/// A query-string parameter, by name in any case.
+fn param<'a>(p: &'a Params, name: &str) -> Option<&'a str> {
+    p.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+fn flag(p: &Params, name: &str) -> bool {
+    param(p, name).is_some_and(|v| v.is_empty() || v.eq_ignore_ascii_case("true") || v == "1")
+}
+
+fn time_param(p: &Params, names: &[&str]) -> Result<Option<Timestamp>, ApiError> {
+    let Some((name, v)) = names.iter().find_map(|n| param(p, n).map(|v| (n, v))) else {
+        return Ok(None);
+    };
+    parse_timestamp(v)
+        .map(Some)
+        .map_err(|e| ApiError::BadRequest(format!("{name}: {e}")))
+}
+
+fn id_param(p: &Params, name: &str) -> Result<Option<EventId>, ApiError> {
+    param(p, name)
+        .map(|v| {
+            v.parse::<EventId>()
+                .map_err(|e| ApiError::BadRequest(format!("{name}: {e}")))
+        })
+        .transpose()
+}
+
+fn check_len(what: &str, text: &str) -> Result<(), ApiError> {
+    if text.len() > MAX_FILTER_LEN {
+        return Err(ApiError::BadRequest(format!(
+            "the {what} is longer than {MAX_FILTER_LEN} bytes"
+        )));
+    }
+    Ok(())
+}
+
+fn parse_filter(text: &str) -> Result<Filter, ApiError> {
+    check_len("filter", text)?;
+    Filter::parse(text).map_err(|e| {
+        ApiError::BadRequest(format!(
+            "filter: {} (at position {})",
+            e.message, e.position
+        ))
+    })
+}
+
+impl From<SearchError> for ApiError {
+    fn from(e: SearchError) -> ApiError {
+        match e {
+            SearchError::Store(s) => s.into(),
+            other => ApiError::BadRequest(other.to_string()),
+        }
+    }
+}
+
+async fn list(p: Params, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let filter = parse_filter(param(&p, "filter").unwrap_or(""))?;
+    let count = match param(&p, "count") {
+        Some(c) => c
+            .parse()
+            .map_err(|_| ApiError::BadRequest(format!("count: `{c}` is not a whole number")))?,
+        None => DEFAULT_COUNT,
+    };
+    let req = SearchRequest {
+        from: time_param(&p, &["fromDateUtc"])?,
+        to: time_param(&p, &["toDateUtc"])?,
+        count,
+        after_id: id_param(&p, "afterId")?,
+        start_at_id: id_param(&p, "startAtId")?,
+        ..SearchRequest::default()
+    };
+    let (render, clef) = (flag(&p, "render"), flag(&p, "clef"));
+    let store = state.actors.store.clone();
+    let page = web::block(move || search_events(&store, &filter, &req, &EvalContext::system()))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    if clef {
+        let mut out = Vec::new();
+        for (_, e) in &page.events {
+            write_clef(e, &mut out);
+            out.push(b'\n');
+        }
+        return Ok(HttpResponse::Ok().content_type(CLEF).body(out));
+    }
+    let entities: Vec<EventEntity> = page
+        .events
+        .iter()
+        .map(|(id, e)| EventEntity::new(*id, e, render))
+        .collect();
+    Ok(HttpResponse::Ok().json(entities))
+}
+
+async fn one(
+    path: web::Path<String>,
+    p: Params,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id: EventId = path
+        .parse()
+        .map_err(|_| ApiError::NotFound(format!("no event `{path}`")))?;
+    let req = SearchRequest {
+        from: Some(id.timestamp),
+        to: Some(Timestamp(id.timestamp.0.saturating_add(1))),
+        count: 1,
+        start_at_id: Some(id),
+        ..SearchRequest::default()
+    };
+    let store = state.actors.store.clone();
+    let page = web::block(move || {
+        search_events(&store, &Filter::match_all(), &req, &EvalContext::system())
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    match page.events.first() {
+        Some((found, e)) if *found == id => {
+            Ok(HttpResponse::Ok().json(EventEntity::new(id, e, flag(&p, "render"))))
+        }
+        _ => Err(ApiError::NotFound(format!("no event `{id}`"))),
+    }
+}
+
+async fn data(p: Params, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let text =
+        param(&p, "q").ok_or_else(|| ApiError::BadRequest("q: a query is required".into()))?;
+    check_len("query", text)?;
+    let query = Query::parse(text).map_err(|e| {
+        ApiError::BadRequest(format!("query: {} (at position {})", e.message, e.position))
+    })?;
+    let from = time_param(&p, &["rangeStartUtc", "fromDateUtc"])?;
+    let to = time_param(&p, &["rangeEndUtc", "toDateUtc"])?;
+    let store = state.actors.store.clone();
+    let result = web::block(move || run_query(&store, &query, from, to, &EvalContext::system()))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    Ok(HttpResponse::Ok()
+        .json(serde_json::json!({ "Columns": result.columns, "Rows": result.rows })))
+}

@@ -151,6 +151,15 @@ impl Metastore {
             .collect()
     }
 
+    /// The key with this id (no secret material), `None` when there is none.
+    pub async fn api_key(&self, id: &str) -> Result<Option<ApiKeyInfo>, MetastoreError> {
+        api_key::Entity::find_by_id(id.to_string())
+            .one(&self.db)
+            .await?
+            .map(info)
+            .transpose()
+    }
+
     /// Removes the key with this id, or else the one key with this title.
     pub async fn remove_api_key(&self, id_or_title: &str) -> Result<ApiKeyInfo, MetastoreError> {
         let by_id = api_key::Entity::find_by_id(id_or_title.to_string())

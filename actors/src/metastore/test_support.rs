@@ -86,6 +86,11 @@ async fn api_keys(ms: &Metastore) {
     let listed = ms.list_api_keys().await.unwrap();
     assert_eq!(listed.len(), 2);
     assert_eq!(listed[0], ingest.info);
+    assert_eq!(
+        ms.api_key(&ingest.info.id).await.unwrap(),
+        Some(ingest.info.clone())
+    );
+    assert_eq!(ms.api_key("ApiKey-missing").await.unwrap(), None);
 
     let verified = ms.verify_api_key(&ingest.token).await.unwrap().unwrap();
     assert_eq!(verified.id, ingest.info.id);

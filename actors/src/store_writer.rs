@@ -180,14 +180,16 @@ impl Handler<SubscribeGenerations> for StoreWriter {
 }
 
 impl Handler<GetStoreStatus> for StoreWriter {
-    type Result = MessageResult<GetStoreStatus>;
+    type Result = ResponseFuture<StoreStatus>;
 
-    fn handle(
-        &mut self,
-        _: GetStoreStatus,
-        _: &mut Context<Self>,
-    ) -> MessageResult<GetStoreStatus> {
-        let status: StoreStatus = self.store.status();
-        MessageResult(status)
+    fn handle(&mut self, _: GetStoreStatus, _: &mut Context<Self>) -> Self::Result {
+        // status() waits for the writer, which an fsync may hold: not on this thread.
+        let store = self.store.clone();
+        Box::pin(async move {
+            let status = store.clone();
+            tokio::task::spawn_blocking(move || status.status())
+                .await
+                .unwrap_or_else(|_| store.status())
+        })
     }
 }

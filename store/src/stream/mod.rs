@@ -92,6 +92,7 @@ pub struct Store {
     writer: Mutex<Writer>,
     commit: GroupCommit,
     index: Arc<RwLock<BlockIndex>>,
+    published: Arc<Mutex<Generation>>,
 }
 
 impl Store {
@@ -114,6 +115,7 @@ impl Store {
         Ok(Store {
             dir: w.dir.clone(),
             index: w.index.clone(),
+            published: w.published.clone(),
             writer: Mutex::new(w),
             commit: GroupCommit::default(),
         })
@@ -149,9 +151,9 @@ impl Store {
         self.writer().check_writable()
     }
 
-    /// The current generation.
+    /// The current generation (never waits for an fsync in flight).
     pub fn generation(&self) -> Generation {
-        self.writer().generation
+        *self.published.lock().expect("published generation")
     }
 
     /// The store's id, term, size and position.

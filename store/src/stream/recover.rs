@@ -4,7 +4,7 @@
 
 use std::fs::{self, File};
 use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use super::error::StoreError;
 use super::index::BlockIndex;
@@ -73,6 +73,7 @@ pub(crate) fn open(
         next_arrival,
         failed: false,
         index: Arc::new(RwLock::new(index)),
+        published: Arc::new(Mutex::new(generation)),
         buf: Vec::new(),
     })
 }

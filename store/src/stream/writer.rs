@@ -5,7 +5,7 @@
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 use super::disk::available_bytes;
@@ -81,10 +81,18 @@ pub(crate) struct Writer {
     pub next_arrival: u64,
     pub failed: bool,
     pub index: Arc<RwLock<BlockIndex>>,
+    /// The generation readers see without taking the writer's lock (which is
+    /// held across fsyncs); updated whenever `generation` moves.
+    pub published: Arc<Mutex<Generation>>,
     pub buf: Vec<u8>,
 }
 
 impl Writer {
+    /// Makes the current generation visible to lock-free readers.
+    pub fn publish(&self) {
+        *self.published.lock().expect("published generation") = self.generation;
+    }
+
     /// Refuses writes when failed or below the disk floor.
     pub fn check_writable(&self) -> Result<(), StoreError> {
         if self.failed {
@@ -177,6 +185,7 @@ impl Writer {
             self.next_arrival = h.first_arrival + h.event_count as u64;
         }
         self.index.write().expect("index lock").push(metas);
+        self.publish();
         Ok(())
     }
 
@@ -270,6 +279,7 @@ impl Writer {
         next.save(&self.dir)?;
         self.manifest = next;
         self.generation = rec.generation;
+        self.publish();
         Ok(rec)
     }
 }

@@ -194,6 +194,13 @@ impl QueryRunner {
                 sort.extend(keys.iter().skip(sort.len()).cloned());
             } else {
                 sort.extend(plan.order.iter().map(|(x, _)| key(x)));
+                // Ties on the `order by` keys fall back to the group keys, so
+                // the row order never depends on hash-map iteration.
+                sort.extend(
+                    keys.iter()
+                        .skip(usize::from(plan.bucket.is_some()))
+                        .cloned(),
+                );
             }
             let offset = usize::from(plan.bucket.is_some());
             row.extend(plan.key_columns.iter().map(|&j| keys[j + offset].to_json()));

@@ -9,11 +9,14 @@
 //! - [`metastore_url`]: which metastore a node uses (embedded SQLite or the
 //!   PostgreSQL connection string secret).
 //!
+//! - [`client`]: the HTTP client side of `skein ingest`, `search` and
+//!   `bench` (endpoint, errors, retries, batching, load generation).
 //! - [`api`]: the actix-web HTTP API.
 //! - [`node`]: `skein run`, wiring store, metastore, actors and HTTP server.
 
 pub mod api;
 pub mod cli;
+pub mod client;
 pub mod metastore_url;
 pub mod node;
 pub mod secrets;

@@ -5,14 +5,19 @@
 //! - [`secret`]: `skein secret set | list | clear`
 //! - [`apikey`]: `skein apikey create | list | remove` (offline, on the metastore)
 //! - [`run`]: `skein run` (the node service; not yet available)
+//! - [`ingest`], [`search`], [`bench`]: client commands that talk to a
+//!   server over HTTP (see [`crate::client`]); they need no storage root
 //!
 //! Every command takes the global `--storage DIR`. Commands write their
 //! results to the `out` they are given; errors travel back to `main` as
 //! `anyhow` errors with context.
 
 pub mod apikey;
+pub mod bench;
 pub mod config;
+pub mod ingest;
 pub mod run;
+pub mod search;
 pub mod secret;
 pub mod show_key;
 
@@ -68,6 +73,13 @@ pub enum Command {
     /// Create, list and remove API keys
     #[command(subcommand)]
     Apikey(apikey::ApikeyCommand),
+    /// Post CLEF or JSON lines from a file or stdin to a server
+    Ingest(ingest::IngestArgs),
+    /// Print a server's events that match a filter, newest first
+    Search(search::SearchArgs),
+    /// Load generators that measure a server
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 /// What every command needs: the storage root and the environment.
@@ -104,14 +116,21 @@ pub fn process_env() -> HashMap<String, String> {
 
 /// Executes a parsed command against the storage root it names.
 pub fn run(cli: Cli, env: &HashMap<String, String>, out: &mut dyn Write) -> anyhow::Result<()> {
-    let root = StorageRoot::resolve(cli.storage.as_deref(), env)?;
-    let ctx = Context { root, env };
+    // Client commands talk to a server and need no storage root.
+    let storage = cli.storage;
+    let ctx = || -> anyhow::Result<Context> {
+        let root = StorageRoot::resolve(storage.as_deref(), env)?;
+        Ok(Context { root, env })
+    };
     match cli.command {
-        Command::Run(args) => run::execute(&ctx, args, out),
-        Command::Config(cmd) => config::execute(&ctx, cmd, out),
-        Command::ShowKey(args) => show_key::execute(&ctx, args, out),
-        Command::Secret(cmd) => secret::execute(&ctx, cmd, out),
-        Command::Apikey(cmd) => apikey::execute(&ctx, cmd, out),
+        Command::Run(args) => run::execute(&ctx()?, args, out),
+        Command::Config(cmd) => config::execute(&ctx()?, cmd, out),
+        Command::ShowKey(args) => show_key::execute(&ctx()?, args, out),
+        Command::Secret(cmd) => secret::execute(&ctx()?, cmd, out),
+        Command::Apikey(cmd) => apikey::execute(&ctx()?, cmd, out),
+        Command::Ingest(args) => ingest::execute(args, out),
+        Command::Search(args) => search::execute(args, out),
+        Command::Bench(cmd) => bench::execute(cmd, out),
     }
 }
 

@@ -50,6 +50,32 @@ if [ -z "${SKEIN_TEST_POSTGRES_URL:-}" ]; then
 fi
 pg_ok "$SKEIN_TEST_POSTGRES_URL" || { echo "PostgreSQL at $SKEIN_TEST_POSTGRES_URL does not answer" >&2; exit 1; }
 
+# --- Real Seq client libraries for tests/compat.rs --------------------------
+# (section owned by the compatibility tests) Installs the clients the way
+# their users do: seq-logging + pino-seq from npm (versions locked by
+# tests/compat/node/package-lock.json) and seqlog from PyPI (pinned in
+# tests/compat/python/requirements.txt, into a venv so no system Python is
+# touched), then exports where they are. tests/compat.rs fails, never skips,
+# when they are missing.
+command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
+log "npm ci (tests/compat/node)"
+(cd tests/compat/node && npm ci --no-audit --no-fund --loglevel=error)
+compat_venv="$PWD/target/compat-venv"
+if [ ! -x "$compat_venv/bin/python" ]; then
+  mkdir -p target
+  python3 -m venv "$compat_venv" 2>/dev/null || {
+    rm -rf "$compat_venv"
+    apt_install python3-venv
+    python3 -m venv "$compat_venv"
+  }
+fi
+log "pip install -r tests/compat/python/requirements.txt"
+"$compat_venv/bin/python" -m pip install -q --disable-pip-version-check -r tests/compat/python/requirements.txt
+export SKEIN_COMPAT_NODE_DIR="$PWD/tests/compat/node"
+export SKEIN_COMPAT_NODE="$(command -v node)"
+export SKEIN_COMPAT_PYTHON="$compat_venv/bin/python"
+# --- end of the compatibility section ----------------------------------------
+
 # --- Rust checks and tests --------------------------------------------------
 log "cargo fmt --check"
 cargo fmt --all -- --check

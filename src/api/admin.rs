@@ -143,7 +143,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
             }
             serde_json::from_value(value)
                 .map(Body)
-                .map_err(|e| ApiError::BadRequest(format!("invalid request body: {e}")).into())
+                .map_err(|e| ApiError::BadRequest(e.to_string()).into())
         })
     }
 }

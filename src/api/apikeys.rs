@@ -16,6 +16,8 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
 use skein_actors::metastore::api_keys::parse_level;
 use skein_actors::metastore::{ApiKeyInfo, NewApiKey, Permissions};
+use skein_store::event::format_timestamp;
+use skein_store::Timestamp;
 
 use super::admin::{self, named, Access, Body, Permission};
 use super::error::ApiError;
@@ -36,6 +38,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         admin::scope("/api/apikeys", access)
             .route("", web::get().to(list))
             .route("", web::post().to(create))
+            .route("/", web::get().to(list))
+            .route("/", web::post().to(create))
             .route("/{id}", web::get().to(get))
             .route("/{id}", web::delete().to(remove)),
     );
@@ -142,7 +146,10 @@ pub fn entity(key: &ApiKeyInfo) -> Value {
         "TokenPrefix": key.token_prefix,
         "Permissions": permission_names(key.permissions),
         "MinimumLevel": key.minimum_level.map(|s| s.name()),
-        "CreatedUtc": key.created_at.format("%Y-%m-%dT%H:%M:%S%.7fZ").to_string(),
+        "CreatedUtc": key
+            .created_at
+            .timestamp_nanos_opt()
+            .map(|n| format_timestamp(Timestamp(n))),
         "Links": admin::links("apikeys", &key.id),
     })
 }

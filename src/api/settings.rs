@@ -31,6 +31,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         admin::scope("/api/settings", access)
             .route("", web::get().to(list))
+            .route("/", web::get().to(list))
             .route("/{name}", web::get().to(get))
             .route("/{name}", web::put().to(put))
             .route("/{name}", web::delete().to(remove)),

@@ -37,6 +37,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         admin::scope("/api/signals", access)
             .route("", web::get().to(list))
             .route("", web::post().to(create))
+            .route("/", web::get().to(list))
+            .route("/", web::post().to(create))
             .route("/{id}", web::get().to(get))
             .route("/{id}", web::put().to(update))
             .route("/{id}", web::delete().to(remove)),

@@ -118,7 +118,8 @@ impl Endpoint {
             url: url.to_owned(),
             reason: reason.to_owned(),
         };
-        let parsed = url::Url::parse(url.trim()).map_err(|e| bad(&e.to_string()))?;
+        let parsed = url::Url::parse(url.trim())
+            .map_err(|e| bad(&format!("{e} (expected http://host[:port])")))?;
         match parsed.scheme() {
             "http" => {}
             "https" => {

@@ -158,6 +158,14 @@ where
     T::deserialize(d).map_err(|e| D::Error::custom(format_args!("{name}: {e}")))
 }
 
+/// `text` cut to 80 characters, for echoing input in error messages.
+pub fn clip(text: &str) -> String {
+    match text.char_indices().nth(80) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_owned(),
+    }
+}
+
 /// `{"Self": "api/<collection>/<id>"}`.
 pub fn links(collection: &str, id: &str) -> Value {
     serde_json::json!({ "Self": format!("api/{collection}/{id}") })
@@ -196,5 +204,11 @@ mod tests {
         };
         assert_eq!(a.needed(&Method::GET), Permission::Read);
         assert_eq!(a.needed(&Method::DELETE), Permission::Write);
+    }
+
+    #[test]
+    fn echoed_input_is_clipped() {
+        assert_eq!(clip("short"), "short");
+        assert_eq!(clip(&"é".repeat(500)).chars().count(), 81);
     }
 }

@@ -19,7 +19,7 @@ use skein_actors::metastore::{ApiKeyInfo, NewApiKey, Permissions};
 use skein_store::event::format_timestamp;
 use skein_store::Timestamp;
 
-use super::admin::{self, named, Access, Body, Permission};
+use super::admin::{self, clip, named, Access, Body, Permission};
 use super::error::ApiError;
 use super::AppState;
 
@@ -94,7 +94,8 @@ impl NewApiKeyBody {
             None | Some("") => None,
             Some(name) => Some(parse_level(name).ok_or_else(|| {
                 ApiError::BadRequest(format!(
-                    "MinimumLevel: `{name}` is not a level (Verbose, Debug, Information, Warning, Error or Fatal)"
+                    "MinimumLevel: `{}` is not a level (Verbose, Debug, Information, Warning, Error or Fatal)",
+                    clip(name)
                 ))
             })?),
         };
@@ -118,7 +119,8 @@ pub fn parse_permissions(names: &[String]) -> Result<Permissions, ApiError> {
             "system" => &mut p.system,
             _ => {
                 return Err(ApiError::BadRequest(format!(
-                    "Permissions: `{name}` is not a permission (expected {})",
+                    "Permissions: `{}` is not a permission (expected {})",
+                    clip(name),
                     PERMISSION_NAMES.join(", ")
                 )))
             }
@@ -206,7 +208,7 @@ async fn find(state: &AppState, id: &str) -> Result<ApiKeyInfo, ApiError> {
         .metastore()
         .api_key(id)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no API key has the id `{id}`")))
+        .ok_or_else(|| ApiError::NotFound(format!("no API key has the id `{}`", clip(id))))
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use skein_actors::metastore::setting_names;
 use skein_actors::store_writer::SetRetention;
 use skein_store::query::parse_duration;
 
-use super::admin::{self, Access, Body, Permission};
+use super::admin::{self, clip, Access, Body, Permission};
 use super::error::ApiError;
 use super::AppState;
 
@@ -87,7 +87,8 @@ pub fn known(name: &str) -> Result<&'static KnownSetting, ApiError> {
         .ok_or_else(|| {
             let names: Vec<&str> = KNOWN.iter().map(|k| k.name).collect();
             ApiError::NotFound(format!(
-                "no setting is called `{name}` (known settings: {})",
+                "no setting is called `{}` (known settings: {})",
+                clip(name),
                 names.join(", ")
             ))
         })
@@ -113,21 +114,23 @@ impl KnownSetting {
         match (self.kind, value) {
             (_, Value::Null) => Ok(None),
             (Kind::Bool, Value::Bool(b)) => Ok(Some(Value::Bool(*b))),
-            (Kind::Bool, other) => Err(bad(&format!("expected true or false, not {other}"))),
+            (Kind::Bool, other) => Err(bad(&format!("expected true or false, not {}", clip(&other.to_string())))),
             (Kind::Level, Value::String(s)) => match parse_level(s) {
                 Some(level) => Ok(Some(Value::String(level.name().into()))),
                 None => Err(bad(&format!(
-                    "`{s}` is not a level (Verbose, Debug, Information, Warning, Error or Fatal)"
+                    "`{}` is not a level (Verbose, Debug, Information, Warning, Error or Fatal)",
+                    clip(s)
                 ))),
             },
             (Kind::Duration, Value::String(s)) => match parse_duration(s) {
                 Some(d) if !d.is_zero() => Ok(Some(Value::String(s.trim().to_owned()))),
                 Some(_) => Err(bad("the period must be longer than zero")),
                 None => Err(bad(&format!(
-                    "`{s}` is not a duration (a number and a unit: 30d, 12h, 90m, 30s), or null to keep everything"
+                    "`{}` is not a duration (a number and a unit: 30d, 12h, 90m, 30s), or null to keep everything",
+                    clip(s)
                 ))),
             },
-            (_, other) => Err(bad(&format!("expected a string, not {other}"))),
+            (_, other) => Err(bad(&format!("expected a string, not {}", clip(&other.to_string())))),
         }
     }
 }

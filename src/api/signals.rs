@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use skein_actors::metastore::{NewSignal, Signal};
 use skein_store::query::Filter;
 
-use super::admin::{self, named, Access, Body, Permission};
+use super::admin::{self, clip, named, Access, Body, Permission};
 use super::error::ApiError;
 use super::AppState;
 
@@ -184,7 +184,7 @@ async fn find(state: &AppState, id: &str) -> Result<Signal, ApiError> {
 }
 
 fn not_found(id: &str) -> ApiError {
-    ApiError::NotFound(format!("no signal has the id `{id}`"))
+    ApiError::NotFound(format!("no signal has the id `{}`", clip(id)))
 }
 
 #[cfg(test)]

@@ -9,8 +9,11 @@
 //!   of high-entropy tokens; the token itself is never stored).
 //! - [`settings`]: server-wide settings, JSON values by key.
 //! - [`signals`]: saved filters (CRUD).
+//! - [`cluster`]: leadership terms (compare-and-swap, leases by the
+//!   database's clock) and node heartbeat rows.
 
 pub mod api_keys;
+pub mod cluster;
 pub mod entities;
 pub mod settings;
 pub mod signals;
@@ -24,6 +27,7 @@ use skein_migrations::{Migrator, MigratorTrait};
 pub use sea_orm;
 
 pub use api_keys::{ApiKeyInfo, CreatedApiKey, NewApiKey, Permissions, VerifiedApiKey};
+pub use cluster::{Leadership, NodeRow};
 pub use settings::setting_names;
 pub use signals::{NewSignal, Signal};
 

@@ -1,0 +1,285 @@
+//! Leadership and node heartbeats in the shared metastore.
+//!
+//! Leadership is the single `cluster_leadership` row (id 1): a term, the
+//! leader's node name and a lease. The term changes only by compare-and-swap
+//! (`... WHERE term = $seen`), so at most one node leads in any term. Every
+//! time is the database's clock (`now()` on PostgreSQL, `'now'` on SQLite),
+//! never a node's: the two backends' expressions live in [`Dialect`], the
+//! one place that differs between them.
+//!
+//! This module records facts; policy (when to take over, how long a lease
+//! is, fencing) belongs to the node runtime.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, QueryOrder, Statement, Value};
+
+use super::entities::cluster_node;
+use super::{Metastore, MetastoreError};
+
+/// The leadership row as the database sees it now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Leadership {
+    /// The current term (0 before anyone has led).
+    pub term: u64,
+    /// The leader in this term, if any.
+    pub leader_node: Option<String>,
+    /// When the leader's lease runs out unless renewed.
+    pub lease_expires_at: Option<DateTime<Utc>>,
+    /// Whether the lease is still running by the database's clock.
+    pub lease_valid: bool,
+}
+
+/// A node's heartbeat row in `cluster_nodes`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeRow {
+    /// The node's name (the key).
+    pub name: String,
+    /// `leader`, `follower` or `standalone`.
+    pub role: String,
+    /// The leadership term the node last saw.
+    pub term: u64,
+    /// The model part of the node's storage generation.
+    pub generation_model: u64,
+    /// The write part of the node's storage generation.
+    pub generation_write: u64,
+    /// When a follower last synchronised with its leader.
+    pub last_sync_at: Option<DateTime<Utc>>,
+    /// The last heartbeat by the database's clock (ignored by
+    /// [`Metastore::heartbeat`], which sets it).
+    pub seen_at: Option<DateTime<Utc>>,
+    /// The node's intra-cluster URI.
+    pub cluster_uri: Option<String>,
+    /// The node's internal API URI.
+    pub internal_api_uri: Option<String>,
+    /// A human-readable state description.
+    pub state: String,
+    /// Cluster connections accepted.
+    pub accepted: u64,
+    /// Cluster connections refused for a wrong key.
+    pub invalid_key: u64,
+    /// Cluster sessions established.
+    pub established: u64,
+}
+
+/// The SQL that differs between SQLite and PostgreSQL: parameters and the
+/// database clock.
+struct Dialect(DbBackend);
+
+impl Dialect {
+    /// `sql` written with `$1`-style parameters, for this backend (SQLite
+    /// takes `?1`).
+    fn statement(&self, sql: &str, values: Vec<Value>) -> Statement {
+        let sql = match self.0 {
+            DbBackend::Sqlite => sql.replace('$', "?"),
+            _ => sql.to_string(),
+        };
+        Statement::from_sql_and_values(self.0, sql, values)
+    }
+
+    /// The database's current time.
+    fn now(&self) -> &'static str {
+        match self.0 {
+            DbBackend::Sqlite => "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+            _ => "now()",
+        }
+    }
+
+    /// The database's current time plus parameter `param` seconds (a float).
+    fn now_plus(&self, param: &str) -> String {
+        match self.0 {
+            DbBackend::Sqlite => {
+                format!("strftime('%Y-%m-%dT%H:%M:%fZ', julianday('now') + {param} / 86400.0)")
+            }
+            _ => format!("(now() + make_interval(secs => {param}))"),
+        }
+    }
+
+    /// A boolean-as-integer: whether `column` lies in the future.
+    fn is_future(&self, column: &str) -> String {
+        match self.0 {
+            DbBackend::Sqlite => format!(
+                "CASE WHEN {column} IS NOT NULL AND julianday({column}) > julianday('now') THEN 1 ELSE 0 END"
+            ),
+            _ => format!("CASE WHEN {column} IS NOT NULL AND {column} > now() THEN 1 ELSE 0 END"),
+        }
+    }
+}
+
+impl Metastore {
+    fn dialect(&self) -> Dialect {
+        Dialect(self.backend())
+    }
+
+    /// The leadership row, with the lease judged by the database's clock.
+    pub async fn current_leadership(&self) -> Result<Leadership, MetastoreError> {
+        let d = self.dialect();
+        let sql = format!(
+            "SELECT term, leader_node, lease_expires_at, {} AS lease_valid \
+             FROM cluster_leadership WHERE id = 1",
+            d.is_future("lease_expires_at")
+        );
+        let row = self
+            .db
+            .query_one_raw(d.statement(&sql, vec![]))
+            .await?
+            .ok_or_else(|| corrupt("cluster_leadership", "the row with id 1 is missing"))?;
+        Ok(Leadership {
+            term: unsigned("cluster_leadership.term", row.try_get("", "term")?)?,
+            leader_node: row.try_get("", "leader_node")?,
+            lease_expires_at: row.try_get("", "lease_expires_at")?,
+            lease_valid: row.try_get::<i32>("", "lease_valid")? != 0,
+        })
+    }
+
+    /// Takes leadership if the term is still `seen_term`: returns the new
+    /// term we now lead in, or `None` when another node moved first.
+    pub async fn take_leadership(
+        &self,
+        me: &str,
+        seen_term: u64,
+        lease: Duration,
+    ) -> Result<Option<u64>, MetastoreError> {
+        let me = node_name(me)?;
+        let d = self.dialect();
+        let sql = format!(
+            "UPDATE cluster_leadership SET term = term + 1, leader_node = $1, \
+             lease_expires_at = {} WHERE id = 1 AND term = $3",
+            d.now_plus("$2")
+        );
+        let values = vec![me.into(), lease.as_secs_f64().into(), signed(seen_term)?];
+        let changed = self.db.execute_raw(d.statement(&sql, values)).await?;
+        Ok((changed.rows_affected() == 1).then_some(seen_term + 1))
+    }
+
+    /// Extends the lease of `me` in `term`; `false` when `me` no longer
+    /// leads in that term (then the node must stop accepting writes).
+    pub async fn renew_lease(
+        &self,
+        me: &str,
+        term: u64,
+        lease: Duration,
+    ) -> Result<bool, MetastoreError> {
+        let d = self.dialect();
+        let sql = format!(
+            "UPDATE cluster_leadership SET lease_expires_at = {} \
+             WHERE id = 1 AND term = $3 AND leader_node = $1",
+            d.now_plus("$2")
+        );
+        let values = vec![me.into(), lease.as_secs_f64().into(), signed(term)?];
+        let changed = self.db.execute_raw(d.statement(&sql, values)).await?;
+        Ok(changed.rows_affected() == 1)
+    }
+
+    /// Graceful hand-over: when `me` leads in `term`, makes `to` the leader
+    /// of the next term (with no lease until `to` renews it) and returns
+    /// that term; `None` when `me` does not lead in `term`.
+    pub async fn hand_over(
+        &self,
+        me: &str,
+        term: u64,
+        to: &str,
+    ) -> Result<Option<u64>, MetastoreError> {
+        let to = node_name(to)?;
+        let d = self.dialect();
+        let sql = "UPDATE cluster_leadership SET term = term + 1, leader_node = $2, \
+                   lease_expires_at = NULL WHERE id = 1 AND term = $3 AND leader_node = $1";
+        let values = vec![me.into(), to.into(), signed(term)?];
+        let changed = self.db.execute_raw(d.statement(sql, values)).await?;
+        Ok((changed.rows_affected() == 1).then_some(term + 1))
+    }
+
+    /// Inserts or replaces this node's row, stamping `seen_at` with the
+    /// database's clock.
+    pub async fn heartbeat(&self, node: &NodeRow) -> Result<(), MetastoreError> {
+        let name = node_name(&node.name)?;
+        let d = self.dialect();
+        let sql = format!(
+            "INSERT INTO cluster_nodes (name, role, term, generation_model, generation_write, \
+             last_sync_at, seen_at, cluster_uri, internal_api_uri, state, accepted, invalid_key, \
+             established) VALUES ($1, $2, $3, $4, $5, $6, {now}, $7, $8, $9, $10, $11, $12) \
+             ON CONFLICT (name) DO UPDATE SET role = excluded.role, term = excluded.term, \
+             generation_model = excluded.generation_model, \
+             generation_write = excluded.generation_write, last_sync_at = excluded.last_sync_at, \
+             seen_at = excluded.seen_at, cluster_uri = excluded.cluster_uri, \
+             internal_api_uri = excluded.internal_api_uri, state = excluded.state, \
+             accepted = excluded.accepted, invalid_key = excluded.invalid_key, \
+             established = excluded.established",
+            now = d.now()
+        );
+        let values = vec![
+            name.into(),
+            node.role.clone().into(),
+            signed(node.term)?,
+            signed(node.generation_model)?,
+            signed(node.generation_write)?,
+            node.last_sync_at.into(),
+            node.cluster_uri.clone().into(),
+            node.internal_api_uri.clone().into(),
+            node.state.clone().into(),
+            signed(node.accepted)?,
+            signed(node.invalid_key)?,
+            signed(node.established)?,
+        ];
+        self.db.execute_raw(d.statement(&sql, values)).await?;
+        Ok(())
+    }
+
+    /// Every node's row, by name.
+    pub async fn nodes(&self) -> Result<Vec<NodeRow>, MetastoreError> {
+        cluster_node::Entity::find()
+            .order_by_asc(cluster_node::Column::Name)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|m| {
+                let n = |what: &str, v: i64| unsigned(&format!("cluster_nodes.{what}"), v);
+                Ok(NodeRow {
+                    term: n("term", m.term)?,
+                    generation_model: n("generation_model", m.generation_model)?,
+                    generation_write: n("generation_write", m.generation_write)?,
+                    accepted: n("accepted", m.accepted)?,
+                    invalid_key: n("invalid_key", m.invalid_key)?,
+                    established: n("established", m.established)?,
+                    name: m.name,
+                    role: m.role,
+                    last_sync_at: m.last_sync_at,
+                    seen_at: Some(m.seen_at),
+                    cluster_uri: m.cluster_uri,
+                    internal_api_uri: m.internal_api_uri,
+                    state: m.state,
+                })
+            })
+            .collect()
+    }
+}
+
+fn node_name(name: &str) -> Result<String, MetastoreError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(MetastoreError::Invalid("a node needs a name".into()));
+    }
+    Ok(name.to_string())
+}
+
+fn signed(n: u64) -> Result<Value, MetastoreError> {
+    i64::try_from(n)
+        .map(Value::from)
+        .map_err(|_| MetastoreError::Invalid(format!("{n} is too large for the metastore")))
+}
+
+fn unsigned(key: &str, n: i64) -> Result<u64, MetastoreError> {
+    u64::try_from(n).map_err(|_| corrupt(key, &format!("negative value {n}")))
+}
+
+fn corrupt(key: &str, detail: &str) -> MetastoreError {
+    MetastoreError::Corrupt {
+        key: key.to_string(),
+        detail: detail.to_string(),
+    }
+}
+
+#[cfg(test)]
+#[path = "cluster_tests.rs"]
+mod tests;

@@ -1,0 +1,161 @@
+//! The leadership protocol and heartbeats, on SQLite and real PostgreSQL.
+
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::metastore::test_support::{tempdir, with_postgres};
+
+const LONG: Duration = Duration::from_secs(30);
+
+async fn suite(ms: &Metastore) {
+    let start = ms.current_leadership().await.unwrap();
+    assert_eq!(
+        (start.term, start.leader_node, start.lease_valid),
+        (0, None, false)
+    );
+
+    // Eight contenders with the same seen term: exactly one wins.
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let ms = ms.clone();
+        tasks.push(tokio::spawn(async move {
+            (
+                i,
+                ms.take_leadership(&format!("node{i}"), 0, LONG)
+                    .await
+                    .unwrap(),
+            )
+        }));
+    }
+    let mut winners = Vec::new();
+    for task in tasks {
+        let (i, won) = task.await.unwrap();
+        if let Some(term) = won {
+            assert_eq!(term, 1);
+            winners.push(format!("node{i}"));
+        }
+    }
+    assert_eq!(winners.len(), 1, "{winners:?}");
+    let a = winners.remove(0);
+    let b = if a == "node0" { "node1" } else { "node0" };
+    let now = ms.current_leadership().await.unwrap();
+    assert_eq!(
+        (now.term, now.leader_node.as_deref()),
+        (1, Some(a.as_str()))
+    );
+    assert!(now.lease_valid && now.lease_expires_at.is_some());
+
+    // A stale term loses; renewing is only for the leader of that term.
+    assert_eq!(ms.take_leadership(b, 0, LONG).await.unwrap(), None);
+    assert!(!ms.renew_lease(b, 1, LONG).await.unwrap());
+    assert!(ms.renew_lease(&a, 1, LONG).await.unwrap());
+    assert_eq!(ms.take_leadership(b, 1, LONG).await.unwrap(), Some(2));
+    assert!(
+        !ms.renew_lease(&a, 1, LONG).await.unwrap(),
+        "the old leader lost"
+    );
+    assert!(ms.renew_lease(b, 2, LONG).await.unwrap());
+
+    // Hand-over: only the current leader, in its term.
+    assert_eq!(ms.hand_over(&a, 1, b).await.unwrap(), None);
+    assert_eq!(ms.hand_over(&a, 2, b).await.unwrap(), None);
+    assert_eq!(ms.hand_over(b, 2, &a).await.unwrap(), Some(3));
+    let handed = ms.current_leadership().await.unwrap();
+    assert_eq!(
+        (handed.term, handed.leader_node.as_deref()),
+        (3, Some(a.as_str()))
+    );
+    assert!(!handed.lease_valid, "no lease until the new leader renews");
+    assert!(ms.renew_lease(&a, 3, LONG).await.unwrap());
+    assert!(ms.current_leadership().await.unwrap().lease_valid);
+    assert!(matches!(
+        ms.take_leadership(" ", 3, LONG).await,
+        Err(MetastoreError::Invalid(_))
+    ));
+
+    // A short lease runs out by the database's clock.
+    assert_eq!(
+        ms.take_leadership(b, 3, Duration::from_millis(300))
+            .await
+            .unwrap(),
+        Some(4)
+    );
+    assert!(ms.current_leadership().await.unwrap().lease_valid);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while ms.current_leadership().await.unwrap().lease_valid {
+        assert!(Instant::now() < deadline, "the lease never ran out");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let expired = ms.current_leadership().await.unwrap();
+    assert_eq!((expired.term, expired.leader_node.as_deref()), (4, Some(b)));
+    // Renewing an expired lease nobody took is still safe.
+    assert!(ms.renew_lease(b, 4, LONG).await.unwrap());
+    assert!(ms.current_leadership().await.unwrap().lease_valid);
+}
+
+async fn heartbeats(ms: &Metastore) {
+    assert!(ms.nodes().await.unwrap().is_empty());
+    let mut row = NodeRow {
+        name: "seq002".into(),
+        role: "follower".into(),
+        term: 1,
+        generation_model: 5,
+        generation_write: 10,
+        last_sync_at: Some(Utc::now()),
+        seen_at: None,
+        cluster_uri: Some("ws://seq002:5344".into()),
+        internal_api_uri: Some("http://seq002".into()),
+        state: "synchronising".into(),
+        accepted: 1,
+        invalid_key: 0,
+        established: 1,
+    };
+    ms.heartbeat(&row).await.unwrap();
+    let first = ms.nodes().await.unwrap();
+    assert_eq!(first.len(), 1);
+    let seen = first[0].seen_at.expect("seen_at is set");
+    assert!((Utc::now() - seen).num_seconds().abs() < 60, "{seen}");
+    row.generation_write = 11;
+    row.state = "up to date".into();
+    row.last_sync_at = None;
+    ms.heartbeat(&row).await.unwrap();
+    let mut leader = row.clone();
+    leader.name = "seq001".into();
+    leader.role = "leader".into();
+    ms.heartbeat(&leader).await.unwrap();
+    let nodes = ms.nodes().await.unwrap();
+    assert_eq!(nodes.len(), 2);
+    assert_eq!(nodes[0].name, "seq001");
+    let follower = &nodes[1];
+    assert_eq!(
+        (follower.generation_write, follower.state.as_str()),
+        (11, "up to date")
+    );
+    assert_eq!(follower.last_sync_at, None);
+    assert_eq!(follower.cluster_uri.as_deref(), Some("ws://seq002:5344"));
+    row.name = String::new();
+    assert!(ms.heartbeat(&row).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn leadership_on_sqlite() {
+    let dir = tempdir();
+    let ms = Metastore::open(&Metastore::sqlite_url(&dir.join("metastore.db")))
+        .await
+        .unwrap();
+    suite(&ms).await;
+    heartbeats(&ms).await;
+    ms.close().await.unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn leadership_on_postgres() {
+    with_postgres(|url| async move {
+        let ms = Metastore::open(&url).await.unwrap();
+        suite(&ms).await;
+        heartbeats(&ms).await;
+        ms.close().await.unwrap();
+    })
+    .await;
+}

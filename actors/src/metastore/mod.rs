@@ -11,9 +11,12 @@
 //! - [`signals`]: saved filters (CRUD).
 //! - [`cluster`]: leadership terms (compare-and-swap, leases by the
 //!   database's clock) and node heartbeat rows.
+//! - [`copy`]: copying every table into another metastore (SQLite to
+//!   PostgreSQL), idempotent.
 
 pub mod api_keys;
 pub mod cluster;
+pub mod copy;
 pub mod entities;
 pub mod settings;
 pub mod signals;
@@ -28,6 +31,7 @@ pub use sea_orm;
 
 pub use api_keys::{ApiKeyInfo, CreatedApiKey, NewApiKey, Permissions, VerifiedApiKey};
 pub use cluster::{Leadership, NodeRow};
+pub use copy::TableCopy;
 pub use settings::setting_names;
 pub use signals::{NewSignal, Signal};
 

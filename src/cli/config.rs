@@ -230,7 +230,7 @@ fn notes(ctx: &Context, info: &keys::KeyInfo, out: &mut dyn Write) -> anyhow::Re
 }
 
 /// The current skein.json as JSON (an empty object when absent).
-fn file_doc(ctx: &Context) -> anyhow::Result<Value> {
+pub(super) fn file_doc(ctx: &Context) -> anyhow::Result<Value> {
     match read_config_file(&ctx.root)? {
         None => Ok(Value::Object(Default::default())),
         Some(text) => serde_json::from_str(&text)
@@ -240,7 +240,7 @@ fn file_doc(ctx: &Context) -> anyhow::Result<Value> {
 
 /// Renders `doc` and checks that it, under the current environment, gives a
 /// valid runtime configuration.
-fn validated(ctx: &Context, doc: &Value) -> anyhow::Result<String> {
+pub(super) fn validated(ctx: &Context, doc: &Value) -> anyhow::Result<String> {
     let text = format!("{}\n", serde_json::to_string_pretty(doc)?);
     let settings = Settings::layer(Some(&text), ctx.env)?;
     RuntimeConfig::from_settings(&settings)?;

@@ -4,6 +4,10 @@
 //! - [`show_key`]: `skein show-key [--generate]`
 //! - [`secret`]: `skein secret set | list | clear`
 //! - [`apikey`]: `skein apikey create | list | remove` (offline, on the metastore)
+//! - [`node`]: `skein node setup | lead | follow | status` (cluster membership;
+//!   [`node_status`] prints the status)
+//! - [`metastore`]: `skein metastore to-postgresql` (move the embedded
+//!   metastore into a shared PostgreSQL database)
 //! - [`run`]: `skein run` (the node service; not yet available)
 //! - [`ingest`], [`search`], [`bench`]: client commands that talk to a
 //!   server over HTTP (see [`crate::client`]); they need no storage root
@@ -16,6 +20,9 @@ pub mod apikey;
 pub mod bench;
 pub mod config;
 pub mod ingest;
+pub mod metastore;
+pub mod node;
+pub mod node_status;
 pub mod run;
 pub mod search;
 pub mod secret;
@@ -73,6 +80,12 @@ pub enum Command {
     /// Create, list and remove API keys
     #[command(subcommand)]
     Apikey(apikey::ApikeyCommand),
+    /// Configure this node's place in a leader/follower cluster
+    #[command(subcommand)]
+    Node(node::NodeCommand),
+    /// Move the metastore to a shared PostgreSQL database
+    #[command(subcommand)]
+    Metastore(metastore::MetastoreCommand),
     /// Post CLEF or JSON lines from a file or stdin to a server
     Ingest(ingest::IngestArgs),
     /// Print a server's events that match a filter, newest first
@@ -128,6 +141,8 @@ pub fn run(cli: Cli, env: &HashMap<String, String>, out: &mut dyn Write) -> anyh
         Command::ShowKey(args) => show_key::execute(&ctx()?, args, out),
         Command::Secret(cmd) => secret::execute(&ctx()?, cmd, out),
         Command::Apikey(cmd) => apikey::execute(&ctx()?, cmd, out),
+        Command::Node(cmd) => node::execute(&ctx()?, cmd, out),
+        Command::Metastore(cmd) => metastore::execute(&ctx()?, cmd, out),
         Command::Ingest(args) => ingest::execute(args, out),
         Command::Search(args) => search::execute(args, out),
         Command::Bench(cmd) => bench::execute(cmd, out),

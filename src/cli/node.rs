@@ -1,0 +1,249 @@
+//! `skein node`: this node's place in a leader/follower cluster.
+//!
+//! `setup`, `lead` and `follow` change the local configuration (`cluster.*`
+//! in skein.json; the cluster key as an encrypted secret) and work on a
+//! stopped node. `lead` also takes leadership in the shared metastore when
+//! one is configured and reachable; `status` shows the local configuration
+//! and, from the shared metastore, the leadership row and the nodes' rows.
+
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use clap::{Args, Subcommand};
+use serde_json::Value;
+use skein_actors::metastore::Metastore;
+use url::Url;
+
+use super::config::{file_doc, validated};
+use super::{block_on, Context};
+use crate::metastore_url::{metastore_url, POSTGRES_SECRET};
+use crate::settings::keys;
+use crate::storage::write_private_file;
+
+/// The secret holding the cluster authentication key.
+pub const CLUSTER_KEY_SECRET: &str = "cluster.authenticationKey";
+
+/// The lease `node lead` takes; the started node renews it (it may renew an
+/// expired lease as long as nobody has taken a newer term).
+pub const LEAD_LEASE: Duration = Duration::from_secs(30);
+
+const RESTART: &str = "Restart the node (`skein run`) for the change to take effect.";
+
+/// `skein node ...`
+#[derive(Debug, Subcommand)]
+#[command(
+    after_help = "Examples:\n  skein node setup --cluster-listen ws://localhost:5344 --internal-api http://localhost --peer-cluster ws://seq002.example.local:5344 --peer-internal-api http://seq002.example.local -k \"<cluster authentication key>\" --node-name seq001.example.local\n  skein node lead\n  skein node status"
+)]
+pub enum NodeCommand {
+    /// Configure this node's cluster URIs, its peer and the cluster key
+    #[command(
+        after_help = "Examples:\n  skein node setup \\\n    --cluster-listen ws://localhost:5344 \\\n    --internal-api http://localhost \\\n    --peer-cluster ws://seq002.example.local:5344 \\\n    --peer-internal-api http://seq002.example.local \\\n    -k \"<cluster authentication key>\" \\\n    --node-name seq001.example.local\n\nThe key is stored encrypted (secret cluster.authenticationKey), so storage.secretKey must be set.\nA node that is set up follows unless `skein node lead` makes it the leader."
+    )]
+    Setup(SetupArgs),
+    /// Make this node the leader (and take leadership in the shared metastore)
+    #[command(
+        after_help = "Examples:\n  skein node lead\n\nSets cluster.role = leader; when metastore.postgres.connectionString is set and the\ndatabase is reachable, also takes leadership there now, in a new term."
+    )]
+    Lead,
+    /// Make this node a follower of the cluster's leader
+    #[command(after_help = "Examples:\n  skein node follow")]
+    Follow,
+    /// Show this node's cluster configuration and the cluster's leadership
+    #[command(after_help = "Examples:\n  skein node status")]
+    Status,
+}
+
+/// `node setup` arguments.
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    /// The URI on which to listen for intra-cluster messages (ws:// or wss://)
+    #[arg(long, value_name = "URI")]
+    pub cluster_listen: String,
+    /// The URI on which to listen for API requests proxied by the peer (http:// or https://)
+    #[arg(long, value_name = "URI")]
+    pub internal_api: String,
+    /// The URI on which the other node listens for intra-cluster messages
+    #[arg(long, value_name = "URI")]
+    pub peer_cluster: String,
+    /// The URI on which the other node listens for API requests
+    #[arg(long, value_name = "URI")]
+    pub peer_internal_api: String,
+    /// The cluster authentication key, shared by every node of the cluster
+    #[arg(
+        short = 'k',
+        long = "key",
+        value_name = "KEY",
+        allow_hyphen_values = true
+    )]
+    pub key: String,
+    /// An informational name identifying this node
+    #[arg(long, value_name = "NAME")]
+    pub node_name: String,
+}
+
+/// Executes a `node` command.
+pub fn execute(ctx: &Context, cmd: NodeCommand, out: &mut dyn Write) -> anyhow::Result<()> {
+    match cmd {
+        NodeCommand::Setup(args) => setup(ctx, &args, out),
+        NodeCommand::Lead => lead(ctx, out),
+        NodeCommand::Follow => {
+            write_keys(ctx, &[("cluster.role", "follower")])?;
+            writeln!(out, "This node will follow the cluster's leader.")?;
+            writeln!(out, "{RESTART}")?;
+            Ok(())
+        }
+        NodeCommand::Status => super::node_status::print(ctx, out),
+    }
+}
+
+fn setup(ctx: &Context, args: &SetupArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let ws = &["ws", "wss"];
+    let http = &["http", "https"];
+    check_uri("--cluster-listen", &args.cluster_listen, ws)?;
+    check_uri("--internal-api", &args.internal_api, http)?;
+    check_uri("--peer-cluster", &args.peer_cluster, ws)?;
+    check_uri("--peer-internal-api", &args.peer_internal_api, http)?;
+    if args.key.trim().is_empty() {
+        bail!("-k (the cluster authentication key) must not be empty");
+    }
+    let name = args.node_name.trim();
+    if name.is_empty() {
+        bail!("--node-name must not be empty");
+    }
+    let role = match ctx.runtime()?.cluster.role {
+        crate::settings::NodeRole::Leader => "leader",
+        _ => "follower",
+    };
+    let pairs = [
+        ("cluster.role", role),
+        ("cluster.nodeName", name),
+        ("cluster.listenUri", args.cluster_listen.as_str()),
+        ("cluster.internalApiUri", args.internal_api.as_str()),
+        ("cluster.peerClusterUri", args.peer_cluster.as_str()),
+        (
+            "cluster.peerInternalApiUri",
+            args.peer_internal_api.as_str(),
+        ),
+    ];
+    // Check the configuration and the secret key before changing anything.
+    let text = rendered(ctx, &pairs)?;
+    if ctx.runtime()?.secret_key.is_none() {
+        bail!("storage.secretKey is not set: the cluster key is stored encrypted with it (see `skein show-key --generate` and `skein config set -k storage.secretKey`)");
+    }
+    ctx.secrets()?
+        .set(CLUSTER_KEY_SECRET, &args.key)
+        .context("cannot store the cluster authentication key")?;
+    ctx.root.ensure()?;
+    write_private_file(&ctx.root.config_file(), text.as_bytes())?;
+    writeln!(out, "Configured node {name} ({role}):")?;
+    for (key, value) in &pairs[2..] {
+        writeln!(out, "  {key} = {value}")?;
+    }
+    writeln!(out, "  {CLUSTER_KEY_SECRET} stored as an encrypted secret")?;
+    if role == "follower" {
+        writeln!(out, "Run `skein node lead` if this node is to lead.")?;
+    }
+    writeln!(out, "{RESTART}")?;
+    Ok(())
+}
+
+fn lead(ctx: &Context, out: &mut dyn Write) -> anyhow::Result<()> {
+    let text = rendered(ctx, &[("cluster.role", "leader")])?;
+    let name = ctx.runtime()?.cluster.node_name.unwrap_or_default();
+    if name.trim().is_empty() {
+        bail!("this node has no cluster.nodeName: run `skein node setup` first");
+    }
+    let secrets = ctx.secrets()?;
+    let shared = secrets.contains(POSTGRES_SECRET)?;
+    let mut term = None;
+    if shared {
+        let url = metastore_url(&ctx.root, &secrets)?;
+        match block_on(take(&url, &name))? {
+            Ok(t) => term = Some(t),
+            Err(TakeError::Unreachable(e)) => writeln!(
+                out,
+                "Warning: cannot reach the shared metastore ({}); leadership will be taken when the node starts.",
+                super::error_message(&e.into())
+            )?,
+            Err(TakeError::Lost(e)) => return Err(e),
+        }
+    }
+    ctx.root.ensure()?;
+    write_private_file(&ctx.root.config_file(), text.as_bytes())?;
+    match term {
+        Some(term) => writeln!(out, "Node {name} leads the cluster in term {term}.")?,
+        None if !shared => writeln!(
+            out,
+            "Node {name} is configured to lead (no shared metastore is configured: set {POSTGRES_SECRET})."
+        )?,
+        None => writeln!(out, "Node {name} is configured to lead.")?,
+    }
+    writeln!(out, "{RESTART}")?;
+    Ok(())
+}
+
+enum TakeError {
+    Unreachable(skein_actors::metastore::MetastoreError),
+    Lost(anyhow::Error),
+}
+
+/// Takes leadership for `me` in the next term (keeping the current term
+/// when `me` already leads in it).
+async fn take(url: &str, me: &str) -> Result<u64, TakeError> {
+    let ms = Metastore::open(url).await.map_err(TakeError::Unreachable)?;
+    let lost = |e: skein_actors::metastore::MetastoreError| TakeError::Lost(e.into());
+    let mut result = Err(TakeError::Lost(anyhow::anyhow!(
+        "other nodes kept changing the leadership term; try again"
+    )));
+    for _ in 0..5 {
+        let now = ms.current_leadership().await.map_err(lost)?;
+        if now.leader_node.as_deref() == Some(me) {
+            ms.renew_lease(me, now.term, LEAD_LEASE)
+                .await
+                .map_err(lost)?;
+            result = Ok(now.term);
+            break;
+        }
+        if let Some(term) = ms
+            .take_leadership(me, now.term, LEAD_LEASE)
+            .await
+            .map_err(lost)?
+        {
+            result = Ok(term);
+            break;
+        }
+    }
+    let _ = ms.close().await;
+    result
+}
+
+/// skein.json with `pairs` set, validated (nothing is written).
+fn rendered(ctx: &Context, pairs: &[(&str, &str)]) -> anyhow::Result<String> {
+    let mut doc: Value = file_doc(ctx)?;
+    for (key, raw) in pairs {
+        let info = keys::find(key)?;
+        keys::set_path(&mut doc, info.name, info.parse(raw)?)?;
+    }
+    validated(ctx, &doc)
+}
+
+/// Sets `pairs` in skein.json after validating the result.
+fn write_keys(ctx: &Context, pairs: &[(&str, &str)]) -> anyhow::Result<()> {
+    let text = rendered(ctx, pairs)?;
+    ctx.root.ensure()?;
+    write_private_file(&ctx.root.config_file(), text.as_bytes())?;
+    Ok(())
+}
+
+fn check_uri(option: &str, raw: &str, schemes: &[&str]) -> anyhow::Result<()> {
+    let url =
+        Url::parse(raw).map_err(|e| anyhow::anyhow!("{option}: `{raw}` is not a URI: {e}"))?;
+    if !schemes.contains(&url.scheme()) {
+        bail!("{option}: `{raw}` must use {}", schemes.join(" or "));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        bail!("{option}: `{raw}` has no host");
+    }
+    Ok(())
+}

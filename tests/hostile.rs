@@ -567,6 +567,21 @@ fn a_gzip_bomb_stops_at_the_payload_limit() {
     assert_error(answer, 400, "request body", "truncated gzip");
     assert_unharmed(&mut node, &before, "broken gzip bodies");
 
+    // An encoding the node does not decode is refused, not read as plain
+    // text (actix would pass it through undecoded).
+    for encoding in ["br", "zstd", "x-gzip", "gzip, gzip", "\u{ff}"] {
+        let answer = request(
+            port,
+            "POST",
+            "/ingest/clef",
+            &[("Content-Type", CLEF), ("Content-Encoding", encoding)],
+            line.as_bytes(),
+        );
+        let what = format!("Content-Encoding {encoding:?}");
+        assert_error(answer, 415, "Content-Encoding", &what);
+        assert_unharmed(&mut node, &before, &what);
+    }
+
     // The control: a real gzip body is decoded and stored.
     let (answer, _) = gz(&good);
     assert_eq!(answer.0, 201, "{answer:?}");

@@ -28,6 +28,9 @@ pub enum ApiError {
     /// 413: the body is over the payload limit.
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// 415: the body is in an encoding the server cannot decode.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// 503: the node cannot serve this now (store refusing writes, not leader, …).
     #[error("{0}")]
     Unavailable(String),
@@ -45,6 +48,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

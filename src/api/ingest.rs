@@ -93,8 +93,21 @@ pub async fn read_body(
     body: web::Payload,
     limit: u64,
 ) -> Result<bytes::Bytes, ApiError> {
-    // `Content-Encoding: gzip` (or deflate, br) bodies are decoded here; the
+    // `Content-Encoding: gzip` (or deflate) bodies are decoded here; the
     // limit applies to the decoded bytes, so a compression bomb stops at it.
+    // actix would pass any other encoding through undecoded: refuse it.
+    if let Some(encoding) = req.headers().get(actix_web::http::header::CONTENT_ENCODING) {
+        let encoding = String::from_utf8_lossy(encoding.as_bytes());
+        let encoding = encoding.trim();
+        if !["identity", "gzip", "deflate"]
+            .iter()
+            .any(|e| e.eq_ignore_ascii_case(encoding))
+        {
+            return Err(ApiError::UnsupportedMediaType(format!(
+                "unsupported Content-Encoding `{encoding}` (send gzip, deflate or identity)"
+            )));
+        }
+    }
     let mut body = actix_web::dev::Decompress::from_headers(body.into_inner(), req.headers());
     let read = async {
         let mut buf = BytesMut::new();

@@ -141,7 +141,7 @@ fn ingest(args: BenchIngestArgs, out: &mut dyn Write) -> anyhow::Result<()> {
 
     let bar = progress::bar(
         Some(total_events),
-        "{spinner} [{elapsed_precise}] [{wide_bar}] {human_pos}/{human_len} events ({per_sec})",
+        "{spinner} [{elapsed_precise}] [{wide_bar}] {human_pos}/{human_len} events, eta {eta}",
     );
     let on_ack = {
         let bar = bar.clone();

@@ -27,12 +27,18 @@ impl Generation {
 
     /// The generation after one more append.
     pub fn next_write(self) -> Generation {
-        Generation { write: self.write + 1, ..self }
+        Generation {
+            write: self.write + 1,
+            ..self
+        }
     }
 
     /// The generation after one more structural operation.
     pub fn next_model(self) -> Generation {
-        Generation { model: self.model + 1, ..self }
+        Generation {
+            model: self.model + 1,
+            ..self
+        }
     }
 }
 
@@ -66,7 +72,10 @@ impl std::str::FromStr for Generation {
             p.parse::<u64>()
                 .map_err(|_| format!("generation `{s}` is not of the form model.write"))
         };
-        Ok(Generation { model: parse(m)?, write: parse(w)? })
+        Ok(Generation {
+            model: parse(m)?,
+            write: parse(w)?,
+        })
     }
 }
 
@@ -76,7 +85,10 @@ mod tests {
 
     #[test]
     fn displays_and_parses_model_dot_write() {
-        let g = Generation { model: 5, write: 1234 };
+        let g = Generation {
+            model: 5,
+            write: 1234,
+        };
         assert_eq!(g.to_string(), "5.1234");
         assert_eq!("5.1234".parse::<Generation>().unwrap(), g);
         assert!("5".parse::<Generation>().is_err());

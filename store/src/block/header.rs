@@ -106,7 +106,10 @@ impl BlockHeader {
     /// Decodes and verifies a header from the first [`HEADER_LEN`] bytes of `bytes`.
     pub fn decode(bytes: &[u8]) -> Result<BlockHeader, BlockError> {
         if bytes.len() < HEADER_LEN {
-            return Err(BlockError::Truncated { needed: HEADER_LEN, have: bytes.len() });
+            return Err(BlockError::Truncated {
+                needed: HEADER_LEN,
+                have: bytes.len(),
+            });
         }
         let b = &bytes[..HEADER_LEN];
         if b[0..4] != MAGIC {
@@ -131,7 +134,10 @@ impl BlockHeader {
             event_count: u32_at(16),
             first_arrival: u64_at(20),
             term: u64_at(28),
-            generation: Generation { model: u64_at(36), write: u64_at(44) },
+            generation: Generation {
+                model: u64_at(36),
+                write: u64_at(44),
+            },
             min_ts: Timestamp(u64_at(52) as i64),
             max_ts: Timestamp(u64_at(60) as i64),
             level_counts,
@@ -174,6 +180,9 @@ mod tests {
         assert_eq!(BlockHeader::decode(&b).unwrap(), h);
         b[30] ^= 1;
         assert_eq!(BlockHeader::decode(&b), Err(BlockError::HeaderChecksum));
-        assert!(matches!(BlockHeader::decode(&b[..10]), Err(BlockError::Truncated { .. })));
+        assert!(matches!(
+            BlockHeader::decode(&b[..10]),
+            Err(BlockError::Truncated { .. })
+        ));
     }
 }

@@ -25,13 +25,13 @@ pub mod template;
 pub mod timestamp;
 pub mod view;
 
-pub use model::{Event, EventId, JsonMap, JsonMapBuilder, Level, Severity, Timestamp};
-pub use view::EventView;
 pub use clef::{parse_clef, parse_clef_with};
 pub use clef_write::write_clef;
 pub use error::{ParseError, ParseErrorKind, ParseLimits, MAX_DEPTH, MAX_EVENT_BYTES};
 pub use legacy::{parse_legacy, parse_legacy_with};
 pub use level::severity_of;
+pub use model::{Event, EventId, JsonMap, JsonMapBuilder, Level, Severity, Timestamp};
 pub use render::render_message;
 pub use template::{MessageTemplateToken, MessageTemplateTokens};
 pub use timestamp::{format_timestamp, parse_timestamp, TimestampError};
+pub use view::EventView;

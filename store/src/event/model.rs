@@ -11,7 +11,17 @@ use serde_json::value::RawValue;
 /// keep every digit any client sends. The representable range is 1677-09-21 to
 /// 2262-04-11; parsers reject timestamps outside it.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
 )]
 #[serde(transparent)]
 pub struct Timestamp(pub i64);
@@ -174,20 +184,27 @@ pub struct JsonMapBuilder {
 impl JsonMapBuilder {
     /// A builder whose text buffer starts with `capacity` bytes.
     pub fn with_capacity(capacity: usize) -> JsonMapBuilder {
-        JsonMapBuilder { text: String::with_capacity(capacity), entries: Vec::new() }
+        JsonMapBuilder {
+            text: String::with_capacity(capacity),
+            entries: Vec::new(),
+        }
     }
 
     /// A builder sized exactly: `text` bytes of map text (braces, quotes,
     /// colons and commas included) and `entries` members, so that `finish`
     /// needs no reallocation.
     pub fn with_capacities(text: usize, entries: usize) -> JsonMapBuilder {
-        JsonMapBuilder { text: String::with_capacity(text), entries: Vec::with_capacity(entries) }
+        JsonMapBuilder {
+            text: String::with_capacity(text),
+            entries: Vec::with_capacity(entries),
+        }
     }
 
     /// Appends a member: `raw_name` is a JSON string body (escapes kept, no
     /// quotes), `raw_value` valid JSON text.
     pub fn push(&mut self, raw_name: &str, raw_value: &str) {
-        self.text.push(if self.entries.is_empty() { '{' } else { ',' });
+        self.text
+            .push(if self.entries.is_empty() { '{' } else { ',' });
         self.text.push('"');
         let n0 = self.text.len() as u32;
         self.text.push_str(raw_name);
@@ -196,7 +213,10 @@ impl JsonMapBuilder {
         let v0 = self.text.len() as u32;
         self.text.push_str(raw_value);
         let v1 = self.text.len() as u32;
-        self.entries.push(JsonEntry { name: (n0, n1), value: (v0, v1) });
+        self.entries.push(JsonEntry {
+            name: (n0, n1),
+            value: (v0, v1),
+        });
     }
 
     /// Number of members pushed so far.
@@ -214,7 +234,10 @@ impl JsonMapBuilder {
         if !self.entries.is_empty() {
             self.text.push('}');
         }
-        JsonMap { text: self.text.into_boxed_str(), entries: self.entries.into_boxed_slice() }
+        JsonMap {
+            text: self.text.into_boxed_str(),
+            entries: self.entries.into_boxed_slice(),
+        }
     }
 }
 

@@ -96,7 +96,10 @@ pub fn to_event<E: EventView + ?Sized>(e: &E) -> Event {
     e.for_each_property(&mut |n, v| properties.push(n, v));
     Event {
         timestamp: e.timestamp(),
-        level: Level { text: boxed(e.level_text()), severity: e.severity() },
+        level: Level {
+            text: boxed(e.level_text()),
+            severity: e.severity(),
+        },
         message_template: boxed(e.message_template()),
         message: boxed(e.message()),
         exception: boxed(e.exception()),

@@ -185,7 +185,9 @@ pub fn parse_duration(text: &str) -> Option<std::time::Duration> {
     let split = text.find(|c: char| !c.is_ascii_digit())?;
     let (n, unit) = text.split_at(split);
     let nanos = n.parse::<i128>().ok()?.checked_mul(unit_nanos(unit)?)?;
-    u64::try_from(nanos).ok().map(std::time::Duration::from_nanos)
+    u64::try_from(nanos)
+        .ok()
+        .map(std::time::Duration::from_nanos)
 }
 
 /// Nanoseconds per duration unit.
@@ -312,7 +314,10 @@ mod tests {
         );
         assert_eq!(toks("1h")[0], Tok::Duration(3_600_000_000_000));
         assert_eq!(toks("100ms")[0], Tok::Duration(100_000_000));
-        assert_eq!(parse_duration("30d"), Some(std::time::Duration::from_secs(30 * 86_400)));
+        assert_eq!(
+            parse_duration("30d"),
+            Some(std::time::Duration::from_secs(30 * 86_400))
+        );
         assert_eq!(parse_duration("5x"), None);
         assert_eq!(parse_duration("d"), None);
         assert_eq!(toks("1.5s")[0], Tok::Duration(1_500_000_000));

@@ -1,73 +1,15 @@
 //! End-to-end tests of the offline commands: they run the real `skein`
 //! binary on fresh temporary storage roots, with a cleared environment.
 
-use std::collections::HashMap;
+#[path = "support/cli.rs"]
+mod cli_support;
+
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::Command;
 
-use skein_actors::metastore::sea_orm::{ConnectionTrait, Database};
-
-/// A temporary storage root and the environment the binary runs with.
-struct Node {
-    dir: tempfile::TempDir,
-    env: HashMap<String, String>,
-}
-
-impl Node {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        Node {
-            dir,
-            env: HashMap::new(),
-        }
-    }
-
-    fn root(&self) -> PathBuf {
-        self.dir.path().join("storage")
-    }
-
-    /// Runs `skein --storage <root> ARGS` with only `self.env` set.
-    fn run(&self, args: &[&str]) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_skein"));
-        cmd.env_clear()
-            .env("HOME", self.dir.path())
-            .envs(&self.env)
-            .arg("--storage")
-            .arg(self.root())
-            .args(args)
-            .stdin(Stdio::null());
-        cmd.output().expect("run skein")
-    }
-
-    /// Runs and expects success; returns stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "skein {args:?} failed:\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("utf-8 stdout")
-    }
-
-    /// Runs and expects failure; returns stderr.
-    fn fails(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            !out.status.success(),
-            "skein {args:?} unexpectedly succeeded:\n{}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-        String::from_utf8(out.stderr).expect("utf-8 stderr")
-    }
-
-    fn generate_key(&self) -> String {
-        self.ok(&["show-key", "--generate"]).trim().to_string()
-    }
-}
+use cli_support::{token_of, Node, TestDatabase};
 
 fn mode(path: &Path) -> u32 {
     fs::metadata(path).expect("metadata").permissions().mode() & 0o777
@@ -456,62 +398,4 @@ fn the_storage_root_comes_from_the_environment() {
         );
         assert!(expected.join("skein.json").exists(), "{var}");
     }
-}
-
-fn token_of(out: &str) -> String {
-    let token = out
-        .lines()
-        .find_map(|l| l.strip_prefix("token: "))
-        .unwrap_or_else(|| panic!("no token in {out}"))
-        .to_string();
-    assert_eq!(token.len(), 32);
-    token
-}
-
-/// A randomly named database on the machine's PostgreSQL server
-/// (`SKEIN_TEST_POSTGRES_URL`, else postgres@127.0.0.1:5432), dropped on drop.
-struct TestDatabase {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-impl TestDatabase {
-    fn create() -> Self {
-        let admin = std::env::var("SKEIN_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
-        let mut bytes = [0u8; 8];
-        getrandom::fill(&mut bytes).unwrap();
-        let name = format!(
-            "skein_cli_{}",
-            bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        );
-        sql(&admin, &format!("CREATE DATABASE \"{name}\""));
-        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-        let url = format!("{base}/{name}");
-        TestDatabase { admin, name, url }
-    }
-}
-
-impl Drop for TestDatabase {
-    fn drop(&mut self) {
-        sql(
-            &self.admin,
-            &format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name),
-        );
-    }
-}
-
-fn sql(url: &str, statement: &str) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let db = Database::connect(url)
-            .await
-            .unwrap_or_else(|e| panic!("PostgreSQL at {url} is needed for this test: {e}"));
-        db.execute_unprepared(statement).await.unwrap();
-        db.close().await.unwrap();
-    });
 }

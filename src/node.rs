@@ -77,6 +77,7 @@ async fn serve(
         metrics: Metrics::default(),
         max_payload_bytes: config.max_payload_bytes,
         instance_name,
+        config,
     });
     let mut server = HttpServer::new(move || {
         App::new()

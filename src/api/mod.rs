@@ -54,6 +54,8 @@ pub struct AppState {
     pub max_payload_bytes: u64,
     /// This node's name, shown by `GET /api`.
     pub instance_name: String,
+    /// The node's validated configuration (listen and cluster URIs, limits).
+    pub config: crate::settings::runtime::RuntimeConfig,
 }
 
 /// Registers every route.

@@ -206,3 +206,31 @@ fn events_are_searched_paged_and_exported() {
     assert_eq!(node.get("/api/events?count=many").0, 400);
     assert_eq!(node.get("/api/data").0, 400);
 }
+
+#[test]
+fn below_the_disk_floor_ingestion_gets_503_and_health_turns_unhealthy() {
+    let env = [(
+        "SKEIN_STORAGE_FLUSHFLOORBYTES".to_string(),
+        "1000000000000000".to_string(),
+    )];
+    let mut node = Server::start_unhealthy_with(env.into_iter().collect());
+    let (status, body) = node.post("/ingest/clef", CLEF, b"{\"@t\":\"2025-01-01T00:00:00Z\"}");
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        json(&body)["Error"].as_str().unwrap().contains("disk full"),
+        "{body}"
+    );
+    let (status, health) = node.get("/health");
+    assert_eq!(status, 503, "{health}");
+    let health = json(&health);
+    assert_eq!(health["status"], "Unhealthy");
+    assert!(
+        health["description"]
+            .as_str()
+            .unwrap()
+            .contains("disk full"),
+        "{health}"
+    );
+    assert_eq!(health["generation"], "0.0");
+    assert!(node.is_running());
+}

@@ -66,6 +66,23 @@ impl Server {
         s
     }
 
+    /// Starts a node that is expected to come up unhealthy (e.g. below its
+    /// disk floor): waits only until `/health` answers at all.
+    pub fn start_unhealthy_with(env: HashMap<String, String>) -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("storage");
+        let mut s = Server {
+            url: String::new(),
+            port: 0,
+            root,
+            env,
+            dir,
+            child: None,
+        };
+        s.spawn_until(|status| status != 0);
+        s
+    }
+
     /// Runs a `skein` command against this node's storage root.
     pub fn cli(&self, args: &[&str]) -> std::process::Output {
         self.command()
@@ -88,6 +105,10 @@ impl Server {
     }
 
     fn spawn(&mut self) {
+        self.spawn_until(|status| status == 200);
+    }
+
+    fn spawn_until(&mut self, ready: fn(u16) -> bool) {
         let port = free_port();
         let log = std::fs::File::create(self.dir.path().join(format!("node-{port}.log"))).unwrap();
         let child = self
@@ -103,11 +124,15 @@ impl Server {
         self.port = port;
         self.url = format!("http://127.0.0.1:{port}");
         self.child = Some(child);
-        self.wait_healthy(Duration::from_secs(30));
+        self.wait_for_health(Duration::from_secs(30), ready);
     }
 
     /// Waits until `GET /health` answers 200.
     pub fn wait_healthy(&mut self, limit: Duration) {
+        self.wait_for_health(limit, |status| status == 200);
+    }
+
+    fn wait_for_health(&mut self, limit: Duration, ready: fn(u16) -> bool) {
         let start = Instant::now();
         while start.elapsed() < limit {
             if let Some(c) = &mut self.child {
@@ -115,7 +140,7 @@ impl Server {
                     panic!("skein run exited with {status}:\n{}", self.log());
                 }
             }
-            if self.get("/health").0 == 200 {
+            if ready(self.get("/health").0) {
                 return;
             }
             std::thread::sleep(Duration::from_millis(50));

@@ -125,9 +125,13 @@ impl Actor for StoreWriter {
 
 impl Supervised for StoreWriter {
     fn restarting(&mut self, _: &mut Context<Self>) {
-        // All durable state is in the store itself; only the health report is reset.
-        log::warn!("store writer restarting");
+        // All durable state is in the store's files: rebuild from them.
+        log::warn!("store writer restarting; recovering the store from its files");
         self.healthy = None;
+        match self.store.reopen() {
+            Ok(()) => self.report(true, "recovered; accepting writes".into()),
+            Err(e) => self.report(false, format!("cannot recover the store: {e}")),
+        }
     }
 }
 
@@ -141,9 +145,15 @@ impl Handler<AppendBatch> for StoreWriter {
         let store = self.store.clone();
         let append =
             async move { tokio::task::spawn_blocking(move || store.append(msg.block)).await };
-        Box::pin(append.into_actor(self).map(|joined, act, _| {
+        Box::pin(append.into_actor(self).map(|joined, act, ctx| {
             let result = joined.map_err(|_| AppendError::Unavailable)?;
             act.note_outcome(&result.as_ref().map(|_| ()));
+            if result.is_err() && act.store.is_failed() {
+                // The store's state is uncertain: stop, and let the supervisor
+                // restart this actor, which rebuilds the store from its files.
+                log::error!("store failed; restarting the store writer");
+                ctx.stop();
+            }
             let receipt = result?;
             act.announce(receipt.generation);
             Ok(receipt)

@@ -146,6 +146,28 @@ impl Store {
         self.append(encode_block(events))
     }
 
+    /// Whether an earlier write failure left the store refusing writes until
+    /// [`Store::reopen`].
+    pub fn is_failed(&self) -> bool {
+        self.writer().failed
+    }
+
+    /// Rebuilds the store's state from its files exactly as opening it would
+    /// (verifying the active segment, setting a torn tail aside), in place:
+    /// readers holding this `Store` keep working. Clears a failed state.
+    pub fn reopen(&self) -> Result<(), StoreError> {
+        let mut w = self.writer();
+        let mut fresh = recover::open(&self.dir, w.opts.clone(), Some(&w.manifest.store_id))?;
+        let rebuilt = std::mem::take(&mut *fresh.index.write().expect("index lock"));
+        *self.index.write().expect("index lock") = rebuilt;
+        fresh.index = self.index.clone();
+        fresh.published = self.published.clone();
+        fresh.term = fresh.term.max(w.term);
+        fresh.publish();
+        *w = fresh;
+        Ok(())
+    }
+
     /// Whether an append now would be refused (failed store, disk floor).
     pub fn check_writable(&self) -> Result<(), StoreError> {
         self.writer().check_writable()

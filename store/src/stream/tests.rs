@@ -430,3 +430,29 @@ fn chunks_are_served_only_for_the_stores_own_files() {
         .unwrap()
         .is_empty());
 }
+
+#[test]
+fn a_failed_store_refuses_writes_until_reopened_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path(), opts()).unwrap();
+    s.append_events(&events(0, 3, 1)).unwrap();
+    s.writer().failed = true;
+    assert!(s.is_failed());
+    assert!(matches!(
+        s.append_events(&events(1, 1, 1)),
+        Err(StoreError::Failed)
+    ));
+    // A torn write the failure left behind is set aside by the reopen.
+    let seg = segment::log_path(dir.path(), 1);
+    let mut f = std::fs::OpenOptions::new().append(true).open(&seg).unwrap();
+    std::io::Write::write_all(&mut f, b"half a block").unwrap();
+    s.reopen().unwrap();
+    assert!(!s.is_failed());
+    assert_eq!(s.generation(), Generation { model: 1, write: 1 });
+    assert_eq!(
+        s.append_events(&events(2, 2, 1)).unwrap().generation.write,
+        2
+    );
+    assert_eq!(all_events(&s, Order::OldestFirst).len(), 5);
+    assert!(dir.path().join("damaged").exists());
+}

@@ -45,9 +45,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
     let role = match config.cluster.role {
         NodeRole::Standalone => Role::Standalone,
         NodeRole::Leader => Role::Leader,
-        NodeRole::Follower => {
-            bail!("the follower role needs the cluster runtime, which this build does not have yet")
-        }
+        NodeRole::Follower => Role::Follower,
     };
     let instance_name = config.cluster.node_name.clone().unwrap_or_else(hostname);
     actix_web::rt::System::new().block_on(serve(config, store, url, addrs, role, instance_name))
@@ -79,9 +77,11 @@ async fn serve(
         instance_name,
         config,
     });
+    let role_cell = api::proxy::RoleCell::new(role);
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .wrap(api::proxy::ProxyForwarder::new(role_cell.clone(), &state.config))
             .wrap(from_fn(api::record_metrics))
             .configure(api::configure)
     })

@@ -13,6 +13,7 @@
 //! - [`health`]: `GET /health`.
 //! - [`root`]: `GET /api`.
 //! - [`metrics`]: `GET /metrics` and the per-request metrics middleware.
+//! - [`proxy`]: [`proxy::ProxyForwarder`], a follower's forwarding to its leader.
 //!
 //! Handlers never touch files: they send messages to the node's actors, or
 //! run read-only store work on blocking threads.
@@ -26,6 +27,7 @@ pub mod events;
 pub mod health;
 pub mod ingest;
 pub mod metrics;
+pub mod proxy;
 pub mod root;
 pub mod settings;
 pub mod signals;

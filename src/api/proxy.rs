@@ -1,0 +1,445 @@
+//! [`ProxyForwarder`]: the middleware that makes a follower a web proxy to
+//! its leader ("Followers proxy, not redirect").
+//!
+//! On a node whose [`RoleCell`] says `Follower`, every request except the
+//! node's own endpoints (`/health`, `/health/…`, `/metrics`, the cluster
+//! WebSocket paths under `/cluster/` and any `Upgrade` request) is sent to
+//! the leader's internal API (`cluster.peerInternalApiUri`): same method,
+//! path, query and end-to-end headers, the body streamed (never buffered
+//! whole, cut off at the payload limit), with `X-Forwarded-For` (the caller's
+//! address appended), `X-Forwarded-Proto` and `X-Forwarded-Host` added. The
+//! leader's answer streams back with its status and end-to-end headers. When
+//! the leader cannot be reached the follower answers 503 `{"Error": …}` within
+//! the connect timeout, so ingestion clients retry.
+//!
+//! Each worker thread owns one awc client (awc clients are tied to their
+//! thread); the role lives in a [`RoleCell`] shared by every worker.
+
+use std::cell::Cell;
+use std::future::{ready, Future, Ready};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::body::{BodyStream, BoxBody, EitherBody, MessageBody, SizedStream};
+use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use actix_web::{HttpMessage as _, HttpResponse, ResponseError};
+use bytes::Bytes;
+use futures_util::StreamExt as _;
+use skein_actors::messages::Role;
+use url::Url;
+
+use super::ApiError;
+use crate::settings::runtime::RuntimeConfig;
+
+/// How long the follower waits to connect to the leader before answering 503.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long the follower waits for the leader's answer to begin.
+pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(120);
+/// Set on proxied requests: a node receiving one never proxies it again, so
+/// two nodes that both believe they follow cannot bounce a request forever.
+pub const PROXIED_HEADER: &str = "x-skein-proxied";
+
+/// The node's current role, shared by every HTTP worker; whoever changes
+/// the role (with `RoleChanged` to NodeSupervisor) also calls [`RoleCell::set`].
+#[derive(Clone, Debug)]
+pub struct RoleCell(Arc<AtomicU8>);
+
+impl RoleCell {
+    /// A cell holding `role`.
+    pub fn new(role: Role) -> RoleCell {
+        RoleCell(Arc::new(AtomicU8::new(encode(role))))
+    }
+
+    /// The role now.
+    pub fn get(&self) -> Role {
+        match self.0.load(Ordering::Acquire) {
+            1 => Role::Leader,
+            2 => Role::Follower,
+            _ => Role::Standalone,
+        }
+    }
+
+    /// Records a new role; requests arriving afterwards see it.
+    pub fn set(&self, role: Role) {
+        self.0.store(encode(role), Ordering::Release);
+    }
+}
+
+fn encode(role: Role) -> u8 {
+    match role {
+        Role::Standalone => 0,
+        Role::Leader => 1,
+        Role::Follower => 2,
+    }
+}
+
+/// The forwarding middleware; wrap the App with one per worker.
+pub struct ProxyForwarder {
+    role: RoleCell,
+    leader: Option<Url>,
+    max_payload_bytes: u64,
+}
+
+impl ProxyForwarder {
+    /// A forwarder reading the role from `role` and the leader's internal
+    /// API and the payload limit from `config`.
+    pub fn new(role: RoleCell, config: &RuntimeConfig) -> ProxyForwarder {
+        ProxyForwarder {
+            role,
+            leader: config.cluster.peer_internal_api_uri.clone(),
+            max_payload_bytes: config.max_payload_bytes,
+        }
+    }
+}
+
+impl<S, B> Transform<S, ServiceRequest> for ProxyForwarder
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B, BoxBody>>;
+    type Error = actix_web::Error;
+    type Transform = ProxyService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        // Runs on the worker thread: the awc client stays on it.
+        let client = awc::Client::builder()
+            .connector(awc::Connector::new().timeout(CONNECT_TIMEOUT))
+            .timeout(ANSWER_TIMEOUT)
+            .disable_redirects()
+            .no_default_headers()
+            .finish();
+        ready(Ok(ProxyService {
+            service: Rc::new(service),
+            inner: Rc::new(Inner {
+                role: self.role.clone(),
+                leader: self.leader.clone(),
+                max_payload_bytes: self.max_payload_bytes,
+                client,
+            }),
+        }))
+    }
+}
+
+struct Inner {
+    role: RoleCell,
+    leader: Option<Url>,
+    max_payload_bytes: u64,
+    client: awc::Client,
+}
+
+/// The per-worker service built by [`ProxyForwarder`].
+pub struct ProxyService<S> {
+    service: Rc<S>,
+    inner: Rc<Inner>,
+}
+
+type LocalBoxFuture<T> = Pin<Box<dyn Future<Output = T>>>;
+
+impl<S, B> Service<ServiceRequest> for ProxyService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B, BoxBody>>;
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<Result<Self::Response, Self::Error>>;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let forward = self.inner.role.get() == Role::Follower && !served_locally(&req);
+        if !forward {
+            let fut = self.service.call(req);
+            return Box::pin(async move { Ok(fut.await?.map_into_left_body()) });
+        }
+        let inner = self.inner.clone();
+        Box::pin(async move {
+            let mut req = req;
+            let response = match forward_request(&inner, &mut req).await {
+                Ok(response) => response,
+                Err(e) => e.error_response(),
+            };
+            Ok(req.into_response(response).map_into_right_body())
+        })
+    }
+}
+
+/// Requests a follower answers itself.
+fn served_locally(req: &ServiceRequest) -> bool {
+    let path = req.path();
+    path == "/health"
+        || path.starts_with("/health/")
+        || path == "/metrics"
+        || path.starts_with("/cluster/")
+        || req.headers().contains_key(header::UPGRADE)
+        || req.headers().contains_key(PROXIED_HEADER)
+}
+
+/// Headers that describe one connection, not the message (RFC 9110 §7.6.1),
+/// plus those the forwarder sets itself.
+fn hop_by_hop(name: &HeaderName, connection_listed: &[String]) -> bool {
+    matches!(
+        name.as_str(),
+        "connection"
+            | "keep-alive"
+            | "proxy-authenticate"
+            | "proxy-authorization"
+            | "proxy-connection"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+            | "host"
+            | "content-length"
+    ) || connection_listed.iter().any(|l| l == name.as_str())
+}
+
+/// Header names listed in `Connection` (also hop-by-hop).
+fn connection_listed(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .get_all(header::CONNECTION)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|s| s.trim().to_ascii_lowercase())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+async fn forward_request(
+    inner: &Inner,
+    req: &mut ServiceRequest,
+) -> Result<HttpResponse, ApiError> {
+    let leader = inner.leader.as_ref().ok_or_else(|| {
+        ApiError::Unavailable(
+            "this node follows, but cluster.peerInternalApiUri (the leader) is not configured"
+                .into(),
+        )
+    })?;
+    let target = target_uri(leader, req.uri());
+    let unreachable = |e: &dyn std::fmt::Display| {
+        ApiError::Unavailable(format!(
+            "the leader at {} is unreachable: {e}",
+            leader.as_str().trim_end_matches('/')
+        ))
+    };
+    let mut out = inner
+        .client
+        .request(req.method().clone(), target.as_str())
+        .timeout(ANSWER_TIMEOUT);
+    let listed = connection_listed(req.headers());
+    for (name, value) in req.headers() {
+        if !hop_by_hop(name, &listed) && !name.as_str().starts_with("x-forwarded-") {
+            out = out.append_header((name.clone(), value.clone()));
+        }
+    }
+    for (name, value) in forwarded_headers(req) {
+        out = out.insert_header((name, value));
+    }
+    out = out.insert_header((HeaderName::from_static(PROXIED_HEADER), "1"));
+
+    let declared = declared_length(req.headers())?;
+    if declared.is_some_and(|n| n > inner.max_payload_bytes) {
+        return Err(too_large(inner.max_payload_bytes));
+    }
+    let chunked = req.headers().contains_key(header::TRANSFER_ENCODING);
+    let over_limit = Rc::new(Cell::new(false));
+    let body = limited(
+        req.take_payload(),
+        inner.max_payload_bytes,
+        over_limit.clone(),
+    );
+    let sent = match declared {
+        Some(0) | None if !chunked => out.send(),
+        Some(n) => out.send_body(SizedStream::new(n, body)),
+        None => out.send_body(BodyStream::new(body)),
+    };
+    let answer = match sent.await {
+        Ok(answer) => answer,
+        Err(_) if over_limit.get() => return Err(too_large(inner.max_payload_bytes)),
+        Err(awc::error::SendRequestError::Body(e)) => {
+            return Err(ApiError::BadRequest(format!(
+                "the request body could not be read: {e}"
+            )))
+        }
+        Err(e) => return Err(unreachable(&e)),
+    };
+
+    let mut response = HttpResponse::build(answer.status());
+    let listed = connection_listed(answer.headers());
+    for (name, value) in answer.headers() {
+        if !hop_by_hop(name, &listed) {
+            response.append_header((name.clone(), value.clone()));
+        }
+    }
+    let length = declared_length(answer.headers()).ok().flatten();
+    let status = answer.status();
+    let no_body = req.method() == actix_web::http::Method::HEAD
+        || status.is_informational()
+        || status == actix_web::http::StatusCode::NO_CONTENT
+        || status == actix_web::http::StatusCode::NOT_MODIFIED;
+    Ok(match length {
+        _ if no_body => response.finish(),
+        Some(n) => response.body(SizedStream::new(n, answer)),
+        None => response.body(BodyStream::new(answer)),
+    })
+}
+
+/// The leader's URI for this request: its base path joined with ours.
+fn target_uri(leader: &Url, uri: &actix_web::http::Uri) -> String {
+    let base = leader.as_str().trim_end_matches('/');
+    let path_and_query = uri.path_and_query().map_or("/", |pq| pq.as_str());
+    format!("{base}{path_and_query}")
+}
+
+/// `X-Forwarded-For` (caller appended), `-Proto` and `-Host`.
+fn forwarded_headers(req: &ServiceRequest) -> Vec<(HeaderName, HeaderValue)> {
+    let headers = req.headers();
+    let joined = |name: &str| {
+        let values: Vec<&str> = headers
+            .get_all(name)
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        (!values.is_empty()).then(|| values.join(", "))
+    };
+    let peer = req.peer_addr().map(|a| a.ip().to_string());
+    let for_ = match (joined("x-forwarded-for"), peer) {
+        (Some(prior), Some(peer)) => Some(format!("{prior}, {peer}")),
+        (prior, peer) => prior.or(peer),
+    };
+    let proto =
+        joined("x-forwarded-proto").unwrap_or_else(|| req.connection_info().scheme().to_owned());
+    let host = joined("x-forwarded-host").or_else(|| {
+        headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_owned)
+    });
+    let mut out = Vec::new();
+    let fields = [
+        ("x-forwarded-for", for_),
+        ("x-forwarded-proto", Some(proto)),
+        ("x-forwarded-host", host),
+    ];
+    for (name, value) in fields {
+        if let Some(v) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
+            out.push((HeaderName::from_static(name), v));
+        }
+    }
+    out
+}
+
+/// The `Content-Length`, if any; a malformed one is the caller's error.
+fn declared_length(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
+    match headers.get(header::CONTENT_LENGTH) {
+        None => Ok(None),
+        Some(v) => v
+            .to_str()
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .map(Some)
+            .ok_or_else(|| ApiError::BadRequest("malformed Content-Length".into())),
+    }
+}
+
+fn too_large(limit: u64) -> ApiError {
+    ApiError::PayloadTooLarge(format!(
+        "the request body is larger than the {limit}-byte payload limit"
+    ))
+}
+
+/// The caller's body, passed through chunk by chunk until more than `limit`
+/// bytes have gone by; then an error (and `over` is set).
+fn limited(
+    payload: actix_web::dev::Payload,
+    limit: u64,
+    over: Rc<Cell<bool>>,
+) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + 'static {
+    let mut seen: u64 = 0;
+    payload.map(move |chunk| {
+        let chunk = chunk.map_err(|e| std::io::Error::other(e.to_string()))?;
+        seen = seen.saturating_add(chunk.len() as u64);
+        if seen > limit {
+            over.set(true);
+            return Err(std::io::Error::other(too_large(limit).to_string()));
+        }
+        Ok(chunk)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    #[test]
+    fn role_cell_round_trips() {
+        let cell = RoleCell::new(Role::Follower);
+        assert_eq!(cell.get(), Role::Follower);
+        let other = cell.clone();
+        other.set(Role::Leader);
+        assert_eq!(cell.get(), Role::Leader);
+        cell.set(Role::Standalone);
+        assert_eq!(other.get(), Role::Standalone);
+    }
+
+    #[test]
+    fn target_keeps_path_and_query() {
+        let leader = Url::parse("http://leader:5341/").unwrap();
+        let uri: actix_web::http::Uri = "/api/events/raw?clef&x=1".parse().unwrap();
+        assert_eq!(
+            target_uri(&leader, &uri),
+            "http://leader:5341/api/events/raw?clef&x=1"
+        );
+        let based = Url::parse("http://leader/seq").unwrap();
+        assert_eq!(
+            target_uri(&based, &uri),
+            "http://leader/seq/api/events/raw?clef&x=1"
+        );
+    }
+
+    #[test]
+    fn forwarded_headers_append_the_caller() {
+        let req = actix_web::test::TestRequest::default()
+            .peer_addr("10.0.0.7:4000".parse().unwrap())
+            .insert_header(("X-Forwarded-For", "203.0.113.9"))
+            .insert_header(("Host", "seq.example.com"))
+            .to_srv_request();
+        let got: HashMap<String, String> = forwarded_headers(&req)
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_owned()))
+            .collect();
+        assert_eq!(got["x-forwarded-for"], "203.0.113.9, 10.0.0.7");
+        assert_eq!(got["x-forwarded-proto"], "http");
+        assert_eq!(got["x-forwarded-host"], "seq.example.com");
+    }
+
+    #[test]
+    fn hop_by_hop_headers_are_dropped() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("close, X-Private"),
+        );
+        let listed = connection_listed(&headers);
+        for name in ["connection", "transfer-encoding", "host", "x-private", "te"] {
+            assert!(
+                hop_by_hop(&HeaderName::from_static(name), &listed),
+                "{name}"
+            );
+        }
+        for name in ["content-type", "content-encoding", "x-seq-apikey", "accept"] {
+            assert!(
+                !hop_by_hop(&HeaderName::from_static(name), &listed),
+                "{name}"
+            );
+        }
+    }
+}

@@ -7,11 +7,14 @@
 //!   blocking threads and hands batches to the writer.
 //! - [`store_writer`]: [`StoreWriter`] owns the event store: durable appends
 //!   (group commit), upkeep, generation announcements, store health.
+//! - [`cluster_coordinator`]: [`ClusterCoordinator`] heartbeats, renews the
+//!   leader's lease, fences on a newer term and hands leadership over.
 //! - [`health_reporter`]: [`HealthReporter`] answers `/health`.
 //! - [`metastore`]: metadata shared by a cluster's nodes (API keys, settings,
 //!   signals, users, cluster leadership and node rows) in SQLite or
 //!   PostgreSQL, via sea-orm and `skein-migrations`.
 
+pub mod cluster_coordinator;
 pub mod health_reporter;
 pub mod ingestor;
 pub mod messages;
@@ -19,6 +22,7 @@ pub mod metastore;
 pub mod node_supervisor;
 pub mod store_writer;
 
+pub use cluster_coordinator::ClusterCoordinator;
 pub use health_reporter::HealthReporter;
 pub use ingestor::Ingestor;
 pub use node_supervisor::{NodeActors, NodeSupervisor};

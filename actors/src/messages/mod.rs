@@ -7,12 +7,15 @@
 //! - [`store`]: Ingestor → StoreWriter, and what the writer announces.
 //! - [`role`]: the node's role and its changes.
 //! - [`health`]: health questions and answers.
+//! - [`cluster`]: replication facts for the heartbeat; demotion requests.
 
+pub mod cluster;
 pub mod health;
 pub mod ingest;
 pub mod role;
 pub mod store;
 
+pub use cluster::{DemoteLeader, DemoteReport, ReplicationReported};
 pub use health::{ComponentHealth, GetHealth, HealthReport, HealthStatus, ReportHealth};
 pub use ingest::{IngestBody, IngestError, IngestFormat, Ingested};
 pub use role::{Role, RoleChanged};

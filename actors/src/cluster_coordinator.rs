@@ -1,0 +1,379 @@
+//! [`ClusterCoordinator`]: keeps this node's role in step with the shared
+//! metastore's leadership row.
+//!
+//! Every [`ClusterTiming::heartbeat`] it upserts this node's row, reads the
+//! leadership row and, as leader, renews its lease. A leader that reads a
+//! newer term, fails to renew, or cannot renew for [`ClusterTiming::lease`]
+//! sends `RoleChanged { Follower, .. }` to the NodeSupervisor at once
+//! (fencing: the StoreWriter stops accepting writes). A follower that the
+//! leadership row names in a newer term (a graceful hand-over to it) renews
+//! the lease and becomes leader. [`DemoteLeader`] hands leadership over.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use skein_store::{Generation, Store};
+
+use crate::messages::{ComponentHealth, ReplicationReported, ReportHealth, Role, RoleChanged};
+use crate::metastore::cluster::NodeRow;
+use crate::metastore::{Metastore, MetastoreError};
+
+/// Every cluster timing, in one place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClusterTiming {
+    /// How often a node heartbeats and a leader renews its lease.
+    pub heartbeat: Duration,
+    /// How long a renewed lease lasts; a leader that cannot renew within it
+    /// stops accepting writes.
+    pub lease: Duration,
+    /// A follower at the leader's generation is up to date when it synced
+    /// within this.
+    pub sync_fresh: Duration,
+    /// A node row older than this is shown as unreachable.
+    pub node_stale: Duration,
+}
+
+impl Default for ClusterTiming {
+    fn default() -> Self {
+        ClusterTiming {
+            heartbeat: Duration::from_secs(1),
+            lease: Duration::from_secs(10),
+            sync_fresh: Duration::from_secs(10),
+            node_stale: Duration::from_secs(5),
+        }
+    }
+}
+
+impl ClusterTiming {
+    /// The defaults, overridden (for tests) by `SKEIN_CLUSTER_HEARTBEAT_MS`,
+    /// `SKEIN_CLUSTER_LEASE_MS`, `SKEIN_CLUSTER_SYNC_FRESH_MS` and
+    /// `SKEIN_CLUSTER_NODE_STALE_MS` as `lookup` finds them; unparsable or
+    /// zero values are ignored.
+    pub fn from_env(lookup: impl Fn(&str) -> Option<String>) -> ClusterTiming {
+        let ms = |key: &str, default: Duration| {
+            lookup(key)
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .filter(|&v| v > 0)
+                .map_or(default, Duration::from_millis)
+        };
+        let d = ClusterTiming::default();
+        ClusterTiming {
+            heartbeat: ms("SKEIN_CLUSTER_HEARTBEAT_MS", d.heartbeat),
+            lease: ms("SKEIN_CLUSTER_LEASE_MS", d.lease),
+            sync_fresh: ms("SKEIN_CLUSTER_SYNC_FRESH_MS", d.sync_fresh),
+            node_stale: ms("SKEIN_CLUSTER_NODE_STALE_MS", d.node_stale),
+        }
+    }
+}
+
+/// Why a cluster operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    /// Only the leader can be demoted.
+    #[error("this node is not the leader")]
+    NotLeader,
+    /// One demotion at a time.
+    #[error("a demotion is already in progress")]
+    Busy,
+    /// The follower did not catch up; this node kept (or regained) leadership.
+    #[error("follower {to} did not reach generation {generation} in time; {outcome}")]
+    NotCaughtUp {
+        /// The follower.
+        to: String,
+        /// The generation it had to reach.
+        generation: Generation,
+        /// Whether this node still leads.
+        outcome: &'static str,
+    },
+    /// The metastore failed.
+    #[error("shared metastore: {0}")]
+    Metastore(#[from] MetastoreError),
+}
+
+/// Who this node is in the cluster.
+#[derive(Clone, Debug)]
+pub struct CoordinatorConfig {
+    /// This node's name (its row's key, the leadership row's `leader_node`).
+    pub me: String,
+    /// This node's intra-cluster URI.
+    pub cluster_uri: Option<String>,
+    /// This node's internal API URI.
+    pub internal_api_uri: Option<String>,
+    /// Heartbeat, lease and freshness.
+    pub timing: ClusterTiming,
+}
+
+/// Ask for this node's row as it would be heartbeated now.
+#[derive(Debug, Message)]
+#[rtype(result = "NodeRow")]
+pub struct GetNodeRow;
+
+/// The coordinator actor.
+pub struct ClusterCoordinator {
+    ms: Metastore,
+    store: Arc<Store>,
+    config: CoordinatorConfig,
+    supervisor: Recipient<RoleChanged>,
+    health: Option<Recipient<ReportHealth>>,
+    role: Role,
+    term: u64,
+    /// When the last successful renewal (or promotion) was sent.
+    renewed_at: Instant,
+    /// When the metastore last answered a whole round.
+    contact_at: Instant,
+    /// Fenced only for want of the metastore: leads again if still named.
+    may_resume: bool,
+    in_flight: bool,
+    demoting: bool,
+    replication: ReplicationReported,
+}
+
+/// What one heartbeat round learnt.
+enum Outcome {
+    Renewed,
+    Lost(u64),
+    Promoted(u64),
+    Follows(u64),
+}
+
+impl ClusterCoordinator {
+    /// The role to start in: leader when the leadership row names `me` and
+    /// the lease can be renewed, or when `configured` is leader and nobody
+    /// has ever led (then leadership is taken); otherwise follower.
+    pub async fn initial_role(
+        ms: &Metastore,
+        me: &str,
+        configured: Role,
+        timing: &ClusterTiming,
+    ) -> Result<(Role, u64), MetastoreError> {
+        let now = ms.current_leadership().await?;
+        if now.leader_node.as_deref() == Some(me) {
+            if ms.renew_lease(me, now.term, timing.lease).await? {
+                return Ok((Role::Leader, now.term));
+            }
+        } else if configured == Role::Leader && now.leader_node.is_none() {
+            if let Some(term) = ms.take_leadership(me, now.term, timing.lease).await? {
+                return Ok((Role::Leader, term));
+            }
+        }
+        Ok((Role::Follower, now.term))
+    }
+
+    /// Starts the coordinator for a node already running in `role`/`term`
+    /// (as decided by [`ClusterCoordinator::initial_role`]). `may_resume`
+    /// lets a node that could not reach the metastore at start-up lead
+    /// once it can, if the leadership row names it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn start(
+        ms: Metastore,
+        store: Arc<Store>,
+        config: CoordinatorConfig,
+        supervisor: Recipient<RoleChanged>,
+        health: Option<Recipient<ReportHealth>>,
+        role: Role,
+        term: u64,
+        may_resume: bool,
+    ) -> Addr<ClusterCoordinator> {
+        ClusterCoordinator {
+            ms,
+            store,
+            config,
+            supervisor,
+            health,
+            role,
+            term,
+            renewed_at: Instant::now(),
+            contact_at: Instant::now(),
+            may_resume,
+            in_flight: false,
+            demoting: false,
+            replication: ReplicationReported::default(),
+        }
+        .start()
+    }
+
+    fn change(&mut self, role: Role, term: u64) {
+        if (role, term) != (self.role, self.term) {
+            log::info!("cluster: {} in term {term}", role.name());
+        }
+        self.role = role;
+        self.term = term;
+        self.supervisor.do_send(RoleChanged { role, term });
+    }
+
+    fn row(&self) -> NodeRow {
+        let g = self.store.generation();
+        let state = match (&self.replication.state, self.role) {
+            _ if self.demoting => "handing leadership over".to_string(),
+            (Some(s), _) => s.clone(),
+            (None, Role::Leader) => format!("leading in term {}", self.term),
+            (None, _) if self.may_resume => "not accepting writes: lease not renewed".into(),
+            (None, _) => format!("following in term {}", self.term),
+        };
+        NodeRow {
+            name: self.config.me.clone(),
+            role: self.role.name().to_lowercase(),
+            term: self.term,
+            generation_model: g.model,
+            generation_write: g.write,
+            last_sync_at: self.replication.last_sync_at,
+            seen_at: None,
+            cluster_uri: self.config.cluster_uri.clone(),
+            internal_api_uri: self.config.internal_api_uri.clone(),
+            state,
+            accepted: self.replication.accepted,
+            invalid_key: self.replication.invalid_key,
+            established: self.replication.established,
+        }
+    }
+
+    /// Fences a leader whose lease may run out before the next round.
+    fn check_lease(&mut self) {
+        let timing = self.config.timing;
+        if self.role == Role::Leader && self.renewed_at.elapsed() + timing.heartbeat >= timing.lease
+        {
+            log::error!(
+                "cluster: the leadership lease was not renewed within {:?}; refusing writes",
+                timing.lease
+            );
+            self.may_resume = true;
+            self.change(Role::Follower, self.term);
+        }
+    }
+
+    fn tick(&mut self, ctx: &mut Context<Self>) {
+        self.check_lease();
+        self.report_health();
+        if self.in_flight {
+            return;
+        }
+        self.in_flight = true;
+        let (ms, row, me) = (self.ms.clone(), self.row(), self.config.me.clone());
+        let (role, term, lease) = (self.role, self.term, self.config.timing.lease);
+        let promote = !self.demoting && (self.may_resume || role == Role::Follower);
+        let resume = self.may_resume;
+        let started = Instant::now();
+        let work = async move {
+            let round = round(&ms, &me, &row, (role, term), lease, (promote, resume));
+            match tokio::time::timeout(lease, round).await {
+                Ok(r) => r.map_err(|e| e.to_string()),
+                Err(_) => Err(format!("no answer within {lease:?}")),
+            }
+        };
+        ctx.spawn(fut::wrap_future(work).map(move |res, act: &mut Self, _| {
+            act.in_flight = false;
+            act.apply(res, started, (role, term));
+        }));
+    }
+
+    fn apply(&mut self, res: Result<Outcome, String>, started: Instant, was: (Role, u64)) {
+        let outcome = match res {
+            Ok(o) => o,
+            Err(e) => {
+                log::warn!("cluster: cannot reach the shared metastore: {e}");
+                return;
+            }
+        };
+        self.contact_at = Instant::now();
+        if (self.role, self.term) != was {
+            return;
+        }
+        match outcome {
+            Outcome::Renewed => self.renewed_at = started,
+            Outcome::Lost(term) => {
+                log::warn!("cluster: leadership lost (term {term}); refusing writes");
+                self.may_resume = false;
+                self.change(Role::Follower, term);
+            }
+            Outcome::Promoted(term) => {
+                self.renewed_at = started;
+                self.may_resume = false;
+                self.change(Role::Leader, term);
+            }
+            Outcome::Follows(term) if term > self.term => {
+                self.may_resume = false;
+                self.change(Role::Follower, term);
+            }
+            Outcome::Follows(_) => {}
+        }
+    }
+
+    fn report_health(&self) {
+        let Some(health) = &self.health else { return };
+        let lease = self.config.timing.lease;
+        let silent = self.contact_at.elapsed();
+        let (healthy, detail) = if silent > lease {
+            let s = silent.as_secs();
+            (false, format!("cannot reach the shared metastore for {s}s"))
+        } else {
+            (true, format!("{} in term {}", self.role.name(), self.term))
+        };
+        health.do_send(ReportHealth(ComponentHealth {
+            component: "cluster",
+            healthy,
+            detail,
+        }));
+    }
+}
+
+/// Heartbeat, read the leadership row, renew or take over as the row says.
+async fn round(
+    ms: &Metastore,
+    me: &str,
+    row: &NodeRow,
+    (role, term): (Role, u64),
+    lease: Duration,
+    (promote, resume): (bool, bool),
+) -> Result<Outcome, MetastoreError> {
+    ms.heartbeat(row).await?;
+    let now = ms.current_leadership().await?;
+    let named = now.leader_node.as_deref() == Some(me);
+    if role == Role::Leader {
+        if !named || now.term != term {
+            return Ok(Outcome::Lost(now.term.max(term)));
+        }
+        if ms.renew_lease(me, term, lease).await? {
+            return Ok(Outcome::Renewed);
+        }
+        let again = ms.current_leadership().await?;
+        return Ok(Outcome::Lost(again.term.max(term)));
+    }
+    let handed_over = now.term > term || (resume && now.term == term);
+    if named && promote && handed_over && ms.renew_lease(me, now.term, lease).await? {
+        return Ok(Outcome::Promoted(now.term));
+    }
+    Ok(Outcome::Follows(now.term))
+}
+
+impl Actor for ClusterCoordinator {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        self.tick(ctx);
+        ctx.run_interval(self.config.timing.heartbeat, Self::tick);
+    }
+}
+
+impl Handler<ReplicationReported> for ClusterCoordinator {
+    type Result = ();
+
+    fn handle(&mut self, msg: ReplicationReported, _: &mut Context<Self>) {
+        self.replication = msg;
+    }
+}
+
+impl Handler<GetNodeRow> for ClusterCoordinator {
+    type Result = MessageResult<GetNodeRow>;
+
+    fn handle(&mut self, _: GetNodeRow, _: &mut Context<Self>) -> MessageResult<GetNodeRow> {
+        MessageResult(self.row())
+    }
+}
+
+#[path = "cluster_coordinator_demote.rs"]
+mod demote;
+
+#[cfg(test)]
+#[path = "cluster_coordinator_tests.rs"]
+mod tests;

@@ -1,0 +1,201 @@
+//! ClusterCoordinator against a SQLite metastore in an actix system: losing
+//! leadership, a hand-over to a follower, fencing when the metastore is
+//! gone, and a graceful demotion.
+
+use std::sync::{Arc, Mutex};
+
+use skein_store::StoreOptions;
+
+use super::*;
+use crate::messages::DemoteLeader;
+use crate::metastore::test_support::tempdir;
+
+const FAST: ClusterTiming = ClusterTiming {
+    heartbeat: Duration::from_millis(50),
+    lease: Duration::from_millis(600),
+    sync_fresh: Duration::from_secs(1),
+    node_stale: Duration::from_secs(1),
+};
+
+/// Records every RoleChanged it receives.
+struct Probe(Arc<Mutex<Vec<RoleChanged>>>);
+
+impl Actor for Probe {
+    type Context = Context<Self>;
+}
+
+impl Handler<RoleChanged> for Probe {
+    type Result = ();
+
+    fn handle(&mut self, msg: RoleChanged, _: &mut Context<Self>) {
+        self.0.lock().unwrap().push(msg);
+    }
+}
+
+struct Node {
+    coordinator: Addr<ClusterCoordinator>,
+    seen: Arc<Mutex<Vec<RoleChanged>>>,
+}
+
+impl Node {
+    /// Waits up to 3 s for `expected` to arrive.
+    async fn expect(&self, expected: RoleChanged) {
+        for _ in 0..60 {
+            if self.seen.lock().unwrap().contains(&expected) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "{expected:?} never arrived: {:?}",
+            self.seen.lock().unwrap()
+        );
+    }
+}
+
+async fn metastore() -> Metastore {
+    let dir = tempdir();
+    Metastore::open(&Metastore::sqlite_url(&dir.join("metastore.db")))
+        .await
+        .unwrap()
+}
+
+async fn node(ms: &Metastore, me: &str, configured: Role) -> Node {
+    let store = Arc::new(Store::open(tempdir().join("stream"), StoreOptions::default()).unwrap());
+    let (role, term) = ClusterCoordinator::initial_role(ms, me, configured, &FAST)
+        .await
+        .unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let probe = Probe(seen.clone()).start();
+    let config = CoordinatorConfig {
+        me: me.into(),
+        cluster_uri: Some(format!("ws://{me}:5344")),
+        internal_api_uri: None,
+        timing: FAST,
+    };
+    let coordinator = ClusterCoordinator::start(
+        ms.clone(),
+        store,
+        config,
+        probe.recipient(),
+        None,
+        role,
+        term,
+        false,
+    );
+    Node { coordinator, seen }
+}
+
+#[actix::test]
+async fn the_initial_role_follows_the_leadership_row() {
+    let ms = metastore().await;
+    let r = |me, role| ClusterCoordinator::initial_role(&ms, me, role, &FAST);
+    assert_eq!(r("a", Role::Follower).await.ok(), Some((Role::Follower, 0)));
+    assert_eq!(r("a", Role::Leader).await.ok(), Some((Role::Leader, 1)));
+    assert_eq!(r("a", Role::Follower).await.ok(), Some((Role::Leader, 1)));
+    assert_eq!(r("b", Role::Leader).await.ok(), Some((Role::Follower, 1)));
+}
+
+#[actix::test]
+async fn a_leader_that_reads_a_newer_term_stops_accepting_writes() {
+    let ms = metastore().await;
+    let a = node(&ms, "a", Role::Leader).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!a
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|m| m.role == Role::Follower));
+    let rows = ms.nodes().await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0].role.as_str(), rows[0].term), ("leader", 1));
+    assert_eq!(
+        ms.take_leadership("b", 1, FAST.lease).await.unwrap(),
+        Some(2)
+    );
+    a.expect(RoleChanged {
+        role: Role::Follower,
+        term: 2,
+    })
+    .await;
+    let row = a.coordinator.send(GetNodeRow).await.unwrap();
+    assert_eq!((row.role.as_str(), row.term), ("follower", 2));
+}
+
+#[actix::test]
+async fn a_follower_handed_leadership_leads_in_the_new_term() {
+    let ms = metastore().await;
+    let _a = node(&ms, "a", Role::Leader).await;
+    let b = node(&ms, "b", Role::Follower).await;
+    assert_eq!(ms.hand_over("a", 1, "b").await.unwrap(), Some(2));
+    b.expect(RoleChanged {
+        role: Role::Leader,
+        term: 2,
+    })
+    .await;
+    assert!(ms.current_leadership().await.unwrap().lease_valid);
+}
+
+#[actix::test]
+async fn a_leader_that_cannot_reach_the_metastore_stops_within_its_lease() {
+    let ms = metastore().await;
+    let a = node(&ms, "a", Role::Leader).await;
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let cut = Instant::now();
+    ms.clone().close().await.unwrap();
+    a.expect(RoleChanged {
+        role: Role::Follower,
+        term: 1,
+    })
+    .await;
+    assert!(
+        cut.elapsed() <= FAST.lease,
+        "fenced after {:?}",
+        cut.elapsed()
+    );
+}
+
+#[actix::test]
+async fn demotion_hands_leadership_to_a_caught_up_follower() {
+    let ms = metastore().await;
+    let a = node(&ms, "a", Role::Leader).await;
+    let b = node(&ms, "b", Role::Follower).await;
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let demote = DemoteLeader {
+        to: "b".into(),
+        catch_up: Duration::from_secs(2),
+        force: false,
+    };
+    let report = a.coordinator.send(demote).await.unwrap().unwrap();
+    assert_eq!((report.term, report.new_leader.as_str()), (2, "b"));
+    assert_eq!(report.steps.len(), 3, "{:?}", report.steps);
+    a.expect(RoleChanged {
+        role: Role::Follower,
+        term: 2,
+    })
+    .await;
+    b.expect(RoleChanged {
+        role: Role::Leader,
+        term: 2,
+    })
+    .await;
+    let again = DemoteLeader {
+        to: "b".into(),
+        catch_up: Duration::ZERO,
+        force: true,
+    };
+    let refused = a.coordinator.send(again).await.unwrap();
+    assert!(matches!(refused, Err(ClusterError::NotLeader)));
+}
+
+#[test]
+fn timing_comes_from_the_environment_when_given() {
+    let t = ClusterTiming::from_env(|k| match k {
+        "SKEIN_CLUSTER_LEASE_MS" => Some("1500".into()),
+        "SKEIN_CLUSTER_HEARTBEAT_MS" => Some("zero".into()),
+        _ => None,
+    });
+    assert_eq!(t.lease, Duration::from_millis(1500));
+    assert_eq!(t.heartbeat, ClusterTiming::default().heartbeat);
+}

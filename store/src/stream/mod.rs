@@ -213,6 +213,27 @@ impl Store {
         Ok(())
     }
 
+    /// Gives an empty store (generation zero, no segments) the id `id`, so that
+    /// it can replicate the store with that id. A store holding anything keeps
+    /// its id: the call fails with `Mismatch`.
+    pub fn adopt_store_id(&self, id: &str) -> Result<(), StoreError> {
+        let mut w = self.writer();
+        if w.manifest.store_id == id {
+            return Ok(());
+        }
+        if w.generation != Generation::ZERO || !w.manifest.segments.is_empty() {
+            return Err(StoreError::Mismatch(format!(
+                "store {} is at generation {}, not empty: it cannot take id {id}",
+                w.manifest.store_id, w.generation
+            )));
+        }
+        let mut manifest = w.manifest.clone();
+        manifest.store_id = id.to_owned();
+        manifest.save(&w.dir)?;
+        w.manifest = manifest;
+        Ok(())
+    }
+
     /// Term starts, oldest first.
     pub fn term_history(&self) -> Vec<TermStart> {
         self.writer().term_history.clone()

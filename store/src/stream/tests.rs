@@ -456,3 +456,27 @@ fn a_failed_store_refuses_writes_until_reopened_in_place() {
     assert_eq!(all_events(&s, Order::OldestFirst).len(), 5);
     assert!(dir.path().join("damaged").exists());
 }
+
+#[test]
+fn an_empty_store_adopts_another_id_and_then_replicates_it_byte_for_byte() {
+    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = Store::open(a_dir.path(), opts()).unwrap();
+    a.append_events(&events(0, 5, 100)).unwrap();
+    let b = Store::open(b_dir.path(), opts()).unwrap();
+    let id = a.status().store_id;
+    assert_ne!(b.status().store_id, id);
+    b.adopt_store_id(&id).unwrap();
+    assert_eq!(b.status().store_id, id);
+    b.apply(&a.history_after(b.generation(), 1 << 20).unwrap().unwrap())
+        .unwrap();
+    drop(b);
+    let b = Store::open_replica(b_dir.path(), opts(), &id).unwrap();
+    assert_eq!(b.generation(), a.generation());
+    assert_eq!(file_bytes(b_dir.path()), file_bytes(a_dir.path()));
+    // A store holding anything keeps its id.
+    assert!(matches!(
+        b.adopt_store_id("another"),
+        Err(StoreError::Mismatch(_))
+    ));
+    b.adopt_store_id(&id).unwrap();
+}

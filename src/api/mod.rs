@@ -11,6 +11,7 @@
 //! - [`settings`]: `GET /api/settings`, `GET/PUT/DELETE /api/settings/{name}`.
 //! - [`admin`]: what those three share: JSON bodies, the permission check.
 //! - [`health`]: `GET /health`.
+//! - [`cluster`]: `GET /health/cluster`, `GET /api/cluster`, `POST /api/cluster/demote`.
 //! - [`root`]: `GET /api`.
 //! - [`metrics`]: `GET /metrics` and the per-request metrics middleware.
 //! - [`proxy`]: [`proxy::ProxyForwarder`], a follower's forwarding to its leader.
@@ -20,6 +21,7 @@
 
 pub mod admin;
 pub mod apikeys;
+pub mod cluster;
 pub mod credentials;
 pub mod entity;
 pub mod error;
@@ -68,6 +70,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(signals::configure)
         .configure(settings::configure)
         .configure(health::configure)
+        .configure(cluster::configure)
         .configure(root::configure)
         .configure(metrics::configure)
         .default_service(web::to(not_found));

@@ -1,0 +1,291 @@
+//! The cluster as any node sees it, from the shared metastore's node rows
+//! and leadership row plus this node's live state:
+//!
+//! - `GET /health/cluster` → `{"Status":"Healthy|Degraded|Unhealthy","Description":…}`
+//!   (200 unless Unhealthy; Degraded while the leader has no up-to-date follower);
+//! - `GET /api/cluster` → `{"Nodes":[…Seq node entities…],"Notifications":[…],…}`;
+//! - `POST /api/cluster/demote[?to=NODE&force=true&catchUpSeconds=N]` on the
+//!   leader: graceful hand-over, answering the steps it took.
+//!
+//! The ClusterCoordinator's address is app data (`web::Data<Addr<…>>`);
+//! without it the node is standalone.
+
+use std::time::Duration;
+
+use actix::Addr;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use skein_actors::cluster_coordinator::{ClusterError, ClusterTiming, GetNodeRow};
+use skein_actors::messages::{DemoteLeader, Role};
+use skein_actors::metastore::cluster::{Leadership, NodeRow};
+// chrono as the metastore's rows carry it (the binary has no chrono of its own).
+use skein_actors::metastore::sea_orm::sea_query::value::prelude::chrono::{DateTime, Utc};
+use skein_actors::node_supervisor::GetRole;
+use skein_actors::ClusterCoordinator;
+
+use super::admin::{authorize, Permission};
+use super::error::ApiError;
+use super::AppState;
+
+/// The notification shown while the leader has no up-to-date follower.
+pub const NO_UP_TO_DATE_FOLLOWER: &str = "no up-to-date follower";
+
+/// How long a demotion waits for the follower by default.
+pub const DEFAULT_CATCH_UP: Duration = Duration::from_secs(30);
+
+/// Routes of this module.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/health/cluster", web::get().to(health))
+        .route("/api/cluster", web::get().to(cluster))
+        .route("/api/cluster/demote", web::post().to(demote));
+}
+
+/// The cluster as computed from the rows.
+#[derive(Debug, PartialEq)]
+pub struct ClusterView {
+    /// Seq node entities, this node first.
+    pub nodes: Vec<Value>,
+    /// Warnings for the operator.
+    pub notifications: Vec<String>,
+    /// `Healthy`, `Degraded` or `Unhealthy`.
+    pub status: &'static str,
+    /// One line explaining the status.
+    pub description: String,
+}
+
+/// Builds the view from this node's live `me` row, every stored row and
+/// the leadership row, at `now`.
+pub fn view(
+    me: &NodeRow,
+    rows: &[NodeRow],
+    leadership: &Leadership,
+    now: DateTime<Utc>,
+    timing: &ClusterTiming,
+) -> ClusterView {
+    let ms_since = |t: Option<DateTime<Utc>>| {
+        t.map(|t| u64::try_from((now - t).num_milliseconds()).unwrap_or(0))
+    };
+    let fresh = |t: Option<DateTime<Utc>>, within: Duration| {
+        ms_since(t).is_some_and(|ms| u128::from(ms) <= within.as_millis())
+    };
+    let mut all: Vec<(NodeRow, bool)> = vec![(me.clone(), true)];
+    for r in rows.iter().filter(|r| r.name != me.name) {
+        let up = fresh(r.seen_at, timing.node_stale);
+        all.push((r.clone(), up));
+    }
+    let leader_name = leadership.leader_node.as_deref();
+    let leader = all
+        .iter()
+        .find(|(r, up)| *up && Some(r.name.as_str()) == leader_name && r.role == "leader");
+    let leader_gen = leader.map(|(r, _)| (r.generation_model, r.generation_write));
+    let mut notifications = Vec::new();
+    let mut up_to_date_followers = 0;
+    let nodes = all
+        .iter()
+        .map(|(r, up)| {
+            let is_leader = leader.is_some_and(|(l, _)| l.name == r.name);
+            let synced = ms_since(r.last_sync_at);
+            let up_to_date = if is_leader || r.role == "standalone" {
+                *up
+            } else {
+                *up && leader_gen == Some((r.generation_model, r.generation_write))
+                    && fresh(r.last_sync_at, timing.sync_fresh)
+            };
+            if up_to_date && !is_leader && r.role == "follower" {
+                up_to_date_followers += 1;
+            }
+            let state = if *up {
+                r.state.clone()
+            } else {
+                let ago =
+                    ms_since(r.seen_at).map_or("never".into(), |ms| format!("{}s ago", ms / 1000));
+                notifications.push(format!("node {} is unreachable (last seen {ago})", r.name));
+                format!("unreachable (last seen {ago})")
+            };
+            json!({
+                "Name": r.name,
+                "Role": role_name(&r.role),
+                "Generation": format!("{}.{}", r.generation_model, r.generation_write),
+                "IsUpToDate": up_to_date,
+                "MillisecondsSinceLastSync": synced,
+                "StateDescription": state,
+                "Term": r.term,
+                "ClusterUri": r.cluster_uri,
+                "InternalApiUri": r.internal_api_uri,
+                "ConnectionsAccepted": r.accepted,
+                "ConnectionsRejectedInvalidKey": r.invalid_key,
+                "ConnectionsEstablished": r.established,
+            })
+        })
+        .collect();
+    let (status, description) = match leader {
+        None if me.role == "standalone" => ("Healthy", "standalone node".to_string()),
+        None => {
+            notifications.insert(0, "no node leads the cluster".into());
+            (
+                "Unhealthy",
+                "no reachable node leads the cluster".to_string(),
+            )
+        }
+        Some(_) if up_to_date_followers == 0 => {
+            notifications.insert(0, NO_UP_TO_DATE_FOLLOWER.into());
+            (
+                "Degraded",
+                format!("the leader has {NO_UP_TO_DATE_FOLLOWER}"),
+            )
+        }
+        Some((l, _)) => (
+            "Healthy",
+            format!(
+                "{} leads in term {}; {up_to_date_followers} follower(s) up to date",
+                l.name, leadership.term
+            ),
+        ),
+    };
+    ClusterView {
+        nodes,
+        notifications,
+        status,
+        description,
+    }
+}
+
+fn role_name(role: &str) -> &'static str {
+    match role {
+        "leader" => Role::Leader.name(),
+        "follower" => Role::Follower.name(),
+        _ => Role::Standalone.name(),
+    }
+}
+
+/// This node's live row (from the coordinator when clustered).
+async fn live_row(req: &HttpRequest, state: &AppState) -> Result<NodeRow, ApiError> {
+    if let Some(c) = coordinator(req) {
+        return Ok(c.send(GetNodeRow).await?);
+    }
+    let (role, term) = state.actors.supervisor.send(GetRole).await?;
+    let g = state.actors.store.generation();
+    Ok(NodeRow {
+        name: state.instance_name.clone(),
+        role: role.name().to_lowercase(),
+        term,
+        generation_model: g.model,
+        generation_write: g.write,
+        last_sync_at: None,
+        seen_at: Some(Utc::now()),
+        cluster_uri: None,
+        internal_api_uri: None,
+        state: "standalone".into(),
+        accepted: 0,
+        invalid_key: 0,
+        established: 0,
+    })
+}
+
+fn coordinator(req: &HttpRequest) -> Option<Addr<ClusterCoordinator>> {
+    req.app_data::<web::Data<Addr<ClusterCoordinator>>>()
+        .map(|a| a.get_ref().clone())
+}
+
+async fn current(req: &HttpRequest, state: &AppState) -> Result<ClusterView, ApiError> {
+    let me = live_row(req, state).await?;
+    let timing = ClusterTiming::from_env(|k| std::env::var(k).ok());
+    let (rows, leadership) = if coordinator(req).is_some() {
+        let ms = state.credentials.metastore();
+        (ms.nodes().await?, ms.current_leadership().await?)
+    } else {
+        let none = Leadership {
+            term: 0,
+            leader_node: None,
+            lease_expires_at: None,
+            lease_valid: false,
+        };
+        (Vec::new(), none)
+    };
+    Ok(view(&me, &rows, &leadership, Utc::now(), &timing))
+}
+
+async fn health(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let (status, description) = match current(&req, &state).await {
+        Ok(v) => (v.status, v.description),
+        Err(e) => ("Unhealthy", format!("cannot read the cluster's state: {e}")),
+    };
+    let body = json!({ "Status": status, "Description": description });
+    match status {
+        "Unhealthy" => HttpResponse::ServiceUnavailable().json(body),
+        _ => HttpResponse::Ok().json(body),
+    }
+}
+
+async fn cluster(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    authorize(&req, Permission::Read)?;
+    let v = current(&req, &state).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "Nodes": v.nodes,
+        "Notifications": v.notifications,
+        "Status": v.status,
+        "Description": v.description,
+    })))
+}
+
+/// `POST /api/cluster/demote` query parameters.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DemoteQuery {
+    to: Option<String>,
+    #[serde(default)]
+    force: bool,
+    catch_up_seconds: Option<u64>,
+}
+
+async fn demote(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<DemoteQuery>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&req, Permission::System)?;
+    let Some(coordinator) = coordinator(&req) else {
+        return Err(ApiError::BadRequest(
+            "this node is not part of a cluster".into(),
+        ));
+    };
+    let me = coordinator.send(GetNodeRow).await?;
+    if me.role != "leader" {
+        return Err(ApiError::BadRequest(ClusterError::NotLeader.to_string()));
+    }
+    let to = match &query.to {
+        Some(to) => to.trim().to_string(),
+        None => peer(&state, &me.name).await?,
+    };
+    let msg = DemoteLeader {
+        to,
+        catch_up: query
+            .catch_up_seconds
+            .map_or(DEFAULT_CATCH_UP, Duration::from_secs),
+        force: query.force,
+    };
+    let report = coordinator.send(msg).await?.map_err(|e| match e {
+        ClusterError::NotLeader => ApiError::BadRequest(e.to_string()),
+        e => ApiError::Unavailable(e.to_string()),
+    })?;
+    Ok(HttpResponse::Ok().json(json!({
+        "Steps": report.steps,
+        "Term": report.term,
+        "NewLeader": report.new_leader,
+    })))
+}
+
+/// The follower to hand over to: the freshest other node in the follower role.
+async fn peer(state: &AppState, me: &str) -> Result<String, ApiError> {
+    let rows = state.credentials.metastore().nodes().await?;
+    rows.into_iter()
+        .filter(|r| r.name != me && r.role == "follower")
+        .max_by_key(|r| (r.seen_at, r.generation_model, r.generation_write))
+        .map(|r| r.name)
+        .ok_or_else(|| ApiError::BadRequest("no follower to hand leadership to".into()))
+}
+
+#[cfg(test)]
+#[path = "cluster_tests.rs"]
+mod tests;

@@ -1,0 +1,107 @@
+//! The cluster view computed from node rows.
+
+use super::*;
+use skein_actors::metastore::sea_orm::sea_query::value::prelude::chrono;
+
+fn row(name: &str, role: &str, generation: (u64, u64), synced_ms_ago: Option<i64>) -> NodeRow {
+    let now = Utc::now();
+    NodeRow {
+        name: name.into(),
+        role: role.into(),
+        term: 3,
+        generation_model: generation.0,
+        generation_write: generation.1,
+        last_sync_at: synced_ms_ago.map(|ms| now - chrono::Duration::milliseconds(ms)),
+        seen_at: Some(now),
+        cluster_uri: None,
+        internal_api_uri: None,
+        state: format!("{role} state"),
+        accepted: 1,
+        invalid_key: 2,
+        established: 3,
+    }
+}
+
+fn leadership(leader: Option<&str>) -> Leadership {
+    Leadership {
+        term: 3,
+        leader_node: leader.map(str::to_string),
+        lease_expires_at: None,
+        lease_valid: true,
+    }
+}
+
+#[test]
+fn a_leader_alone_is_degraded_with_no_up_to_date_follower() {
+    let me = row("a", "leader", (2, 5), None);
+    let v = view(
+        &me,
+        &[],
+        &leadership(Some("a")),
+        Utc::now(),
+        &ClusterTiming::default(),
+    );
+    assert_eq!(v.status, "Degraded");
+    assert_eq!(v.notifications, vec![NO_UP_TO_DATE_FOLLOWER.to_string()]);
+    assert_eq!(v.nodes[0]["Role"], "Leader");
+    assert_eq!(v.nodes[0]["Generation"], "2.5");
+    assert_eq!(v.nodes[0]["ConnectionsRejectedInvalidKey"], 2);
+}
+
+#[test]
+fn a_follower_at_the_leaders_generation_that_synced_recently_is_up_to_date() {
+    let me = row("a", "leader", (2, 5), None);
+    let t = ClusterTiming::default();
+    let l = leadership(Some("a"));
+    let caught_up = [row("b", "follower", (2, 5), Some(200))];
+    let v = view(&me, &caught_up, &l, Utc::now(), &t);
+    assert_eq!(v.status, "Healthy", "{v:?}");
+    assert_eq!(v.nodes[1]["IsUpToDate"], true);
+    assert!(v.nodes[1]["MillisecondsSinceLastSync"].as_u64().unwrap() >= 200);
+    for behind in [
+        row("b", "follower", (2, 4), Some(200)),
+        row("b", "follower", (2, 5), Some(60_000)),
+        row("b", "follower", (2, 5), None),
+    ] {
+        let v = view(&me, &[behind], &l, Utc::now(), &t);
+        assert_eq!(v.status, "Degraded");
+        assert_eq!(v.nodes[1]["IsUpToDate"], false);
+    }
+}
+
+#[test]
+fn a_stale_row_is_unreachable_and_no_leader_is_unhealthy() {
+    let me = row("b", "follower", (1, 1), Some(10));
+    let mut old = row("a", "leader", (1, 1), None);
+    old.seen_at = Some(Utc::now() - chrono::Duration::seconds(60));
+    let v = view(
+        &me,
+        &[old],
+        &leadership(Some("a")),
+        Utc::now(),
+        &ClusterTiming::default(),
+    );
+    assert_eq!(v.status, "Unhealthy");
+    assert!(v.nodes[1]["StateDescription"]
+        .as_str()
+        .unwrap()
+        .starts_with("unreachable"));
+    assert!(v
+        .notifications
+        .iter()
+        .any(|n| n.contains("node a is unreachable")));
+}
+
+#[test]
+fn a_standalone_node_is_healthy() {
+    let me = row("s", "standalone", (0, 0), None);
+    let v = view(
+        &me,
+        &[],
+        &leadership(None),
+        Utc::now(),
+        &ClusterTiming::default(),
+    );
+    assert_eq!((v.status, v.notifications.len()), ("Healthy", 0));
+    assert_eq!(v.nodes[0]["Role"], "Standalone");
+}

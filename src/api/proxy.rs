@@ -354,22 +354,34 @@ fn too_large(limit: u64) -> ApiError {
     ))
 }
 
-/// The caller's body, passed through chunk by chunk until more than `limit`
-/// bytes have gone by; then an error (and `over` is set).
+/// The caller's body, passed through as it arrives (chunks already received
+/// are sent together, saving writes) until more than `limit` bytes have gone
+/// by; then an error (and `over` is set).
 fn limited(
     payload: actix_web::dev::Payload,
     limit: u64,
     over: Rc<Cell<bool>>,
 ) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + 'static {
     let mut seen: u64 = 0;
-    payload.map(move |chunk| {
-        let chunk = chunk.map_err(|e| std::io::Error::other(e.to_string()))?;
-        seen = seen.saturating_add(chunk.len() as u64);
-        if seen > limit {
-            over.set(true);
-            return Err(std::io::Error::other(too_large(limit).to_string()));
+    payload.ready_chunks(64).map(move |chunks| {
+        let mut joined = bytes::BytesMut::new();
+        let mut single = None;
+        for chunk in chunks {
+            let chunk = chunk.map_err(|e| std::io::Error::other(e.to_string()))?;
+            seen = seen.saturating_add(chunk.len() as u64);
+            if seen > limit {
+                over.set(true);
+                return Err(std::io::Error::other(too_large(limit).to_string()));
+            }
+            match single.take() {
+                None if joined.is_empty() => single = Some(chunk),
+                previous => {
+                    joined.extend_from_slice(&previous.unwrap_or_default());
+                    joined.extend_from_slice(&chunk);
+                }
+            }
         }
-        Ok(chunk)
+        Ok(single.unwrap_or_else(|| joined.freeze()))
     })
 }
 

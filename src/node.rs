@@ -8,9 +8,11 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use anyhow::{bail, Context as _};
 use skein_actors::messages::Role;
+use skein_actors::cluster_coordinator::{ClusterTiming, CoordinatorConfig};
+use skein_actors::metastore::sea_orm::DbBackend;
 use skein_actors::metastore::Metastore;
 use skein_actors::store_writer::SetRetention;
-use skein_actors::NodeActors;
+use skein_actors::{ClusterCoordinator, NodeActors};
 use skein_store::{Store, StoreOptions};
 use url::Url;
 
@@ -61,7 +63,27 @@ async fn serve(
 ) -> anyhow::Result<()> {
     let metastore = Metastore::open(&metastore_url).await?;
     let term = store.status().term;
+    // Leadership from the shared metastore (ClusterCoordinator).
+    let timing = ClusterTiming::from_env(|k| std::env::var(k).ok());
+    let shared = role != Role::Standalone && metastore.backend() != DbBackend::Sqlite;
+    let (role, term, may_resume) = match shared {
+        true => ClusterCoordinator::decide(&metastore, &instance_name, role, term, &timing).await,
+        false => (role, term, false),
+    };
     let actors = NodeActors::start(store, role, term);
+    let coordinator = shared.then(|| {
+        let uri = |u: &Option<Url>| u.as_ref().map(Url::to_string);
+        let me = CoordinatorConfig {
+            me: instance_name.clone(),
+            cluster_uri: uri(&config.cluster.listen_uri),
+            internal_api_uri: uri(&config.cluster.internal_api_uri),
+            timing,
+        };
+        let (supervisor, health) = (actors.supervisor.clone(), actors.health.clone());
+        let (ms, store) = (metastore.clone(), actors.store.clone());
+        let (s, h) = (supervisor.recipient(), Some(health.recipient()));
+        ClusterCoordinator::start(ms, store, me, s, h, role, term, may_resume)
+    });
     let credentials = Credentials::new(metastore);
     let retention = credentials
         .settings()
@@ -81,6 +103,7 @@ async fn serve(
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .app_data(web::Data::new(coordinator.clone()))
             .wrap(api::proxy::ProxyForwarder::new(role_cell.clone(), &state.config))
             .wrap(from_fn(api::record_metrics))
             .configure(api::configure)

@@ -160,6 +160,25 @@ impl ClusterCoordinator {
         Ok((Role::Follower, now.term))
     }
 
+    /// [`ClusterCoordinator::initial_role`], or — when the metastore cannot
+    /// be read — follower in `store_term`, free to lead once the leadership
+    /// row is seen to name this node (the third value).
+    pub async fn decide(
+        ms: &Metastore,
+        me: &str,
+        configured: Role,
+        store_term: u64,
+        timing: &ClusterTiming,
+    ) -> (Role, u64, bool) {
+        match Self::initial_role(ms, me, configured, timing).await {
+            Ok((role, term)) => (role, term, false),
+            Err(e) => {
+                log::warn!("cluster: cannot read the leadership row ({e}); following for now");
+                (Role::Follower, store_term, true)
+            }
+        }
+    }
+
     /// Starts the coordinator for a node already running in `role`/`term`
     /// (as decided by [`ClusterCoordinator::initial_role`]). `may_resume`
     /// lets a node that could not reach the metastore at start-up lead

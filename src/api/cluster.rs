@@ -7,8 +7,9 @@
 //! - `POST /api/cluster/demote[?to=NODE&force=true&catchUpSeconds=N]` on the
 //!   leader: graceful hand-over, answering the steps it took.
 //!
-//! The ClusterCoordinator's address is app data (`web::Data<Addr<…>>`);
-//! without it the node is standalone.
+//! The ClusterCoordinator's address is app data
+//! (`web::Data<Option<Addr<ClusterCoordinator>>>`); without it the node is
+//! standalone.
 
 use std::time::Duration;
 
@@ -184,8 +185,8 @@ async fn live_row(req: &HttpRequest, state: &AppState) -> Result<NodeRow, ApiErr
 }
 
 fn coordinator(req: &HttpRequest) -> Option<Addr<ClusterCoordinator>> {
-    req.app_data::<web::Data<Addr<ClusterCoordinator>>>()
-        .map(|a| a.get_ref().clone())
+    req.app_data::<web::Data<Option<Addr<ClusterCoordinator>>>>()
+        .and_then(|a| a.get_ref().clone())
 }
 
 async fn current(req: &HttpRequest, state: &AppState) -> Result<ClusterView, ApiError> {

@@ -1,0 +1,134 @@
+//! End to end: one real node leading a cluster whose metastore is a real
+//! PostgreSQL database. `/api/cluster` and `/health/cluster` show it as the
+//! leader with no up-to-date follower; when a second node takes leadership
+//! with `skein node lead`, the first stops accepting writes (fencing).
+
+mod support;
+
+#[path = "support/cli.rs"]
+mod cli_support;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use cli_support::{Node, TestDatabase};
+use serde_json::Value;
+use support::{free_port, Server};
+
+const EVENT: &[u8] = b"{\"@t\":\"2025-01-01T00:00:00Z\",\"@mt\":\"Hello {Name}\",\"Name\":\"x\"}";
+
+/// `skein node setup` arguments on free local ports.
+fn setup_args(name: &str) -> Vec<String> {
+    let port = || free_port().to_string();
+    [
+        "node",
+        "setup",
+        "--cluster-listen",
+        &format!("ws://127.0.0.1:{}", port()),
+        "--internal-api",
+        &format!("http://127.0.0.1:{}", port()),
+        "--peer-cluster",
+        &format!("ws://127.0.0.1:{}", port()),
+        "--peer-internal-api",
+        &format!("http://127.0.0.1:{}", port()),
+        "-k",
+        "cluster-key-0123456789",
+        "--node-name",
+        name,
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// The guide's configuration, run through `run` (a node's CLI).
+fn configure(run: impl Fn(&[&str]) -> String, key: &str, db: &str, name: &str) {
+    run(&["config", "set", "-k", "storage.secretKey", "-v", key]);
+    let pg = "metastore.postgres.connectionString";
+    run(&["secret", "set", "-k", pg, "-v", db]);
+    let args = setup_args(name);
+    run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+}
+
+fn ok(server: &Server, args: &[&str]) -> String {
+    let out = server.cli(args);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "skein {args:?}: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+fn json(server: &Server, path: &str) -> (u16, Value) {
+    let (status, body) = server.get(path);
+    let value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"));
+    (status, value)
+}
+
+#[test]
+fn a_leader_shows_itself_and_is_fenced_when_another_node_takes_over() {
+    let db = TestDatabase::create();
+    let env = HashMap::from([
+        ("SKEIN_CLUSTER_HEARTBEAT_MS".to_string(), "200".to_string()),
+        ("SKEIN_CLUSTER_LEASE_MS".to_string(), "3000".to_string()),
+    ]);
+    let mut first = Server::start_with(env);
+    let key = ok(&first, &["show-key", "--generate"]).trim().to_string();
+    configure(|a| ok(&first, a), &key, &db.url, "node-a");
+    assert!(ok(&first, &["node", "lead"]).contains("term 1"));
+    first.restart();
+
+    let (status, _) = first.post("/api/events/raw?clef", "application/json", EVENT);
+    assert_eq!(status, 201, "{}", first.log());
+    let (_, health) = json(&first, "/health");
+    let (status, cluster) = json(&first, "/api/cluster");
+    assert_eq!(status, 200, "{cluster}");
+    let me = &cluster["Nodes"][0];
+    assert_eq!(me["Name"], "node-a", "{cluster}");
+    assert_eq!(me["Role"], "Leader", "{cluster}");
+    assert_eq!(me["Generation"], health["generation"], "{cluster} {health}");
+    assert_eq!(me["IsUpToDate"], true, "{cluster}");
+    let notes = cluster["Notifications"].to_string();
+    assert!(notes.contains("no up-to-date follower"), "{cluster}");
+    let (status, h) = json(&first, "/health/cluster");
+    assert_eq!(
+        (status, &h["Status"]),
+        (200, &Value::from("Degraded")),
+        "{h}"
+    );
+    assert!(h["Description"]
+        .to_string()
+        .contains("no up-to-date follower"));
+
+    let second = Node::new();
+    configure(|a| second.ok(a), &key, &db.url, "node-b");
+    let lead = second.ok(&["node", "lead"]);
+    assert!(
+        lead.contains("node-b leads the cluster in term 2"),
+        "{lead}"
+    );
+
+    let taken = Instant::now();
+    let fenced = loop {
+        let (status, _) = first.post("/api/events/raw?clef", "application/json", EVENT);
+        if status == 503 {
+            break taken.elapsed();
+        }
+        assert_eq!(status, 201, "{}", first.log());
+        assert!(
+            taken.elapsed() < Duration::from_secs(5),
+            "still accepting writes:\n{}",
+            first.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    eprintln!("fenced {fenced:?} after node-b took leadership");
+    let (_, cluster) = json(&first, "/api/cluster");
+    let me = &cluster["Nodes"][0];
+    assert_eq!(
+        (&me["Role"], &me["Term"]),
+        (&Value::from("Follower"), &Value::from(2))
+    );
+    assert!(first.log().contains("leadership lost"), "{}", first.log());
+}

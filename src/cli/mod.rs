@@ -22,6 +22,7 @@ pub mod config;
 pub mod ingest;
 pub mod metastore;
 pub mod node;
+pub mod node_demote;
 pub mod node_status;
 pub mod run;
 pub mod search;

@@ -3,7 +3,8 @@
 //! `setup`, `lead` and `follow` change the local configuration (`cluster.*`
 //! in skein.json; the cluster key as an encrypted secret) and work on a
 //! stopped node. `lead` also takes leadership in the shared metastore when
-//! one is configured and reachable; `status` shows the local configuration
+//! one is configured and reachable; `demote` asks a running leader to hand
+//! leadership to its follower; `status` shows the local configuration
 //! and, from the shared metastore, the leadership row and the nodes' rows.
 
 use std::io::Write;
@@ -33,7 +34,7 @@ const RESTART: &str = "Restart the node (`skein run`) for the change to take eff
 /// `skein node ...`
 #[derive(Debug, Subcommand)]
 #[command(
-    after_help = "Examples:\n  skein node setup --cluster-listen ws://localhost:5344 --internal-api http://localhost --peer-cluster ws://seq002.example.local:5344 --peer-internal-api http://seq002.example.local -k \"<cluster authentication key>\" --node-name seq001.example.local\n  skein node lead\n  skein node status"
+    after_help = "Examples:\n  skein node setup --cluster-listen ws://localhost:5344 --internal-api http://localhost --peer-cluster ws://seq002.example.local:5344 --peer-internal-api http://seq002.example.local -k \"<cluster authentication key>\" --node-name seq001.example.local\n  skein node lead\n  skein node demote --wait\n  skein node status"
 )]
 pub enum NodeCommand {
     /// Configure this node's cluster URIs, its peer and the cluster key
@@ -49,6 +50,11 @@ pub enum NodeCommand {
     /// Make this node a follower of the cluster's leader
     #[command(after_help = "Examples:\n  skein node follow")]
     Follow,
+    /// Hand a running leader's leadership to its follower (graceful fail-over)
+    #[command(
+        after_help = "Examples:\n  skein node demote --url http://seq001.example.local --wait\n\nThe leader stops accepting writes, waits for the follower to reach its generation,\nhands leadership over in the next term and follows the new leader."
+    )]
+    Demote(super::node_demote::DemoteArgs),
     /// Show this node's cluster configuration and the cluster's leadership
     #[command(after_help = "Examples:\n  skein node status")]
     Status,
@@ -93,6 +99,7 @@ pub fn execute(ctx: &Context, cmd: NodeCommand, out: &mut dyn Write) -> anyhow::
             writeln!(out, "{RESTART}")?;
             Ok(())
         }
+        NodeCommand::Demote(args) => super::node_demote::execute(args, out),
         NodeCommand::Status => super::node_status::print(ctx, out),
     }
 }

@@ -132,3 +132,27 @@ fn a_leader_shows_itself_and_is_fenced_when_another_node_takes_over() {
     );
     assert!(first.log().contains("leadership lost"), "{}", first.log());
 }
+
+#[test]
+fn demote_hands_leadership_to_the_follower() {
+    let db = TestDatabase::create();
+    let env = HashMap::from([("SKEIN_CLUSTER_HEARTBEAT_MS".to_string(), "200".to_string())]);
+    let mut a = Server::start_with(env.clone());
+    let mut b = Server::start_with(env);
+    let key = ok(&a, &["show-key", "--generate"]).trim().to_string();
+    configure(|x| ok(&a, x), &key, &db.url, "node-a");
+    configure(|x| ok(&b, x), &key, &db.url, "node-b");
+    ok(&a, &["node", "lead"]);
+    a.restart();
+    b.restart();
+    let url = a.url.clone();
+    let out = ok(&a, &["node", "demote", "--url", &url, "--wait", "--force"]);
+    assert!(out.contains("stopped accepting writes"), "{out}");
+    assert!(
+        out.contains("handed leadership to node-b in term 2"),
+        "{out}"
+    );
+    assert!(out.contains("node-b leads in term 2."), "{out}");
+    let status = ok(&b, &["node", "status"]);
+    assert!(status.contains("node-b"), "{status}");
+}

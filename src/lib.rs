@@ -13,10 +13,13 @@
 //!   `bench` (endpoint, errors, retries, batching, load generation).
 //! - [`api`]: the actix-web HTTP API.
 //! - [`node`]: `skein run`, wiring store, metastore, actors and HTTP server.
+//! - [`cluster_port`]: the cluster port (replication WebSocket) and the
+//!   node's replication setup.
 
 pub mod api;
 pub mod cli;
 pub mod client;
+pub mod cluster_port;
 pub mod metastore_url;
 pub mod node;
 pub mod secrets;

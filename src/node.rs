@@ -7,8 +7,8 @@ use std::sync::Arc;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use anyhow::{bail, Context as _};
-use skein_actors::messages::Role;
 use skein_actors::cluster_coordinator::{ClusterTiming, CoordinatorConfig};
+use skein_actors::messages::Role;
 use skein_actors::metastore::sea_orm::DbBackend;
 use skein_actors::metastore::Metastore;
 use skein_actors::store_writer::SetRetention;
@@ -50,7 +50,15 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
         NodeRole::Follower => Role::Follower,
     };
     let instance_name = config.cluster.node_name.clone().unwrap_or_else(hostname);
-    actix_web::rt::System::new().block_on(serve(config, store, url, addrs, role, instance_name))
+    let cluster = crate::cluster_port::cluster_setup(&config, &secrets, &instance_name)?;
+    actix_web::rt::System::new().block_on(serve(
+        config,
+        store,
+        url,
+        addrs,
+        (role, cluster),
+        instance_name,
+    ))
 }
 
 async fn serve(
@@ -58,7 +66,7 @@ async fn serve(
     store: Arc<Store>,
     metastore_url: String,
     addrs: Vec<(String, u16)>,
-    role: Role,
+    (role, cluster): (Role, Option<skein_actors::replication::ClusterSetup>),
     instance_name: String,
 ) -> anyhow::Result<()> {
     let metastore = Metastore::open(&metastore_url).await?;
@@ -70,7 +78,7 @@ async fn serve(
         true => ClusterCoordinator::decide(&metastore, &instance_name, role, term, &timing).await,
         false => (role, term, false),
     };
-    let actors = NodeActors::start(store, role, term);
+    let actors = NodeActors::start_clustered(store, role, term, cluster);
     let coordinator = shared.then(|| {
         let uri = |u: &Option<Url>| u.as_ref().map(Url::to_string);
         let me = CoordinatorConfig {
@@ -84,6 +92,7 @@ async fn serve(
         let (s, h) = (supervisor.recipient(), Some(health.recipient()));
         ClusterCoordinator::start(ms, store, me, s, h, role, term, may_resume)
     });
+    let cluster_server = crate::cluster_port::cluster_server(&config, &actors)?;
     let credentials = Credentials::new(metastore);
     let retention = credentials
         .settings()
@@ -120,7 +129,12 @@ async fn serve(
         env!("CARGO_PKG_VERSION"),
         describe(&addrs)
     );
-    server.run().await?;
+    match cluster_server {
+        Some(cluster) => {
+            futures_util::future::try_join(server.run(), cluster).await?;
+        }
+        None => server.run().await?,
+    }
     log::info!("stopped");
     Ok(())
 }

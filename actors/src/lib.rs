@@ -13,6 +13,8 @@
 //! - [`metastore`]: metadata shared by a cluster's nodes (API keys, settings,
 //!   signals, users, cluster leadership and node rows) in SQLite or
 //!   PostgreSQL, via sea-orm and `skein-migrations`.
+//! - [`replication`]: leader → follower replication over WebSocket on the
+//!   cluster port (`ReplicationSender`, `ReplicationReceiver`, frames, auth).
 
 pub mod cluster_coordinator;
 pub mod health_reporter;
@@ -20,6 +22,7 @@ pub mod ingestor;
 pub mod messages;
 pub mod metastore;
 pub mod node_supervisor;
+pub mod replication;
 pub mod store_writer;
 
 pub use cluster_coordinator::ClusterCoordinator;

@@ -1,6 +1,7 @@
 //! [`NodeSupervisor`]: holds the node's role and starts the node's actors.
 //! A role change arrives as [`RoleChanged`]; the supervisor records it and
-//! passes it to every role-dependent actor.
+//! passes it to every role-dependent actor. In a cluster it also starts the
+//! [`ReplicationReceiver`] while the node follows and stops it otherwise.
 
 use std::sync::Arc;
 
@@ -9,7 +10,9 @@ use skein_store::Store;
 
 use crate::health_reporter::HealthReporter;
 use crate::ingestor::Ingestor;
-use crate::messages::{Role, RoleChanged};
+use crate::messages::{ReportHealth, Role, RoleChanged};
+use crate::replication::receiver::StopReceiver;
+use crate::replication::{ClusterSetup, ReplicationReceiver};
 use crate::store_writer::StoreWriter;
 
 /// Ask the supervisor for the current role and term.
@@ -22,6 +25,10 @@ pub struct NodeSupervisor {
     role: Role,
     term: u64,
     followers_of_role: Vec<Recipient<RoleChanged>>,
+    store: Arc<Store>,
+    health: Recipient<ReportHealth>,
+    cluster: Option<ClusterSetup>,
+    receiver: Option<Addr<ReplicationReceiver>>,
 }
 
 /// Addresses of a running node's actors.
@@ -37,11 +44,24 @@ pub struct NodeActors {
     pub supervisor: Addr<NodeSupervisor>,
     /// The store, for readers (search runs on blocking threads against it).
     pub store: Arc<Store>,
+    /// Replication's setup and shared state, when the node is clustered.
+    pub cluster: Option<ClusterSetup>,
 }
 
 impl NodeActors {
     /// Starts a node's actors around `store`, in `role` (in an actix system).
     pub fn start(store: Arc<Store>, role: Role, term: u64) -> NodeActors {
+        NodeActors::start_clustered(store, role, term, None)
+    }
+
+    /// Starts a node's actors; with `cluster`, a follower replicates from its
+    /// peer (the supervisor starts and stops the receiver as the role changes).
+    pub fn start_clustered(
+        store: Arc<Store>,
+        role: Role,
+        term: u64,
+        cluster: Option<ClusterSetup>,
+    ) -> NodeActors {
         let health_store = store.clone();
         let health = HealthReporter::create(|_| HealthReporter::new(health_store, role));
         let writer_store = store.clone();
@@ -60,6 +80,10 @@ impl NodeActors {
             role,
             term,
             followers_of_role: vec![store_writer.clone().recipient(), health.clone().recipient()],
+            store: store.clone(),
+            health: health.clone().recipient(),
+            cluster: cluster.clone(),
+            receiver: None,
         }
         .start();
         supervisor.do_send(RoleChanged { role, term });
@@ -69,6 +93,7 @@ impl NodeActors {
             health,
             supervisor,
             store,
+            cluster,
         }
     }
 }
@@ -84,6 +109,26 @@ impl Handler<RequireActors> for HealthReporter {
     fn handle(&mut self, msg: RequireActors, _: &mut Context<Self>) {
         for (name, alive) in msg.0 {
             self.require(name, alive);
+        }
+    }
+}
+
+impl NodeSupervisor {
+    /// Runs the replication receiver exactly while the node follows.
+    fn steer_receiver(&mut self) {
+        let following = self.role == Role::Follower;
+        match (&self.cluster, &self.receiver) {
+            (Some(setup), None) if following => {
+                log::info!("starting replication from {:?}", setup.peer_cluster_uri);
+                let (store, setup, health) =
+                    (self.store.clone(), setup.clone(), self.health.clone());
+                self.receiver = Some(ReplicationReceiver::new(store, setup, Some(health)).start());
+            }
+            (_, Some(receiver)) if !following => {
+                receiver.do_send(StopReceiver);
+                self.receiver = None;
+            }
+            _ => {}
         }
     }
 }
@@ -110,6 +155,7 @@ impl Handler<RoleChanged> for NodeSupervisor {
         for r in &self.followers_of_role {
             r.do_send(msg);
         }
+        self.steer_receiver();
     }
 }
 

@@ -91,9 +91,16 @@ impl StoreWriter {
                 .unwrap_or_default();
             Timestamp(now.saturating_sub(r).as_nanos() as i64)
         });
+        // A follower's store changes only by replicating its leader's
+        // operations (seal, retention): local upkeep would make it diverge.
+        let local_upkeep = self.role.accepts_writes();
         let upkeep = async move {
             tokio::task::spawn_blocking(move || {
-                let deleted = store.maintain(cutoff);
+                let deleted = if local_upkeep {
+                    store.maintain(cutoff)
+                } else {
+                    Ok(Vec::new())
+                };
                 (deleted, store.check_writable(), store.generation())
             })
             .await

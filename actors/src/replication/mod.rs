@@ -1,0 +1,93 @@
+//! Replication from the leader to its followers over WebSocket on the
+//! cluster port.
+//!
+//! - [`protocol`]: the wire frames (MessagePack, versioned).
+//! - [`auth`]: challenge–response with the cluster key (HMAC-SHA256).
+//! - [`state`]: what replication reports: per-follower positions on the
+//!   leader, the session on a follower, connection counters.
+//! - [`sender`]: [`ReplicationSender`], one WebSocket actor per follower
+//!   session on the leader; [`sender::accept`] is the HTTP endpoint.
+//! - [`receiver`]: [`ReplicationReceiver`] on a follower: connects, applies
+//!   the leader's operations, acknowledges, reconnects with backoff.
+
+pub mod auth;
+pub mod protocol;
+pub mod receiver;
+pub mod sender;
+pub mod state;
+
+use std::time::Duration;
+
+pub use auth::ClusterKey;
+pub use receiver::ReplicationReceiver;
+pub use sender::ReplicationSender;
+pub use state::{FollowerInfo, LeaderSession, ReplicationCounters, ReplicationState};
+
+/// Timing and sizing of replication, in one place.
+pub mod timing {
+    use super::Duration;
+
+    /// How often the leader sends a heartbeat (and a follower answers it).
+    pub const HEARTBEAT: Duration = Duration::from_secs(1);
+    /// A session with no frame from the peer for this long is closed.
+    pub const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+    /// The handshake must finish within this.
+    pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+    /// First reconnection delay; doubles after each failure.
+    pub const BACKOFF_MIN: Duration = Duration::from_millis(100);
+    /// Longest reconnection delay.
+    pub const BACKOFF_MAX: Duration = Duration::from_secs(5);
+    /// Block bytes per `Ops` frame (about; one block may exceed it).
+    pub const OPS_FRAME_BYTES: usize = 4 << 20;
+    /// `Ops` frames sent but not yet acknowledged, at most.
+    pub const MAX_UNACKED_FRAMES: usize = 4;
+    /// A follower unable to replicate for this long reports itself unhealthy.
+    pub const UNHEALTHY_AFTER: Duration = Duration::from_secs(10);
+    /// Largest frame a follower accepts (one frame holds at least one block).
+    pub const MAX_FRAME_BYTES: usize = 64 << 20;
+}
+
+/// How this node takes part in replication.
+#[derive(Clone, Debug)]
+pub struct ClusterSetup {
+    /// This node's name.
+    pub node_name: String,
+    /// The shared cluster key.
+    pub key: ClusterKey,
+    /// The peer's cluster URI (`ws://host:port`), which a follower connects to.
+    pub peer_cluster_uri: Option<String>,
+    /// Replication's shared state (counters, followers, the follower session).
+    pub state: ReplicationState,
+}
+
+/// Why replication failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplicationError {
+    /// A frame could not be decoded.
+    #[error("malformed frame: {0}")]
+    Malformed(String),
+    /// A frame could not be encoded.
+    #[error("cannot encode a frame: {0}")]
+    Encode(String),
+    /// A frame arrived that the session's state does not allow.
+    #[error("unexpected {0} frame")]
+    Unexpected(&'static str),
+    /// The peer refused the session.
+    #[error("refused by the peer: {0}")]
+    Refused(String),
+    /// The peer's proof of the cluster key is wrong.
+    #[error("the peer does not know the cluster key")]
+    InvalidKey,
+    /// The cluster connection failed or closed.
+    #[error("connection: {0}")]
+    Connection(String),
+    /// The peer went silent.
+    #[error("no frame from the peer for {0:?}")]
+    Timeout(Duration),
+    /// The local store refused an operation.
+    #[error("store: {0}")]
+    Store(#[from] skein_store::StoreError),
+    /// Replication is misconfigured.
+    #[error("{0}")]
+    Config(String),
+}

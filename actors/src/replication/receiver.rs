@@ -1,0 +1,289 @@
+//! [`ReplicationReceiver`]: a follower's side of replication. It connects to
+//! the leader's cluster port (awc), authenticates with the cluster key and
+//! checks the leader's proof, then applies the leader's operations (by
+//! copying bytes, on a blocking thread) and acknowledges each generation it
+//! holds durably. A lost or failed session is retried with exponential
+//! backoff; the session's state is published in [`ReplicationState`] and as
+//! the `replication` health component.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use awc::ws;
+use chrono::Utc;
+use futures_util::{SinkExt as _, StreamExt as _};
+use skein_store::{Generation, Store};
+
+use super::auth::new_nonce;
+use super::protocol::{Frame, PROTOCOL_VERSION};
+use super::timing::{
+    BACKOFF_MAX, BACKOFF_MIN, HANDSHAKE_TIMEOUT, IDLE_TIMEOUT, MAX_FRAME_BYTES, UNHEALTHY_AFTER,
+};
+use super::{ClusterSetup, ReplicationError, ReplicationState};
+use crate::messages::{ComponentHealth, ReportHealth};
+
+/// Stops the receiver (the node is no longer a follower).
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct StopReceiver;
+
+/// The follower's replication actor.
+pub struct ReplicationReceiver {
+    store: Arc<Store>,
+    setup: ClusterSetup,
+    health: Option<Recipient<ReportHealth>>,
+}
+
+impl ReplicationReceiver {
+    /// A receiver replicating into `store` from `setup.peer_cluster_uri`.
+    pub fn new(
+        store: Arc<Store>,
+        setup: ClusterSetup,
+        health: Option<Recipient<ReportHealth>>,
+    ) -> ReplicationReceiver {
+        ReplicationReceiver {
+            store,
+            setup,
+            health,
+        }
+    }
+}
+
+impl Actor for ReplicationReceiver {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let run = run_forever(self.store.clone(), self.setup.clone(), self.health.clone());
+        ctx.spawn(run.into_actor(self));
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        self.setup
+            .state
+            .update_leader_session(|s| s.connected = false);
+        log::info!("replication receiver stopped");
+    }
+}
+
+impl Handler<StopReceiver> for ReplicationReceiver {
+    type Result = ();
+
+    fn handle(&mut self, _: StopReceiver, ctx: &mut Context<Self>) {
+        ctx.stop();
+    }
+}
+
+fn report(health: &Option<Recipient<ReportHealth>>, healthy: bool, detail: String) {
+    if let Some(h) = health {
+        h.do_send(ReportHealth(ComponentHealth {
+            component: "replication",
+            healthy,
+            detail,
+        }));
+    }
+}
+
+/// Sessions, one after another, with exponential backoff between failures.
+async fn run_forever(
+    store: Arc<Store>,
+    setup: ClusterSetup,
+    health: Option<Recipient<ReportHealth>>,
+) {
+    let Some(url) = setup.peer_cluster_uri.clone() else {
+        report(&health, false, "cluster.peerClusterUri is not set".into());
+        return;
+    };
+    let mut backoff = BACKOFF_MIN;
+    let (mut logged, mut reported) = (String::new(), String::new());
+    let mut failing_since = Instant::now();
+    loop {
+        let mut established = false;
+        let outcome = session(&store, &setup, &url, &health, &mut established).await;
+        let error = match outcome {
+            Ok(()) => "the session ended".to_owned(),
+            Err(e) => e.to_string(),
+        };
+        setup.state.update_leader_session(|s| {
+            s.connected = false;
+            s.last_error = Some(error.clone());
+        });
+        if established {
+            backoff = BACKOFF_MIN;
+            failing_since = Instant::now();
+            (logged, reported) = (String::new(), String::new());
+        }
+        if error != logged {
+            log::warn!("replication from {url}: {error}; retrying");
+            logged = error.clone();
+        }
+        // Brief interruptions (a reconnect) do not flap the node's health.
+        if failing_since.elapsed() >= UNHEALTHY_AFTER && error != reported {
+            report(
+                &health,
+                false,
+                format!("not replicating from {url}: {error}"),
+            );
+            reported = error;
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(BACKOFF_MAX);
+    }
+}
+
+type Conn = actix_codec::Framed<awc::BoxedSocket, ws::Codec>;
+
+async fn send(conn: &mut Conn, frame: &Frame) -> Result<(), ReplicationError> {
+    let bytes = frame.encode()?;
+    conn.send(ws::Message::Binary(bytes.into()))
+        .await
+        .map_err(|e| ReplicationError::Connection(e.to_string()))
+}
+
+/// The next frame from the leader, answering pings on the way.
+async fn next_frame(conn: &mut Conn, limit: Duration) -> Result<Frame, ReplicationError> {
+    loop {
+        let item = tokio::time::timeout(limit, conn.next())
+            .await
+            .map_err(|_| ReplicationError::Timeout(limit))?;
+        let frame = match item {
+            None => return Err(ReplicationError::Connection("closed by the leader".into())),
+            Some(f) => f.map_err(|e| ReplicationError::Connection(e.to_string()))?,
+        };
+        match frame {
+            ws::Frame::Binary(bytes) => {
+                return match Frame::decode(&bytes)? {
+                    Frame::Refused { reason } => Err(ReplicationError::Refused(reason)),
+                    f => Ok(f),
+                }
+            }
+            ws::Frame::Ping(p) => conn
+                .send(ws::Message::Pong(p))
+                .await
+                .map_err(|e| ReplicationError::Connection(e.to_string()))?,
+            ws::Frame::Pong(_) => {}
+            ws::Frame::Close(reason) => {
+                return Err(ReplicationError::Connection(format!(
+                    "closed by the leader: {reason:?}"
+                )))
+            }
+            ws::Frame::Text(_) | ws::Frame::Continuation(_) => {
+                return Err(ReplicationError::Malformed(
+                    "only binary frames are spoken here".into(),
+                ))
+            }
+        }
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, skein_store::StoreError> + Send + 'static,
+) -> Result<T, ReplicationError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ReplicationError::Connection(e.to_string()))?
+        .map_err(ReplicationError::from)
+}
+
+/// One session: handshake, then apply and acknowledge until it fails.
+async fn session(
+    store: &Arc<Store>,
+    setup: &ClusterSetup,
+    url: &str,
+    health: &Option<Recipient<ReportHealth>>,
+    established: &mut bool,
+) -> Result<(), ReplicationError> {
+    let client = awc::Client::builder().timeout(HANDSHAKE_TIMEOUT).finish();
+    let (_, mut conn) = client
+        .ws(url)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .connect()
+        .await
+        .map_err(|e| ReplicationError::Connection(e.to_string()))?;
+    let s = store.clone();
+    let status = blocking(move || Ok(s.status())).await?;
+    let node = setup.node_name.clone();
+    let nonce_f = new_nonce()?;
+    let hello = Frame::Hello {
+        protocol: PROTOCOL_VERSION,
+        node: node.clone(),
+        store_id: status.store_id.clone(),
+        generation: status.generation,
+        nonce_f: nonce_f.clone(),
+    };
+    send(&mut conn, &hello).await?;
+    let nonce_l = match next_frame(&mut conn, HANDSHAKE_TIMEOUT).await? {
+        Frame::Challenge { nonce_l } => nonce_l,
+        f => return Err(ReplicationError::Unexpected(f.kind())),
+    };
+    let hmac = setup.key.follower_proof(&nonce_l, &nonce_f, &node);
+    send(&mut conn, &Frame::Proof { hmac }).await?;
+    let (leader, leader_generation) = match next_frame(&mut conn, HANDSHAKE_TIMEOUT).await? {
+        Frame::Welcome {
+            leader,
+            term,
+            store_id,
+            generation,
+            proof_l,
+        } => {
+            if !setup.key.verify_leader(&nonce_l, &nonce_f, &node, &proof_l) {
+                return Err(ReplicationError::InvalidKey);
+            }
+            if store_id != status.store_id {
+                adopt(store, &status, store_id).await?;
+            }
+            log::info!(
+                "replicating from {leader} (term {term}, generation {generation}); this node is at {}",
+                status.generation
+            );
+            (leader, generation)
+        }
+        f => return Err(ReplicationError::Unexpected(f.kind())),
+    };
+    *established = true;
+    let state: &ReplicationState = &setup.state;
+    state.update_leader_session(|s| {
+        s.connected = true;
+        s.leader = Some(leader.clone());
+        s.leader_generation = Some(leader_generation);
+        s.generation = status.generation;
+        s.last_sync_at = Some(Utc::now());
+        s.last_error = None;
+    });
+    report(health, true, format!("replicating from {leader}"));
+    loop {
+        let acked = match next_frame(&mut conn, IDLE_TIMEOUT).await? {
+            Frame::Ops { items } => {
+                let s = store.clone();
+                blocking(move || s.apply(&items)).await?
+            }
+            Frame::Heartbeat { generation } => {
+                state.update_leader_session(|s| s.leader_generation = Some(generation));
+                store.generation()
+            }
+            f => return Err(ReplicationError::Unexpected(f.kind())),
+        };
+        state.update_leader_session(|s| {
+            s.generation = acked;
+            s.last_sync_at = Some(Utc::now());
+        });
+        send(&mut conn, &Frame::Ack { generation: acked }).await?;
+    }
+}
+
+/// An empty store takes the leader's store id; a non-empty one never does.
+async fn adopt(
+    store: &Arc<Store>,
+    status: &skein_store::stream::StoreStatus,
+    leader_id: String,
+) -> Result<(), ReplicationError> {
+    if status.generation != Generation::ZERO {
+        return Err(ReplicationError::Refused(format!(
+            "this node holds another store ({} at {}) than the leader ({leader_id})",
+            status.store_id, status.generation
+        )));
+    }
+    log::info!("empty store adopts the leader's store id {leader_id}");
+    let s = store.clone();
+    blocking(move || s.adopt_store_id(&leader_id)).await
+}

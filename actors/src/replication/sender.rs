@@ -1,0 +1,421 @@
+//! [`ReplicationSender`]: the leader's side of one follower session, a
+//! WebSocket actor on the cluster port. It authenticates the follower, then
+//! streams the store's history after the follower's generation in `Ops`
+//! frames of bounded size, keeping at most a few unacknowledged (a slow
+//! follower slows only its own stream), pushes new operations as soon as the
+//! StoreWriter announces them, and sends heartbeats. A malformed or
+//! unexpected frame ends the session with a logged reason.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix::prelude::*;
+use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web_actors::ws;
+use skein_store::{Generation, Store};
+
+use super::auth::{new_nonce, NONCE_LEN};
+use super::protocol::{Frame, PROTOCOL_VERSION};
+use super::timing::{
+    HANDSHAKE_TIMEOUT, HEARTBEAT, IDLE_TIMEOUT, MAX_UNACKED_FRAMES, OPS_FRAME_BYTES,
+};
+use super::{ClusterSetup, ReplicationError};
+use crate::messages::{
+    ComponentHealth, GenerationAdvanced, ReportHealth, Role, SubscribeGenerations,
+};
+use crate::node_supervisor::{GetRole, NodeSupervisor};
+
+/// What the cluster endpoint needs (registered as `web::Data`).
+pub struct SenderHub {
+    /// The node's store.
+    pub store: Arc<Store>,
+    /// Where to subscribe to new generations (the StoreWriter).
+    pub generations: Recipient<SubscribeGenerations>,
+    /// Who knows the node's role.
+    pub supervisor: Addr<NodeSupervisor>,
+    /// Name, key and shared state.
+    pub setup: ClusterSetup,
+    /// Where the session counters are shown (the `replication` health component).
+    pub health: Option<Recipient<ReportHealth>>,
+}
+
+/// Routes of the cluster port: the replication endpoint at `/` and `/replication`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(accept))
+        .route("/replication", web::get().to(accept));
+}
+
+/// Upgrades a cluster-port request to a replication session.
+pub async fn accept(
+    req: HttpRequest,
+    payload: web::Payload,
+    hub: web::Data<SenderHub>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let (role, term) = hub
+        .supervisor
+        .send(GetRole)
+        .await
+        .map_err(actix_web::error::ErrorServiceUnavailable)?;
+    let store = hub.store.clone();
+    let store_id = web::block(move || store.status().store_id).await?;
+    let session = hub.setup.state.connection_accepted();
+    let sender = ReplicationSender {
+        store: hub.store.clone(),
+        generations: hub.generations.clone(),
+        setup: hub.setup.clone(),
+        health: hub.health.clone(),
+        role,
+        term,
+        store_id,
+        session,
+        peer: req
+            .peer_addr()
+            .map_or_else(|| "unknown peer".into(), |a| a.to_string()),
+        phase: Phase::AwaitHello,
+        last_heard: Instant::now(),
+        sent: Generation::ZERO,
+        unacked: VecDeque::new(),
+        fetching: false,
+    };
+    ws::start(sender, &req, payload)
+}
+
+enum Phase {
+    AwaitHello,
+    AwaitProof {
+        node: String,
+        nonce_l: Vec<u8>,
+        nonce_f: Vec<u8>,
+        store_id: String,
+        generation: Generation,
+    },
+    Streaming {
+        node: String,
+    },
+    Closed,
+}
+
+/// The leader's side of one follower session.
+pub struct ReplicationSender {
+    store: Arc<Store>,
+    generations: Recipient<SubscribeGenerations>,
+    setup: ClusterSetup,
+    health: Option<Recipient<ReportHealth>>,
+    role: Role,
+    term: u64,
+    store_id: String,
+    session: u64,
+    peer: String,
+    phase: Phase,
+    last_heard: Instant,
+    sent: Generation,
+    unacked: VecDeque<Generation>,
+    fetching: bool,
+}
+
+type Ctx = ws::WebsocketContext<ReplicationSender>;
+
+impl ReplicationSender {
+    /// Shows the followers and counters as the (healthy) `replication` component.
+    fn report(&self) {
+        let Some(health) = &self.health else { return };
+        let c = self.setup.state.counters();
+        let followers = self.setup.state.followers(self.store.generation());
+        let names: Vec<String> = followers
+            .iter()
+            .map(|f| format!("{} at {}", f.node, f.generation))
+            .collect();
+        health.do_send(ReportHealth(ComponentHealth {
+            component: "replication",
+            healthy: true,
+            detail: format!(
+                "followers: [{}]; connections accepted {}, invalid key {}, established {}",
+                names.join(", "),
+                c.accepted,
+                c.invalid_key,
+                c.established
+            ),
+        }));
+    }
+
+    fn send(&mut self, ctx: &mut Ctx, frame: &Frame) {
+        match frame.encode() {
+            Ok(bytes) => ctx.binary(bytes),
+            Err(e) => self.end(ctx, &e.to_string()),
+        }
+    }
+
+    /// Sends `Refused { reason }`, logs it and closes the session.
+    fn end(&mut self, ctx: &mut Ctx, reason: &str) {
+        if matches!(self.phase, Phase::Closed) {
+            return;
+        }
+        log::warn!("replication session with {} ended: {reason}", self.peer);
+        self.phase = Phase::Closed;
+        if let Ok(bytes) = (Frame::Refused {
+            reason: reason.to_owned(),
+        })
+        .encode()
+        {
+            ctx.binary(bytes);
+        }
+        ctx.close(Some(ws::CloseReason {
+            code: ws::CloseCode::Policy,
+            description: Some(reason.chars().take(100).collect()),
+        }));
+        ctx.stop();
+    }
+
+    fn on_frame(&mut self, ctx: &mut Ctx, frame: Frame) -> Result<(), ReplicationError> {
+        match (&self.phase, frame) {
+            (
+                Phase::AwaitHello,
+                Frame::Hello {
+                    protocol,
+                    node,
+                    store_id,
+                    generation,
+                    nonce_f,
+                },
+            ) => {
+                if protocol != PROTOCOL_VERSION {
+                    return Err(ReplicationError::Refused(format!(
+                        "protocol version {protocol} is not supported (this node speaks {PROTOCOL_VERSION})"
+                    )));
+                }
+                if !self.role.accepts_writes() {
+                    return Err(ReplicationError::Refused(format!(
+                        "this node is a {}, not the leader",
+                        self.role.name()
+                    )));
+                }
+                if nonce_f.len() != NONCE_LEN || node.is_empty() || node.len() > 255 {
+                    return Err(ReplicationError::Malformed("bad Hello".into()));
+                }
+                let nonce_l = new_nonce()?;
+                self.send(
+                    ctx,
+                    &Frame::Challenge {
+                        nonce_l: nonce_l.clone(),
+                    },
+                );
+                self.phase = Phase::AwaitProof {
+                    node,
+                    nonce_l,
+                    nonce_f,
+                    store_id,
+                    generation,
+                };
+                Ok(())
+            }
+            (Phase::AwaitProof { .. }, Frame::Proof { hmac }) => {
+                let Phase::AwaitProof {
+                    node,
+                    nonce_l,
+                    nonce_f,
+                    store_id,
+                    generation,
+                } = std::mem::replace(&mut self.phase, Phase::AwaitHello)
+                else {
+                    return Err(ReplicationError::Unexpected("Proof"));
+                };
+                if !self
+                    .setup
+                    .key
+                    .verify_follower(&nonce_l, &nonce_f, &node, &hmac)
+                {
+                    self.setup.state.invalid_key();
+                    self.report();
+                    return Err(ReplicationError::InvalidKey);
+                }
+                self.welcome(ctx, node, &nonce_l, &nonce_f, store_id, generation)
+            }
+            (Phase::Streaming { .. }, Frame::Ack { generation }) => {
+                if generation > self.sent {
+                    return Err(ReplicationError::Refused(format!(
+                        "acknowledged generation {generation} was never sent"
+                    )));
+                }
+                while self.unacked.front().is_some_and(|g| *g <= generation) {
+                    self.unacked.pop_front();
+                }
+                self.setup.state.follower_acked(self.session, generation);
+                self.pump(ctx);
+                Ok(())
+            }
+            (_, Frame::Refused { reason }) => Err(ReplicationError::Refused(reason)),
+            (_, other) => Err(ReplicationError::Unexpected(other.kind())),
+        }
+    }
+
+    fn welcome(
+        &mut self,
+        ctx: &mut Ctx,
+        node: String,
+        nonce_l: &[u8],
+        nonce_f: &[u8],
+        store_id: String,
+        generation: Generation,
+    ) -> Result<(), ReplicationError> {
+        let ours = self.store.generation();
+        if store_id != self.store_id && generation != Generation::ZERO {
+            return Err(ReplicationError::Refused(format!(
+                "the follower holds another store ({store_id} at {generation}, the leader's is {}); \
+                 set its data aside and start it empty (snapshot transfer is not supported yet)",
+                self.store_id
+            )));
+        }
+        if generation > ours {
+            return Err(ReplicationError::Refused(format!(
+                "the follower is at {generation}, ahead of the leader at {ours}: its tail diverged"
+            )));
+        }
+        let proof_l = self.setup.key.leader_proof(nonce_l, nonce_f, &node);
+        self.send(
+            ctx,
+            &Frame::Welcome {
+                leader: self.setup.node_name.clone(),
+                term: self.term,
+                store_id: self.store_id.clone(),
+                generation: ours,
+                proof_l,
+            },
+        );
+        log::info!(
+            "follower {node} ({}) connected at generation {generation}; leader at {ours}",
+            self.peer
+        );
+        self.setup
+            .state
+            .follower_established(self.session, &node, generation);
+        self.report();
+        self.phase = Phase::Streaming { node };
+        self.sent = generation;
+        self.generations
+            .do_send(SubscribeGenerations(ctx.address().recipient()));
+        ctx.run_interval(HEARTBEAT, |act, ctx| act.heartbeat(ctx));
+        self.pump(ctx);
+        Ok(())
+    }
+
+    fn heartbeat(&mut self, ctx: &mut Ctx) {
+        if self.last_heard.elapsed() > IDLE_TIMEOUT {
+            let e = ReplicationError::Timeout(IDLE_TIMEOUT);
+            return self.end(ctx, &e.to_string());
+        }
+        let generation = self.store.generation();
+        self.send(ctx, &Frame::Heartbeat { generation });
+        self.pump(ctx);
+    }
+
+    /// Sends the next `Ops` frame when the follower is behind and the window allows.
+    fn pump(&mut self, ctx: &mut Ctx) {
+        if !matches!(self.phase, Phase::Streaming { .. })
+            || self.fetching
+            || self.unacked.len() >= MAX_UNACKED_FRAMES
+            || self.sent >= self.store.generation()
+        {
+            return;
+        }
+        self.fetching = true;
+        let (store, after) = (self.store.clone(), self.sent);
+        let read = async move {
+            tokio::task::spawn_blocking(move || next_ops(&store, after))
+                .await
+                .unwrap_or_else(|e| Err(ReplicationError::Connection(e.to_string())))
+        };
+        ctx.spawn(read.into_actor(self).map(|read, act, ctx| {
+            act.fetching = false;
+            match read {
+                Ok(Some((bytes, last))) => {
+                    ctx.binary(bytes);
+                    act.sent = last;
+                    act.unacked.push_back(last);
+                    act.pump(ctx);
+                }
+                Ok(None) => {}
+                Err(e) => act.end(ctx, &e.to_string()),
+            }
+        }));
+    }
+}
+
+/// Reads and encodes the next `Ops` frame after `after` (blocking).
+fn next_ops(
+    store: &Store,
+    after: Generation,
+) -> Result<Option<(Vec<u8>, Generation)>, ReplicationError> {
+    let items = match store.history_after(after, OPS_FRAME_BYTES)? {
+        Ok(items) => items,
+        Err(too_old) => {
+            return Err(ReplicationError::Refused(format!(
+                "the follower is too far behind: {too_old}; snapshot transfer is not supported yet"
+            )))
+        }
+    };
+    let Some(last) = items.last() else {
+        return Ok(None);
+    };
+    let last = last
+        .generation()
+        .ok_or_else(|| ReplicationError::Encode("an operation without a generation".into()))?;
+    Ok(Some((Frame::Ops { items }.encode()?, last)))
+}
+
+impl Actor for ReplicationSender {
+    type Context = Ctx;
+
+    fn started(&mut self, ctx: &mut Ctx) {
+        ctx.run_later(HANDSHAKE_TIMEOUT, |act, ctx| {
+            if matches!(act.phase, Phase::AwaitHello | Phase::AwaitProof { .. }) {
+                act.end(ctx, "the handshake timed out");
+            }
+        });
+    }
+
+    fn stopped(&mut self, _: &mut Ctx) {
+        self.setup.state.follower_gone(self.session);
+        if let Phase::Streaming { node } = &self.phase {
+            log::info!("follower {node} disconnected");
+        }
+        self.report();
+    }
+}
+
+impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for ReplicationSender {
+    fn handle(&mut self, msg: Result<ws::Message, ws::ProtocolError>, ctx: &mut Ctx) {
+        self.last_heard = Instant::now();
+        let outcome = match msg {
+            Ok(ws::Message::Binary(bytes)) => {
+                Frame::decode(&bytes).and_then(|frame| self.on_frame(ctx, frame))
+            }
+            Ok(ws::Message::Ping(p)) => {
+                ctx.pong(&p);
+                Ok(())
+            }
+            Ok(ws::Message::Pong(_) | ws::Message::Nop) => Ok(()),
+            Ok(ws::Message::Close(reason)) => {
+                log::info!("{} closed the replication session: {reason:?}", self.peer);
+                self.phase = Phase::Closed;
+                ctx.stop();
+                Ok(())
+            }
+            Ok(ws::Message::Text(_) | ws::Message::Continuation(_)) => Err(
+                ReplicationError::Malformed("only binary frames are spoken here".into()),
+            ),
+            Err(e) => Err(ReplicationError::Connection(e.to_string())),
+        };
+        if let Err(e) = outcome {
+            self.end(ctx, &e.to_string());
+        }
+    }
+}
+
+impl Handler<GenerationAdvanced> for ReplicationSender {
+    type Result = ();
+
+    fn handle(&mut self, _: GenerationAdvanced, ctx: &mut Ctx) {
+        self.pump(ctx);
+    }
+}

@@ -1,0 +1,194 @@
+//! [`ReplicationState`]: what replication reports, shared (cheaply cloned)
+//! between the replication actors and whoever shows it (`/health/cluster`,
+//! the cluster screen, the node's heartbeat row).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use skein_store::Generation;
+
+/// One follower session on the leader.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FollowerInfo {
+    /// The follower's node name.
+    pub node: String,
+    /// The generation the follower last acknowledged.
+    pub generation: Generation,
+    /// Operations the follower is behind the leader's current generation.
+    pub ops_behind: u64,
+    /// When the follower last acknowledged (an `Ack` answers every heartbeat).
+    pub last_ack_at: DateTime<Utc>,
+    /// When the session was established.
+    pub connected_since: DateTime<Utc>,
+}
+
+/// A follower's view of its session with the leader.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct LeaderSession {
+    /// Whether a session is established now.
+    pub connected: bool,
+    /// The leader's node name (once welcomed).
+    pub leader: Option<String>,
+    /// The leader's generation, from its last frame.
+    pub leader_generation: Option<Generation>,
+    /// This node's generation after the last applied operations.
+    pub generation: Generation,
+    /// When this node last heard from the leader while connected.
+    pub last_sync_at: Option<DateTime<Utc>>,
+    /// Why the last session ended or failed, if it did.
+    pub last_error: Option<String>,
+}
+
+impl LeaderSession {
+    /// Whether this follower holds everything the leader announced last.
+    pub fn up_to_date(&self) -> bool {
+        self.connected && self.leader_generation == Some(self.generation)
+    }
+}
+
+/// Connection counters of the cluster port.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ReplicationCounters {
+    /// WebSocket connections accepted on the cluster port.
+    pub accepted: u64,
+    /// Sessions refused because the peer's key proof was wrong.
+    pub invalid_key: u64,
+    /// Sessions that completed the handshake.
+    pub established: u64,
+}
+
+#[derive(Default)]
+struct Inner {
+    accepted: AtomicU64,
+    invalid_key: AtomicU64,
+    established: AtomicU64,
+    next_session: AtomicU64,
+    followers: Mutex<BTreeMap<u64, FollowerInfo>>,
+    leader: Mutex<LeaderSession>,
+}
+
+/// Replication's shared state.
+#[derive(Clone, Default)]
+pub struct ReplicationState(Arc<Inner>);
+
+impl std::fmt::Debug for ReplicationState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReplicationState")
+            .field("counters", &self.counters())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ReplicationState {
+    /// The connection counters.
+    pub fn counters(&self) -> ReplicationCounters {
+        ReplicationCounters {
+            accepted: self.0.accepted.load(Ordering::Relaxed),
+            invalid_key: self.0.invalid_key.load(Ordering::Relaxed),
+            established: self.0.established.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Counts an accepted connection; returns a session id.
+    pub fn connection_accepted(&self) -> u64 {
+        self.0.accepted.fetch_add(1, Ordering::Relaxed);
+        self.0.next_session.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Counts a session refused for a wrong key.
+    pub fn invalid_key(&self) {
+        self.0.invalid_key.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records an established session of follower `node` at `generation`.
+    pub fn follower_established(&self, session: u64, node: &str, generation: Generation) {
+        self.0.established.fetch_add(1, Ordering::Relaxed);
+        let now = Utc::now();
+        let info = FollowerInfo {
+            node: node.to_owned(),
+            generation,
+            ops_behind: 0,
+            last_ack_at: now,
+            connected_since: now,
+        };
+        self.followers_mut().insert(session, info);
+    }
+
+    /// Records a follower's acknowledgement of `generation`.
+    pub fn follower_acked(&self, session: u64, generation: Generation) {
+        if let Some(info) = self.followers_mut().get_mut(&session) {
+            info.generation = generation;
+            info.last_ack_at = Utc::now();
+        }
+    }
+
+    /// Forgets a session that ended.
+    pub fn follower_gone(&self, session: u64) {
+        self.followers_mut().remove(&session);
+    }
+
+    /// The connected followers, with their lag behind `leader` (the leader's
+    /// current generation).
+    pub fn followers(&self, leader: Generation) -> Vec<FollowerInfo> {
+        self.followers_mut()
+            .values()
+            .cloned()
+            .map(|mut f| {
+                f.ops_behind = leader.ops().saturating_sub(f.generation.ops());
+                f
+            })
+            .collect()
+    }
+
+    fn followers_mut(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, FollowerInfo>> {
+        self.0.followers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A follower's session with its leader.
+    pub fn leader_session(&self) -> LeaderSession {
+        self.0
+            .leader
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Updates the follower's session record.
+    pub fn update_leader_session(&self, f: impl FnOnce(&mut LeaderSession)) {
+        f(&mut self.0.leader.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn followers_are_tracked_with_their_lag() {
+        let s = ReplicationState::default();
+        let id = s.connection_accepted();
+        s.follower_established(id, "b", Generation::ZERO);
+        let g = Generation { model: 1, write: 5 };
+        s.follower_acked(id, g);
+        let f = s.followers(Generation { model: 1, write: 8 });
+        assert_eq!(f.len(), 1);
+        assert_eq!(
+            (f[0].node.as_str(), f[0].generation, f[0].ops_behind),
+            ("b", g, 3)
+        );
+        s.invalid_key();
+        assert_eq!(
+            s.counters(),
+            ReplicationCounters {
+                accepted: 1,
+                invalid_key: 1,
+                established: 1
+            }
+        );
+        s.follower_gone(id);
+        assert!(s.followers(g).is_empty());
+    }
+}

@@ -1,0 +1,89 @@
+//! The cluster port (`cluster.listenUri`, `ws://host:port`): a second HTTP
+//! server whose only endpoint is the replication WebSocket
+//! ([`skein_actors::replication::sender`]), and the [`ClusterSetup`] a
+//! clustered node runs with (its name, the cluster key from the encrypted
+//! secret `cluster.authenticationKey`, its peer).
+
+use actix_web::{web, App, HttpServer};
+use anyhow::{bail, Context as _};
+use skein_actors::replication::sender::{self, SenderHub};
+use skein_actors::replication::{ClusterKey, ClusterSetup, ReplicationState};
+use skein_actors::NodeActors;
+
+use crate::cli::node::CLUSTER_KEY_SECRET;
+use crate::secrets::SecretStore;
+use crate::settings::runtime::{NodeRole, RuntimeConfig};
+
+/// The replication setup of a clustered node (`None` for a standalone node
+/// without a cluster port, and for a clustered node without its cluster key,
+/// which could neither prove itself nor check its peer: logged as an error).
+pub fn cluster_setup(
+    config: &RuntimeConfig,
+    secrets: &SecretStore,
+    node_name: &str,
+) -> anyhow::Result<Option<ClusterSetup>> {
+    let c = &config.cluster;
+    if c.role == NodeRole::Standalone && c.listen_uri.is_none() {
+        return Ok(None);
+    }
+    let key = secrets
+        .get(CLUSTER_KEY_SECRET)
+        .with_context(|| format!("cannot read the cluster key (secret {CLUSTER_KEY_SECRET})"))?;
+    let Some(key) = key else {
+        // Refusing to start would be stricter; a node whose cluster key is
+        // missing still serves (and proxies), but neither replicates nor
+        // accepts followers, and says so.
+        log::error!(
+            "this node is configured for a cluster but has no cluster key (secret {CLUSTER_KEY_SECRET}): \
+             replication is disabled; set the key with `skein node setup ... -k KEY`"
+        );
+        return Ok(None);
+    };
+    Ok(Some(ClusterSetup {
+        node_name: node_name.to_owned(),
+        key: ClusterKey::new(&key)?,
+        peer_cluster_uri: c.peer_cluster_uri.as_ref().map(|u| u.to_string()),
+        state: ReplicationState::default(),
+    }))
+}
+
+/// Binds the cluster port when `cluster.listenUri` is set; the returned
+/// server still has to be awaited (it stops on SIGINT/SIGTERM like the API).
+pub fn cluster_server(
+    config: &RuntimeConfig,
+    actors: &NodeActors,
+) -> anyhow::Result<Option<actix_web::dev::Server>> {
+    let (Some(uri), Some(setup)) = (&config.cluster.listen_uri, &actors.cluster) else {
+        return Ok(None);
+    };
+    if uri.scheme() != "ws" {
+        bail!("{uri}: wss cluster URIs need the TLS support that arrives with the security issue");
+    }
+    let host = uri
+        .host_str()
+        .context("cluster.listenUri without a host")?
+        .trim_matches(['[', ']'])
+        .to_owned();
+    let port = uri
+        .port_or_known_default()
+        .context("cluster.listenUri without a port")?;
+    let hub = web::Data::new(SenderHub {
+        store: actors.store.clone(),
+        generations: actors.store_writer.clone().recipient(),
+        supervisor: actors.supervisor.clone(),
+        setup: setup.clone(),
+        health: Some(actors.health.clone().recipient()),
+    });
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(hub.clone())
+            .configure(sender::configure)
+    })
+    .workers(1)
+    .shutdown_timeout(1)
+    .bind((host.as_str(), port))
+    .with_context(|| format!("cannot listen for the cluster on {host}:{port}"))?
+    .run();
+    log::info!("cluster port listening on ws://{host}:{port}");
+    Ok(Some(server))
+}

@@ -6,7 +6,7 @@
 
 use actix_web::{web, App, HttpServer};
 use anyhow::{bail, Context as _};
-use skein_actors::replication::sender::{self, SenderHub};
+use skein_actors::replication::endpoint::{self, SenderHub};
 use skein_actors::replication::{ClusterKey, ClusterSetup, ReplicationState};
 use skein_actors::NodeActors;
 
@@ -77,7 +77,7 @@ pub fn cluster_server(
     let server = HttpServer::new(move || {
         App::new()
             .app_data(hub.clone())
-            .configure(sender::configure)
+            .configure(endpoint::configure)
     })
     .workers(1)
     .shutdown_timeout(1)

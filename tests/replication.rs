@@ -110,6 +110,14 @@ impl Node {
         });
     }
 
+    /// Kills the node (SIGKILL).
+    fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
     /// Stops the node with SIGTERM and waits for it.
     fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
@@ -159,16 +167,70 @@ fn wait_for(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
     panic!("timed out after {limit:?} waiting until {what}");
 }
 
-/// A leader `a` and a follower `b` (with `b_key` as its cluster key), set up and started.
-fn pair(b_key: &str) -> (Node, Node) {
-    let (mut a, mut b) = (Node::new(), Node::new());
+/// A leader `a` and a follower `b` (with `b_key` as its cluster key), set up, not started.
+fn configured_pair(b_key: &str) -> (Node, Node) {
+    let (a, b) = (Node::new(), Node::new());
     a.setup("a", &b, "cluster-key-0123456789");
     b.setup("b", &a, b_key);
     a.ok(&["config", "set", "-k", "cluster.role", "-v", "leader"]);
     b.ok(&["node", "follow"]);
+    (a, b)
+}
+
+/// A leader `a` and a follower `b` (with `b_key` as its cluster key), set up and started.
+fn pair(b_key: &str) -> (Node, Node) {
+    let (mut a, mut b) = configured_pair(b_key);
     a.start();
     b.start();
     (a, b)
+}
+
+/// Ingests `batches` requests of `per_batch` events with poorly compressible
+/// payloads of about `payload` bytes each.
+fn ingest_noise(node: &Node, batches: usize, per_batch: usize, payload: usize) {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for batch in 0..batches {
+        let mut body = String::new();
+        for i in 0..per_batch {
+            let mut noise = String::with_capacity(payload);
+            while noise.len() < payload {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                noise.push_str(&format!("{x:016x}"));
+            }
+            body.push_str(&format!(
+                "{{\"@t\":\"2026-01-01T00:00:00Z\",\"@mt\":\"Noise {{N}}\",\"N\":{i},\"B\":{batch},\"X\":\"{noise}\"}}\n"
+            ));
+        }
+        let (status, text) = request(
+            node.api,
+            "POST",
+            "/ingest/clef",
+            &[("Content-Type", CLEF)],
+            body.as_bytes(),
+        );
+        assert_eq!(status, 201, "{text}");
+    }
+}
+
+fn stream_bytes(node: &Node) -> u64 {
+    files(&node.root().join("Stream"))
+        .iter()
+        .map(|(_, b)| b.len() as u64)
+        .sum()
+}
+
+fn assert_same_files(a: &Node, b: &Node) {
+    let (fa, fb) = (
+        files(&a.root().join("Stream")),
+        files(&b.root().join("Stream")),
+    );
+    let names = |f: &[(String, Vec<u8>)]| f.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&fb), names(&fa));
+    for ((name, x), (_, y)) in fa.iter().zip(&fb) {
+        assert!(x == y, "{name} differs between leader and follower");
+    }
 }
 
 fn ingest(node: &Node, batches: usize, per_batch: usize) {
@@ -239,15 +301,41 @@ fn the_follower_reaches_the_leaders_generation_with_byte_identical_files() {
     assert!(detail.contains("b at"), "{detail}");
     a.stop();
     b.stop();
-    let (fa, fb) = (
-        files(&a.root().join("Stream")),
-        files(&b.root().join("Stream")),
+    assert_same_files(&a, &b);
+}
+
+#[test]
+fn an_empty_follower_catches_up_and_resumes_after_a_crash() {
+    let (mut a, mut b) = configured_pair("cluster-key-0123456789");
+    a.start();
+    ingest_noise(&a, 40, 500, 1000);
+    let (target, bytes) = (a.generation(), stream_bytes(&a));
+    let started = Instant::now();
+    b.start();
+    wait_for(
+        Duration::from_secs(60),
+        "the empty follower catches up",
+        || b.generation() == target,
     );
-    let names = |f: &[(String, Vec<u8>)]| f.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
-    assert_eq!(names(&fb), names(&fa));
-    for ((name, x), (_, y)) in fa.iter().zip(&fb) {
-        assert!(x == y, "{name} differs between leader and follower");
-    }
+    let took = started.elapsed();
+    eprintln!(
+        "catch-up of {:.1} MB to {target} in {took:?} (including process start): {:.0} MB/s",
+        bytes as f64 / 1e6,
+        bytes as f64 / 1e6 / took.as_secs_f64()
+    );
+    // A crashed follower resumes from its own generation.
+    b.kill();
+    ingest_noise(&a, 10, 100, 1000);
+    let target = a.generation();
+    b.start();
+    wait_for(
+        Duration::from_secs(60),
+        "the restarted follower catches up",
+        || b.generation() == target,
+    );
+    a.stop();
+    b.stop();
+    assert_same_files(&a, &b);
 }
 
 #[test]

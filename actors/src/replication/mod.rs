@@ -6,11 +6,13 @@
 //! - [`state`]: what replication reports: per-follower positions on the
 //!   leader, the session on a follower, connection counters.
 //! - [`sender`]: [`ReplicationSender`], one WebSocket actor per follower
-//!   session on the leader; [`sender::accept`] is the HTTP endpoint.
+//!   session on the leader.
+//! - [`endpoint`]: the cluster port's route, [`endpoint::accept`].
 //! - [`receiver`]: [`ReplicationReceiver`] on a follower: connects, applies
 //!   the leader's operations, acknowledges, reconnects with backoff.
 
 pub mod auth;
+pub mod endpoint;
 pub mod protocol;
 pub mod receiver;
 pub mod sender;

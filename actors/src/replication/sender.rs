@@ -11,11 +11,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use actix::prelude::*;
-use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
 use skein_store::{Generation, Store};
 
 use super::auth::{new_nonce, NONCE_LEN};
+use super::endpoint::SenderHub;
 use super::protocol::{Frame, PROTOCOL_VERSION};
 use super::timing::{
     HANDSHAKE_TIMEOUT, HEARTBEAT, IDLE_TIMEOUT, MAX_UNACKED_FRAMES, OPS_FRAME_BYTES,
@@ -24,62 +24,6 @@ use super::{ClusterSetup, ReplicationError};
 use crate::messages::{
     ComponentHealth, GenerationAdvanced, ReportHealth, Role, SubscribeGenerations,
 };
-use crate::node_supervisor::{GetRole, NodeSupervisor};
-
-/// What the cluster endpoint needs (registered as `web::Data`).
-pub struct SenderHub {
-    /// The node's store.
-    pub store: Arc<Store>,
-    /// Where to subscribe to new generations (the StoreWriter).
-    pub generations: Recipient<SubscribeGenerations>,
-    /// Who knows the node's role.
-    pub supervisor: Addr<NodeSupervisor>,
-    /// Name, key and shared state.
-    pub setup: ClusterSetup,
-    /// Where the session counters are shown (the `replication` health component).
-    pub health: Option<Recipient<ReportHealth>>,
-}
-
-/// Routes of the cluster port: the replication endpoint at `/` and `/replication`.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(accept))
-        .route("/replication", web::get().to(accept));
-}
-
-/// Upgrades a cluster-port request to a replication session.
-pub async fn accept(
-    req: HttpRequest,
-    payload: web::Payload,
-    hub: web::Data<SenderHub>,
-) -> Result<HttpResponse, actix_web::Error> {
-    let (role, term) = hub
-        .supervisor
-        .send(GetRole)
-        .await
-        .map_err(actix_web::error::ErrorServiceUnavailable)?;
-    let store = hub.store.clone();
-    let store_id = web::block(move || store.status().store_id).await?;
-    let session = hub.setup.state.connection_accepted();
-    let sender = ReplicationSender {
-        store: hub.store.clone(),
-        generations: hub.generations.clone(),
-        setup: hub.setup.clone(),
-        health: hub.health.clone(),
-        role,
-        term,
-        store_id,
-        session,
-        peer: req
-            .peer_addr()
-            .map_or_else(|| "unknown peer".into(), |a| a.to_string()),
-        phase: Phase::AwaitHello,
-        last_heard: Instant::now(),
-        sent: Generation::ZERO,
-        unacked: VecDeque::new(),
-        fetching: false,
-    };
-    ws::start(sender, &req, payload)
-}
 
 enum Phase {
     AwaitHello,
@@ -117,6 +61,33 @@ pub struct ReplicationSender {
 type Ctx = ws::WebsocketContext<ReplicationSender>;
 
 impl ReplicationSender {
+    /// A session in `role`/`term` for a connection from `peer`.
+    pub fn new(
+        hub: &SenderHub,
+        role: Role,
+        term: u64,
+        store_id: String,
+        session: u64,
+        peer: String,
+    ) -> ReplicationSender {
+        ReplicationSender {
+            store: hub.store.clone(),
+            generations: hub.generations.clone(),
+            setup: hub.setup.clone(),
+            health: hub.health.clone(),
+            role,
+            term,
+            store_id,
+            session,
+            peer,
+            phase: Phase::AwaitHello,
+            last_heard: Instant::now(),
+            sent: Generation::ZERO,
+            unacked: VecDeque::new(),
+            fetching: false,
+        }
+    }
+
     /// Shows the followers and counters as the (healthy) `replication` component.
     fn report(&self) {
         let Some(health) = &self.health else { return };

@@ -1,0 +1,208 @@
+//! In-process replication sessions: a leader's cluster endpoint on an
+//! ephemeral port and a ReplicationReceiver (or a raw WebSocket client)
+//! against it; covers catch-up, live pushes, refusals and malformed frames.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::{web, App, HttpServer};
+use awc::ws;
+use futures_util::{SinkExt as _, StreamExt as _};
+use skein_actors::messages::Role;
+use skein_actors::replication::endpoint::{self, SenderHub};
+use skein_actors::replication::protocol::{Frame, PROTOCOL_VERSION};
+use skein_actors::replication::{ClusterKey, ClusterSetup, ReplicationReceiver, ReplicationState};
+use skein_actors::NodeActors;
+use skein_store::event::parse_clef;
+use skein_store::{Generation, Store, StoreOptions};
+
+type Conn = actix_codec::Framed<awc::BoxedSocket, ws::Codec>;
+
+fn opts() -> StoreOptions {
+    StoreOptions {
+        disk_floor_bytes: 0,
+        ..StoreOptions::default()
+    }
+}
+
+fn setup(name: &str, key: &str, peer: Option<String>) -> ClusterSetup {
+    ClusterSetup {
+        node_name: name.into(),
+        key: ClusterKey::new(key).unwrap(),
+        peer_cluster_uri: peer,
+        state: ReplicationState::default(),
+    }
+}
+
+fn append(store: &Store, n: usize) {
+    let body: String = (0..n)
+        .map(|i| format!("{{\"@t\":\"2026-01-01T00:00:00Z\",\"@mt\":\"n {{N}}\",\"N\":{i}}}\n"))
+        .collect();
+    store
+        .append_events(&parse_clef(body.as_bytes()).unwrap())
+        .unwrap();
+}
+
+/// Starts a node's actors in `role` and its cluster endpoint; returns the URL.
+fn leader(store: Arc<Store>, role: Role, setup: ClusterSetup) -> (NodeActors, String) {
+    let actors = NodeActors::start_clustered(store.clone(), role, 1, Some(setup.clone()));
+    let hub = web::Data::new(SenderHub {
+        store,
+        generations: actors.store_writer.clone().recipient(),
+        supervisor: actors.supervisor.clone(),
+        setup,
+        health: None,
+    });
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(hub.clone())
+            .configure(endpoint::configure)
+    })
+    .workers(1)
+    .bind(("127.0.0.1", 0))
+    .unwrap();
+    let port = server.addrs()[0].port();
+    actix_rt::spawn(server.run());
+    (actors, format!("ws://127.0.0.1:{port}/"))
+}
+
+async fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < limit, "timed out after {limit:?}");
+        actix_rt::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[test]
+fn a_receiver_catches_up_follows_live_writes_and_reports_its_session() {
+    actix_rt::System::new().block_on(async {
+        let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let a = Arc::new(Store::open(da.path(), opts()).unwrap());
+        for _ in 0..30 {
+            append(&a, 20);
+        }
+        let leader_setup = setup("a", "k3y", None);
+        let (actors, url) = leader(a.clone(), Role::Leader, leader_setup.clone());
+        let b = Arc::new(Store::open(db.path(), opts()).unwrap());
+        let follower = setup("b", "k3y", Some(url));
+        let _rx = actix::Actor::start(ReplicationReceiver::new(b.clone(), follower.clone(), None));
+        wait_until(Duration::from_secs(10), || b.generation() == a.generation()).await;
+        assert_eq!(
+            b.status().store_id,
+            a.status().store_id,
+            "the empty store adopted the id"
+        );
+        // Live writes are pushed (through the StoreWriter's announcements).
+        let body = b"{\"@t\":\"2026-01-01T00:00:00Z\",\"@mt\":\"live\"}\n";
+        let block = skein_store::block::encode_block(&parse_clef(body).unwrap());
+        actors
+            .store_writer
+            .send(skein_actors::messages::AppendBatch { block })
+            .await
+            .unwrap()
+            .unwrap();
+        wait_until(Duration::from_secs(10), || b.generation() == a.generation()).await;
+        wait_until(Duration::from_secs(5), || {
+            leader_setup
+                .state
+                .followers(a.generation())
+                .first()
+                .map(|f| f.generation)
+                == Some(a.generation())
+        })
+        .await;
+        let session = follower.state.leader_session();
+        assert!(session.connected && session.leader.as_deref() == Some("a"));
+        let c = leader_setup.state.counters();
+        assert_eq!((c.invalid_key, c.established), (0, 1));
+    });
+}
+
+async fn raw(url: &str) -> Conn {
+    awc::Client::new().ws(url).connect().await.unwrap().1
+}
+
+async fn send(conn: &mut Conn, bytes: Vec<u8>) {
+    conn.send(ws::Message::Binary(bytes.into())).await.unwrap();
+}
+
+async fn next_refusal(conn: &mut Conn) -> String {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), conn.next()).await {
+            Ok(Some(Ok(ws::Frame::Binary(b)))) => {
+                if let Frame::Refused { reason } = Frame::decode(&b).unwrap() {
+                    return reason;
+                }
+            }
+            Ok(Some(Ok(_))) => {}
+            other => panic!("no Refused frame: {other:?}"),
+        }
+    }
+}
+
+fn hello(protocol: u32) -> Vec<u8> {
+    Frame::Hello {
+        protocol,
+        node: "b".into(),
+        store_id: "x".into(),
+        generation: Generation::ZERO,
+        nonce_f: vec![7; 32],
+    }
+    .encode()
+    .unwrap()
+}
+
+#[test]
+fn malformed_frames_wrong_versions_and_followers_are_refused_without_panics() {
+    actix_rt::System::new().block_on(async {
+        let d = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(d.path(), opts()).unwrap());
+        let (_a, url) = leader(store, Role::Leader, setup("a", "k", None));
+        let mut c = raw(&url).await;
+        send(&mut c, b"\xc1 not msgpack".to_vec()).await;
+        assert!(next_refusal(&mut c).await.contains("malformed"));
+
+        let mut c = raw(&url).await;
+        send(&mut c, hello(99)).await;
+        assert!(next_refusal(&mut c).await.contains("protocol version 99"));
+
+        let mut c = raw(&url).await;
+        let ack = Frame::Ack {
+            generation: Generation::ZERO,
+        };
+        send(&mut c, ack.encode().unwrap()).await;
+        assert!(next_refusal(&mut c).await.contains("unexpected Ack"));
+
+        let d2 = tempfile::tempdir().unwrap();
+        let other = Arc::new(Store::open(d2.path(), opts()).unwrap());
+        let peer = Some("ws://127.0.0.1:9/".to_owned());
+        let (_f, url) = leader(other, Role::Follower, setup("f", "k", peer));
+        let mut c = raw(&url).await;
+        send(&mut c, hello(PROTOCOL_VERSION)).await;
+        assert!(next_refusal(&mut c).await.contains("not the leader"));
+    });
+}
+
+#[test]
+fn a_non_empty_store_of_another_id_is_refused() {
+    actix_rt::System::new().block_on(async {
+        let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let a = Arc::new(Store::open(da.path(), opts()).unwrap());
+        append(&a, 5);
+        let (_actors, url) = leader(a, Role::Leader, setup("a", "k", None));
+        let b = Arc::new(Store::open(db.path(), opts()).unwrap());
+        append(&b, 5);
+        let follower = setup("b", "k", Some(url));
+        let _rx = actix::Actor::start(ReplicationReceiver::new(b.clone(), follower.clone(), None));
+        wait_until(Duration::from_secs(10), || {
+            follower
+                .state
+                .leader_session()
+                .last_error
+                .is_some_and(|e| e.contains("another store"))
+        })
+        .await;
+        assert_eq!(b.generation().write, 1, "nothing was applied");
+    });
+}

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use actix::Actor as _;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use anyhow::{bail, Context as _};
@@ -79,6 +80,7 @@ async fn serve(
         false => (role, term, false),
     };
     let actors = NodeActors::start_clustered(store, role, term, cluster);
+    let role_cell = api::proxy::RoleCell::new(role);
     let coordinator = shared.then(|| {
         let uri = |u: &Option<Url>| u.as_ref().map(Url::to_string);
         let me = CoordinatorConfig {
@@ -89,7 +91,11 @@ async fn serve(
         };
         let (supervisor, health) = (actors.supervisor.clone(), actors.health.clone());
         let (ms, store) = (metastore.clone(), actors.store.clone());
-        let (s, h) = (supervisor.recipient(), Some(health.recipient()));
+        let keeper = api::cluster::RoleCellKeeper {
+            cell: role_cell.clone(),
+            supervisor: supervisor.recipient(),
+        };
+        let (s, h) = (keeper.start().recipient(), Some(health.recipient()));
         ClusterCoordinator::start(ms, store, me, s, h, role, term, may_resume)
     });
     let cluster_server = crate::cluster_port::cluster_server(&config, &actors)?;
@@ -108,7 +114,6 @@ async fn serve(
         instance_name,
         config,
     });
-    let role_cell = api::proxy::RoleCell::new(role);
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())

@@ -17,35 +17,50 @@ use support::{free_port, Server};
 
 const EVENT: &[u8] = b"{\"@t\":\"2025-01-01T00:00:00Z\",\"@mt\":\"Hello {Name}\",\"Name\":\"x\"}";
 
-/// `skein node setup` arguments on free local ports.
-fn setup_args(name: &str) -> Vec<String> {
-    let port = || free_port().to_string();
-    [
-        "node",
-        "setup",
-        "--cluster-listen",
-        &format!("ws://127.0.0.1:{}", port()),
-        "--internal-api",
-        &format!("http://127.0.0.1:{}", port()),
-        "--peer-cluster",
-        &format!("ws://127.0.0.1:{}", port()),
-        "--peer-internal-api",
-        &format!("http://127.0.0.1:{}", port()),
-        "-k",
-        "cluster-key-0123456789",
-        "--node-name",
-        name,
-    ]
-    .map(String::from)
-    .to_vec()
+/// A node's internal API and cluster ports (the internal API is bound too,
+/// so a peer can proxy to it whatever port the harness listens on).
+struct Ports {
+    api: u16,
+    cluster: u16,
+}
+
+impl Ports {
+    fn free() -> Ports {
+        Ports {
+            api: free_port(),
+            cluster: free_port(),
+        }
+    }
 }
 
 /// The guide's configuration, run through `run` (a node's CLI).
-fn configure(run: impl Fn(&[&str]) -> String, key: &str, db: &str, name: &str) {
+fn configure(
+    run: impl Fn(&[&str]) -> String,
+    key: &str,
+    db: &str,
+    name: &str,
+    me: &Ports,
+    peer: &Ports,
+) {
     run(&["config", "set", "-k", "storage.secretKey", "-v", key]);
     let pg = "metastore.postgres.connectionString";
     run(&["secret", "set", "-k", pg, "-v", db]);
-    let args = setup_args(name);
+    let args = [
+        "node".to_string(),
+        "setup".into(),
+        "--cluster-listen".into(),
+        format!("ws://127.0.0.1:{}", me.cluster),
+        "--internal-api".into(),
+        format!("http://127.0.0.1:{}", me.api),
+        "--peer-cluster".into(),
+        format!("ws://127.0.0.1:{}", peer.cluster),
+        "--peer-internal-api".into(),
+        format!("http://127.0.0.1:{}", peer.api),
+        "-k".into(),
+        "cluster-key-0123456789".into(),
+        "--node-name".into(),
+        name.into(),
+    ];
     run(&args.iter().map(String::as_str).collect::<Vec<_>>());
 }
 
@@ -75,7 +90,8 @@ fn a_leader_shows_itself_and_is_fenced_when_another_node_takes_over() {
     ]);
     let mut first = Server::start_with(env);
     let key = ok(&first, &["show-key", "--generate"]).trim().to_string();
-    configure(|a| ok(&first, a), &key, &db.url, "node-a");
+    let (pa, pb) = (Ports::free(), Ports::free());
+    configure(|a| ok(&first, a), &key, &db.url, "node-a", &pa, &pb);
     assert!(ok(&first, &["node", "lead"]).contains("term 1"));
     first.restart();
 
@@ -102,7 +118,7 @@ fn a_leader_shows_itself_and_is_fenced_when_another_node_takes_over() {
         .contains("no up-to-date follower"));
 
     let second = Node::new();
-    configure(|a| second.ok(a), &key, &db.url, "node-b");
+    configure(|a| second.ok(a), &key, &db.url, "node-b", &pb, &pa);
     let lead = second.ok(&["node", "lead"]);
     assert!(
         lead.contains("node-b leads the cluster in term 2"),
@@ -124,13 +140,17 @@ fn a_leader_shows_itself_and_is_fenced_when_another_node_takes_over() {
         std::thread::sleep(Duration::from_millis(50));
     };
     eprintln!("fenced {fenced:?} after node-b took leadership");
-    let (_, cluster) = json(&first, "/api/cluster");
-    let me = &cluster["Nodes"][0];
-    assert_eq!(
-        (&me["Role"], &me["Term"]),
-        (&Value::from("Follower"), &Value::from(2))
-    );
     assert!(first.log().contains("leadership lost"), "{}", first.log());
+    // Its heartbeat row says so too (its own /api/cluster is now proxied).
+    let started = Instant::now();
+    while !ok(&first, &["node", "status"]).contains("node-a  role=follower term=2") {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{}",
+            first.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 #[test]
@@ -140,11 +160,17 @@ fn demote_hands_leadership_to_the_follower() {
     let mut a = Server::start_with(env.clone());
     let mut b = Server::start_with(env);
     let key = ok(&a, &["show-key", "--generate"]).trim().to_string();
-    configure(|x| ok(&a, x), &key, &db.url, "node-a");
-    configure(|x| ok(&b, x), &key, &db.url, "node-b");
+    let (pa, pb) = (Ports::free(), Ports::free());
+    configure(|x| ok(&a, x), &key, &db.url, "node-a", &pa, &pb);
+    configure(|x| ok(&b, x), &key, &db.url, "node-b", &pb, &pa);
     ok(&a, &["node", "lead"]);
     a.restart();
     b.restart();
+    let started = Instant::now();
+    while !ok(&b, &["node", "status"]).contains("node-b  role=follower") {
+        assert!(started.elapsed() < Duration::from_secs(5), "{}", b.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let url = a.url.clone();
     let out = ok(&a, &["node", "demote", "--url", &url, "--wait", "--force"]);
     assert!(out.contains("stopped accepting writes"), "{out}");
@@ -155,4 +181,25 @@ fn demote_hands_leadership_to_the_follower() {
     assert!(out.contains("node-b leads in term 2."), "{out}");
     let status = ok(&b, &["node", "status"]);
     assert!(status.contains("node-b"), "{status}");
+    // The old leader now proxies to the new one, which accepts the write.
+    let started = Instant::now();
+    loop {
+        let (status, body) = a.post("/api/events/raw?clef", "application/json", EVENT);
+        if status == 201 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{status} {body}\n{}\n{}",
+            a.log(),
+            b.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (_, cluster) = json(&b, "/api/cluster");
+    assert_eq!(
+        cluster["Nodes"][0]["Name"], "node-b",
+        "served by node-b: {cluster}"
+    );
+    assert_eq!(cluster["Nodes"][0]["Role"], "Leader", "{cluster}");
 }

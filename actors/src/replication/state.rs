@@ -6,9 +6,12 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use actix::Recipient;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use skein_store::Generation;
+
+use crate::messages::ReplicationReported;
 
 /// One follower session on the leader.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -68,6 +71,7 @@ struct Inner {
     next_session: AtomicU64,
     followers: Mutex<BTreeMap<u64, FollowerInfo>>,
     leader: Mutex<LeaderSession>,
+    listeners: Mutex<Vec<Recipient<ReplicationReported>>>,
 }
 
 /// Replication's shared state.
@@ -92,15 +96,57 @@ impl ReplicationState {
         }
     }
 
+    /// What replication reports for this node's heartbeat row.
+    pub fn reported(&self) -> ReplicationReported {
+        let c = self.counters();
+        let s = self.leader_session();
+        let state = match (&s.leader, s.connected, &s.last_error) {
+            (Some(leader), true, _) if s.up_to_date() => {
+                Some(format!("replicating from {leader}; up to date"))
+            }
+            (Some(leader), true, _) => Some(format!("replicating from {leader}; catching up")),
+            (_, false, Some(e)) => Some(format!("not replicating: {e}")),
+            _ => None,
+        };
+        ReplicationReported {
+            last_sync_at: s.last_sync_at,
+            accepted: c.accepted,
+            invalid_key: c.invalid_key,
+            established: c.established,
+            state,
+        }
+    }
+
+    /// Sends [`ReplicationReported`] to `listener` now and whenever it changes
+    /// (e.g. to the ClusterCoordinator, which publishes it in the node's row).
+    pub fn report_to(&self, listener: Recipient<ReplicationReported>) {
+        listener.do_send(self.reported());
+        lock(&self.0.listeners).push(listener);
+    }
+
+    fn notify(&self) {
+        let listeners = lock(&self.0.listeners).clone();
+        if listeners.is_empty() {
+            return;
+        }
+        let report = self.reported();
+        for l in listeners {
+            l.do_send(report.clone());
+        }
+    }
+
     /// Counts an accepted connection; returns a session id.
     pub fn connection_accepted(&self) -> u64 {
         self.0.accepted.fetch_add(1, Ordering::Relaxed);
-        self.0.next_session.fetch_add(1, Ordering::Relaxed)
+        let id = self.0.next_session.fetch_add(1, Ordering::Relaxed);
+        self.notify();
+        id
     }
 
     /// Counts a session refused for a wrong key.
     pub fn invalid_key(&self) {
         self.0.invalid_key.fetch_add(1, Ordering::Relaxed);
+        self.notify();
     }
 
     /// Records an established session of follower `node` at `generation`.
@@ -115,6 +161,7 @@ impl ReplicationState {
             connected_since: now,
         };
         self.followers_mut().insert(session, info);
+        self.notify();
     }
 
     /// Records a follower's acknowledgement of `generation`.
@@ -144,22 +191,23 @@ impl ReplicationState {
     }
 
     fn followers_mut(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, FollowerInfo>> {
-        self.0.followers.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.0.followers)
     }
 
     /// A follower's session with its leader.
     pub fn leader_session(&self) -> LeaderSession {
-        self.0
-            .leader
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        lock(&self.0.leader).clone()
     }
 
     /// Updates the follower's session record.
     pub fn update_leader_session(&self, f: impl FnOnce(&mut LeaderSession)) {
-        f(&mut self.0.leader.lock().unwrap_or_else(|e| e.into_inner()));
+        f(&mut lock(&self.0.leader));
+        self.notify();
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[cfg(test)]
@@ -187,6 +235,19 @@ mod tests {
                 invalid_key: 1,
                 established: 1
             }
+        );
+        let r = s.reported();
+        assert_eq!((r.accepted, r.invalid_key, r.established), (1, 1, 1));
+        assert_eq!(
+            r.state, None,
+            "a leader leaves the state to the coordinator"
+        );
+        s.update_leader_session(|l| {
+            l.last_error = Some("connection refused".into());
+        });
+        assert_eq!(
+            s.reported().state.as_deref(),
+            Some("not replicating: connection refused")
         );
         s.follower_gone(id);
         assert!(s.followers(g).is_empty());

@@ -96,7 +96,11 @@ async fn serve(
             supervisor: supervisor.recipient(),
         };
         let (s, h) = (keeper.start().recipient(), Some(health.recipient()));
-        ClusterCoordinator::start(ms, store, me, s, h, role, term, may_resume)
+        let c = ClusterCoordinator::start(ms, store, me, s, h, role, term, may_resume);
+        if let Some(setup) = &actors.cluster {
+            setup.state.report_to(c.clone().recipient());
+        }
+        c
     });
     let cluster_server = crate::cluster_port::cluster_server(&config, &actors)?;
     let credentials = Credentials::new(metastore);

@@ -171,9 +171,32 @@ fn demote_hands_leadership_to_the_follower() {
         assert!(started.elapsed() < Duration::from_secs(5), "{}", b.log());
         std::thread::sleep(Duration::from_millis(100));
     }
+    let (status, _) = a.post("/api/events/raw?clef", "application/json", EVENT);
+    assert_eq!(status, 201, "{}", a.log());
+    // The follower catches up: the cluster becomes healthy.
+    let started = Instant::now();
+    loop {
+        let (_, h) = json(&a, "/health/cluster");
+        if h["Status"] == "Healthy" {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{h}\n{}",
+            b.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (_, cluster) = json(&a, "/api/cluster");
+    assert_eq!(cluster["Nodes"][1]["IsUpToDate"], true, "{cluster}");
+    assert_eq!(
+        cluster["Nodes"][1]["Generation"],
+        cluster["Nodes"][0]["Generation"]
+    );
     let url = a.url.clone();
-    let out = ok(&a, &["node", "demote", "--url", &url, "--wait", "--force"]);
+    let out = ok(&a, &["node", "demote", "--url", &url, "--wait"]);
     assert!(out.contains("stopped accepting writes"), "{out}");
+    assert!(out.contains("node-b reached generation"), "{out}");
     assert!(
         out.contains("handed leadership to node-b in term 2"),
         "{out}"

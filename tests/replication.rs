@@ -338,6 +338,35 @@ fn an_empty_follower_catches_up_and_resumes_after_a_crash() {
     assert_same_files(&a, &b);
 }
 
+/// Catch-up rate of an empty follower (`SKEIN_CATCHUP_BATCHES` × 500 events of
+/// ~1 KB of noise; default 400 ≈ 100 MB stored). Run with `--ignored --nocapture`.
+#[test]
+#[ignore]
+fn catch_up_rate() {
+    let batches = std::env::var("SKEIN_CATCHUP_BATCHES")
+        .ok()
+        .and_then(|b| b.parse().ok())
+        .unwrap_or(400);
+    let (mut a, mut b) = configured_pair("cluster-key-0123456789");
+    a.start();
+    ingest_noise(&a, batches, 500, 1000);
+    let (target, bytes) = (a.generation(), stream_bytes(&a));
+    let started = Instant::now();
+    b.start();
+    let up = started.elapsed();
+    wait_for(
+        Duration::from_secs(600),
+        "the empty follower catches up",
+        || b.generation() == target,
+    );
+    let took = started.elapsed();
+    eprintln!(
+        "catch-up of {:.1} MB ({target}) in {took:?} ({up:?} of it process start): {:.0} MB/s",
+        bytes as f64 / 1e6,
+        bytes as f64 / 1e6 / took.as_secs_f64()
+    );
+}
+
 #[test]
 fn a_follower_with_a_wrong_cluster_key_is_refused_and_counted() {
     let (a, b) = pair("not-the-cluster-key");

@@ -206,3 +206,31 @@ fn a_non_empty_store_of_another_id_is_refused() {
         assert_eq!(b.generation().write, 1, "nothing was applied");
     });
 }
+
+#[test]
+fn a_leader_that_stops_leading_ends_its_sessions() {
+    actix_rt::System::new().block_on(async {
+        let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let a = Arc::new(Store::open(da.path(), opts()).unwrap());
+        append(&a, 5);
+        let (actors, url) = leader(a.clone(), Role::Leader, setup("a", "k", None));
+        let b = Arc::new(Store::open(db.path(), opts()).unwrap());
+        let follower = setup("b", "k", Some(url));
+        let _rx = actix::Actor::start(ReplicationReceiver::new(b.clone(), follower.clone(), None));
+        wait_until(Duration::from_secs(10), || b.generation() == a.generation()).await;
+        actors
+            .supervisor
+            .do_send(skein_actors::messages::RoleChanged {
+                role: Role::Follower,
+                term: 2,
+            });
+        wait_until(Duration::from_secs(10), || {
+            follower
+                .state
+                .leader_session()
+                .last_error
+                .is_some_and(|e| e.contains("now Follower in term 2"))
+        })
+        .await;
+    });
+}

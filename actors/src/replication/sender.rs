@@ -24,6 +24,7 @@ use super::{ClusterSetup, ReplicationError};
 use crate::messages::{
     ComponentHealth, GenerationAdvanced, ReportHealth, Role, SubscribeGenerations,
 };
+use crate::node_supervisor::{GetRole, NodeSupervisor};
 
 enum Phase {
     AwaitHello,
@@ -44,6 +45,7 @@ enum Phase {
 pub struct ReplicationSender {
     store: Arc<Store>,
     generations: Recipient<SubscribeGenerations>,
+    supervisor: Addr<NodeSupervisor>,
     setup: ClusterSetup,
     health: Option<Recipient<ReportHealth>>,
     role: Role,
@@ -73,6 +75,7 @@ impl ReplicationSender {
         ReplicationSender {
             store: hub.store.clone(),
             generations: hub.generations.clone(),
+            supervisor: hub.supervisor.clone(),
             setup: hub.setup.clone(),
             health: hub.health.clone(),
             role,
@@ -278,6 +281,16 @@ impl ReplicationSender {
         let generation = self.store.generation();
         self.send(ctx, &Frame::Heartbeat { generation });
         self.pump(ctx);
+        // A node that stopped leading (or moved to another term) ends its sessions.
+        let ask = self.supervisor.send(GetRole);
+        ctx.spawn(ask.into_actor(self).map(|answer, act, ctx| {
+            if let Ok((role, term)) = answer {
+                if !role.accepts_writes() || term != act.term {
+                    let why = format!("this node is now {} in term {term}", role.name());
+                    act.end(ctx, &why);
+                }
+            }
+        }));
     }
 
     /// Sends the next `Ops` frame when the follower is behind and the window allows.

@@ -310,3 +310,27 @@ pub(crate) fn finish_interrupted_install(dir: &Path) -> Result<(), StoreError> {
     }
     Ok(())
 }
+
+impl Store {
+    /// Makes this open store a copy of the planned one ([`install_snapshot`]
+    /// into its own folder, then rebuilt in place as [`Store::reopen`] does):
+    /// readers holding this `Store` keep working. Writes wait meanwhile. For
+    /// a replica whose history is too old to stream; resumable after errors.
+    pub fn install_snapshot_in_place(
+        &self,
+        plan: &SnapshotPlan,
+        fetch: &mut FetchChunk<'_>,
+    ) -> Result<(), StoreError> {
+        let mut w = self.writer();
+        install_snapshot(&self.dir, plan, w.opts.disk_floor_bytes, fetch)?;
+        let mut fresh = super::recover::open(&self.dir, w.opts.clone(), Some(&plan.store_id))?;
+        let rebuilt = std::mem::take(&mut *fresh.index.write().expect("index lock"));
+        *self.index.write().expect("index lock") = rebuilt;
+        fresh.index = self.index.clone();
+        fresh.published = self.published.clone();
+        fresh.term = fresh.term.max(w.term);
+        fresh.publish();
+        *w = fresh;
+        Ok(())
+    }
+}

@@ -480,3 +480,35 @@ fn an_empty_store_adopts_another_id_and_then_replicates_it_byte_for_byte() {
     ));
     b.adopt_store_id(&id).unwrap();
 }
+
+#[test]
+fn an_open_store_installs_a_snapshot_in_place_and_then_follows_history() {
+    let (a_dir, parent) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let b_dir = parent.path().join("Stream");
+    let o = StoreOptions {
+        segment_max_bytes: 1500,
+        ..opts()
+    };
+    let a = Store::open(a_dir.path(), o.clone()).unwrap();
+    for t in 0..12 {
+        a.append_events(&events(t, 6, 10)).unwrap();
+    }
+    let b = Store::open(&b_dir, o.clone()).unwrap();
+    let plan = a.snapshot_plan();
+    b.install_snapshot_in_place(&plan, &mut |name: &str, off: u64, len: usize| {
+        a.read_chunk(name, off, len)
+    })
+    .unwrap();
+    assert_eq!(b.generation(), plan.generation);
+    assert_eq!(b.status().store_id, a.status().store_id);
+    a.append_events(&events(50, 3, 1)).unwrap();
+    b.apply(&a.history_after(b.generation(), 1 << 20).unwrap().unwrap())
+        .unwrap();
+    assert_eq!(b.generation(), a.generation());
+    assert_eq!(
+        all_events(&b, Order::NewestFirst),
+        all_events(&a, Order::NewestFirst)
+    );
+    drop(b);
+    assert_eq!(file_bytes(&b_dir), file_bytes(a_dir.path()));
+}

@@ -234,3 +234,42 @@ fn a_leader_that_stops_leading_ends_its_sessions() {
         .await;
     });
 }
+
+#[test]
+fn a_follower_behind_the_kept_history_copies_a_snapshot_then_streams() {
+    actix_rt::System::new().block_on(async {
+        let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let short = StoreOptions {
+            segment_max_bytes: 1500,
+            recent_ops_kept: 2,
+            ..opts()
+        };
+        let a = Arc::new(Store::open(da.path(), short).unwrap());
+        for _ in 0..12 {
+            append(&a, 10);
+        }
+        assert!(a.history_after(Generation::ZERO, 1 << 20).unwrap().is_err());
+        let leader_setup = setup("a", "k", None);
+        let (actors, url) = leader(a.clone(), Role::Leader, leader_setup.clone());
+        let b_dir = db.path().join("Stream");
+        let b = Arc::new(Store::open(&b_dir, opts()).unwrap());
+        let follower = setup("b", "k", Some(url));
+        let _rx = actix::Actor::start(ReplicationReceiver::new(b.clone(), follower.clone(), None));
+        wait_until(Duration::from_secs(10), || b.generation() == a.generation()).await;
+        let body = b"{\"@t\":\"2026-01-01T00:00:00Z\",\"@mt\":\"after the snapshot\"}\n";
+        let block = skein_store::block::encode_block(&parse_clef(body).unwrap());
+        actors
+            .store_writer
+            .send(skein_actors::messages::AppendBatch { block })
+            .await
+            .unwrap()
+            .unwrap();
+        wait_until(Duration::from_secs(10), || b.generation() == a.generation()).await;
+        assert_eq!(b.status().events, a.status().events);
+        assert_eq!(
+            leader_setup.state.counters().established,
+            2,
+            "snapshot, then stream"
+        );
+    });
+}

@@ -7,6 +7,7 @@
 //!   leader, the session on a follower, connection counters.
 //! - [`sender`]: [`ReplicationSender`], one WebSocket actor per follower
 //!   session on the leader.
+//! - [`source`]: the sender's store reads: `Ops` frames, snapshots.
 //! - [`endpoint`]: the cluster port's route, [`endpoint::accept`].
 //! - [`receiver`]: [`ReplicationReceiver`] on a follower: connects, applies
 //!   the leader's operations, acknowledges, reconnects with backoff.
@@ -16,6 +17,7 @@ pub mod endpoint;
 pub mod protocol;
 pub mod receiver;
 pub mod sender;
+pub mod source;
 pub mod state;
 
 use std::time::Duration;

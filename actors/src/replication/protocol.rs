@@ -10,11 +10,15 @@
 //! leader → follower   Welcome { leader, term, store_id, generation, proof_l }
 //! leader → follower   Ops { items } | Heartbeat { generation }
 //! follower → leader   Ack { generation }
+//! leader → follower   Snapshot { plan }        (history too old to stream)
+//! follower → leader   ChunkRequest { name, offset, max_len }
+//! leader → follower   FileChunk { name, offset, bytes }
 //! either way          Refused { reason }   (then the session closes)
 //! ```
 
 use serde::{Deserialize, Serialize};
 use skein_store::stream::history::HistoryItem;
+use skein_store::stream::snapshot::SnapshotPlan;
 use skein_store::Generation;
 
 use super::ReplicationError;
@@ -80,6 +84,31 @@ pub enum Frame {
         /// The follower's generation.
         generation: Generation,
     },
+    /// The follower's history is too old to stream: copy this snapshot, then
+    /// reconnect (and stream what follows it).
+    Snapshot {
+        /// The leader's files and manifest.
+        plan: SnapshotPlan,
+    },
+    /// The follower asks for a piece of a snapshot file.
+    ChunkRequest {
+        /// File name (from the plan).
+        name: String,
+        /// Byte offset.
+        offset: u64,
+        /// Most bytes wanted.
+        max_len: u64,
+    },
+    /// A piece of a snapshot file.
+    FileChunk {
+        /// File name.
+        name: String,
+        /// Byte offset.
+        offset: u64,
+        /// The bytes.
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+    },
     /// The session is refused or ended, and why.
     Refused {
         /// Why.
@@ -108,6 +137,9 @@ impl Frame {
             Frame::Ops { .. } => "Ops",
             Frame::Heartbeat { .. } => "Heartbeat",
             Frame::Ack { .. } => "Ack",
+            Frame::Snapshot { .. } => "Snapshot",
+            Frame::ChunkRequest { .. } => "ChunkRequest",
+            Frame::FileChunk { .. } => "FileChunk",
             Frame::Refused { .. } => "Refused",
         }
     }
@@ -160,6 +192,16 @@ mod tests {
         });
         round_trip(Frame::Heartbeat { generation: g });
         round_trip(Frame::Ack { generation: g });
+        round_trip(Frame::ChunkRequest {
+            name: "seg-000001.log".into(),
+            offset: 4096,
+            max_len: 1 << 20,
+        });
+        round_trip(Frame::FileChunk {
+            name: "seg-000001.log".into(),
+            offset: 4096,
+            bytes: vec![5; 64],
+        });
         round_trip(Frame::Refused {
             reason: "no".into(),
         });

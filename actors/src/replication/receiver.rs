@@ -13,7 +13,8 @@ use actix::prelude::*;
 use awc::ws;
 use chrono::Utc;
 use futures_util::{SinkExt as _, StreamExt as _};
-use skein_store::{Generation, Store};
+use skein_store::stream::snapshot::SnapshotPlan;
+use skein_store::{Generation, Store, StoreError};
 
 use super::auth::new_nonce;
 use super::protocol::{Frame, PROTOCOL_VERSION};
@@ -101,7 +102,11 @@ async fn run_forever(
         let mut established = false;
         let outcome = session(&store, &setup, &url, &health, &mut established).await;
         let error = match outcome {
-            Ok(()) => "the session ended".to_owned(),
+            Ok(()) => {
+                // A snapshot was installed: stream what follows it at once.
+                backoff = BACKOFF_MIN;
+                continue;
+            }
             Err(e) => e.to_string(),
         };
         setup.state.update_leader_session(|s| {
@@ -261,6 +266,17 @@ async fn session(
                 state.update_leader_session(|s| s.leader_generation = Some(generation));
                 store.generation()
             }
+            Frame::Snapshot { plan } => {
+                log::info!(
+                    "copying a snapshot of {} files at generation {} from {leader}",
+                    plan.files.len(),
+                    plan.generation
+                );
+                let reached = install_snapshot(store, &mut conn, plan).await?;
+                log::info!("snapshot installed at generation {reached}; reconnecting");
+                state.update_leader_session(|s| s.generation = reached);
+                return Ok(());
+            }
             f => return Err(ReplicationError::Unexpected(f.kind())),
         };
         state.update_leader_session(|s| {
@@ -268,6 +284,52 @@ async fn session(
             s.last_sync_at = Some(Utc::now());
         });
         send(&mut conn, &Frame::Ack { generation: acked }).await?;
+    }
+}
+
+type ChunkReply = std::sync::mpsc::Sender<Result<Vec<u8>, StoreError>>;
+
+/// Installs the leader's snapshot: the store's installer runs on a blocking
+/// thread and asks for chunks through a channel; this task fetches them over
+/// the session. An interrupted copy resumes in the next session.
+async fn install_snapshot(
+    store: &Arc<Store>,
+    conn: &mut Conn,
+    plan: SnapshotPlan,
+) -> Result<Generation, ReplicationError> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, u64, usize, ChunkReply)>();
+    let (s, target) = (store.clone(), plan.generation);
+    let mut job = tokio::task::spawn_blocking(move || {
+        let ended = || StoreError::Mismatch("the replication session ended".into());
+        let mut fetch = |name: &str, offset: u64, max: usize| {
+            let (reply, answer) = std::sync::mpsc::channel();
+            tx.send((name.to_owned(), offset, max, reply))
+                .map_err(|_| ended())?;
+            answer.recv().map_err(|_| ended())?
+        };
+        s.install_snapshot_in_place(&plan, &mut fetch)
+    });
+    loop {
+        tokio::select! {
+            done = &mut job => {
+                done.map_err(|e| ReplicationError::Connection(e.to_string()))??;
+                return Ok(target);
+            }
+            Some((name, offset, max, reply)) = rx.recv() => {
+                let max_len = max as u64;
+                send(conn, &Frame::ChunkRequest { name: name.clone(), offset, max_len }).await?;
+                let bytes = loop {
+                    match next_frame(conn, IDLE_TIMEOUT).await? {
+                        Frame::FileChunk { name: n, offset: o, bytes } if n == name && o == offset => {
+                            break bytes
+                        }
+                        Frame::Heartbeat { .. } => {}
+                        f => return Err(ReplicationError::Unexpected(f.kind())),
+                    }
+                };
+                let _ = reply.send(Ok(bytes));
+            }
+        }
     }
 }
 

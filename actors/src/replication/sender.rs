@@ -3,7 +3,9 @@
 //! streams the store's history after the follower's generation in `Ops`
 //! frames of bounded size, keeping at most a few unacknowledged (a slow
 //! follower slows only its own stream), pushes new operations as soon as the
-//! StoreWriter announces them, and sends heartbeats. A malformed or
+//! StoreWriter announces them, and sends heartbeats; when the follower's
+//! position is older than the history kept, it serves a snapshot instead
+//! ([`super::source`]). A malformed or
 //! unexpected frame ends the session with a logged reason.
 
 use std::collections::VecDeque;
@@ -17,16 +19,15 @@ use skein_store::{Generation, Store};
 use super::auth::{new_nonce, NONCE_LEN};
 use super::endpoint::SenderHub;
 use super::protocol::{Frame, PROTOCOL_VERSION};
-use super::timing::{
-    HANDSHAKE_TIMEOUT, HEARTBEAT, IDLE_TIMEOUT, MAX_UNACKED_FRAMES, OPS_FRAME_BYTES,
-};
+use super::source::{self, NextOps};
+use super::timing::{HANDSHAKE_TIMEOUT, HEARTBEAT, IDLE_TIMEOUT, MAX_UNACKED_FRAMES};
 use super::{ClusterSetup, ReplicationError};
 use crate::messages::{
     ComponentHealth, GenerationAdvanced, ReportHealth, Role, SubscribeGenerations,
 };
 use crate::node_supervisor::{GetRole, NodeSupervisor};
 
-enum Phase {
+pub(super) enum Phase {
     AwaitHello,
     AwaitProof {
         node: String,
@@ -38,12 +39,14 @@ enum Phase {
     Streaming {
         node: String,
     },
+    /// The follower copies a snapshot (it reconnects afterwards).
+    Snapshotting,
     Closed,
 }
 
 /// The leader's side of one follower session.
 pub struct ReplicationSender {
-    store: Arc<Store>,
+    pub(super) store: Arc<Store>,
     generations: Recipient<SubscribeGenerations>,
     supervisor: Addr<NodeSupervisor>,
     setup: ClusterSetup,
@@ -52,15 +55,15 @@ pub struct ReplicationSender {
     term: u64,
     store_id: String,
     session: u64,
-    peer: String,
-    phase: Phase,
+    pub(super) peer: String,
+    pub(super) phase: Phase,
     last_heard: Instant,
     sent: Generation,
     unacked: VecDeque<Generation>,
     fetching: bool,
 }
 
-type Ctx = ws::WebsocketContext<ReplicationSender>;
+pub(super) type Ctx = ws::WebsocketContext<ReplicationSender>;
 
 impl ReplicationSender {
     /// A session in `role`/`term` for a connection from `peer`.
@@ -113,7 +116,7 @@ impl ReplicationSender {
         }));
     }
 
-    fn send(&mut self, ctx: &mut Ctx, frame: &Frame) {
+    pub(super) fn send(&mut self, ctx: &mut Ctx, frame: &Frame) {
         match frame.encode() {
             Ok(bytes) => ctx.binary(bytes),
             Err(e) => self.end(ctx, &e.to_string()),
@@ -121,7 +124,7 @@ impl ReplicationSender {
     }
 
     /// Sends `Refused { reason }`, logs it and closes the session.
-    fn end(&mut self, ctx: &mut Ctx, reason: &str) {
+    pub(super) fn end(&mut self, ctx: &mut Ctx, reason: &str) {
         if matches!(self.phase, Phase::Closed) {
             return;
         }
@@ -218,6 +221,17 @@ impl ReplicationSender {
                 self.pump(ctx);
                 Ok(())
             }
+            (
+                Phase::Snapshotting,
+                Frame::ChunkRequest {
+                    name,
+                    offset,
+                    max_len,
+                },
+            ) => {
+                self.serve_chunk(ctx, name, offset, max_len);
+                Ok(())
+            }
             (_, Frame::Refused { reason }) => Err(ReplicationError::Refused(reason)),
             (_, other) => Err(ReplicationError::Unexpected(other.kind())),
         }
@@ -305,46 +319,33 @@ impl ReplicationSender {
         self.fetching = true;
         let (store, after) = (self.store.clone(), self.sent);
         let read = async move {
-            tokio::task::spawn_blocking(move || next_ops(&store, after))
+            tokio::task::spawn_blocking(move || source::next_ops(&store, after))
                 .await
                 .unwrap_or_else(|e| Err(ReplicationError::Connection(e.to_string())))
         };
         ctx.spawn(read.into_actor(self).map(|read, act, ctx| {
             act.fetching = false;
             match read {
-                Ok(Some((bytes, last))) => {
+                Ok(NextOps::Frame(bytes, last)) => {
                     ctx.binary(bytes);
                     act.sent = last;
                     act.unacked.push_back(last);
                     act.pump(ctx);
                 }
-                Ok(None) => {}
+                Ok(NextOps::UpToDate) => {}
+                // Only an empty follower gets a snapshot: a non-empty one may
+                // hold a tail of its own that a snapshot would discard.
+                Ok(NextOps::TooOld(why)) if act.sent == Generation::ZERO => {
+                    act.start_snapshot(ctx, why)
+                }
+                Ok(NextOps::TooOld(why)) => act.end(
+                    ctx,
+                    &format!("{why}; set the follower's data aside and restart it empty to copy a snapshot"),
+                ),
                 Err(e) => act.end(ctx, &e.to_string()),
             }
         }));
     }
-}
-
-/// Reads and encodes the next `Ops` frame after `after` (blocking).
-fn next_ops(
-    store: &Store,
-    after: Generation,
-) -> Result<Option<(Vec<u8>, Generation)>, ReplicationError> {
-    let items = match store.history_after(after, OPS_FRAME_BYTES)? {
-        Ok(items) => items,
-        Err(too_old) => {
-            return Err(ReplicationError::Refused(format!(
-                "the follower is too far behind: {too_old}; snapshot transfer is not supported yet"
-            )))
-        }
-    };
-    let Some(last) = items.last() else {
-        return Ok(None);
-    };
-    let last = last
-        .generation()
-        .ok_or_else(|| ReplicationError::Encode("an operation without a generation".into()))?;
-    Ok(Some((Frame::Ops { items }.encode()?, last)))
 }
 
 impl Actor for ReplicationSender {

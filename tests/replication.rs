@@ -367,6 +367,71 @@ fn catch_up_rate() {
     );
 }
 
+/// Replication lag under steady ingestion (`SKEIN_LAG_BATCHES` batches of
+/// 200 events, one every 10 ms): for each batch, the time from the leader's
+/// 201 (and its generation just after) until the follower's `/health` shows
+/// that generation. Run with `--ignored --nocapture`.
+#[test]
+#[ignore]
+fn replication_lag_under_ingestion() {
+    let batches: usize = std::env::var("SKEIN_LAG_BATCHES")
+        .ok()
+        .and_then(|b| b.parse().ok())
+        .unwrap_or(300);
+    let (a, b) = pair("cluster-key-0123456789");
+    let (tx, rx) = std::sync::mpsc::channel::<(u64, Instant)>();
+    let follower_port = b.api;
+    let watcher = std::thread::spawn(move || {
+        let ops = |g: &str| -> u64 { g.split('.').filter_map(|p| p.parse::<u64>().ok()).sum() };
+        let mut pending: Vec<(u64, Instant)> = Vec::new();
+        let mut lags = Vec::new();
+        let mut done = false;
+        while !(done && pending.is_empty()) {
+            loop {
+                match rx.try_recv() {
+                    Ok(p) => pending.push(p),
+                    Err(std::sync::mpsc::TryRecvError::Empty) => break,
+                    Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                        done = true;
+                        break;
+                    }
+                }
+            }
+            let body = request(follower_port, "GET", "/health", &[], b"").1;
+            let h: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+            let at = ops(h["generation"].as_str().unwrap_or(""));
+            let now = Instant::now();
+            pending.retain(|(g, t)| {
+                if *g <= at {
+                    lags.push(now.duration_since(*t));
+                    false
+                } else {
+                    true
+                }
+            });
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        lags
+    });
+    let ops = |g: String| -> u64 { g.split('.').filter_map(|p| p.parse::<u64>().ok()).sum() };
+    for _ in 0..batches {
+        ingest_noise(&a, 1, 200, 200);
+        tx.send((ops(a.generation()), Instant::now())).unwrap();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    drop(tx);
+    let mut lags = watcher.join().unwrap();
+    lags.sort();
+    let pct = |p: f64| lags[((lags.len() as f64 * p) as usize).min(lags.len() - 1)];
+    eprintln!(
+        "replication lag over {} batches: p50 {:?}, p99 {:?}, max {:?}",
+        lags.len(),
+        pct(0.5),
+        pct(0.99),
+        lags[lags.len() - 1]
+    );
+}
+
 #[test]
 fn a_follower_with_a_wrong_cluster_key_is_refused_and_counted() {
     let (a, b) = pair("not-the-cluster-key");

@@ -22,9 +22,7 @@ use super::protocol::{Frame, PROTOCOL_VERSION};
 use super::source::{self, NextOps};
 use super::timing::{HANDSHAKE_TIMEOUT, HEARTBEAT, IDLE_TIMEOUT, MAX_UNACKED_FRAMES};
 use super::{ClusterSetup, ReplicationError};
-use crate::messages::{
-    ComponentHealth, GenerationAdvanced, ReportHealth, Role, SubscribeGenerations,
-};
+use crate::messages::{GenerationAdvanced, ReportHealth, Role, SubscribeGenerations};
 use crate::node_supervisor::{GetRole, NodeSupervisor};
 
 pub(super) enum Phase {
@@ -96,24 +94,10 @@ impl ReplicationSender {
 
     /// Shows the followers and counters as the (healthy) `replication` component.
     fn report(&self) {
-        let Some(health) = &self.health else { return };
-        let c = self.setup.state.counters();
-        let followers = self.setup.state.followers(self.store.generation());
-        let names: Vec<String> = followers
-            .iter()
-            .map(|f| format!("{} at {}", f.node, f.generation))
-            .collect();
-        health.do_send(ReportHealth(ComponentHealth {
-            component: "replication",
-            healthy: true,
-            detail: format!(
-                "followers: [{}]; connections accepted {}, invalid key {}, established {}",
-                names.join(", "),
-                c.accepted,
-                c.invalid_key,
-                c.established
-            ),
-        }));
+        if let Some(health) = &self.health {
+            let summary = self.setup.state.summary(self.store.generation());
+            health.do_send(ReportHealth(summary));
+        }
     }
 
     pub(super) fn send(&mut self, ctx: &mut Ctx, frame: &Frame) {

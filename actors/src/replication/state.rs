@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use skein_store::Generation;
 
-use crate::messages::ReplicationReported;
+use crate::messages::{ComponentHealth, ReplicationReported};
 
 /// One follower session on the leader.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -192,6 +192,28 @@ impl ReplicationState {
 
     fn followers_mut(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, FollowerInfo>> {
         lock(&self.0.followers)
+    }
+
+    /// The leader's followers and counters as a (healthy) `replication`
+    /// health component; `leader` is the leader's current generation.
+    pub fn summary(&self, leader: Generation) -> ComponentHealth {
+        let c = self.counters();
+        let names: Vec<String> = self
+            .followers(leader)
+            .iter()
+            .map(|f| format!("{} at {}", f.node, f.generation))
+            .collect();
+        ComponentHealth {
+            component: "replication",
+            healthy: true,
+            detail: format!(
+                "followers: [{}]; connections accepted {}, invalid key {}, established {}",
+                names.join(", "),
+                c.accepted,
+                c.invalid_key,
+                c.established
+            ),
+        }
     }
 
     /// A follower's session with its leader.

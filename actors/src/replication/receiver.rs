@@ -63,6 +63,8 @@ impl Actor for ReplicationReceiver {
         self.setup
             .state
             .update_leader_session(|s| s.connected = false);
+        // The node no longer follows: an earlier failure must not linger in /health.
+        report(&self.health, true, "not following".into());
         log::info!("replication receiver stopped");
     }
 }

@@ -122,7 +122,10 @@ async fn serve(
         App::new()
             .app_data(state.clone())
             .app_data(web::Data::new(coordinator.clone()))
-            .wrap(api::proxy::ProxyForwarder::new(role_cell.clone(), &state.config))
+            .wrap(api::proxy::ProxyForwarder::new(
+                role_cell.clone(),
+                &state.config,
+            ))
             .wrap(from_fn(api::record_metrics))
             .configure(api::configure)
     })

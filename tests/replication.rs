@@ -341,7 +341,7 @@ fn an_empty_follower_catches_up_and_resumes_after_a_crash() {
 /// Catch-up rate of an empty follower (`SKEIN_CATCHUP_BATCHES` × 500 events of
 /// ~1 KB of noise; default 400 ≈ 100 MB stored). Run with `--ignored --nocapture`.
 #[test]
-#[ignore]
+#[ignore = "benchmark: catch-up rate, reported in the README"]
 fn catch_up_rate() {
     let batches = std::env::var("SKEIN_CATCHUP_BATCHES")
         .ok()
@@ -372,7 +372,7 @@ fn catch_up_rate() {
 /// 201 (and its generation just after) until the follower's `/health` shows
 /// that generation. Run with `--ignored --nocapture`.
 #[test]
-#[ignore]
+#[ignore = "benchmark: replication lag, reported in the README"]
 fn replication_lag_under_ingestion() {
     let batches: usize = std::env::var("SKEIN_LAG_BATCHES")
         .ok()

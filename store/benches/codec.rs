@@ -20,25 +20,6 @@ use skein_store::event::{parse_clef, Event, EventView};
 
 const THREADS: usize = 2;
 
-/// Splits `data` into bodies of `per` lines.
-fn bodies(data: &[u8], per: usize) -> Vec<&[u8]> {
-    let mut out = Vec::new();
-    let (mut start, mut lines) = (0, 0);
-    for (i, &b) in data.iter().enumerate() {
-        if b == b'\n' {
-            lines += 1;
-            if lines == per {
-                out.push(&data[start..=i]);
-                (start, lines) = (i + 1, 0);
-            }
-        }
-    }
-    if start < data.len() {
-        out.push(&data[start..]);
-    }
-    out
-}
-
 /// Runs `f` over `items` split into `threads` contiguous shares; sums results.
 fn parallel<T: Sync>(items: &[T], threads: usize, f: impl Fn(&[T]) -> u64 + Sync) -> u64 {
     let share = items.len().div_ceil(threads).max(1);
@@ -82,7 +63,7 @@ fn decode_visit(blocks: &[Vec<u8>]) -> u64 {
 
 fn main() {
     let data = common::dataset();
-    let bodies = bodies(&data, 1000);
+    let bodies = common::bodies(&data, 1000);
     let batches: Vec<Vec<Event>> = bodies
         .iter()
         .map(|b| parse_clef(b).expect("parse"))

@@ -157,7 +157,15 @@ impl Store {
     /// readers holding this `Store` keep working. Clears a failed state.
     pub fn reopen(&self) -> Result<(), StoreError> {
         let mut w = self.writer();
-        let mut fresh = recover::open(&self.dir, w.opts.clone(), Some(&w.manifest.store_id))?;
+        let store_id = w.manifest.store_id.clone();
+        self.rebuild_in_place(&mut w, &store_id)
+    }
+
+    /// Recovers the store of id `store_id` from the files in its folder and
+    /// swaps the result in behind `w`, keeping the shared index and published
+    /// generation that readers hold.
+    fn rebuild_in_place(&self, w: &mut Writer, store_id: &str) -> Result<(), StoreError> {
+        let mut fresh = recover::open(&self.dir, w.opts.clone(), Some(store_id))?;
         let rebuilt = std::mem::take(&mut *fresh.index.write().expect("index lock"));
         *self.index.write().expect("index lock") = rebuilt;
         fresh.index = self.index.clone();

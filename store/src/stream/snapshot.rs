@@ -323,14 +323,6 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut w = self.writer();
         install_snapshot(&self.dir, plan, w.opts.disk_floor_bytes, fetch)?;
-        let mut fresh = super::recover::open(&self.dir, w.opts.clone(), Some(&plan.store_id))?;
-        let rebuilt = std::mem::take(&mut *fresh.index.write().expect("index lock"));
-        *self.index.write().expect("index lock") = rebuilt;
-        fresh.index = self.index.clone();
-        fresh.published = self.published.clone();
-        fresh.term = fresh.term.max(w.term);
-        fresh.publish();
-        *w = fresh;
-        Ok(())
+        self.rebuild_in_place(&mut w, &plan.store_id)
     }
 }

@@ -2,179 +2,20 @@
 //! with the CLI as the operator guide does (`node setup`, a leader and a
 //! follower), each on its own ports and storage root.
 
+#[path = "support/cluster.rs"]
+mod cluster;
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use support::{free_port, request, skein_bin};
+use support::request;
 
-const CLEF: &str = "application/vnd.serilog.clef";
-
-/// A node: storage root, ports and (when started) its process.
-struct Node {
-    dir: tempfile::TempDir,
-    api: u16,
-    cluster: u16,
-    internal: u16,
-    child: Option<Child>,
-}
-
-impl Node {
-    fn new() -> Node {
-        Node {
-            dir: tempfile::tempdir().expect("tempdir"),
-            api: free_port(),
-            cluster: free_port(),
-            internal: free_port(),
-            child: None,
-        }
-    }
-
-    fn root(&self) -> PathBuf {
-        self.dir.path().join("storage")
-    }
-
-    fn command(&self) -> Command {
-        let mut cmd = Command::new(skein_bin());
-        cmd.env_clear()
-            .env("HOME", self.dir.path())
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("SKEIN_STORAGE_FLUSHFLOORBYTES", "0")
-            .arg("--storage")
-            .arg(self.root());
-        cmd
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out: Output = self
-            .command()
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run skein");
-        assert!(
-            out.status.success(),
-            "skein {args:?} failed:\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// The guide's set-up: secret key, then `node setup` pointing at `peer`.
-    fn setup(&self, name: &str, peer: &Node, cluster_key: &str) {
-        let key = self.ok(&["show-key", "--generate"]).trim().to_owned();
-        self.ok(&["config", "create"]);
-        self.ok(&["config", "set", "-k", "storage.secretKey", "-v", &key]);
-        self.ok(&[
-            "node",
-            "setup",
-            "--cluster-listen",
-            &format!("ws://127.0.0.1:{}", self.cluster),
-            "--internal-api",
-            &format!("http://127.0.0.1:{}", self.internal),
-            "--peer-cluster",
-            &format!("ws://127.0.0.1:{}", peer.cluster),
-            "--peer-internal-api",
-            &format!("http://127.0.0.1:{}", peer.internal),
-            "-k",
-            cluster_key,
-            "--node-name",
-            name,
-        ]);
-    }
-
-    fn start(&mut self) {
-        let log = std::fs::File::create(self.dir.path().join("node.log")).unwrap();
-        let child = self
-            .command()
-            .env(
-                "SKEIN_API_LISTENURIS",
-                format!("http://127.0.0.1:{}", self.api),
-            )
-            .env("RUST_LOG", "info,sqlx=warn,sea_orm_migration=warn")
-            .arg("run")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("start skein run");
-        self.child = Some(child);
-        wait_for(Duration::from_secs(30), "the node answers /health", || {
-            if let Some(Ok(Some(status))) = self.child.as_mut().map(|c| c.try_wait()) {
-                panic!("skein run exited with {status}:\n{}", self.log());
-            }
-            self.get("/health").0 != 0
-        });
-    }
-
-    /// Kills the node (SIGKILL).
-    fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    /// Stops the node with SIGTERM and waits for it.
-    fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            // SAFETY: sending a signal to our own child process.
-            unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
-            let _ = c.wait();
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("node.log")).unwrap_or_default()
-    }
-
-    fn get(&self, path: &str) -> (u16, String) {
-        request(self.api, "GET", path, &[], b"")
-    }
-
-    fn health(&self) -> serde_json::Value {
-        serde_json::from_str(&self.get("/health").1).unwrap_or_default()
-    }
-
-    fn generation(&self) -> String {
-        self.health()["generation"]
-            .as_str()
-            .unwrap_or("")
-            .to_owned()
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn wait_for(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if done() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("timed out after {limit:?} waiting until {what}");
-}
+use cluster::{assert_same_files, files, wait_for, ClusterNode as Node, CLEF};
 
 /// A leader `a` and a follower `b` (with `b_key` as its cluster key), set up, not started.
 fn configured_pair(b_key: &str) -> (Node, Node) {
-    let (a, b) = (Node::new(), Node::new());
-    a.setup("a", &b, "cluster-key-0123456789");
-    b.setup("b", &a, b_key);
-    a.ok(&["config", "set", "-k", "cluster.role", "-v", "leader"]);
-    b.ok(&["node", "follow"]);
-    (a, b)
+    cluster::configured_pair(None, &HashMap::new(), b_key)
 }
 
 /// A leader `a` and a follower `b` (with `b_key` as its cluster key), set up and started.
@@ -221,18 +62,6 @@ fn stream_bytes(node: &Node) -> u64 {
         .sum()
 }
 
-fn assert_same_files(a: &Node, b: &Node) {
-    let (fa, fb) = (
-        files(&a.root().join("Stream")),
-        files(&b.root().join("Stream")),
-    );
-    let names = |f: &[(String, Vec<u8>)]| f.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
-    assert_eq!(names(&fb), names(&fa));
-    for ((name, x), (_, y)) in fa.iter().zip(&fb) {
-        assert!(x == y, "{name} differs between leader and follower");
-    }
-}
-
 fn ingest(node: &Node, batches: usize, per_batch: usize) {
     for batch in 0..batches {
         let body: String = (0..per_batch)
@@ -254,25 +83,6 @@ fn ingest(node: &Node, batches: usize, per_batch: usize) {
         );
         assert_eq!(status, 201, "{text}\n{}", node.log());
     }
-}
-
-/// Every file under `dir`, relative path → bytes.
-fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(dir).unwrap().display().to_string();
-                out.push((rel, std::fs::read(&p).unwrap()));
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 #[test]

@@ -1,0 +1,416 @@
+//! Harness for cluster end-to-end tests: a [`ClusterNode`] is one real
+//! `skein` node (storage root, API, cluster and internal-API ports, and when
+//! started its process), set up with the operator guide's own commands.
+//!
+//! ```ignore
+//! mod support;
+//! #[path = "support/cli.rs"]
+//! mod cli_support;
+//! #[path = "support/cluster.rs"]
+//! mod cluster;
+//! let db = cli_support::TestDatabase::create();
+//! let (a, b) = cluster::pair(Some(&db.url), &cluster::fast_timing());
+//! ```
+//!
+//! Every process is killed (SIGKILL) when its node is dropped.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::{free_port, request, skein_bin};
+
+/// The CLEF content type.
+pub const CLEF: &str = "application/vnd.serilog.clef";
+
+/// The cluster key the harness's nodes share.
+pub const CLUSTER_KEY: &str = "cluster-key-0123456789";
+
+/// Cluster timings short enough for tests (heartbeat 200 ms, lease 3 s).
+pub fn fast_timing() -> HashMap<String, String> {
+    HashMap::from([
+        ("SKEIN_CLUSTER_HEARTBEAT_MS".to_string(), "200".to_string()),
+        ("SKEIN_CLUSTER_LEASE_MS".to_string(), "3000".to_string()),
+        (
+            "SKEIN_CLUSTER_NODE_STALE_MS".to_string(),
+            "2000".to_string(),
+        ),
+    ])
+}
+
+/// One node: storage root, ports and (when started) its process.
+pub struct ClusterNode {
+    /// The node's name (`--node-name`).
+    pub name: String,
+    dir: tempfile::TempDir,
+    /// The public API port (`api.listenUris`).
+    pub api: u16,
+    /// The cluster (replication) port.
+    pub cluster: u16,
+    /// The internal API port, which the peer proxies to.
+    pub internal: u16,
+    /// Extra environment for every command and for `run`.
+    pub env: HashMap<String, String>,
+    child: Option<Child>,
+    starts: u32,
+}
+
+impl ClusterNode {
+    /// A node named `name` on free ports and a fresh storage root.
+    pub fn new(name: &str) -> ClusterNode {
+        ClusterNode {
+            name: name.to_owned(),
+            dir: tempfile::tempdir().expect("tempdir"),
+            api: free_port(),
+            cluster: free_port(),
+            internal: free_port(),
+            env: HashMap::new(),
+            child: None,
+            starts: 0,
+        }
+    }
+
+    /// The storage root.
+    pub fn root(&self) -> PathBuf {
+        self.dir.path().join("storage")
+    }
+
+    /// `http://127.0.0.1:API`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.api)
+    }
+
+    /// `http://127.0.0.1:INTERNAL`.
+    pub fn internal_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.internal)
+    }
+
+    /// `ws://127.0.0.1:CLUSTER`.
+    pub fn cluster_url(&self) -> String {
+        format!("ws://127.0.0.1:{}", self.cluster)
+    }
+
+    /// `skein --storage ROOT` with a cleared environment plus `self.env`.
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(skein_bin());
+        cmd.env_clear()
+            .env("HOME", self.dir.path())
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("SKEIN_STORAGE_FLUSHFLOORBYTES", "0")
+            .envs(&self.env)
+            .arg("--storage")
+            .arg(self.root());
+        cmd
+    }
+
+    /// Runs a command and returns its output.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command()
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run skein")
+    }
+
+    /// Runs a command that must succeed; its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "skein {args:?} failed on {}:\n{}{}",
+            self.name,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The guide's set-up, literally: generate and set the storage secret
+    /// key, point the metastore at PostgreSQL (when `metastore` is given),
+    /// then `node setup` with this node's and `peer`'s URIs and `key`.
+    pub fn setup(&self, peer: &ClusterNode, key: &str, metastore: Option<&str>) {
+        let secret = self.ok(&["show-key", "--generate"]).trim().to_owned();
+        self.ok(&["config", "create"]);
+        self.ok(&["config", "set", "-k", "storage.secretKey", "-v", &secret]);
+        if let Some(url) = metastore {
+            let k = "metastore.postgres.connectionString";
+            self.ok(&["secret", "set", "-k", k, "-v", url]);
+        }
+        self.ok(&[
+            "node",
+            "setup",
+            "--cluster-listen",
+            &self.cluster_url(),
+            "--internal-api",
+            &self.internal_url(),
+            "--peer-cluster",
+            &peer.cluster_url(),
+            "--peer-internal-api",
+            &peer.internal_url(),
+            "-k",
+            key,
+            "--node-name",
+            &self.name,
+        ]);
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.path().join("node.log")
+    }
+
+    /// Starts `skein run` without waiting for it.
+    pub fn spawn(&mut self) {
+        assert!(self.child.is_none(), "{} is already running", self.name);
+        self.starts += 1;
+        let mut log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .unwrap();
+        use std::io::Write as _;
+        let _ = writeln!(log, "---- start {} ----", self.starts);
+        let child = self
+            .command()
+            .env("SKEIN_API_LISTENURIS", self.url())
+            .env("RUST_LOG", "info,sqlx=warn,sea_orm_migration=warn")
+            .arg("run")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start skein run");
+        self.child = Some(child);
+    }
+
+    /// Starts `skein run` and waits until `/health` answers at all.
+    pub fn start(&mut self) {
+        self.spawn();
+        wait_for(Duration::from_secs(30), "the node answers /health", || {
+            self.assert_running();
+            self.get("/health").0 != 0
+        });
+    }
+
+    /// Panics (with the log) when the process has exited.
+    pub fn assert_running(&mut self) {
+        if let Some(Ok(Some(status))) = self.child.as_mut().map(|c| c.try_wait()) {
+            panic!(
+                "{}: skein run exited with {status}:\n{}",
+                self.name,
+                self.log()
+            );
+        }
+    }
+
+    /// Whether the process is running.
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    }
+
+    /// Waits for the process to exit on its own; its status.
+    pub fn wait_exit(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let started = Instant::now();
+        loop {
+            let c = self.child.as_mut().expect("started");
+            if let Ok(Some(status)) = c.try_wait() {
+                self.child = None;
+                return status;
+            }
+            assert!(started.elapsed() < limit, "{} still runs", self.name);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The process id, when running.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    fn signal(&self, signal: i32) {
+        if let Some(pid) = self.pid() {
+            // SAFETY: sending a signal to our own child process.
+            unsafe { libc::kill(pid as i32, signal) };
+        }
+    }
+
+    /// Kills the node (SIGKILL).
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Stops the node with SIGTERM and waits for it.
+    pub fn stop(&mut self) {
+        self.signal(libc::SIGTERM);
+        if let Some(mut c) = self.child.take() {
+            let _ = c.wait();
+        }
+    }
+
+    /// Freezes the process (SIGSTOP).
+    pub fn pause(&self) {
+        self.signal(libc::SIGSTOP);
+    }
+
+    /// Thaws the process (SIGCONT).
+    pub fn resume(&self) {
+        self.signal(libc::SIGCONT);
+    }
+
+    /// Everything the node has logged, over all its starts.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    /// `GET path` on the public API → (status, body); status 0 when the
+    /// connection fails.
+    pub fn get(&self, path: &str) -> (u16, String) {
+        request(self.api, "GET", path, &[], b"")
+    }
+
+    /// `POST path` with a content type on the public API.
+    pub fn post(&self, path: &str, content_type: &str, body: &[u8]) -> (u16, String) {
+        request(
+            self.api,
+            "POST",
+            path,
+            &[("Content-Type", content_type)],
+            body,
+        )
+    }
+
+    /// `GET path`, parsed as JSON (null when it is not JSON).
+    pub fn json(&self, path: &str) -> (u16, serde_json::Value) {
+        let (status, body) = self.get(path);
+        (status, serde_json::from_str(&body).unwrap_or_default())
+    }
+
+    /// The `/health` document.
+    pub fn health(&self) -> serde_json::Value {
+        self.json("/health").1
+    }
+
+    /// The store generation `/health` reports (`model.write`).
+    pub fn generation(&self) -> String {
+        self.health()["generation"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    }
+
+    /// The first line of `skein node status` naming this node.
+    pub fn status_line(&self) -> String {
+        let out = self.run(&["node", "status"]);
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{}  ", self.name)))
+            .unwrap_or("")
+            .to_owned()
+    }
+
+    /// Every file under the store's `Stream` directory.
+    pub fn stream_files(&self) -> Vec<(String, Vec<u8>)> {
+        files(&self.root().join("Stream"))
+    }
+}
+
+impl Drop for ClusterNode {
+    fn drop(&mut self) {
+        self.resume();
+        self.kill();
+    }
+}
+
+/// Polls `done` every 50 ms until it holds; panics after `limit`.
+pub fn wait_for(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if done() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("timed out after {limit:?} waiting until {what}");
+}
+
+/// Two nodes `a` and `b`, each set up as the other's peer (with
+/// `b_key` as `b`'s cluster key), `env` on both; `a` is told to lead
+/// (`node lead` with a metastore, else `cluster.role=leader`), `b` to
+/// follow. Not started.
+pub fn configured_pair(
+    metastore: Option<&str>,
+    env: &HashMap<String, String>,
+    b_key: &str,
+) -> (ClusterNode, ClusterNode) {
+    let (mut a, mut b) = (ClusterNode::new("a"), ClusterNode::new("b"));
+    a.env.extend(env.clone());
+    b.env.extend(env.clone());
+    a.setup(&b, CLUSTER_KEY, metastore);
+    b.setup(&a, b_key, metastore);
+    if metastore.is_some() {
+        a.ok(&["node", "lead"]);
+    } else {
+        a.ok(&["config", "set", "-k", "cluster.role", "-v", "leader"]);
+    }
+    b.ok(&["node", "follow"]);
+    (a, b)
+}
+
+/// [`configured_pair`] with the shared key, started, `a` accepting writes.
+pub fn pair(metastore: Option<&str>, env: &HashMap<String, String>) -> (ClusterNode, ClusterNode) {
+    let (mut a, mut b) = configured_pair(metastore, env, CLUSTER_KEY);
+    a.start();
+    b.start();
+    (a, b)
+}
+
+/// Posts `body` as CLEF to `/ingest/clef` on `port`; (status, answer).
+pub fn ingest_clef(port: u16, body: &str) -> (u16, String) {
+    request(
+        port,
+        "POST",
+        "/ingest/clef",
+        &[("Content-Type", CLEF)],
+        body.as_bytes(),
+    )
+}
+
+/// Every file under `dir`, relative path → bytes, sorted.
+pub fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(bytes) = std::fs::read(&p) {
+                let rel = p.strip_prefix(dir).unwrap().display().to_string();
+                out.push((rel, bytes));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Panics unless both nodes' `Stream` directories hold the same files
+/// with the same bytes.
+pub fn assert_same_files(a: &ClusterNode, b: &ClusterNode) {
+    let (fa, fb) = (a.stream_files(), b.stream_files());
+    let names = |f: &[(String, Vec<u8>)]| f.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&fb), names(&fa));
+    for ((name, x), (_, y)) in fa.iter().zip(&fb) {
+        assert!(x == y, "{name} differs between {} and {}", a.name, b.name);
+    }
+}

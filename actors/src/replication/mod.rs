@@ -25,7 +25,9 @@ use std::time::Duration;
 pub use auth::ClusterKey;
 pub use receiver::ReplicationReceiver;
 pub use sender::ReplicationSender;
-pub use state::{FollowerInfo, LeaderSession, ReplicationCounters, ReplicationState};
+pub use state::{
+    FollowerInfo, LeaderSession, ReplicationCounters, ReplicationState, TrafficCounters,
+};
 
 /// Timing and sizing of replication, in one place.
 pub mod timing {

@@ -147,8 +147,13 @@ async fn send(conn: &mut Conn, frame: &Frame) -> Result<(), ReplicationError> {
         .map_err(|e| ReplicationError::Connection(e.to_string()))
 }
 
-/// The next frame from the leader, answering pings on the way.
-async fn next_frame(conn: &mut Conn, limit: Duration) -> Result<Frame, ReplicationError> {
+/// The next frame from the leader (its bytes counted in `state`), answering
+/// pings on the way.
+async fn next_frame(
+    conn: &mut Conn,
+    limit: Duration,
+    state: &ReplicationState,
+) -> Result<Frame, ReplicationError> {
     loop {
         let item = tokio::time::timeout(limit, conn.next())
             .await
@@ -159,10 +164,11 @@ async fn next_frame(conn: &mut Conn, limit: Duration) -> Result<Frame, Replicati
         };
         match frame {
             ws::Frame::Binary(bytes) => {
+                state.frame_received(bytes.len());
                 return match Frame::decode(&bytes)? {
                     Frame::Refused { reason } => Err(ReplicationError::Refused(reason)),
                     f => Ok(f),
-                }
+                };
             }
             ws::Frame::Ping(p) => conn
                 .send(ws::Message::Pong(p))
@@ -219,13 +225,15 @@ async fn session(
         nonce_f: nonce_f.clone(),
     };
     send(&mut conn, &hello).await?;
-    let nonce_l = match next_frame(&mut conn, HANDSHAKE_TIMEOUT).await? {
+    let nonce_l = match next_frame(&mut conn, HANDSHAKE_TIMEOUT, &setup.state).await? {
         Frame::Challenge { nonce_l } => nonce_l,
         f => return Err(ReplicationError::Unexpected(f.kind())),
     };
     let hmac = setup.key.follower_proof(&nonce_l, &nonce_f, &node);
     send(&mut conn, &Frame::Proof { hmac }).await?;
-    let (leader, leader_generation) = match next_frame(&mut conn, HANDSHAKE_TIMEOUT).await? {
+    let (leader, leader_generation) = match next_frame(&mut conn, HANDSHAKE_TIMEOUT, &setup.state)
+        .await?
+    {
         Frame::Welcome {
             leader,
             term,
@@ -259,7 +267,7 @@ async fn session(
     });
     report(health, true, format!("replicating from {leader}"));
     loop {
-        let acked = match next_frame(&mut conn, IDLE_TIMEOUT).await? {
+        let acked = match next_frame(&mut conn, IDLE_TIMEOUT, state).await? {
             Frame::Ops { items } => {
                 let s = store.clone();
                 blocking(move || s.apply(&items)).await?
@@ -274,7 +282,7 @@ async fn session(
                     plan.files.len(),
                     plan.generation
                 );
-                let reached = install_snapshot(store, &mut conn, plan).await?;
+                let reached = install_snapshot(store, &mut conn, plan, state).await?;
                 log::info!("snapshot installed at generation {reached}; reconnecting");
                 state.update_leader_session(|s| s.generation = reached);
                 return Ok(());
@@ -298,6 +306,7 @@ async fn install_snapshot(
     store: &Arc<Store>,
     conn: &mut Conn,
     plan: SnapshotPlan,
+    state: &ReplicationState,
 ) -> Result<Generation, ReplicationError> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, u64, usize, ChunkReply)>();
     let (s, target) = (store.clone(), plan.generation);
@@ -321,7 +330,7 @@ async fn install_snapshot(
                 let max_len = max as u64;
                 send(conn, &Frame::ChunkRequest { name: name.clone(), offset, max_len }).await?;
                 let bytes = loop {
-                    match next_frame(conn, IDLE_TIMEOUT).await? {
+                    match next_frame(conn, IDLE_TIMEOUT, state).await? {
                         Frame::FileChunk { name: n, offset: o, bytes } if n == name && o == offset => {
                             break bytes
                         }

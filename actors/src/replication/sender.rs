@@ -102,7 +102,11 @@ impl ReplicationSender {
 
     pub(super) fn send(&mut self, ctx: &mut Ctx, frame: &Frame) {
         match frame.encode() {
-            Ok(bytes) => ctx.binary(bytes),
+            Ok(bytes) => {
+                let chunk = matches!(frame, Frame::FileChunk { .. });
+                self.setup.state.frame_sent(bytes.len(), chunk);
+                ctx.binary(bytes)
+            }
             Err(e) => self.end(ctx, &e.to_string()),
         }
     }
@@ -311,6 +315,7 @@ impl ReplicationSender {
             act.fetching = false;
             match read {
                 Ok(NextOps::Frame(bytes, last)) => {
+                    act.setup.state.frame_sent(bytes.len(), false);
                     ctx.binary(bytes);
                     act.sent = last;
                     act.unacked.push_back(last);

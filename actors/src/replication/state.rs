@@ -63,12 +63,29 @@ pub struct ReplicationCounters {
     pub established: u64,
 }
 
+/// Bytes and frames replication moved over the cluster port, since start.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct TrafficCounters {
+    /// Frames a leader sent to its followers.
+    pub sent_frames: u64,
+    /// Bytes of those frames.
+    pub sent_bytes: u64,
+    /// Bytes of those frames that carried snapshot file chunks.
+    pub snapshot_sent_bytes: u64,
+    /// Frame bytes a follower received from its leader.
+    pub received_bytes: u64,
+}
+
 #[derive(Default)]
 struct Inner {
     accepted: AtomicU64,
     invalid_key: AtomicU64,
     established: AtomicU64,
     next_session: AtomicU64,
+    sent_frames: AtomicU64,
+    sent_bytes: AtomicU64,
+    snapshot_sent_bytes: AtomicU64,
+    received_bytes: AtomicU64,
     followers: Mutex<BTreeMap<u64, FollowerInfo>>,
     leader: Mutex<LeaderSession>,
     listeners: Mutex<Vec<Recipient<ReplicationReported>>>,
@@ -94,6 +111,33 @@ impl ReplicationState {
             invalid_key: self.0.invalid_key.load(Ordering::Relaxed),
             established: self.0.established.load(Ordering::Relaxed),
         }
+    }
+
+    /// The traffic counters.
+    pub fn traffic(&self) -> TrafficCounters {
+        TrafficCounters {
+            sent_frames: self.0.sent_frames.load(Ordering::Relaxed),
+            sent_bytes: self.0.sent_bytes.load(Ordering::Relaxed),
+            snapshot_sent_bytes: self.0.snapshot_sent_bytes.load(Ordering::Relaxed),
+            received_bytes: self.0.received_bytes.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Counts a frame of `bytes` a leader sent (`snapshot`: a file chunk).
+    pub fn frame_sent(&self, bytes: usize, snapshot: bool) {
+        self.0.sent_frames.fetch_add(1, Ordering::Relaxed);
+        self.0.sent_bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+        if snapshot {
+            let b = &self.0.snapshot_sent_bytes;
+            b.fetch_add(bytes as u64, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts a frame of `bytes` a follower received.
+    pub fn frame_received(&self, bytes: usize) {
+        self.0
+            .received_bytes
+            .fetch_add(bytes as u64, Ordering::Relaxed);
     }
 
     /// What replication reports for this node's heartbeat row.
@@ -273,5 +317,23 @@ mod tests {
         );
         s.follower_gone(id);
         assert!(s.followers(g).is_empty());
+    }
+
+    #[test]
+    fn traffic_is_counted() {
+        let s = ReplicationState::default();
+        s.frame_sent(100, false);
+        s.frame_sent(40, true);
+        s.frame_received(7);
+        let t = s.traffic();
+        assert_eq!(
+            (
+                t.sent_frames,
+                t.sent_bytes,
+                t.snapshot_sent_bytes,
+                t.received_bytes
+            ),
+            (2, 140, 40, 7)
+        );
     }
 }

@@ -9,10 +9,13 @@
 //! - [`read`]: ordered visits over a time range (newest or oldest first).
 //! - [`history`]: "everything after generation G", and applying it on a replica.
 //! - [`snapshot`]: copying a whole store in resumable, checksummed chunks.
+//! - [`diverge`]: where two copies' histories part; setting aside a tail
+//!   only this copy holds.
 //! - `disk`: free-space checks for the disk floor.
 
 mod commit;
 mod disk;
+pub mod diverge;
 mod error;
 pub mod history;
 pub mod index;
@@ -27,6 +30,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
+pub use diverge::{common_point, SetAside};
 pub use error::{StoreError, TooOld};
 pub use index::BlockRef;
 pub use manifest::TermStart;

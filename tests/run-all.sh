@@ -76,6 +76,14 @@ export SKEIN_COMPAT_NODE="$(command -v node)"
 export SKEIN_COMPAT_PYTHON="$compat_venv/bin/python"
 # --- end of the compatibility section ----------------------------------------
 
+# --- HAProxy for tests/load_balancer.rs -------------------------------------
+# (section owned by the load-balancer tests) The cluster tests put a real
+# HAProxy, configured from deploy/haproxy.cfg, in front of two nodes; they
+# fail, never skip, when it is missing.
+command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || apt_install haproxy
+export SKEIN_TEST_HAPROXY="$(command -v haproxy || echo /usr/sbin/haproxy)"
+# --- end of the HAProxy section ---------------------------------------------
+
 # --- Rust checks and tests --------------------------------------------------
 log "cargo fmt --check"
 cargo fmt --all -- --check

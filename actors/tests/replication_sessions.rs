@@ -146,6 +146,7 @@ fn hello(protocol: u32) -> Vec<u8> {
         protocol,
         node: "b".into(),
         store_id: "x".into(),
+        term_history: Vec::new(),
         generation: Generation::ZERO,
         nonce_f: vec![7; 32],
     }
@@ -185,26 +186,120 @@ fn malformed_frames_wrong_versions_and_followers_are_refused_without_panics() {
 }
 
 #[test]
-fn a_non_empty_store_of_another_id_is_refused() {
+fn a_non_empty_store_of_another_id_is_moved_aside_and_the_leaders_store_copied() {
     actix_rt::System::new().block_on(async {
         let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let a = Arc::new(Store::open(da.path(), opts()).unwrap());
         append(&a, 5);
-        let (_actors, url) = leader(a, Role::Leader, setup("a", "k", None));
-        let b = Arc::new(Store::open(db.path(), opts()).unwrap());
-        append(&b, 5);
+        let (_actors, url) = leader(a.clone(), Role::Leader, setup("a", "k", None));
+        let b = Arc::new(Store::open(db.path().join("Stream"), opts()).unwrap());
+        append(&b, 7);
+        let (old_id, old_at) = (b.status().store_id, b.generation());
         let follower = setup("b", "k", Some(url));
         let _rx = actix::Actor::start(ReplicationReceiver::new(b.clone(), follower.clone(), None));
         wait_until(Duration::from_secs(10), || {
-            follower
-                .state
-                .leader_session()
-                .last_error
-                .is_some_and(|e| e.contains("another store"))
+            b.status().store_id == a.status().store_id && b.generation() == a.generation()
         })
         .await;
-        assert_eq!(b.generation().write, 1, "nothing was applied");
+        assert_eq!(b.status().events, 5);
+        let moved = db
+            .path()
+            .join("Divergent")
+            .join(format!("store-{old_id}-at-{old_at}"));
+        let old = Store::open(&moved, opts()).unwrap();
+        assert_eq!((old.generation(), old.status().events), (old_at, 7));
+        let aside = follower.state.leader_session().set_aside;
+        assert_eq!(aside.len(), 1, "{aside:?}");
+        assert!(aside[0].contains("moved another store"), "{aside:?}");
     });
+}
+
+/// A new leader `a` (term 2) and an old leader `b` that holds two batches
+/// of term 1 that `a` never received (sealed afterwards when `seal`).
+fn parted(da: &std::path::Path, db: &std::path::Path, seal: bool) -> (Arc<Store>, Arc<Store>) {
+    let b = Arc::new(Store::open(db.join("Stream"), opts()).unwrap());
+    b.set_term(1).unwrap();
+    append(&b, 5);
+    append(&b, 5);
+    let a = Arc::new(Store::open_replica(da.join("Stream"), opts(), &b.status().store_id).unwrap());
+    a.apply(&b.history_after(Generation::ZERO, 1 << 30).unwrap().unwrap())
+        .unwrap();
+    append(&b, 3);
+    append(&b, 4);
+    if seal {
+        b.seal().unwrap();
+    }
+    a.set_term(2).unwrap();
+    append(&a, 6);
+    (a, b)
+}
+
+fn stream_files(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<_> = std::fs::read_dir(dir.join("Stream"))
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().unwrap().is_file())
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn divergent_tail_is_set_aside_then_followed(seal: bool) {
+    actix_rt::System::new().block_on(async {
+        let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (a, b) = parted(da.path(), db.path(), seal);
+        let (_actors, url) = leader(a.clone(), Role::Leader, setup("a", "k", None));
+        let follower = setup("b", "k", Some(url));
+        let _rx = actix::Actor::start(ReplicationReceiver::new(b.clone(), follower.clone(), None));
+        wait_until(Duration::from_secs(10), || {
+            b.generation() == a.generation() && b.status().events == a.status().events
+        })
+        .await;
+        assert_eq!(
+            b.status().events,
+            16,
+            "10 common events and the new leader's 6"
+        );
+        let aside = follower.state.leader_session().set_aside;
+        assert_eq!(aside.len(), 1, "{aside:?}");
+        assert!(aside[0].contains("set aside 7 events"), "{aside:?}");
+        let dir = db.path().join("Divergent");
+        let clef: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "clef"))
+            .collect();
+        assert_eq!(clef.len(), 1, "{clef:?}");
+        let events = parse_clef(&std::fs::read(&clef[0]).unwrap()).unwrap();
+        assert_eq!(events.len(), 7, "the two batches the new leader never had");
+        assert!(follower
+            .state
+            .reported()
+            .state
+            .unwrap()
+            .contains("set aside 7 events"));
+        drop(_rx);
+        wait_until(Duration::from_secs(10), || {
+            stream_files(db.path()) == stream_files(da.path())
+        })
+        .await;
+    });
+}
+
+#[test]
+fn a_divergent_tail_of_appends_is_set_aside_and_cut_off_then_followed() {
+    divergent_tail_is_set_aside_then_followed(false);
+}
+
+#[test]
+fn a_divergent_tail_with_a_seal_is_set_aside_and_replaced_by_a_snapshot() {
+    divergent_tail_is_set_aside_then_followed(true);
 }
 
 #[test]

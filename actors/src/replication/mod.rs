@@ -9,6 +9,8 @@
 //!   session on the leader.
 //! - [`source`]: the sender's store reads: `Ops` frames, snapshots.
 //! - [`endpoint`]: the cluster port's route, [`endpoint::accept`].
+//! - [`set_aside`]: a follower's side of divergence: what it holds past the
+//!   common point is set aside (a divergent tail, a foreign store), then it follows.
 //! - [`receiver`]: [`ReplicationReceiver`] on a follower: connects, applies
 //!   the leader's operations, acknowledges, reconnects with backoff.
 
@@ -17,6 +19,7 @@ pub mod endpoint;
 pub mod protocol;
 pub mod receiver;
 pub mod sender;
+pub mod set_aside;
 pub mod source;
 pub mod state;
 

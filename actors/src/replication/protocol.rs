@@ -4,10 +4,11 @@
 //! decoding of older ones. These types are never used as in-process messages.
 //!
 //! ```text
-//! follower → leader   Hello { protocol, node, store_id, generation, nonce_f }
+//! follower → leader   Hello { protocol, node, store_id, term_history, generation, nonce_f }
 //! leader → follower   Challenge { nonce_l }
 //! follower → leader   Proof { hmac }
-//! leader → follower   Welcome { leader, term, store_id, generation, proof_l }
+//! leader → follower   Welcome { leader, term, store_id, generation, common, proof_l }
+//! follower → leader   SetAside { at, need_snapshot }   (only when it was past `common`)
 //! leader → follower   Ops { items } | Heartbeat { generation }
 //! follower → leader   Ack { generation }
 //! leader → follower   Snapshot { plan }        (history too old to stream)
@@ -15,16 +16,22 @@
 //! leader → follower   FileChunk { name, offset, bytes }
 //! either way          Refused { reason }   (then the session closes)
 //! ```
+//!
+//! Version 2 added the follower's term history to `Hello`, the common point
+//! to `Welcome` and the `SetAside` frame: a follower whose store holds
+//! operations the leader never had (a returning old leader's divergent
+//! tail, or another store altogether) sets them aside before it follows.
 
 use serde::{Deserialize, Serialize};
 use skein_store::stream::history::HistoryItem;
 use skein_store::stream::snapshot::SnapshotPlan;
+use skein_store::stream::TermStart;
 use skein_store::Generation;
 
 use super::ReplicationError;
 
 /// The protocol version this build speaks.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// One frame on the cluster port.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,6 +44,8 @@ pub enum Frame {
         node: String,
         /// The follower's store id.
         store_id: String,
+        /// The follower's term history (term starts, oldest first).
+        term_history: Vec<TermStart>,
         /// The follower's store generation.
         generation: Generation,
         /// The follower's random nonce.
@@ -65,9 +74,22 @@ pub enum Frame {
         store_id: String,
         /// The leader's generation when the session began.
         generation: Generation,
+        /// The last position the follower shares with the leader's history
+        /// (`Generation::ZERO` for another store). A follower past it sets
+        /// its tail aside and answers `SetAside`; otherwise streaming starts.
+        common: Generation,
         /// The leader's HMAC-SHA256 proof.
         #[serde(with = "serde_bytes")]
         proof_l: Vec<u8>,
+    },
+    /// The follower set aside what it held past `common` and is now at
+    /// `at` (then the leader streams after it), or could not cut its store
+    /// back in place and needs a snapshot.
+    SetAside {
+        /// The follower's generation now.
+        at: Generation,
+        /// Whether the follower needs a snapshot to continue.
+        need_snapshot: bool,
     },
     /// Operations to apply, in order.
     Ops {
@@ -134,6 +156,7 @@ impl Frame {
             Frame::Challenge { .. } => "Challenge",
             Frame::Proof { .. } => "Proof",
             Frame::Welcome { .. } => "Welcome",
+            Frame::SetAside { .. } => "SetAside",
             Frame::Ops { .. } => "Ops",
             Frame::Heartbeat { .. } => "Heartbeat",
             Frame::Ack { .. } => "Ack",
@@ -162,6 +185,10 @@ mod tests {
             protocol: PROTOCOL_VERSION,
             node: "b".into(),
             store_id: "abc".into(),
+            term_history: vec![TermStart {
+                term: 2,
+                generation: g,
+            }],
             generation: g,
             nonce_f: vec![1; 32],
         });
@@ -174,7 +201,12 @@ mod tests {
             term: 4,
             store_id: "abc".into(),
             generation: g,
+            common: g,
             proof_l: vec![4; 32],
+        });
+        round_trip(Frame::SetAside {
+            at: g,
+            need_snapshot: true,
         });
         round_trip(Frame::Ops {
             items: vec![

@@ -18,6 +18,7 @@ use skein_store::{Generation, Store, StoreError};
 
 use super::auth::new_nonce;
 use super::protocol::{Frame, PROTOCOL_VERSION};
+use super::set_aside::reconcile;
 use super::timing::{
     BACKOFF_MAX, BACKOFF_MIN, HANDSHAKE_TIMEOUT, IDLE_TIMEOUT, MAX_FRAME_BYTES, UNHEALTHY_AFTER,
 };
@@ -221,6 +222,7 @@ async fn session(
         protocol: PROTOCOL_VERSION,
         node: node.clone(),
         store_id: status.store_id.clone(),
+        term_history: store.term_history(),
         generation: status.generation,
         nonce_f: nonce_f.clone(),
     };
@@ -239,13 +241,15 @@ async fn session(
             term,
             store_id,
             generation,
+            common,
             proof_l,
         } => {
             if !setup.key.verify_leader(&nonce_l, &nonce_f, &node, &proof_l) {
                 return Err(ReplicationError::InvalidKey);
             }
-            if store_id != status.store_id {
-                adopt(store, &status, store_id).await?;
+            let state = &setup.state;
+            if let Some(answer) = reconcile(store, state, &status, store_id, common).await? {
+                send(&mut conn, &answer).await?;
             }
             log::info!(
                 "replicating from {leader} (term {term}, generation {generation}); this node is at {}",
@@ -261,11 +265,13 @@ async fn session(
         s.connected = true;
         s.leader = Some(leader.clone());
         s.leader_generation = Some(leader_generation);
-        s.generation = status.generation;
+        s.generation = store.generation();
         s.last_sync_at = Some(Utc::now());
         s.last_error = None;
     });
-    report(health, true, format!("replicating from {leader}"));
+    let aside = state.leader_session().set_aside;
+    let note = aside.last().map(|a| format!("; {a}")).unwrap_or_default();
+    report(health, true, format!("replicating from {leader}{note}"));
     loop {
         let acked = match next_frame(&mut conn, IDLE_TIMEOUT, state).await? {
             Frame::Ops { items } => {
@@ -342,21 +348,4 @@ async fn install_snapshot(
             }
         }
     }
-}
-
-/// An empty store takes the leader's store id; a non-empty one never does.
-async fn adopt(
-    store: &Arc<Store>,
-    status: &skein_store::stream::StoreStatus,
-    leader_id: String,
-) -> Result<(), ReplicationError> {
-    if status.generation != Generation::ZERO {
-        return Err(ReplicationError::Refused(format!(
-            "this node holds another store ({} at {}) than the leader ({leader_id})",
-            status.store_id, status.generation
-        )));
-    }
-    log::info!("empty store adopts the leader's store id {leader_id}");
-    let s = store.clone();
-    blocking(move || s.adopt_store_id(&leader_id)).await
 }

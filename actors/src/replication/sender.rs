@@ -1,6 +1,8 @@
 //! [`ReplicationSender`]: the leader's side of one follower session, a
-//! WebSocket actor on the cluster port. It authenticates the follower, then
-//! streams the store's history after the follower's generation in `Ops`
+//! WebSocket actor on the cluster port. It authenticates the follower, finds
+//! the last position the follower's history shares with its own (a follower
+//! past it — a returning old leader — sets its tail aside first), then
+//! streams the store's history after that position in `Ops`
 //! frames of bounded size, keeping at most a few unacknowledged (a slow
 //! follower slows only its own stream), pushes new operations as soon as the
 //! StoreWriter announces them, and sends heartbeats; when the follower's
@@ -14,6 +16,7 @@ use std::time::Instant;
 
 use actix::prelude::*;
 use actix_web_actors::ws;
+use skein_store::stream::{common_point, TermStart};
 use skein_store::{Generation, Store};
 
 use super::auth::{new_nonce, NONCE_LEN};
@@ -32,7 +35,13 @@ pub(super) enum Phase {
         nonce_l: Vec<u8>,
         nonce_f: Vec<u8>,
         store_id: String,
+        term_history: Vec<TermStart>,
         generation: Generation,
+    },
+    /// The follower sets aside what it holds past `common`.
+    AwaitSetAside {
+        node: String,
+        common: Generation,
     },
     Streaming {
         node: String,
@@ -140,6 +149,7 @@ impl ReplicationSender {
                     protocol,
                     node,
                     store_id,
+                    term_history,
                     generation,
                     nonce_f,
                 },
@@ -170,6 +180,7 @@ impl ReplicationSender {
                     nonce_l,
                     nonce_f,
                     store_id,
+                    term_history,
                     generation,
                 };
                 Ok(())
@@ -180,6 +191,7 @@ impl ReplicationSender {
                     nonce_l,
                     nonce_f,
                     store_id,
+                    term_history,
                     generation,
                 } = std::mem::replace(&mut self.phase, Phase::AwaitHello)
                 else {
@@ -194,7 +206,28 @@ impl ReplicationSender {
                     self.report();
                     return Err(ReplicationError::InvalidKey);
                 }
-                self.welcome(ctx, node, &nonce_l, &nonce_f, store_id, generation)
+                let follower = (store_id, term_history, generation);
+                self.welcome(ctx, node, &nonce_l, &nonce_f, follower)
+            }
+            (Phase::AwaitSetAside { .. }, Frame::SetAside { at, need_snapshot }) => {
+                let Phase::AwaitSetAside { node, common } =
+                    std::mem::replace(&mut self.phase, Phase::AwaitHello)
+                else {
+                    return Err(ReplicationError::Unexpected("SetAside"));
+                };
+                if need_snapshot {
+                    log::info!("follower {node} set its divergent tail aside at {at}");
+                    self.start_snapshot(ctx, format!("its store past {common} was set aside"));
+                    return Ok(());
+                }
+                if at.ops() > common.ops() {
+                    return Err(ReplicationError::Refused(format!(
+                        "the follower is at {at}, past the common point {common}"
+                    )));
+                }
+                log::info!("follower {node} set its divergent tail aside; streaming after {at}");
+                self.stream_from(ctx, node, at);
+                Ok(())
             }
             (Phase::Streaming { .. }, Frame::Ack { generation }) => {
                 if generation > self.sent {
@@ -220,6 +253,8 @@ impl ReplicationSender {
                 self.serve_chunk(ctx, name, offset, max_len);
                 Ok(())
             }
+            // An answer to a heartbeat sent before the snapshot began.
+            (Phase::Snapshotting, Frame::Ack { .. }) => Ok(()),
             (_, Frame::Refused { reason }) => Err(ReplicationError::Refused(reason)),
             (_, other) => Err(ReplicationError::Unexpected(other.kind())),
         }
@@ -231,22 +266,16 @@ impl ReplicationSender {
         node: String,
         nonce_l: &[u8],
         nonce_f: &[u8],
-        store_id: String,
-        generation: Generation,
+        (store_id, term_history, generation): (String, Vec<TermStart>, Generation),
     ) -> Result<(), ReplicationError> {
         let ours = self.store.generation();
-        if store_id != self.store_id && generation != Generation::ZERO {
-            return Err(ReplicationError::Refused(format!(
-                "the follower holds another store ({store_id} at {generation}, the leader's is {}); \
-                 set its data aside and start it empty (snapshot transfer is not supported yet)",
-                self.store_id
-            )));
-        }
-        if generation > ours {
-            return Err(ReplicationError::Refused(format!(
-                "the follower is at {generation}, ahead of the leader at {ours}: its tail diverged"
-            )));
-        }
+        // Another store shares nothing with ours: the follower moves it aside whole.
+        let common = if store_id != self.store_id {
+            Generation::ZERO
+        } else {
+            let history = self.store.term_history();
+            common_point(&term_history, generation, &history, ours)
+        };
         let proof_l = self.setup.key.leader_proof(nonce_l, nonce_f, &node);
         self.send(
             ctx,
@@ -255,6 +284,7 @@ impl ReplicationSender {
                 term: self.term,
                 store_id: self.store_id.clone(),
                 generation: ours,
+                common,
                 proof_l,
             },
         );
@@ -264,15 +294,28 @@ impl ReplicationSender {
         );
         self.setup
             .state
-            .follower_established(self.session, &node, generation);
+            .follower_established(self.session, &node, common.min(generation));
         self.report();
+        ctx.run_interval(HEARTBEAT, |act, ctx| act.heartbeat(ctx));
+        if generation == common {
+            self.stream_from(ctx, node, generation);
+        } else {
+            log::warn!(
+                "follower {node} holds operations this leader never had (it is at {generation}, \
+                 the histories part after {common}); it sets them aside before following"
+            );
+            self.phase = Phase::AwaitSetAside { node, common };
+        }
+        Ok(())
+    }
+
+    /// Starts streaming the history after `at`, which the follower holds.
+    fn stream_from(&mut self, ctx: &mut Ctx, node: String, at: Generation) {
         self.phase = Phase::Streaming { node };
-        self.sent = generation;
+        self.sent = at;
         self.generations
             .do_send(SubscribeGenerations(ctx.address().recipient()));
-        ctx.run_interval(HEARTBEAT, |act, ctx| act.heartbeat(ctx));
         self.pump(ctx);
-        Ok(())
     }
 
     fn heartbeat(&mut self, ctx: &mut Ctx) {
@@ -322,15 +365,10 @@ impl ReplicationSender {
                     act.pump(ctx);
                 }
                 Ok(NextOps::UpToDate) => {}
-                // Only an empty follower gets a snapshot: a non-empty one may
-                // hold a tail of its own that a snapshot would discard.
-                Ok(NextOps::TooOld(why)) if act.sent == Generation::ZERO => {
-                    act.start_snapshot(ctx, why)
-                }
-                Ok(NextOps::TooOld(why)) => act.end(
-                    ctx,
-                    &format!("{why}; set the follower's data aside and restart it empty to copy a snapshot"),
-                ),
+                // Streaming starts only at a position the follower shares with
+                // this history (a divergent tail was set aside first), so a
+                // snapshot replaces nothing that only the follower holds.
+                Ok(NextOps::TooOld(why)) => act.start_snapshot(ctx, why),
                 Err(e) => act.end(ctx, &e.to_string()),
             }
         }));

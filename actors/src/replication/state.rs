@@ -43,6 +43,9 @@ pub struct LeaderSession {
     pub last_sync_at: Option<DateTime<Utc>>,
     /// Why the last session ended or failed, if it did.
     pub last_error: Option<String>,
+    /// What this node set aside before following (a divergent tail, or a
+    /// whole foreign store), one line each, oldest first, since it started.
+    pub set_aside: Vec<String>,
 }
 
 impl LeaderSession {
@@ -151,6 +154,11 @@ impl ReplicationState {
             (Some(leader), true, _) => Some(format!("replicating from {leader}; catching up")),
             (_, false, Some(e)) => Some(format!("not replicating: {e}")),
             _ => None,
+        };
+        let state = match (state, s.set_aside.last()) {
+            (Some(state), Some(aside)) => Some(format!("{state}; {aside}")),
+            (None, Some(aside)) => Some(aside.clone()),
+            (state, None) => state,
         };
         ReplicationReported {
             last_sync_at: s.last_sync_at,
@@ -265,6 +273,11 @@ impl ReplicationState {
         lock(&self.0.leader).clone()
     }
 
+    /// Records (and reports) that this follower set something aside.
+    pub fn note_set_aside(&self, description: String) {
+        self.update_leader_session(|s| s.set_aside.push(description));
+    }
+
     /// Updates the follower's session record.
     pub fn update_leader_session(&self, f: impl FnOnce(&mut LeaderSession)) {
         f(&mut lock(&self.0.leader));
@@ -315,6 +328,12 @@ mod tests {
             s.reported().state.as_deref(),
             Some("not replicating: connection refused")
         );
+        s.note_set_aside("set aside 3 events from a divergent tail to /x.clef".into());
+        assert_eq!(
+            s.reported().state.as_deref(),
+            Some("not replicating: connection refused; set aside 3 events from a divergent tail to /x.clef")
+        );
+        assert_eq!(s.leader_session().set_aside.len(), 1);
         s.follower_gone(id);
         assert!(s.followers(g).is_empty());
     }

@@ -5,6 +5,11 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // Everything this process creates (store segments, the SQLite
+    // metastore, secrets, logs under the storage root) is private to the
+    // service's user: files 0600, directories 0700.
+    // SAFETY: umask only changes this process's file-creation mask.
+    unsafe { libc::umask(0o077) };
     let cli = skein::cli::Cli::parse();
     // The node service logs what it does; one-shot commands only problems.
     let default_filter = match cli.command {

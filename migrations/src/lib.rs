@@ -13,6 +13,8 @@
 //! - [`m20251125_000004_create_users`] creates `users`
 //! - [`m20251125_000005_create_cluster_leadership`] creates `cluster_leadership`
 //! - [`m20251125_000006_create_cluster_nodes`] creates `cluster_nodes`
+//! - [`m20251126_000007_create_sessions`] adds a role and a failed-login
+//!   throttle to `users` and creates `sessions`
 
 pub use sea_orm_migration::prelude::*;
 
@@ -22,6 +24,7 @@ pub mod m20251125_000003_create_signals;
 pub mod m20251125_000004_create_users;
 pub mod m20251125_000005_create_cluster_leadership;
 pub mod m20251125_000006_create_cluster_nodes;
+pub mod m20251126_000007_create_sessions;
 
 /// Applies Skein's metastore migrations in order.
 pub struct Migrator;
@@ -36,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20251125_000004_create_users::Migration),
             Box::new(m20251125_000005_create_cluster_leadership::Migration),
             Box::new(m20251125_000006_create_cluster_nodes::Migration),
+            Box::new(m20251126_000007_create_sessions::Migration),
         ]
     }
 }

@@ -98,6 +98,7 @@ impl Metastore {
             |m| m.id.clone(),
             |mut m| {
                 m.created_at = micros(m.created_at);
+                m.locked_until = m.locked_until.map(micros);
                 m
             },
         )

@@ -9,6 +9,8 @@
 //!   of high-entropy tokens; the token itself is never stored).
 //! - [`settings`]: server-wide settings, JSON values by key.
 //! - [`signals`]: saved filters (CRUD).
+//! - [`users`]: accounts (argon2id password hashes, roles, failed-login locks).
+//! - [`sessions`]: server-side login sessions (only token hashes stored).
 //! - [`cluster`]: leadership terms (compare-and-swap, leases by the
 //!   database's clock) and node heartbeat rows.
 //! - [`copy`]: copying every table into another metastore (SQLite to
@@ -18,8 +20,10 @@ pub mod api_keys;
 pub mod cluster;
 pub mod copy;
 pub mod entities;
+pub mod sessions;
 pub mod settings;
 pub mod signals;
+pub mod users;
 
 use std::time::Duration;
 
@@ -32,8 +36,10 @@ pub use sea_orm;
 pub use api_keys::{ApiKeyInfo, CreatedApiKey, NewApiKey, Permissions, VerifiedApiKey};
 pub use cluster::{Leadership, NodeRow};
 pub use copy::TableCopy;
+pub use sessions::NewSession;
 pub use settings::setting_names;
 pub use signals::{NewSignal, Signal};
+pub use users::{LoginOutcome, Role, UserInfo};
 
 /// Errors raised by the metastore.
 #[derive(Debug, thiserror::Error)]
@@ -55,7 +61,7 @@ pub enum MetastoreError {
     /// Nothing matched an id or title.
     #[error("no {kind} matches `{what}`")]
     NotFound {
-        /// What was looked for (`API key`, `signal`).
+        /// What was looked for (`API key`, `signal`, `user`).
         kind: &'static str,
         /// The id or title given.
         what: String,

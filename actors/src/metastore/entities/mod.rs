@@ -4,6 +4,7 @@
 pub mod api_key;
 pub mod cluster_leadership;
 pub mod cluster_node;
+pub mod session;
 pub mod setting;
 pub mod signal;
 pub mod user;

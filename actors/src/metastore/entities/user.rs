@@ -1,4 +1,5 @@
-//! `users`: an account with an argon2 password hash.
+//! `users`: an account with an argon2 password hash, a role and a
+//! failed-login throttle.
 
 use sea_orm::entity::prelude::*;
 
@@ -15,6 +16,12 @@ pub struct Model {
     pub password_hash: String,
     /// When the account was created.
     pub created_at: DateTimeUtc,
+    /// The role's name (`Administrator`, `User`, `Reader`).
+    pub role: String,
+    /// Failed logins since the last successful one.
+    pub failed_logins: i32,
+    /// Logins are refused until this moment (after repeated failures).
+    pub locked_until: Option<DateTimeUtc>,
 }
 
 /// `users` has no relations.

@@ -12,6 +12,7 @@
 //! - [`client`]: the HTTP client side of `skein ingest`, `search` and
 //!   `bench` (endpoint, errors, retries, batching, load generation).
 //! - [`api`]: the actix-web HTTP API.
+//! - [`ui`]: the admin web UI, embedded in the binary and served at `/`.
 //! - [`node`]: `skein run`, wiring store, metastore, actors and HTTP server.
 //! - [`cluster_port`]: the cluster port (replication WebSocket) and the
 //!   node's replication setup.
@@ -25,3 +26,4 @@ pub mod node;
 pub mod secrets;
 pub mod settings;
 pub mod storage;
+pub mod ui;

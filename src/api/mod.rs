@@ -15,6 +15,7 @@
 //! - [`root`]: `GET /api`.
 //! - [`metrics`]: `GET /metrics` and the per-request metrics middleware.
 //! - [`proxy`]: [`proxy::ProxyForwarder`], a follower's forwarding to its leader.
+//! - the admin UI's `GET /` and `GET /ui/{file}` come from [`crate::ui`].
 //!
 //! Handlers never touch files: they send messages to the node's actors, or
 //! run read-only store work on blocking threads.
@@ -73,6 +74,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(cluster::configure)
         .configure(root::configure)
         .configure(metrics::configure)
+        .configure(crate::ui::configure)
         .default_service(web::to(not_found));
 }
 

@@ -1,0 +1,107 @@
+// Settings → Cluster: every node from /api/cluster (role, storage
+// generation model.write, up-to-date flag, time since last sync, lag, state,
+// connection counters), refreshed every second; the notification area; and
+// "Demote leader" (POST /api/cluster/demote) with a confirmation and its
+// progress, followed live.
+
+import { api } from './api.js';
+import { h, fill, formatAge, confirmDialog } from './dom.js';
+import { refreshNotifications } from './app.js';
+
+const REFRESH_MS = 1000;
+
+/** How far `node` is behind `leader`, from their generations. */
+function lag(node, leader) {
+  if (!leader || node === leader) return '—';
+  const [lm, lw] = leader.Generation.split('.').map(Number);
+  const [m, w] = node.Generation.split('.').map(Number);
+  if (m === lm && w === lw) return 'none';
+  if (m === lm) return `${lw - w} write${lw - w === 1 ? '' : 's'}`;
+  return `model ${m} of ${lm}`;
+}
+
+export function mountCluster(el) {
+  let timer = null;
+  let demoting = false;
+  const summary = h('p', { class: 'summary' });
+  const table = h('tbody');
+  const actions = h('div', { class: 'inline' });
+  const progress = h('ul', { class: 'progress', hidden: true });
+  fill(el,
+    h('h2', {}, 'Cluster'), summary,
+    h('table', { class: 'grid cluster' },
+      h('thead', {}, h('tr', {}, ['Node', 'Role', 'Storage generation', 'Up to date', 'Last sync', 'Lag', 'State', 'Connections'].map((t) => h('th', {}, t)))),
+      table),
+    h('h3', {}, 'Fail-over'),
+    h('p', { class: 'muted' }, 'Demoting the leader hands leadership to the follower once it has caught up, without losing events.'),
+    actions, progress);
+
+  let last = null;
+  async function refresh() {
+    let c;
+    try {
+      c = await api('/api/cluster');
+    } catch (err) {
+      fill(summary, h('span', { class: 'error-text' }, `Cannot read the cluster: ${err.message}`));
+      return null;
+    }
+    last = c;
+    refreshNotifications(c);
+    const leader = c.Nodes.find((n) => n.Role === 'Leader');
+    fill(summary, h('span', { class: c.Status === 'Healthy' ? 'ok-text' : 'error-text', dataset: { status: c.Status } }, c.Status), ' — ', c.Description);
+    fill(table, c.Nodes.map((n) => h('tr', { dataset: { node: n.Name, role: n.Role } },
+      h('td', {}, h('b', {}, n.Name), h('div', { class: 'muted mono' }, n.InternalApiUri || '')),
+      h('td', { class: `role ${n.Role.toLowerCase()}` }, n.Role),
+      h('td', { class: 'generation mono' }, n.Generation),
+      h('td', { class: `uptodate ${n.IsUpToDate ? 'yes' : 'no'}` }, n.IsUpToDate ? 'Yes' : 'No'),
+      h('td', { class: 'sync' }, n.Role === 'Leader' ? '—' : (n.MillisecondsSinceLastSync == null ? 'never' : `${formatAge(n.MillisecondsSinceLastSync)} ago`)),
+      h('td', { class: 'lag' }, lag(n, leader)),
+      h('td', { class: 'state' }, n.StateDescription),
+      h('td', { class: 'mono', title: 'accepted / rejected (invalid key) / established' },
+        `${n.ConnectionsAccepted} / ${n.ConnectionsRejectedInvalidKey} / ${n.ConnectionsEstablished}`))));
+    if (!demoting) {
+      const follower = c.Nodes.find((n) => n.Role === 'Follower');
+      fill(actions, leader
+        ? h('button', { class: 'danger demote', disabled: !follower, onclick: () => demote(leader, follower) }, `Demote leader ${leader.Name}`)
+        : h('span', { class: 'muted' }, 'No node leads: nothing to demote.'),
+      leader && !follower && h('span', { class: 'muted' }, 'There is no follower to hand over to.'));
+    }
+    return c;
+  }
+
+  async function demote(leader, follower) {
+    const ok = await confirmDialog('Demote the leader?',
+      `${leader.Name} will stop accepting writes, wait until ${follower.Name} has caught up, and hand leadership to it. Requests are proxied meanwhile.`,
+      'Demote leader');
+    if (!ok) return;
+    demoting = true;
+    fill(actions, h('button', { disabled: true }, 'Demoting…'));
+    progress.hidden = false;
+    const step = (text, cls = '') => progress.append(h('li', { class: cls }, `${new Date().toLocaleTimeString()}  ${text}`));
+    fill(progress);
+    step(`asked ${leader.Name} to hand leadership to ${follower.Name}`);
+    const seen = new Map(last.Nodes.map((n) => [n.Name, `${n.Role}|${n.StateDescription}`]));
+    const watch = setInterval(async () => {
+      const c = await refresh();
+      for (const n of (c && c.Nodes) || []) {
+        const now = `${n.Role}|${n.StateDescription}`;
+        if (seen.get(n.Name) !== now) { seen.set(n.Name, now); step(`${n.Name}: ${n.Role}, ${n.StateDescription} (generation ${n.Generation})`); }
+      }
+    }, 400);
+    try {
+      const r = await api(`/api/cluster/demote?to=${encodeURIComponent(follower.Name)}`, { method: 'POST' });
+      for (const s of r.Steps || []) step(typeof s === 'string' ? s : JSON.stringify(s), 'done');
+      step(`${r.NewLeader} now leads (term ${r.Term})`, 'done result');
+    } catch (err) {
+      step(`demotion failed: ${err.message}`, 'fail result');
+    } finally {
+      clearInterval(watch);
+      demoting = false;
+      refresh();
+    }
+  }
+
+  refresh();
+  timer = setInterval(refresh, REFRESH_MS);
+  return () => clearInterval(timer);
+}

@@ -1,0 +1,115 @@
+// Settings: Cluster (cluster.js), API keys (list, create — the token shown
+// once — revoke) and the server settings (retention period, API key required
+// for ingestion, minimum level) from /api/settings.
+
+import { api } from './api.js';
+import { h, fill, formatTime } from './dom.js';
+import { mountCluster } from './cluster.js';
+
+const SECTIONS = [['cluster', 'Cluster'], ['apikeys', 'API keys'], ['general', 'Ingestion & retention']];
+const LEVELS = ['Verbose', 'Debug', 'Information', 'Warning', 'Error', 'Fatal'];
+const PERMISSIONS = ['Ingest', 'Read', 'Write', 'Project', 'System'];
+
+export function mount(root, r) {
+  const section = SECTIONS.some(([k]) => k === r.rest[0]) ? r.rest[0] : 'cluster';
+  const body = h('div');
+  fill(root, h('section', { class: 'content' }, h('div', { class: 'page' },
+    h('nav', { class: 'subnav' }, SECTIONS.map(([k, label]) => h('a', { href: `#/settings/${k}`, class: k === section ? 'active' : '' }, label))),
+    body)));
+  if (section === 'cluster') return mountCluster(body);
+  if (section === 'apikeys') return mountApiKeys(body);
+  return mountGeneral(body);
+}
+
+function mountApiKeys(el) {
+  const rows = h('tbody');
+  const message = h('div', { class: 'error-text' });
+  const created = h('div');
+  const title = h('input', { type: 'text', name: 'title', placeholder: 'e.g. shop-frontend', required: true });
+  const checks = PERMISSIONS.map((p) => h('label', { class: 'inline' }, h('input', { type: 'checkbox', name: 'perm', value: p, checked: p === 'Ingest' }), p));
+  const level = h('select', { name: 'minimumLevel' }, h('option', { value: '' }, '(all levels)'), LEVELS.map((l) => h('option', { value: l }, l)));
+  const form = h('form', {
+    class: 'card',
+    onsubmit: async (e) => {
+      e.preventDefault();
+      fill(message); fill(created);
+      try {
+        const key = await api('/api/apikeys', {
+          method: 'POST',
+          body: {
+            Title: title.value,
+            Permissions: checks.map((c) => c.firstChild).filter((c) => c.checked).map((c) => c.value),
+            MinimumLevel: level.value || null,
+          },
+        });
+        title.value = '';
+        fill(created, h('div', { class: 'token' }, h('div', {}, `API key “${key.Title}” created. Copy it now: it is not shown again.`),
+          h('code', { class: 'new-token' }, key.Token)));
+        load();
+      } catch (err) { fill(message, err.message); }
+    },
+  }, h('h3', { style: 'margin-top:0' }, 'Create an API key'),
+  h('label', {}, 'Title'), title,
+  h('label', {}, 'Permissions'), h('div', { class: 'inline' }, checks),
+  h('label', {}, 'Minimum level'), level,
+  h('div', { style: 'margin-top:12px' }, h('button', { type: 'submit', class: 'primary' }, 'Create key')), message);
+
+  async function load() {
+    try {
+      const keys = await api('/api/apikeys');
+      fill(rows, keys.length ? keys.map((k) => h('tr', { dataset: { key: k.Title } },
+        h('td', {}, k.Title), h('td', { class: 'mono' }, `${k.TokenPrefix}…`), h('td', {}, k.Permissions.join(', ')),
+        h('td', {}, k.MinimumLevel || '—'), h('td', {}, k.CreatedUtc ? formatTime(k.CreatedUtc) : ''),
+        h('td', {}, h('button', {
+          class: 'danger',
+          onclick: async () => {
+            try { await api(`/api/apikeys/${encodeURIComponent(k.Id)}`, { method: 'DELETE' }); } catch (err) { fill(message, err.message); }
+            load();
+          },
+        }, 'Revoke')))) : h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'No API keys.')));
+    } catch (err) { fill(rows, h('tr', {}, h('td', { colspan: 6, class: 'error-text' }, err.message))); }
+  }
+  fill(el, h('h2', {}, 'API keys'), created,
+    h('table', { class: 'grid', style: 'margin-bottom:18px' },
+      h('thead', {}, h('tr', {}, ['Title', 'Token', 'Permissions', 'Minimum level', 'Created', ''].map((t) => h('th', {}, t)))), rows),
+    form);
+  load();
+  return null;
+}
+
+function mountGeneral(el) {
+  const box = h('div', {}, h('p', { class: 'loading' }, 'Loading…'));
+  fill(el, h('h2', {}, 'Ingestion & retention'), box);
+
+  function row(s, control, read) {
+    const note = h('span');
+    const save = async (value) => {
+      fill(note);
+      try {
+        await api(`/api/settings/${encodeURIComponent(s.Name)}`, { method: 'PUT', body: { Value: value } });
+        fill(note, h('span', { class: 'ok-text' }, 'Saved'));
+      } catch (err) { fill(note, h('span', { class: 'error-text' }, err.message)); }
+    };
+    return h('form', { class: 'card', dataset: { setting: s.Name }, onsubmit: (e) => { e.preventDefault(); save(read()); } },
+      h('b', {}, s.Name), h('p', { class: 'muted' }, s.Description),
+      h('div', { class: 'inline' }, control, h('button', { type: 'submit' }, 'Save'), note));
+  }
+
+  api('/api/settings').then((settings) => {
+    const cards = settings.map((s) => {
+      if (s.Name === 'ingestion.requireApiKey') {
+        const c = h('input', { type: 'checkbox', name: 'value', checked: s.Value === true });
+        return row(s, h('label', { class: 'inline' }, c, 'Require an API key for ingestion'), () => c.checked);
+      }
+      if (s.Name === 'ingestion.minimumLevel') {
+        const c = h('select', { name: 'value' }, h('option', { value: '' }, '(accept every level)'),
+          LEVELS.map((l) => h('option', { value: l, selected: s.Value === l }, l)));
+        return row(s, c, () => c.value || null);
+      }
+      const c = h('input', { type: 'text', name: 'value', value: s.Value || '', placeholder: 'keep everything (e.g. 30d)' });
+      return row(s, c, () => c.value.trim() || null);
+    });
+    fill(box, cards);
+  }).catch((err) => fill(box, h('p', { class: 'error-text' }, err.message)));
+  return null;
+}

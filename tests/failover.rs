@@ -1,0 +1,270 @@
+//! End to end: fail-over by hand and what follows it, with real `skein`
+//! processes, a real PostgreSQL metastore (a fresh database per test) and
+//! real signals.
+//!
+//! - kill -9 the leader, `skein node lead` on the follower: every event
+//!   that had reached the follower is searchable there, and it takes writes;
+//! - the old leader returns holding acknowledged events the new leader never
+//!   received: it sets that divergent tail aside (a CLEF file under
+//!   `<storage>/Divergent`, holding exactly those events, which `skein
+//!   ingest` takes back), follows, and ends byte-identical to the new leader;
+//! - an empty node replacing a lost one catches up fully;
+//! - a non-empty follower whose position the leader's history no longer
+//!   reaches (retention deleted it) copies a snapshot instead of being refused.
+
+mod support;
+
+#[path = "support/cli.rs"]
+mod cli_support;
+#[path = "support/cluster.rs"]
+mod cluster;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use cli_support::TestDatabase;
+use cluster::{assert_same_files, fast_timing, ingest_clef, wait_for, ClusterNode as Node};
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// Ingests `batches` acknowledged batches of `per` events tagged
+/// `K = "<tag>-<batch>-<i>"`; returns the keys.
+fn ingest(node: &Node, tag: &str, batches: usize, per: usize) -> BTreeSet<String> {
+    let mut keys = BTreeSet::new();
+    for b in 0..batches {
+        let mut body = String::new();
+        for i in 0..per {
+            let k = format!("{tag}-{b}-{i}");
+            body.push_str(&format!(
+                "{{\"@t\":\"2026-01-01T00:00:00Z\",\"@mt\":\"Event {{K}}\",\"K\":\"{k}\"}}\n"
+            ));
+            keys.insert(k);
+        }
+        let (status, text) = ingest_clef(node.api, &body);
+        assert_eq!(status, 201, "{text}\n{}", node.log());
+    }
+    keys
+}
+
+/// The `K` of every event a CLEF text holds.
+fn keys_in(clef: &str) -> BTreeSet<String> {
+    clef.lines()
+        .filter(|l| !l.trim().is_empty())
+        .filter_map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["K"].as_str().map(str::to_owned)
+        })
+        .collect()
+}
+
+/// The `K` of every event a (leading) node finds.
+fn keys_on(node: &Node) -> BTreeSet<String> {
+    let (status, body) = node.get("/api/events?clef&count=10000");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.lines().count() < 10000, "more events than one page");
+    keys_in(&body)
+}
+
+fn wait_role(node: &mut Node, role: &str) {
+    wait_for(LIMIT, &format!("{} is {role}", node.name), || {
+        node.assert_running();
+        node.health()["role"] == role
+    });
+}
+
+fn wait_caught_up(follower: &Node, leader: &Node) {
+    let target = leader.generation();
+    assert!(!target.is_empty());
+    wait_for(
+        LIMIT,
+        &format!(
+            "{} reaches {}'s generation {target}",
+            follower.name, leader.name
+        ),
+        || follower.generation() == target,
+    );
+}
+
+/// `skein node lead` on a (running or stopped) node, which must take
+/// leadership in a new term.
+fn lead(node: &Node) {
+    let out = node.ok(&["node", "lead"]);
+    assert!(out.contains("leads the cluster in term"), "{out}");
+}
+
+/// The files a node set aside under `<storage>/Divergent`.
+fn set_aside(node: &Node) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(node.root().join("Divergent"))
+        .map(|d| d.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[test]
+fn killing_the_leader_then_node_lead_keeps_every_event_the_follower_had() {
+    let db = TestDatabase::create();
+    let (mut a, mut b) = cluster::pair(Some(&db.url), &fast_timing());
+    wait_role(&mut a, "Leader");
+    let acked = ingest(&a, "before", 10, 20);
+    wait_caught_up(&b, &a);
+    let reached = b.generation();
+    a.kill();
+    lead(&b);
+    wait_role(&mut b, "Leader");
+    assert_eq!(b.generation(), reached, "nothing was lost or added");
+    assert_eq!(keys_on(&b), acked, "every acknowledged event is searchable");
+    // The new leader takes writes.
+    let after = ingest(&b, "after", 2, 5);
+    let all: BTreeSet<String> = acked.union(&after).cloned().collect();
+    assert_eq!(keys_on(&b), all);
+}
+
+#[test]
+fn an_old_leader_returning_with_a_divergent_tail_sets_it_aside_and_follows() {
+    let db = TestDatabase::create();
+    let (mut a, mut b) = cluster::pair(Some(&db.url), &fast_timing());
+    wait_role(&mut a, "Leader");
+    let common = ingest(&a, "common", 5, 10);
+    wait_caught_up(&b, &a);
+    // The follower misses what follows: frozen, then killed (so nothing in
+    // flight reaches it), while the leader acknowledges three batches.
+    b.pause();
+    let lost = ingest(&a, "lost", 3, 7);
+    b.kill();
+    a.kill();
+    lead(&b);
+    b.start();
+    wait_role(&mut b, "Leader");
+    assert_eq!(
+        keys_on(&b),
+        common,
+        "the new leader never had the lost batches"
+    );
+    let new = ingest(&b, "new", 4, 5);
+
+    // The old leader returns: it sets its divergent tail aside, then follows.
+    a.start();
+    wait_role(&mut a, "Follower");
+    wait_caught_up(&a, &b);
+    let files = set_aside(&a);
+    let clef: Vec<&PathBuf> = files
+        .iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "clef"))
+        .collect();
+    assert_eq!(clef.len(), 1, "{files:?}\n{}", a.log());
+    let text = std::fs::read_to_string(clef[0]).unwrap();
+    assert_eq!(
+        keys_in(&text),
+        lost,
+        "exactly the events the new leader never had"
+    );
+    assert_eq!(text.lines().count(), lost.len(), "each once");
+    assert!(a.log().contains("set aside 21 events"), "{}", a.log());
+    let health = a.health().to_string();
+    assert!(health.contains("set aside 21 events"), "{health}");
+    // The cluster screen shows it in the old leader's state.
+    wait_for(LIMIT, "/api/cluster shows the set-aside tail", || {
+        b.get("/api/cluster").1.contains("set aside 21 events")
+    });
+
+    // The set-aside file is re-ingestable with `skein ingest`.
+    let url = b.url();
+    let path = clef[0].to_str().unwrap();
+    b.ok(&["ingest", path, "--url", &url]);
+    let all: BTreeSet<String> = common.iter().chain(&lost).chain(&new).cloned().collect();
+    assert_eq!(keys_on(&b), all);
+    wait_caught_up(&a, &b);
+    a.stop();
+    b.stop();
+    assert_same_files(&a, &b);
+}
+
+#[test]
+fn an_empty_node_replacing_a_lost_one_catches_up_fully() {
+    let db = TestDatabase::create();
+    let (mut a, mut b) = cluster::pair(Some(&db.url), &fast_timing());
+    wait_role(&mut a, "Leader");
+    let acked = ingest(&a, "kept", 8, 25);
+    wait_caught_up(&b, &a);
+    // `a` is lost with its disk; `b` leads; a new, empty node takes a's name.
+    a.kill();
+    drop(a);
+    lead(&b);
+    wait_role(&mut b, "Leader");
+    let more = ingest(&b, "more", 3, 10);
+    let mut c = Node::new("a");
+    c.env.extend(fast_timing());
+    c.setup(&b, cluster::CLUSTER_KEY, Some(&db.url));
+    c.ok(&["node", "follow"]);
+    c.start();
+    wait_role(&mut c, "Follower");
+    wait_caught_up(&c, &b);
+    let all: BTreeSet<String> = acked.union(&more).cloned().collect();
+    assert_eq!(keys_on(&b), all);
+    assert!(set_aside(&c).is_empty(), "an empty node sets nothing aside");
+    c.stop();
+    b.stop();
+    assert_same_files(&b, &c);
+}
+
+/// Ingests about `mb` MB of poorly compressible events dated 2020.
+fn ingest_old_noise(node: &Node, mb: usize) {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for batch in 0..mb {
+        let mut body = String::with_capacity((1 << 20) + (1 << 16));
+        for i in 0..1000 {
+            let mut noise = String::with_capacity(1000);
+            while noise.len() < 1000 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                for k in 0..10 {
+                    noise.push(ALPHABET[((x >> (k * 6)) & 63) as usize] as char);
+                }
+            }
+            body.push_str(&format!(
+                "{{\"@t\":\"2020-01-01T00:00:00Z\",\"@mt\":\"Noise {{N}}\",\"N\":{i},\"B\":{batch},\"X\":\"{noise}\"}}\n"
+            ));
+        }
+        let (status, text) = ingest_clef(node.api, &body);
+        assert_eq!(status, 201, "{text}");
+    }
+}
+
+#[test]
+fn a_non_empty_follower_behind_the_kept_history_copies_a_snapshot() {
+    let db = TestDatabase::create();
+    let (mut a, mut b) = cluster::pair(Some(&db.url), &fast_timing());
+    wait_role(&mut a, "Leader");
+    ingest_old_noise(&a, 2);
+    wait_caught_up(&b, &a);
+    let behind = b.generation();
+    b.stop();
+    // Enough to seal the first segment (64 MB), then retention deletes it:
+    // the leader's history no longer reaches the follower's position.
+    ingest_old_noise(&a, 90);
+    let (status, body) = support::request(
+        a.api,
+        "PUT",
+        "/api/settings/retention.period",
+        &[("Content-Type", "application/json")],
+        br#"{"Value":"1d"}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    wait_for(LIMIT, "retention deletes the sealed segment", || {
+        !a.root().join("Stream").join("seg-000001.log").exists()
+    });
+    ingest(&a, "kept", 2, 5);
+    b.start();
+    wait_role(&mut b, "Follower");
+    wait_caught_up(&b, &a);
+    assert_ne!(b.generation(), behind);
+    assert!(b.log().contains("copying a snapshot"), "{}", b.log());
+    assert!(set_aside(&b).is_empty(), "nothing only the follower held");
+    a.stop();
+    b.stop();
+    assert_same_files(&a, &b);
+}

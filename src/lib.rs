@@ -16,6 +16,8 @@
 //! - [`node`]: `skein run`, wiring store, metastore, actors and HTTP server.
 //! - [`cluster_port`]: the cluster port (replication WebSocket) and the
 //!   node's replication setup.
+//! - [`tls`]: PFX certificates under `Certificates/` for `https://`/`wss://`
+//!   listeners (reloadable) and the roots peers are verified against.
 
 pub mod api;
 pub mod cli;
@@ -26,4 +28,5 @@ pub mod node;
 pub mod secrets;
 pub mod settings;
 pub mod storage;
+pub mod tls;
 pub mod ui;

@@ -56,6 +56,16 @@ pub mod timing {
     pub const MAX_FRAME_BYTES: usize = 64 << 20;
 }
 
+/// Runs a store call on a blocking thread.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, skein_store::StoreError> + Send + 'static,
+) -> Result<T, ReplicationError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ReplicationError::Connection(e.to_string()))?
+        .map_err(ReplicationError::from)
+}
+
 /// How this node takes part in replication.
 #[derive(Clone, Debug)]
 pub struct ClusterSetup {

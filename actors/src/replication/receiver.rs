@@ -22,7 +22,7 @@ use super::set_aside::reconcile;
 use super::timing::{
     BACKOFF_MAX, BACKOFF_MIN, HANDSHAKE_TIMEOUT, IDLE_TIMEOUT, MAX_FRAME_BYTES, UNHEALTHY_AFTER,
 };
-use super::{ClusterSetup, ReplicationError, ReplicationState};
+use super::{blocking, ClusterSetup, ReplicationError, ReplicationState};
 use crate::messages::{ComponentHealth, ReportHealth};
 
 /// Stops the receiver (the node is no longer a follower).
@@ -188,15 +188,6 @@ async fn next_frame(
             }
         }
     }
-}
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, skein_store::StoreError> + Send + 'static,
-) -> Result<T, ReplicationError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ReplicationError::Connection(e.to_string()))?
-        .map_err(ReplicationError::from)
 }
 
 /// One session: handshake, then apply and acknowledge until it fails.

@@ -23,7 +23,7 @@ use skein_store::stream::StoreStatus;
 use skein_store::{Generation, Store};
 
 use super::protocol::Frame;
-use super::{ReplicationError, ReplicationState};
+use super::{blocking, ReplicationError, ReplicationState};
 
 /// The folder under the storage root where set-aside data goes.
 pub const DIVERGENT_DIR: &str = "Divergent";
@@ -34,15 +34,6 @@ pub fn divergent_dir(store: &Store) -> PathBuf {
         Some(root) => root.join(DIVERGENT_DIR),
         None => store.dir().join(DIVERGENT_DIR),
     }
-}
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, skein_store::StoreError> + Send + 'static,
-) -> Result<T, ReplicationError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ReplicationError::Connection(e.to_string()))?
-        .map_err(ReplicationError::from)
 }
 
 /// Brings this node's store (described by `status`) in line with the

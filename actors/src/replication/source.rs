@@ -9,7 +9,7 @@ use skein_store::{Generation, Store};
 use super::protocol::Frame;
 use super::sender::{Ctx, Phase, ReplicationSender};
 use super::timing::OPS_FRAME_BYTES;
-use super::ReplicationError;
+use super::{blocking, ReplicationError};
 
 /// The outcome of reading after the follower's position.
 pub enum NextOps {
@@ -34,15 +34,6 @@ pub fn next_ops(store: &Store, after: Generation) -> Result<NextOps, Replication
         .generation()
         .ok_or_else(|| ReplicationError::Encode("an operation without a generation".into()))?;
     Ok(NextOps::Frame(Frame::Ops { items }.encode()?, last))
-}
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, skein_store::StoreError> + Send + 'static,
-) -> Result<T, ReplicationError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ReplicationError::Connection(e.to_string()))?
-        .map_err(ReplicationError::from)
 }
 
 impl ReplicationSender {

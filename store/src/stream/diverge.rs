@@ -225,13 +225,19 @@ impl Store {
 }
 
 /// Writes `dir/name` through `fill`, fsyncs it, renames it into place and
-/// fsyncs `dir`; returns its path.
+/// fsyncs `dir`; returns its path. A file already there is complete (only a
+/// finished write is renamed into place) and, its name being deterministic,
+/// holds the same operations: it is kept, so a retry after an interruption
+/// (a crash, a session cut off while exporting) does not export again.
 fn write_durably(
     dir: &Path,
     name: &str,
     fill: impl FnOnce(&mut BufWriter<&File>) -> Result<(), StoreError>,
 ) -> Result<PathBuf, StoreError> {
     let (tmp, dst) = (dir.join(format!("{name}.tmp")), dir.join(name));
+    if dst.exists() {
+        return Ok(dst);
+    }
     let f = File::create(&tmp).map_err(StoreError::io("create", &tmp))?;
     let mut out = BufWriter::new(&f);
     fill(&mut out)?;

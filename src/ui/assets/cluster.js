@@ -60,11 +60,11 @@ export function mountCluster(el) {
       h('td', { class: 'mono', title: 'accepted / rejected (invalid key) / established' },
         `${n.ConnectionsAccepted} / ${n.ConnectionsRejectedInvalidKey} / ${n.ConnectionsEstablished}`))));
     if (!demoting) {
-      const follower = c.Nodes.find((n) => n.Role === 'Follower');
+      const follower = c.Nodes.find((n) => n.Role === 'Follower' && !n.StateDescription.startsWith('unreachable'));
       fill(actions, leader
         ? h('button', { class: 'danger demote', disabled: !follower, onclick: () => demote(leader, follower) }, `Demote leader ${leader.Name}`)
         : h('span', { class: 'muted' }, 'No node leads: nothing to demote.'),
-      leader && !follower && h('span', { class: 'muted' }, 'There is no follower to hand over to.'));
+      leader && !follower && h('span', { class: 'muted' }, 'No reachable follower to hand over to.'));
     }
     return c;
   }

@@ -34,27 +34,32 @@ async function counts(expr, width, from, to) {
  * the first event). `onPick(from, to)` is called when a bar is clicked.
  */
 export async function drawHistogram(el, { expr, from, to, onPick }) {
-  const end = to || Date.now();
+  let stop = to || Date.now();
   let start = from;
+  let w, literal, first, rows;
   if (start == null) {
-    // All time: find the first day with events, then draw from there.
+    // All time: find the first day with events, then zoom in on the span
+    // that holds events (at most a few queries).
     const days = await counts(expr, '1d', null, null);
     if (!days.length) { fill(el, h('div', { class: 'axis' }, 'no events')); return 0; }
     start = days[0][0];
-    const newest = days[days.length - 1][0] + DAY;
-    if (newest < end && !to) to = newest;
+    stop = Math.max(stop, days[days.length - 1][0] + DAY * Number(days[days.length - 1][0] > stop));
+    for (let pass = 0; pass < 4; pass += 1) {
+      [w, literal] = widthFor(Math.max(stop - start, MINUTE));
+      first = Math.floor(start / w) * w;
+      rows = await counts(expr, literal, first, stop);
+      const firstEvent = rows.length ? rows[0][0] : first;
+      if (firstEvent - first < (stop - first) / 2 || w === SECOND) break;
+      start = firstEvent;
+    }
+  } else {
+    [w, literal] = widthFor(Math.max(stop - start, SECOND));
+    first = Math.floor(start / w) * w;
+    rows = await counts(expr, literal, start, stop);
   }
-  const stop = to || end;
-  const [w, literal] = widthFor(Math.max(stop - start, SECOND));
-  const first = Math.floor(start / w) * w;
-  const rows = await counts(expr, literal, from == null ? first : start, stop);
   const byTime = new Map(rows);
-  let buckets = [];
+  const buckets = [];
   for (let t = first; t < stop; t += w) buckets.push([t, byTime.get(t) || 0]);
-  if (from == null) {
-    const i = buckets.findIndex(([, n]) => n > 0);
-    if (i > 0) buckets = buckets.slice(i);
-  }
   const total = rows.reduce((s, [, n]) => s + n, 0);
   const max = Math.max(1, ...buckets.map(([, n]) => n));
   const ns = 'http://www.w3.org/2000/svg';

@@ -59,6 +59,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
         addrs,
         (role, cluster),
         instance_name,
+        ctx.env,
     ))
 }
 
@@ -69,8 +70,10 @@ async fn serve(
     addrs: Vec<(String, u16)>,
     (role, cluster): (Role, Option<skein_actors::replication::ClusterSetup>),
     instance_name: String,
+    env: &std::collections::HashMap<String, String>,
 ) -> anyhow::Result<()> {
     let metastore = Metastore::open(&metastore_url).await?;
+    announce_auth(&metastore, env, config.auth_required).await?;
     let term = store.status().term;
     // Leadership from the shared metastore (ClusterCoordinator).
     let timing = ClusterTiming::from_env(|k| std::env::var(k).ok());
@@ -122,6 +125,8 @@ async fn serve(
         App::new()
             .app_data(state.clone())
             .app_data(web::Data::new(coordinator.clone()))
+            // Inside the proxy: a follower forwards first, the leader checks.
+            .wrap(from_fn(api::auth::enforce))
             .wrap(api::proxy::ProxyForwarder::new(
                 role_cell.clone(),
                 &state.config,
@@ -148,6 +153,29 @@ async fn serve(
         None => server.run().await?,
     }
     log::info!("stopped");
+    Ok(())
+}
+
+/// Creates the first administrator from the first-run variables (when no
+/// user exists yet) and says whether authentication is required.
+async fn announce_auth(
+    metastore: &Metastore,
+    env: &std::collections::HashMap<String, String>,
+    required: bool,
+) -> anyhow::Result<()> {
+    if let Some(name) = crate::cli::user::create_first_admin(metastore, env).await? {
+        log::info!("created the first administrator `{name}` from the first-run variables");
+    }
+    if !required {
+        log::info!("authentication is off (auth.required): every API route is open");
+    } else if metastore.count_users().await? == 0 {
+        log::warn!(
+            "authentication is required but no user exists: create one with \
+             `skein user create --username admin --password-stdin`, or use an API key"
+        );
+    } else {
+        log::info!("authentication is required (auth.required)");
+    }
     Ok(())
 }
 

@@ -1,6 +1,7 @@
-//! Who may ingest: API keys (header `X-Seq-ApiKey` or `?apiKey=`) and the
-//! server-wide ingestion settings, both read from the metastore and cached
-//! briefly so that ingestion does not query SQL on every request.
+//! Who is calling: API keys (header `X-Seq-ApiKey` or `?apiKey=`), login
+//! sessions (the [`SESSION_COOKIE`] cookie) and the server-wide ingestion
+//! settings, all read from the metastore and cached briefly so that requests
+//! do not query SQL every time.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -9,11 +10,15 @@ use std::time::{Duration, Instant};
 use actix_web::HttpRequest;
 use serde_json::Value;
 use skein_actors::metastore::api_keys::parse_level;
-use skein_actors::metastore::{setting_names, Metastore, VerifiedApiKey};
+use skein_actors::metastore::{setting_names, Metastore, Permissions, UserInfo, VerifiedApiKey};
 use skein_store::query::parse_duration;
 use skein_store::Severity;
 
+use super::auth::throttle::LoginThrottle;
 use super::error::ApiError;
+
+/// The cookie holding a login session's token.
+pub const SESSION_COOKIE: &str = "skein-session";
 
 /// How long settings and verified keys are trusted before being re-read.
 pub const CACHE_TTL: Duration = Duration::from_secs(5);
@@ -49,11 +54,64 @@ impl ServerSettings {
     }
 }
 
-/// Cached access to keys and settings.
+/// Cached access to keys, sessions and settings.
 pub struct Credentials {
     metastore: Metastore,
     settings: Mutex<Option<(ServerSettings, Instant)>>,
-    keys: Mutex<HashMap<String, (Option<VerifiedApiKey>, Instant)>>,
+    keys: Cache<VerifiedApiKey>,
+    sessions: Cache<UserInfo>,
+    throttle: LoginThrottle,
+}
+
+/// Who a request comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Principal {
+    /// A user logged in with a session cookie.
+    User(UserInfo),
+    /// A client presenting an API key.
+    ApiKey(VerifiedApiKey),
+}
+
+impl Principal {
+    /// What the caller may do.
+    pub fn permissions(&self) -> Permissions {
+        match self {
+            Principal::User(u) => u.role.permissions(),
+            Principal::ApiKey(k) => k.permissions,
+        }
+    }
+}
+
+/// Verified tokens (API keys or session tokens) and what they resolved to.
+struct Cache<T>(Mutex<HashMap<String, (Option<T>, Instant)>>);
+
+impl<T: Clone> Cache<T> {
+    fn new() -> Self {
+        Cache(Mutex::new(HashMap::new()))
+    }
+
+    fn get(&self, token: &str) -> Option<Option<T>> {
+        let map = self.0.lock().expect("credential cache");
+        map.get(token)
+            .filter(|(_, at)| at.elapsed() < CACHE_TTL)
+            .map(|(v, _)| v.clone())
+    }
+
+    fn put(&self, token: &str, value: Option<T>) {
+        let mut map = self.0.lock().expect("credential cache");
+        if map.len() >= MAX_CACHED_KEYS {
+            map.clear();
+        }
+        map.insert(token.to_owned(), (value, Instant::now()));
+    }
+
+    fn forget(&self, token: &str) {
+        self.0.lock().expect("credential cache").remove(token);
+    }
+
+    fn clear(&self) {
+        self.0.lock().expect("credential cache").clear();
+    }
 }
 
 /// What an ingestion request may do.
@@ -69,7 +127,9 @@ impl Credentials {
         Credentials {
             metastore,
             settings: Mutex::new(None),
-            keys: Mutex::new(HashMap::new()),
+            keys: Cache::new(),
+            sessions: Cache::new(),
+            throttle: LoginThrottle::default(),
         }
     }
 
@@ -78,10 +138,21 @@ impl Credentials {
         &self.metastore
     }
 
-    /// Forgets cached settings and keys (after they change).
+    /// Failed logins by client address.
+    pub fn throttle(&self) -> &LoginThrottle {
+        &self.throttle
+    }
+
+    /// Forgets cached settings, keys and sessions (after they change).
     pub fn invalidate(&self) {
         *self.settings.lock().expect("settings cache") = None;
-        self.keys.lock().expect("key cache").clear();
+        self.keys.clear();
+        self.sessions.clear();
+    }
+
+    /// Forgets one session token (after logout).
+    pub fn forget_session(&self, token: &str) {
+        self.sessions.forget(token);
     }
 
     /// The current server settings.
@@ -97,18 +168,35 @@ impl Credentials {
     }
 
     async fn verify(&self, token: &str) -> Result<Option<VerifiedApiKey>, ApiError> {
-        if let Some((k, at)) = self.keys.lock().expect("key cache").get(token).cloned() {
-            if at.elapsed() < CACHE_TTL {
-                return Ok(k);
-            }
+        if let Some(k) = self.keys.get(token) {
+            return Ok(k);
         }
         let k = self.metastore.verify_api_key(token).await?;
-        let mut keys = self.keys.lock().expect("key cache");
-        if keys.len() >= MAX_CACHED_KEYS {
-            keys.clear();
-        }
-        keys.insert(token.to_owned(), (k.clone(), Instant::now()));
+        self.keys.put(token, k.clone());
         Ok(k)
+    }
+
+    async fn session(&self, token: &str) -> Result<Option<UserInfo>, ApiError> {
+        if let Some(u) = self.sessions.get(token) {
+            return Ok(u);
+        }
+        let u = self.metastore.session_user(token).await?;
+        self.sessions.put(token, u.clone());
+        Ok(u)
+    }
+
+    /// Who `req` comes from: a valid API key it presents, else the user of
+    /// a valid session cookie, else nobody.
+    pub async fn principal(&self, req: &HttpRequest) -> Result<Option<Principal>, ApiError> {
+        if let Some(token) = presented_key(req) {
+            if let Some(key) = self.verify(&token).await? {
+                return Ok(Some(Principal::ApiKey(key)));
+            }
+        }
+        match session_token(req) {
+            Some(token) => Ok(self.session(&token).await?.map(Principal::User)),
+            None => Ok(None),
+        }
     }
 
     /// Decides whether `req` may ingest, with Seq's semantics: an absent,
@@ -138,6 +226,18 @@ impl Credentials {
             minimum_level: key_level.max(settings.minimum_level),
         })
     }
+}
+
+/// The session token in the request's cookie, if any.
+pub fn session_token(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get_all(actix_web::http::header::COOKIE)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.trim_matches('"').to_owned())
+        .filter(|v| !v.is_empty())
 }
 
 /// The API key a request presents, if any (`null` and empty mean none).

@@ -10,6 +10,8 @@
 //! - [`signals`]: `GET/POST /api/signals`, `GET/PUT/DELETE /api/signals/{id}`.
 //! - [`settings`]: `GET /api/settings`, `GET/PUT/DELETE /api/settings/{name}`.
 //! - [`admin`]: what those three share: JSON bodies, the permission check.
+//! - [`auth`]: the permission table and its middleware (every route),
+//!   login sessions and users (`/api/users/...`).
 //! - [`health`]: `GET /health`.
 //! - [`cluster`]: `GET /health/cluster`, `GET /api/cluster`, `POST /api/cluster/demote`.
 //! - [`root`]: `GET /api`.
@@ -22,6 +24,7 @@
 
 pub mod admin;
 pub mod apikeys;
+pub mod auth;
 pub mod cluster;
 pub mod credentials;
 pub mod entity;
@@ -68,6 +71,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(ingest::configure)
         .configure(events::configure)
         .configure(apikeys::configure)
+        .configure(auth::configure)
         .configure(signals::configure)
         .configure(settings::configure)
         .configure(health::configure)

@@ -46,6 +46,11 @@ pub enum ConfigCommand {
     /// Remove a key from skein.json, restoring its default
     #[command(after_help = "Examples:\n  skein config clear -k api.canonicalUri")]
     Clear(KeyArg),
+    /// Hash a password read from standard input (for SKEIN_FIRSTRUN_ADMINPASSWORDHASH)
+    #[command(
+        after_help = "Examples:\n  echo \"$PASSWORD\" | skein config hash\n  SKEIN_FIRSTRUN_ADMINPASSWORDHASH=\"$(skein config hash < password.txt)\" skein run"
+    )]
+    Hash,
 }
 
 /// A key argument.
@@ -75,6 +80,12 @@ pub fn execute(ctx: &Context, cmd: ConfigCommand, out: &mut dyn Write) -> anyhow
         ConfigCommand::Set(a) => set(ctx, &a.key, &a.value, out),
         ConfigCommand::List => list(ctx, out),
         ConfigCommand::Clear(a) => clear(ctx, &a.key, out),
+        ConfigCommand::Hash => {
+            let password = super::user::read_password()?;
+            let hash = skein_actors::metastore::users::hash_password(&password)?;
+            writeln!(out, "{hash}")?;
+            Ok(())
+        }
     }
 }
 

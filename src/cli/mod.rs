@@ -1,9 +1,11 @@
 //! The `skein` command line (clap derive), one file per command group.
 //!
-//! - [`config`]: `skein config create | get | set | list | clear`
+//! - [`config`]: `skein config create | get | set | list | clear | hash`
 //! - [`show_key`]: `skein show-key [--generate]`
 //! - [`secret`]: `skein secret set | list | clear`
 //! - [`apikey`]: `skein apikey create | list | remove` (offline, on the metastore)
+//! - [`user`]: `skein user create | list | delete | set-password` (offline)
+//! - [`auth`]: `skein auth reset` (recover a locked-out administrator)
 //! - [`node`]: `skein node setup | lead | follow | status` (cluster membership;
 //!   [`node_status`] prints the status)
 //! - [`metastore`]: `skein metastore to-postgresql` (move the embedded
@@ -17,6 +19,7 @@
 //! `anyhow` errors with context.
 
 pub mod apikey;
+pub mod auth;
 pub mod bench;
 pub mod config;
 pub mod ingest;
@@ -28,6 +31,7 @@ pub mod run;
 pub mod search;
 pub mod secret;
 pub mod show_key;
+pub mod user;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -47,6 +51,7 @@ Examples:
   skein config set -k storage.secretKey -v \"<secret key>\"
   skein secret set -k metastore.postgres.connectionString -v \"postgres://...\"
   skein apikey create --title \"Web app\" --ingest
+  echo \"$PASSWORD\" | skein user create --username admin --password-stdin
   skein --storage /srv/skein config list
 
 Storage root: --storage DIR, else $SKEIN_STORAGE, else $STATE_DIRECTORY
@@ -81,6 +86,12 @@ pub enum Command {
     /// Create, list and remove API keys
     #[command(subcommand)]
     Apikey(apikey::ApikeyCommand),
+    /// Create, list and remove users (passwords from standard input)
+    #[command(subcommand)]
+    User(user::UserCommand),
+    /// Recover a locked-out administrator
+    #[command(subcommand)]
+    Auth(auth::AuthCommand),
     /// Configure this node's place in a leader/follower cluster
     #[command(subcommand)]
     Node(node::NodeCommand),
@@ -142,6 +153,8 @@ pub fn run(cli: Cli, env: &HashMap<String, String>, out: &mut dyn Write) -> anyh
         Command::ShowKey(args) => show_key::execute(&ctx()?, args, out),
         Command::Secret(cmd) => secret::execute(&ctx()?, cmd, out),
         Command::Apikey(cmd) => apikey::execute(&ctx()?, cmd, out),
+        Command::User(cmd) => user::execute(&ctx()?, cmd, out),
+        Command::Auth(cmd) => auth::execute(&ctx()?, cmd, out),
         Command::Node(cmd) => node::execute(&ctx()?, cmd, out),
         Command::Metastore(cmd) => metastore::execute(&ctx()?, cmd, out),
         Command::Ingest(args) => ingest::execute(args, out),

@@ -22,6 +22,8 @@ pub enum KeyKind {
     Bytes,
     /// A node role: `standalone`, `leader` or `follower`.
     Role,
+    /// `true` or `false` (also `yes`/`no`, `on`/`off`, `1`/`0`).
+    Bool,
 }
 
 /// One configuration key.
@@ -107,6 +109,12 @@ pub const KEYS: &[KeyInfo] = &[
         false,
         "the peer's internal API URI",
     ),
+    key(
+        "auth.required",
+        KeyKind::Bool,
+        false,
+        "require a login or API key (unset: on when binding beyond localhost)",
+    ),
 ];
 
 const fn key(name: &'static str, kind: KeyKind, sensitive: bool, summary: &'static str) -> KeyInfo {
@@ -168,6 +176,11 @@ fn parse_kind(kind: KeyKind, raw: &str) -> Result<Value, String> {
         KeyKind::Role => match raw.to_ascii_lowercase().as_str() {
             r @ ("standalone" | "leader" | "follower") => Ok(Value::String(r.to_string())),
             _ => Err("expected standalone, leader or follower".to_string()),
+        },
+        KeyKind::Bool => match raw.to_ascii_lowercase().as_str() {
+            "true" | "yes" | "on" | "1" => Ok(Value::Bool(true)),
+            "false" | "no" | "off" | "0" => Ok(Value::Bool(false)),
+            _ => Err("expected true or false".to_string()),
         },
     }
 }
@@ -324,6 +337,10 @@ mod tests {
         assert!(parse_bytes("99999999999999999999").is_err());
         assert!(parse_bytes("1 PB").is_err());
         assert!(find("cluster.role").unwrap().parse("boss").is_err());
+        let auth = find("auth.required").unwrap();
+        assert_eq!(auth.parse("True").unwrap(), serde_json::json!(true));
+        assert_eq!(auth.parse("off").unwrap(), serde_json::json!(false));
+        assert!(auth.parse("maybe").is_err());
     }
 
     #[test]

@@ -77,6 +77,18 @@ pub struct Settings {
     pub ingestion: IngestionSettings,
     /// Cluster membership, set by `skein node setup` (`cluster.*`).
     pub cluster: ClusterSettings,
+    /// Authentication (`auth.*`).
+    pub auth: AuthSettings,
+}
+
+/// `auth.*`: who may use the API.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct AuthSettings {
+    /// `auth.required`: every route but health, the UI's files, the API root
+    /// and login needs a user session or an API key. Unset (every new node),
+    /// it is on when any API URI binds beyond localhost.
+    pub required: Option<bool>,
 }
 
 /// `api.*`: where and how the HTTP API is served.

@@ -36,6 +36,10 @@ pub struct RuntimeConfig {
     pub max_payload_bytes: u64,
     /// Cluster membership.
     pub cluster: ClusterConfig,
+    /// Whether every API route (but the public ones) needs a user session or
+    /// an API key: `auth.required`, or when unset, whether any API URI binds
+    /// beyond the loopback interface (see [`binds_beyond_loopback`]).
+    pub auth_required: bool,
 }
 
 /// The validated `cluster.*` keys.
@@ -69,7 +73,7 @@ impl RuntimeConfig {
             .listen_uris
             .iter()
             .map(|u| parse_uri("api.listenUris", u, HTTP))
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<Vec<Url>, _>>()?;
         let canonical_uri = opt_uri("api.canonicalUri", &settings.api.canonical_uri, HTTP)?;
         let secret_key = match settings.storage.secret_key.as_deref() {
             None | Some("") => None,
@@ -114,15 +118,32 @@ impl RuntimeConfig {
                 ));
             }
         }
+        let auth_required = settings.auth.required.unwrap_or_else(|| {
+            binds_beyond_loopback(listen_uris.iter().chain(&cluster.internal_api_uri))
+        });
         Ok(RuntimeConfig {
             listen_uris,
             canonical_uri,
             secret_key,
             flush_floor_bytes: settings.storage.flush_floor_bytes,
             max_payload_bytes: settings.ingestion.max_payload_bytes,
+            auth_required,
             cluster,
         })
     }
+}
+
+/// Whether any of `uris` binds something other than `localhost` or a
+/// loopback address (`0.0.0.0`, a host name, a public address): the default
+/// of `auth.required` for a node that never set it, so that every new node
+/// reachable from the network needs credentials.
+pub fn binds_beyond_loopback<'a>(mut uris: impl Iterator<Item = &'a Url>) -> bool {
+    uris.any(|u| match u.host() {
+        Some(url::Host::Domain(d)) => !d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => !ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => !ip.is_loopback(),
+        None => true,
+    })
 }
 
 fn invalid(key: &str, detail: &str) -> SettingsError {
@@ -168,6 +189,22 @@ mod tests {
         assert_eq!(rc.listen_uris[0].port_or_known_default(), Some(5341));
         assert!(rc.secret_key.is_none());
         assert_eq!(rc.cluster.role, NodeRole::Standalone);
+        assert!(!rc.auth_required, "localhost only: auth off by default");
+    }
+
+    #[test]
+    fn auth_defaults_on_beyond_loopback_unless_set() {
+        let with = |uris: &[&str], required: Option<bool>| {
+            let mut s = Settings::default();
+            s.api.listen_uris = uris.iter().map(|u| u.to_string()).collect();
+            s.auth.required = required;
+            RuntimeConfig::from_settings(&s).unwrap().auth_required
+        };
+        assert!(!with(&["http://127.0.0.1:1", "http://[::1]:2"], None));
+        assert!(with(&["http://localhost:1", "http://0.0.0.0:2"], None));
+        assert!(with(&["http://logs.example.com"], None));
+        assert!(!with(&["http://0.0.0.0:2"], Some(false)));
+        assert!(with(&["http://localhost:1"], Some(true)));
     }
 
     #[test]

@@ -102,6 +102,13 @@ pub struct UserInfo {
     pub locked_until: Option<DateTime<Utc>>,
 }
 
+impl UserInfo {
+    /// Whether logins are refused now because of failed attempts.
+    pub fn is_locked(&self) -> bool {
+        self.locked_until.is_some_and(|t| t > Utc::now())
+    }
+}
+
 /// The result of [`Metastore::check_login`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LoginOutcome {

@@ -1,0 +1,668 @@
+//! End-to-end tests of authentication and permissions (issue 6) against
+//! real `skein run` processes: every route of the permission table called
+//! without credentials, with a read-only key and with an ingest-only key;
+//! login sessions, their cookie and the failed-login limits; `skein auth
+//! reset`; and that passwords, hashes and secrets never reach files or logs
+//! in plain text, with every file under the storage root private.
+
+mod support;
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use skein::api::admin::Permission;
+use skein::api::auth::table::{Requirement, ROUTES};
+use support::Server;
+
+const ADMIN_PASSWORD: &str = "admin-Pa55word-for-tests";
+
+/// An HTTP answer with its head.
+struct Answer {
+    status: u16,
+    head: String,
+    body: String,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<String> {
+        self.head.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_owned())
+        })
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {} {}", self.status, self.body))
+    }
+}
+
+/// One request over a fresh connection, returning status, head and body.
+fn call(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Answer {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
+    Answer {
+        status,
+        head: head.to_owned(),
+        body: if chunked {
+            dechunk(body)
+        } else {
+            body.to_owned()
+        },
+    }
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        body = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// Runs `skein --storage ROOT ARGS` with `input` on standard input.
+fn skein(root: &Path, env: &HashMap<String, String>, args: &[&str], input: &str) -> Output {
+    let mut child = Command::new(support::skein_bin())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env)
+        .arg("--storage")
+        .arg(root)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run skein");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().expect("wait for skein")
+}
+
+fn ok(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "skein failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `skein config hash` of `password`.
+fn hash_of(password: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    ok(skein(
+        dir.path(),
+        &HashMap::new(),
+        &["config", "hash"],
+        &format!("{password}\n"),
+    ))
+    .trim()
+    .to_owned()
+}
+
+/// A node with `auth.required` on and a first administrator from the
+/// first-run variables.
+fn secured_node(extra: &[(&str, &str)]) -> (Server, String) {
+    let hash = hash_of(ADMIN_PASSWORD);
+    let mut env: HashMap<String, String> = [
+        ("SKEIN_AUTH_REQUIRED", "true"),
+        ("SKEIN_FIRSTRUN_ADMINUSERNAME", "admin"),
+        ("SKEIN_FIRSTRUN_ADMINPASSWORDHASH", hash.as_str()),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    (Server::start_with(env), hash)
+}
+
+fn login(node: &Server, username: &str, password: &str) -> Answer {
+    let body = json!({"Username": username, "Password": password}).to_string();
+    call(
+        node.port,
+        "POST",
+        "/api/users/login",
+        &[("Content-Type", "application/json")],
+        &body,
+    )
+}
+
+/// Logs in and returns the `Cookie` header value.
+fn session(node: &Server, username: &str, password: &str) -> String {
+    let a = login(node, username, password);
+    assert_eq!(a.status, 200, "login: {}", a.body);
+    let set = a.header("Set-Cookie").expect("a session cookie");
+    set.split(';').next().unwrap().to_owned()
+}
+
+/// Creates an API key with `permissions` using the admin's session.
+fn api_key(node: &Server, cookie: &str, permissions: &[&str]) -> String {
+    let body = json!({"Title": format!("{permissions:?}"), "Permissions": permissions});
+    let a = call(
+        node.port,
+        "POST",
+        "/api/apikeys",
+        &[("Cookie", cookie), ("Content-Type", "application/json")],
+        &body.to_string(),
+    );
+    assert_eq!(a.status, 201, "{}", a.body);
+    a.json()["Token"].as_str().unwrap().to_owned()
+}
+
+/// A concrete path for a route pattern.
+fn path_for(pattern: &str) -> String {
+    pattern
+        .replace("{id}", "missing-0")
+        .replace("{name}", "retention.period")
+        .replace("{file}", "app.js")
+}
+
+/// A body the route can parse.
+fn body_for(requirement: Requirement) -> (&'static str, &'static str) {
+    match requirement {
+        Requirement::Ingest => (
+            "application/vnd.serilog.clef",
+            "{\"@t\":\"2025-01-01T00:00:00Z\",\"@m\":\"route check\"}\n",
+        ),
+        _ => ("application/json", "{}"),
+    }
+}
+
+fn grants(permissions: &[&str], needed: Permission) -> bool {
+    permissions.contains(&format!("{needed:?}").as_str())
+}
+
+#[test]
+fn every_route_answers_as_the_permission_table_says() {
+    let (node, _) = secured_node(&[]);
+    let admin = session(&node, "admin", ADMIN_PASSWORD);
+    // Seq's semantics for ingestion: keys are required only when set so.
+    let a = call(
+        node.port,
+        "PUT",
+        "/api/settings/ingestion.requireApiKey",
+        &[("Cookie", &admin), ("Content-Type", "application/json")],
+        r#"{"Value": true}"#,
+    );
+    assert_eq!(a.status, 200, "{}", a.body);
+    let callers: Vec<(&str, Option<String>, Vec<&str>)> = vec![
+        ("no credentials", None, vec![]),
+        (
+            "read-only key",
+            Some(api_key(&node, &admin, &["Read"])),
+            vec!["Read"],
+        ),
+        (
+            "ingest-only key",
+            Some(api_key(&node, &admin, &["Ingest"])),
+            vec!["Ingest"],
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (method, pattern, requirement) in ROUTES {
+        let path = path_for(pattern);
+        let (content_type, body) = body_for(*requirement);
+        for (who, key, held) in &callers {
+            let mut headers = vec![("Content-Type", content_type)];
+            if let Some(k) = key {
+                headers.push(("X-Seq-ApiKey", k.as_str()));
+            }
+            let a = call(node.port, method.as_str(), &path, &headers, body);
+            let allowed = |s: u16| s != 401 && s != 403 && s != 0;
+            let expected_ok = match requirement {
+                Requirement::Public => {
+                    // `current` answers 401 itself to anonymous callers.
+                    let anonymous_current = *pattern == "/api/users/current" && key.is_none();
+                    if anonymous_current {
+                        a.status == 401 && a.json()["AuthRequired"] == json!(true)
+                    } else {
+                        allowed(a.status)
+                    }
+                }
+                Requirement::Ingest => match key {
+                    None => a.status == 401,
+                    Some(_) if held.contains(&"Ingest") => a.status == 201,
+                    Some(_) => a.status == 403,
+                },
+                Requirement::Needs(p) => match key {
+                    None => a.status == 401 && a.json()["AuthRequired"] == json!(true),
+                    Some(_) if grants(held, *p) => allowed(a.status),
+                    Some(_) => a.status == 403,
+                },
+            };
+            if !expected_ok {
+                failures.push(format!(
+                    "{method} {path} ({requirement:?}) with {who}: {} {}",
+                    a.status, a.body
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "unexpected answers:\n{}",
+        failures.join("\n")
+    );
+
+    // A logged-in administrator reaches what keys could not.
+    let a = call(node.port, "GET", "/api/apikeys", &[("Cookie", &admin)], "");
+    assert_eq!(a.status, 200, "{}", a.body);
+    // A Reader user reads but cannot administer.
+    let ok_user = call(
+        node.port,
+        "POST",
+        "/api/users",
+        &[("Cookie", &admin), ("Content-Type", "application/json")],
+        &json!({"Username": "ann", "Password": "reader-pass-1", "Role": "Reader"}).to_string(),
+    );
+    assert_eq!(ok_user.status, 201, "{}", ok_user.body);
+    let reader = session(&node, "ann", "reader-pass-1");
+    assert_eq!(
+        call(node.port, "GET", "/api/events", &[("Cookie", &reader)], "").status,
+        200
+    );
+    assert_eq!(
+        call(node.port, "GET", "/api/apikeys", &[("Cookie", &reader)], "").status,
+        403
+    );
+    // A forged cookie is nobody.
+    let forged = "skein-session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    assert_eq!(
+        call(node.port, "GET", "/api/events", &[("Cookie", forged)], "").status,
+        401
+    );
+}
+
+#[test]
+fn auth_is_off_on_a_localhost_node_and_current_says_so() {
+    let node = Server::start();
+    let a = call(node.port, "GET", "/api/users/current", &[], "");
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(
+        a.json(),
+        json!({"Username": null, "AuthRequired": false,
+               "Permissions": ["Ingest", "Read", "Write", "Project", "System"]})
+    );
+    assert_eq!(call(node.port, "GET", "/api/apikeys", &[], "").status, 200);
+}
+
+#[test]
+fn sessions_cookies_lockout_and_auth_reset() {
+    let (node, _) = secured_node(&[]);
+    let anonymous = call(node.port, "GET", "/api/users/current", &[], "");
+    assert_eq!(anonymous.status, 401);
+    assert_eq!(anonymous.json()["AuthRequired"], json!(true));
+
+    let wrong = login(&node, "admin", "not-the-password");
+    assert_eq!(wrong.status, 401, "{}", wrong.body);
+    assert_eq!(wrong.json()["AuthRequired"], json!(true));
+    assert!(wrong.header("Set-Cookie").is_none());
+
+    let good = login(&node, "admin", ADMIN_PASSWORD);
+    assert_eq!(good.status, 200, "{}", good.body);
+    assert_eq!(good.json()["Username"], json!("admin"));
+    assert_eq!(good.json()["AuthRequired"], json!(true));
+    let set = good.header("Set-Cookie").unwrap();
+    for part in [
+        "skein-session=",
+        "HttpOnly",
+        "SameSite=Lax",
+        "Path=/",
+        "Max-Age=",
+    ] {
+        assert!(set.contains(part), "{part} missing from {set}");
+    }
+    assert!(!set.contains("Secure"), "plain HTTP: {set}");
+    let cookie = set.split(';').next().unwrap().to_owned();
+    let me = call(
+        node.port,
+        "GET",
+        "/api/users/current",
+        &[("Cookie", &cookie)],
+        "",
+    );
+    assert_eq!(me.status, 200);
+    assert_eq!(me.json()["Username"], json!("admin"));
+    assert_eq!(me.json()["Permissions"].as_array().unwrap().len(), 5);
+
+    // Behind a TLS-terminating proxy the cookie is Secure.
+    let body = json!({"Username": "admin", "Password": ADMIN_PASSWORD}).to_string();
+    let tls = call(
+        node.port,
+        "POST",
+        "/api/users/login",
+        &[
+            ("Content-Type", "application/json"),
+            ("X-Forwarded-Proto", "https"),
+        ],
+        &body,
+    );
+    assert_eq!(tls.status, 200);
+    assert!(tls.header("Set-Cookie").unwrap().contains("; Secure"));
+
+    // Logout ends the session on the server, not only in the browser.
+    let out = call(
+        node.port,
+        "POST",
+        "/api/users/logout",
+        &[("Cookie", &cookie)],
+        "",
+    );
+    assert_eq!(out.status, 204);
+    assert!(out.header("Set-Cookie").unwrap().contains("Max-Age=0"));
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(
+        call(
+            node.port,
+            "GET",
+            "/api/users/current",
+            &[("Cookie", &cookie)],
+            ""
+        )
+        .status,
+        401
+    );
+
+    // Repeated failures lock the user (the right password too) with 429.
+    let mut locked = None;
+    for _ in 0..10 {
+        let a = login(&node, "admin", "guess-guess");
+        if a.status == 429 {
+            locked = Some(a);
+            break;
+        }
+        assert_eq!(a.status, 401);
+    }
+    let locked = locked.expect("locked after repeated failures");
+    let retry: u64 = locked.header("Retry-After").unwrap().parse().unwrap();
+    assert!(retry >= 1, "{retry}");
+    assert_eq!(login(&node, "admin", ADMIN_PASSWORD).status, 429);
+
+    // `skein auth reset` on the node's shell unlocks with a new password.
+    let out = ok(skein(
+        &node.root,
+        &node.env,
+        &["auth", "reset", "--password-stdin"],
+        "brand-new-password\n",
+    ));
+    assert!(out.contains("admin"), "{out}");
+    assert_eq!(login(&node, "admin", ADMIN_PASSWORD).status, 401);
+    assert_eq!(login(&node, "admin", "brand-new-password").status, 200);
+
+    // One address guessing many usernames is held back too.
+    let mut limited = false;
+    for i in 0..30 {
+        let a = login(&node, &format!("nobody-{i}"), "guess-guess");
+        if a.status == 429 {
+            assert!(a.header("Retry-After").is_some());
+            limited = true;
+            break;
+        }
+        assert_eq!(a.status, 401);
+    }
+    assert!(limited, "no per-address limit after 30 failures");
+    assert!(
+        !node.log().contains("guess-guess"),
+        "a password reached the log"
+    );
+}
+
+#[test]
+fn users_are_managed_from_the_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("storage");
+    let env = HashMap::new();
+    let created = ok(skein(
+        &root,
+        &env,
+        &["user", "create", "--username", "ops", "--password-stdin"],
+        "ops-password-1\n",
+    ));
+    assert!(created.contains("ops"), "{created}");
+    let again = skein(
+        &root,
+        &env,
+        &["user", "create", "--username", "ops", "--password-stdin"],
+        "ops-password-1\n",
+    );
+    assert!(!again.status.success());
+    let short = skein(
+        &root,
+        &env,
+        &["user", "create", "--username", "x", "--password-stdin"],
+        "short\n",
+    );
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 8"));
+    let nothing = skein(
+        &root,
+        &env,
+        &["user", "create", "--username", "y", "--password-stdin"],
+        "",
+    );
+    assert!(String::from_utf8_lossy(&nothing.stderr).contains("no password"));
+    ok(skein(
+        &root,
+        &env,
+        &[
+            "user",
+            "set-password",
+            "--username",
+            "ops",
+            "--password-stdin",
+        ],
+        "ops-password-2\n",
+    ));
+    let list = ok(skein(&root, &env, &["user", "list"], ""));
+    assert!(
+        list.contains("ops") && list.contains("Administrator"),
+        "{list}"
+    );
+    assert!(!list.contains("argon2"), "{list}");
+    ok(skein(
+        &root,
+        &env,
+        &["user", "delete", "--username", "ops"],
+        "",
+    ));
+    assert!(ok(skein(&root, &env, &["user", "list"], "")).contains("No users"));
+    let bad = skein(
+        &root,
+        &env,
+        &["config", "set", "-k", "auth.required", "-v", "maybe"],
+        "",
+    );
+    assert!(!bad.status.success());
+    ok(skein(
+        &root,
+        &env,
+        &["config", "set", "-k", "auth.required", "-v", "true"],
+        "",
+    ));
+    assert_eq!(
+        ok(skein(
+            &root,
+            &env,
+            &["config", "get", "-k", "auth.required"],
+            ""
+        ))
+        .trim(),
+        "true"
+    );
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+fn dirs_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = vec![dir.to_path_buf()];
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        if entry.path().is_dir() {
+            out.extend(dirs_under(&entry.path()));
+        }
+    }
+    out
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn secrets_and_password_hashes_stay_out_of_files_and_logs() {
+    let key = {
+        let dir = tempfile::tempdir().unwrap();
+        ok(skein(
+            dir.path(),
+            &HashMap::new(),
+            &["show-key", "--generate"],
+            "",
+        ))
+        .trim()
+        .to_owned()
+    };
+    let (mut node, hash) = secured_node(&[("SKEIN_STORAGE_SECRETKEY", key.as_str())]);
+    let cert_password = "pfx-Secret-Value-4242";
+    ok(skein(
+        &node.root,
+        &node.env,
+        &[
+            "secret",
+            "set",
+            "-k",
+            "certificates.defaultPassword",
+            "-v",
+            cert_password,
+        ],
+        "",
+    ));
+    let user_password = "ann-Plaintext-Pw-77";
+    ok(skein(
+        &node.root,
+        &node.env,
+        &[
+            "user",
+            "create",
+            "--username",
+            "ann",
+            "--role",
+            "User",
+            "--password-stdin",
+        ],
+        &format!("{user_password}\n"),
+    ));
+    let admin = session(&node, "admin", ADMIN_PASSWORD);
+    session(&node, "ann", user_password);
+    assert_eq!(login(&node, "ann", "ann-Wrong-Pw-99").status, 401);
+    let token = api_key(&node, &admin, &["Ingest", "Read"]);
+    let (status, _) = support::request(
+        node.port,
+        "POST",
+        "/api/events/raw?clef",
+        &[("X-Seq-ApiKey", &token)],
+        b"{\"@t\":\"2025-01-01T00:00:00Z\",\"@m\":\"hello\"}\n",
+    );
+    assert_eq!(status, 201);
+    node.terminate();
+
+    let log = node.log();
+    let mut secrets = vec![
+        ("the admin password", ADMIN_PASSWORD),
+        ("a user's password", user_password),
+        ("a wrong password", "ann-Wrong-Pw-99"),
+        ("the certificate password", cert_password),
+        ("the storage secret key", key.as_str()),
+        ("an API key token", token.as_str()),
+        (
+            "the session cookie",
+            admin.trim_start_matches("skein-session="),
+        ),
+    ];
+    for (what, value) in &secrets {
+        assert!(!log.contains(value), "{what} is in the node's log");
+    }
+    assert!(
+        !log.contains(&hash),
+        "the password hash is in the node's log"
+    );
+    let hash_body = hash.rsplit('$').next().unwrap().to_owned();
+    secrets.push(("the password hash", hash_body.as_str()));
+    let mut hash_stored = false;
+    for file in files_under(&node.root) {
+        let bytes = std::fs::read(&file).unwrap();
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        for (what, value) in &secrets {
+            if contains(&bytes, value) {
+                // The metastore holds the hash, as it must to check logins.
+                if *what == "the password hash" && name.starts_with("metastore.db") {
+                    hash_stored = true;
+                    continue;
+                }
+                panic!("{what} is in plain text in {}", file.display());
+            }
+        }
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode & 0o077, 0, "{} has mode {mode:o}", file.display());
+    }
+    assert!(
+        hash_stored,
+        "the search found no stored hash: it cannot be trusted"
+    );
+    for dir in dirs_under(&node.root) {
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode & 0o077, 0, "{} has mode {mode:o}", dir.display());
+    }
+}

@@ -90,6 +90,7 @@ struct Inner {
     snapshot_sent_bytes: AtomicU64,
     received_bytes: AtomicU64,
     followers: Mutex<BTreeMap<u64, FollowerInfo>>,
+    known_followers: Mutex<std::collections::BTreeSet<String>>,
     leader: Mutex<LeaderSession>,
     listeners: Mutex<Vec<Recipient<ReplicationReported>>>,
 }
@@ -213,6 +214,7 @@ impl ReplicationState {
             connected_since: now,
         };
         self.followers_mut().insert(session, info);
+        lock(&self.0.known_followers).insert(node.to_owned());
         self.notify();
     }
 
@@ -222,6 +224,12 @@ impl ReplicationState {
             info.generation = generation;
             info.last_ack_at = Utc::now();
         }
+    }
+
+    /// The names of every follower that has had a session since start
+    /// (connected now or not).
+    pub fn known_followers(&self) -> Vec<String> {
+        lock(&self.0.known_followers).iter().cloned().collect()
     }
 
     /// Forgets a session that ended.
@@ -336,6 +344,7 @@ mod tests {
         assert_eq!(s.leader_session().set_aside.len(), 1);
         s.follower_gone(id);
         assert!(s.followers(g).is_empty());
+        assert_eq!(s.known_followers(), ["b"]);
     }
 
     #[test]

@@ -44,7 +44,9 @@ pub enum Frame {
         node: String,
         /// The follower's store id.
         store_id: String,
-        /// The follower's term history (term starts, oldest first).
+        /// The follower's term history (term starts, oldest first). Absent
+        /// from version 1 frames, which are then refused for their version.
+        #[serde(default)]
         term_history: Vec<TermStart>,
         /// The follower's store generation.
         generation: Generation,
@@ -254,6 +256,37 @@ mod tests {
         assert!(bytes.windows(5).any(|w| w == b"items"));
         // ...and block bytes travel as one bin, not as an array of integers.
         assert!(bytes.len() < 1100, "{} bytes", bytes.len());
+    }
+
+    #[test]
+    fn a_version_1_hello_decodes_so_that_its_version_can_be_refused() {
+        #[derive(Serialize)]
+        enum V1 {
+            Hello {
+                protocol: u32,
+                node: String,
+                store_id: String,
+                generation: Generation,
+                #[serde(with = "serde_bytes")]
+                nonce_f: Vec<u8>,
+            },
+        }
+        let bytes = rmp_serde::to_vec_named(&V1::Hello {
+            protocol: 1,
+            node: "b".into(),
+            store_id: "abc".into(),
+            generation: Generation::ZERO,
+            nonce_f: vec![1; 32],
+        })
+        .unwrap();
+        match Frame::decode(&bytes).unwrap() {
+            Frame::Hello {
+                protocol,
+                term_history,
+                ..
+            } => assert_eq!((protocol, term_history.len()), (1, 0)),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

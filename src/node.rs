@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use actix::Actor as _;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use anyhow::{bail, Context as _};
@@ -83,7 +82,7 @@ async fn serve(
         false => (role, term, false),
     };
     let actors = NodeActors::start_clustered(store, role, term, cluster);
-    let role_cell = api::proxy::RoleCell::new(role);
+    let gate = api::proxy::LeaderGate::new(role, term);
     let coordinator = shared.then(|| {
         let uri = |u: &Option<Url>| u.as_ref().map(Url::to_string);
         let me = CoordinatorConfig {
@@ -91,14 +90,11 @@ async fn serve(
             cluster_uri: uri(&config.cluster.listen_uri),
             internal_api_uri: uri(&config.cluster.internal_api_uri),
             timing,
+            gate: gate.clone(),
         };
         let (supervisor, health) = (actors.supervisor.clone(), actors.health.clone());
         let (ms, store) = (metastore.clone(), actors.store.clone());
-        let keeper = api::cluster::RoleCellKeeper {
-            cell: role_cell.clone(),
-            supervisor: supervisor.recipient(),
-        };
-        let (s, h) = (keeper.start().recipient(), Some(health.recipient()));
+        let (s, h) = (supervisor.recipient(), Some(health.recipient()));
         let c = ClusterCoordinator::start(ms, store, me, s, h, role, term, may_resume);
         if let Some(setup) = &actors.cluster {
             setup.state.report_to(c.clone().recipient());
@@ -127,10 +123,7 @@ async fn serve(
             .app_data(web::Data::new(coordinator.clone()))
             // Inside the proxy: a follower forwards first, the leader checks.
             .wrap(from_fn(api::auth::enforce))
-            .wrap(api::proxy::ProxyForwarder::new(
-                role_cell.clone(),
-                &state.config,
-            ))
+            .wrap(api::proxy::ProxyForwarder::new(gate.clone(), &state.config))
             .wrap(from_fn(api::record_metrics))
             .configure(api::configure)
     })

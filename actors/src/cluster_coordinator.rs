@@ -8,6 +8,12 @@
 //! (fencing: the StoreWriter stops accepting writes). A follower that the
 //! leadership row names in a newer term (a graceful hand-over to it) renews
 //! the lease and becomes leader. [`DemoteLeader`] hands leadership over.
+//!
+//! The coordinator keeps the node's [`LeaderGate`] current: closed at once
+//! when the node stops leading; opened only after the NodeSupervisor has
+//! passed a promotion on (so the StoreWriter accepts before any request is
+//! admitted); told which term another node leads in. While requests are
+//! held at the gate it heartbeats four times as often, to be promoted sooner.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,6 +24,10 @@ use skein_store::{Generation, Store};
 use crate::messages::{ComponentHealth, ReplicationReported, ReportHealth, Role, RoleChanged};
 use crate::metastore::cluster::NodeRow;
 use crate::metastore::{Metastore, MetastoreError};
+
+#[path = "cluster_coordinator_gate.rs"]
+pub mod gate;
+pub use gate::{LeaderGate, Route};
 
 /// Every cluster timing, in one place.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,6 +112,8 @@ pub struct CoordinatorConfig {
     pub internal_api_uri: Option<String>,
     /// Heartbeat, lease and freshness.
     pub timing: ClusterTiming,
+    /// The gate the HTTP layer routes leader work through.
+    pub gate: LeaderGate,
 }
 
 /// Ask for this node's row as it would be heartbeated now.
@@ -212,13 +224,41 @@ impl ClusterCoordinator {
         .start()
     }
 
-    fn change(&mut self, role: Role, term: u64) {
+    /// Records a role change here (without telling anyone).
+    fn record(&mut self, role: Role, term: u64) -> RoleChanged {
         if (role, term) != (self.role, self.term) {
             log::info!("cluster: {} in term {term}", role.name());
         }
         self.role = role;
         self.term = term;
-        self.supervisor.do_send(RoleChanged { role, term });
+        RoleChanged { role, term }
+    }
+
+    /// Changes the node's role: a node that stops accepting writes closes
+    /// its gate at once; one that starts opens it once the NodeSupervisor
+    /// has handled the change (which it passes on to the StoreWriter before
+    /// any request admitted afterwards can reach it).
+    fn change(&mut self, role: Role, term: u64, ctx: &mut Context<Self>) {
+        let msg = self.record(role, term);
+        if !role.accepts_writes() {
+            self.config.gate.set(role, term);
+            self.supervisor.do_send(msg);
+            return;
+        }
+        let delivered = self.supervisor.send(msg);
+        ctx.spawn(
+            fut::wrap_future(delivered).map(move |res, act: &mut Self, _| {
+                if res.is_err() {
+                    log::error!("cluster: the node supervisor did not take the role change");
+                }
+                if (act.role, act.term) == (role, term) {
+                    act.config.gate.set(role, term);
+                }
+                if !act.demoting {
+                    act.config.gate.end_drain();
+                }
+            }),
+        );
     }
 
     fn row(&self) -> NodeRow {
@@ -248,7 +288,7 @@ impl ClusterCoordinator {
     }
 
     /// Fences a leader whose lease may run out before the next round.
-    fn check_lease(&mut self) {
+    fn check_lease(&mut self, ctx: &mut Context<Self>) {
         let timing = self.config.timing;
         if self.role == Role::Leader && self.renewed_at.elapsed() + timing.heartbeat >= timing.lease
         {
@@ -257,12 +297,12 @@ impl ClusterCoordinator {
                 timing.lease
             );
             self.may_resume = true;
-            self.change(Role::Follower, self.term);
+            self.change(Role::Follower, self.term, ctx);
         }
     }
 
     fn tick(&mut self, ctx: &mut Context<Self>) {
-        self.check_lease();
+        self.check_lease(ctx);
         self.report_health();
         if self.in_flight {
             return;
@@ -280,14 +320,20 @@ impl ClusterCoordinator {
                 Err(_) => Err(format!("no answer within {lease:?}")),
             }
         };
-        ctx.spawn(fut::wrap_future(work).map(move |res, act: &mut Self, _| {
+        ctx.spawn(fut::wrap_future(work).map(move |res, act: &mut Self, ctx| {
             act.in_flight = false;
-            act.apply(res, started, (role, term));
+            act.apply(res, started, (role, term), ctx);
         }));
     }
 
-    fn apply(&mut self, res: Result<Outcome, String>, started: Instant, was: (Role, u64)) {
-        let outcome = match res {
+    fn apply(
+        &mut self,
+        res: Result<(Outcome, Option<u64>), String>,
+        started: Instant,
+        was: (Role, u64),
+        ctx: &mut Context<Self>,
+    ) {
+        let (outcome, elsewhere) = match res {
             Ok(o) => o,
             Err(e) => {
                 log::warn!("cluster: cannot reach the shared metastore: {e}");
@@ -295,6 +341,9 @@ impl ClusterCoordinator {
             }
         };
         self.contact_at = Instant::now();
+        if let Some(term) = elsewhere {
+            self.config.gate.leader_elsewhere(term);
+        }
         if (self.role, self.term) != was {
             return;
         }
@@ -303,16 +352,16 @@ impl ClusterCoordinator {
             Outcome::Lost(term) => {
                 log::warn!("cluster: leadership lost (term {term}); refusing writes");
                 self.may_resume = false;
-                self.change(Role::Follower, term);
+                self.change(Role::Follower, term, ctx);
             }
             Outcome::Promoted(term) => {
                 self.renewed_at = started;
                 self.may_resume = false;
-                self.change(Role::Leader, term);
+                self.change(Role::Leader, term, ctx);
             }
             Outcome::Follows(term) if term > self.term => {
                 self.may_resume = false;
-                self.change(Role::Follower, term);
+                self.change(Role::Follower, term, ctx);
             }
             Outcome::Follows(_) => {}
         }
@@ -336,17 +385,37 @@ impl ClusterCoordinator {
     }
 }
 
-/// Heartbeat, read the leadership row, renew or take over as the row says.
+/// Heartbeat, read the leadership row, renew or take over as the row says;
+/// also the term in which the row names another node, if it does.
 async fn round(
     ms: &Metastore,
     me: &str,
     row: &NodeRow,
+    was: (Role, u64),
+    lease: Duration,
+    flags: (bool, bool),
+) -> Result<(Outcome, Option<u64>), MetastoreError> {
+    ms.heartbeat(row).await?;
+    let now = ms.current_leadership().await?;
+    let elsewhere = now
+        .leader_node
+        .as_deref()
+        .is_some_and(|n| n != me)
+        .then_some(now.term);
+    let outcome = decide_round(ms, me, &now, was, lease, flags).await?;
+    Ok((outcome, elsewhere))
+}
+
+/// What the leadership row `now` means for this node (renewing its lease
+/// or taking a handed-over leadership on the way).
+async fn decide_round(
+    ms: &Metastore,
+    me: &str,
+    now: &crate::metastore::cluster::Leadership,
     (role, term): (Role, u64),
     lease: Duration,
     (promote, resume): (bool, bool),
 ) -> Result<Outcome, MetastoreError> {
-    ms.heartbeat(row).await?;
-    let now = ms.current_leadership().await?;
     let named = now.leader_node.as_deref() == Some(me);
     if role == Role::Leader {
         if !named || now.term != term {
@@ -370,7 +439,14 @@ impl Actor for ClusterCoordinator {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         self.tick(ctx);
-        ctx.run_interval(self.config.timing.heartbeat, Self::tick);
+        let heartbeat = self.config.timing.heartbeat;
+        ctx.run_interval(heartbeat, Self::tick);
+        let fast = (heartbeat / 4).max(Duration::from_millis(20));
+        ctx.run_interval(fast, |act, ctx| {
+            if act.config.gate.has_waiters() {
+                act.tick(ctx);
+            }
+        });
     }
 }
 

@@ -35,6 +35,7 @@ impl Handler<RoleChanged> for Probe {
 struct Node {
     coordinator: Addr<ClusterCoordinator>,
     seen: Arc<Mutex<Vec<RoleChanged>>>,
+    gate: LeaderGate,
 }
 
 impl Node {
@@ -66,12 +67,14 @@ async fn node(ms: &Metastore, me: &str, configured: Role) -> Node {
         .await
         .unwrap();
     let seen = Arc::new(Mutex::new(Vec::new()));
+    let gate = LeaderGate::new(role, term);
     let probe = Probe(seen.clone()).start();
     let config = CoordinatorConfig {
         me: me.into(),
         cluster_uri: Some(format!("ws://{me}:5344")),
         internal_api_uri: None,
         timing: FAST,
+        gate: gate.clone(),
     };
     let coordinator = ClusterCoordinator::start(
         ms.clone(),
@@ -83,7 +86,11 @@ async fn node(ms: &Metastore, me: &str, configured: Role) -> Node {
         term,
         false,
     );
-    Node { coordinator, seen }
+    Node {
+        coordinator,
+        seen,
+        gate,
+    }
 }
 
 #[actix::test]
@@ -187,6 +194,54 @@ async fn demotion_hands_leadership_to_a_caught_up_follower() {
     };
     let refused = a.coordinator.send(again).await.unwrap();
     assert!(matches!(refused, Err(ClusterError::NotLeader)));
+}
+
+#[actix::test]
+async fn demotion_drains_admitted_requests_before_fencing_and_the_gates_follow() {
+    let ms = metastore().await;
+    let a = node(&ms, "a", Role::Leader).await;
+    let b = node(&ms, "b", Role::Follower).await;
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(b.gate.role(), Role::Follower);
+    let running = a.gate.admit().expect("the leader admits");
+    let demote = DemoteLeader {
+        to: "b".into(),
+        catch_up: Duration::from_secs(2),
+        force: false,
+    };
+    let report = tokio::spawn(a.coordinator.send(demote));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(a.gate.admit().is_none(), "new requests are held");
+    let fenced = |n: &Node| {
+        n.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|m| m.role == Role::Follower)
+    };
+    assert!(!fenced(&a), "not fenced while a request runs");
+    drop(running);
+    let report = report.await.unwrap().unwrap().unwrap();
+    assert_eq!(report.term, 2);
+    assert!(fenced(&a));
+    assert_eq!((a.gate.role(), a.gate.term()), (Role::Follower, 2));
+    // Held requests on `a` now go to `b`; `b` admits once promoted.
+    assert!(matches!(
+        a.gate.route(1, 1, Duration::from_millis(10)).await,
+        Route::Forward { term: 2 }
+    ));
+    b.expect(RoleChanged {
+        role: Role::Leader,
+        term: 2,
+    })
+    .await;
+    for _ in 0..60 {
+        if b.gate.admit().is_some() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("b's gate never opened: {:?}", b.gate);
 }
 
 #[test]

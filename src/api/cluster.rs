@@ -7,21 +7,18 @@
 //! - `POST /api/cluster/demote[?to=NODE&force=true&catchUpSeconds=N]` on the
 //!   leader: graceful hand-over, answering the steps it took.
 //!
-//! [`RoleCellKeeper`] passes the coordinator's role changes to the
-//! NodeSupervisor and keeps the proxy's [`RoleCell`] in step.
-//!
 //! The ClusterCoordinator's address is app data
 //! (`web::Data<Option<Addr<ClusterCoordinator>>>`); without it the node is
 //! standalone.
 
 use std::time::Duration;
 
-use actix::{Actor, Addr, Context, Handler, Recipient};
+use actix::Addr;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use skein_actors::cluster_coordinator::{ClusterError, ClusterTiming, GetNodeRow};
-use skein_actors::messages::{DemoteLeader, Role, RoleChanged};
+use skein_actors::messages::{DemoteLeader, Role};
 use skein_actors::metastore::cluster::{Leadership, NodeRow};
 // chrono as the metastore's rows carry it (the binary has no chrono of its own).
 use skein_actors::metastore::sea_orm::sea_query::value::prelude::chrono::{DateTime, Utc};
@@ -30,7 +27,6 @@ use skein_actors::ClusterCoordinator;
 
 use super::admin::{authorize, Permission};
 use super::error::ApiError;
-use super::proxy::RoleCell;
 use super::AppState;
 
 /// The notification shown while the leader has no up-to-date follower.
@@ -289,29 +285,6 @@ async fn peer(state: &AppState, me: &str) -> Result<String, ApiError> {
         .max_by_key(|r| (r.seen_at, r.generation_model, r.generation_write))
         .map(|r| r.name)
         .ok_or_else(|| ApiError::BadRequest("no follower to hand leadership to".into()))
-}
-
-/// Sits between the ClusterCoordinator and the NodeSupervisor: records
-/// each role change in the proxy's [`RoleCell`] (so a demoted or fenced
-/// leader proxies, and a promoted follower serves), then forwards it.
-pub struct RoleCellKeeper {
-    /// The cell the ProxyForwarder reads.
-    pub cell: RoleCell,
-    /// The NodeSupervisor.
-    pub supervisor: Recipient<RoleChanged>,
-}
-
-impl Actor for RoleCellKeeper {
-    type Context = Context<Self>;
-}
-
-impl Handler<RoleChanged> for RoleCellKeeper {
-    type Result = ();
-
-    fn handle(&mut self, msg: RoleChanged, _: &mut Context<Self>) {
-        self.cell.set(msg.role);
-        self.supervisor.do_send(msg);
-    }
 }
 
 #[cfg(test)]

@@ -1,26 +1,32 @@
 //! [`ProxyForwarder`]: the middleware that makes a follower a web proxy to
 //! its leader ("Followers proxy, not redirect").
 //!
-//! On a node whose [`RoleCell`] says `Follower`, every request except the
-//! node's own endpoints (`/health`, `/health/…`, `/metrics`, the cluster
-//! WebSocket paths under `/cluster/` and any `Upgrade` request) is sent to
-//! the leader's internal API (`cluster.peerInternalApiUri`): same method,
+//! Every request except the node's own endpoints (`/health`, `/health/…`,
+//! `/metrics`, the cluster WebSocket paths under `/cluster/` and any
+//! `Upgrade` request) needs the leader, and the node's [`LeaderGate`] says
+//! where it goes ([`LeaderGate::route`]): served here while this node leads
+//! (counted, so a graceful demotion can drain it), held while leadership is
+//! being handed over or this node waits to be promoted, or sent to the
+//! peer's internal API (`cluster.peerInternalApiUri`): same method,
 //! path, query and end-to-end headers, the body streamed (never buffered
 //! whole, cut off at the payload limit), with `X-Forwarded-For` (the caller's
 //! address appended), `X-Forwarded-Proto` and `X-Forwarded-Host` added. The
 //! leader's answer streams back with its status and end-to-end headers. When
 //! the leader cannot be reached the follower answers 503 `{"Error": …}` within
-//! the connect timeout, so ingestion clients retry.
+//! the connect timeout, and a request held longer than [`HOLD_LIMIT`] is
+//! answered 503 too, so ingestion clients retry. A forwarded request says how
+//! often it crossed ([`PROXIED_HEADER`], at most [`MAX_HOPS`]) and the
+//! sender's term ([`TERM_HEADER`]), so it never loops: it goes back only to a
+//! leader newer than the sender knew of. `POST /api/cluster/demote` on a
+//! leader is neither held nor counted (the demotion it starts drains the rest).
 //!
 //! Each worker thread owns one awc client (awc clients are tied to their
-//! thread); the role lives in a [`RoleCell`] shared by every worker.
+//! thread); the gate is shared by every worker and the ClusterCoordinator.
 
 use std::cell::Cell;
 use std::future::{ready, Future, Ready};
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::body::{BodyStream, BoxBody, EitherBody, MessageBody, SizedStream};
@@ -29,7 +35,9 @@ use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::{HttpMessage as _, HttpResponse, ResponseError};
 use bytes::Bytes;
 use futures_util::StreamExt as _;
-use skein_actors::messages::Role;
+pub use skein_actors::cluster_coordinator::gate::{HOLD_LIMIT, MAX_HOPS};
+pub use skein_actors::cluster_coordinator::LeaderGate;
+use skein_actors::cluster_coordinator::Route;
 use url::Url;
 
 use super::ApiError;
@@ -39,57 +47,27 @@ use crate::settings::runtime::RuntimeConfig;
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long the follower waits for the leader's answer to begin.
 pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(120);
-/// Set on proxied requests: a node receiving one never proxies it again, so
-/// two nodes that both believe they follow cannot bounce a request forever.
+/// Set on forwarded requests: how many times the request crossed between
+/// nodes (a node never forwards one that crossed [`MAX_HOPS`] times).
 pub const PROXIED_HEADER: &str = "x-skein-proxied";
-
-/// The node's current role, shared by every HTTP worker; whoever changes
-/// the role (with `RoleChanged` to NodeSupervisor) also calls [`RoleCell::set`].
-#[derive(Clone, Debug)]
-pub struct RoleCell(Arc<AtomicU8>);
-
-impl RoleCell {
-    /// A cell holding `role`.
-    pub fn new(role: Role) -> RoleCell {
-        RoleCell(Arc::new(AtomicU8::new(encode(role))))
-    }
-
-    /// The role now.
-    pub fn get(&self) -> Role {
-        match self.0.load(Ordering::Acquire) {
-            1 => Role::Leader,
-            2 => Role::Follower,
-            _ => Role::Standalone,
-        }
-    }
-
-    /// Records a new role; requests arriving afterwards see it.
-    pub fn set(&self, role: Role) {
-        self.0.store(encode(role), Ordering::Release);
-    }
-}
-
-fn encode(role: Role) -> u8 {
-    match role {
-        Role::Standalone => 0,
-        Role::Leader => 1,
-        Role::Follower => 2,
-    }
-}
+/// Set on forwarded requests: the sender's leadership term.
+pub const TERM_HEADER: &str = "x-skein-term";
+/// The route a demotion is started on: not held or counted on a leader.
+pub const DEMOTE_PATH: &str = "/api/cluster/demote";
 
 /// The forwarding middleware; wrap the App with one per worker.
 pub struct ProxyForwarder {
-    role: RoleCell,
+    gate: LeaderGate,
     leader: Option<Url>,
     max_payload_bytes: u64,
 }
 
 impl ProxyForwarder {
-    /// A forwarder reading the role from `role` and the leader's internal
-    /// API and the payload limit from `config`.
-    pub fn new(role: RoleCell, config: &RuntimeConfig) -> ProxyForwarder {
+    /// A forwarder routing through `gate`, with the peer's internal API and
+    /// the payload limit from `config`.
+    pub fn new(gate: LeaderGate, config: &RuntimeConfig) -> ProxyForwarder {
         ProxyForwarder {
-            role,
+            gate,
             leader: config.cluster.peer_internal_api_uri.clone(),
             max_payload_bytes: config.max_payload_bytes,
         }
@@ -118,7 +96,7 @@ where
         ready(Ok(ProxyService {
             service: Rc::new(service),
             inner: Rc::new(Inner {
-                role: self.role.clone(),
+                gate: self.gate.clone(),
                 leader: self.leader.clone(),
                 max_payload_bytes: self.max_payload_bytes,
                 client,
@@ -128,7 +106,7 @@ where
 }
 
 struct Inner {
-    role: RoleCell,
+    gate: LeaderGate,
     leader: Option<Url>,
     max_payload_bytes: u64,
     client: awc::Client,
@@ -154,24 +132,35 @@ where
     forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
-        let forward = self.inner.role.get() == Role::Follower && !served_locally(&req);
-        if !forward {
+        let demote_here = req.path() == DEMOTE_PATH && self.inner.gate.role().accepts_writes();
+        if served_locally(&req) || demote_here {
             let fut = self.service.call(req);
             return Box::pin(async move { Ok(fut.await?.map_into_left_body()) });
         }
-        let inner = self.inner.clone();
+        let (inner, service) = (self.inner.clone(), self.service.clone());
         Box::pin(async move {
             let mut req = req;
-            let response = match forward_request(&inner, &mut req).await {
-                Ok(response) => response,
-                Err(e) => e.error_response(),
+            let (hops, sender_term) = crossing(req.headers());
+            let response = match inner.gate.route(hops, sender_term, HOLD_LIMIT).await {
+                Route::Serve(admission) => {
+                    let served = service.call(req).await;
+                    drop(admission);
+                    return Ok(served?.map_into_left_body());
+                }
+                Route::Forward { term } => {
+                    match forward_request(&inner, &mut req, hops + 1, term).await {
+                        Ok(response) => response,
+                        Err(e) => e.error_response(),
+                    }
+                }
+                Route::Unavailable(why) => ApiError::Unavailable(why).error_response(),
             };
             Ok(req.into_response(response).map_into_right_body())
         })
     }
 }
 
-/// Requests a follower answers itself.
+/// Requests every node answers itself.
 fn served_locally(req: &ServiceRequest) -> bool {
     let path = req.path();
     path == "/health"
@@ -179,7 +168,24 @@ fn served_locally(req: &ServiceRequest) -> bool {
         || path == "/metrics"
         || path.starts_with("/cluster/")
         || req.headers().contains_key(header::UPGRADE)
-        || req.headers().contains_key(PROXIED_HEADER)
+}
+
+/// How often a request crossed between nodes and the sender's term: (0, 0)
+/// from a client; a malformed count is taken as the most allowed, a
+/// missing or malformed term as unknowably new (never sent back).
+fn crossing(headers: &HeaderMap) -> (u8, u64) {
+    let value = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    match value(PROXIED_HEADER) {
+        None => (0, 0),
+        Some(hops) => (
+            hops.trim()
+                .parse()
+                .map_or(MAX_HOPS, |h: u8| h.min(MAX_HOPS)),
+            value(TERM_HEADER)
+                .and_then(|t| t.trim().parse().ok())
+                .unwrap_or(u64::MAX),
+        ),
+    }
 }
 
 /// Headers that describe one connection, not the message (RFC 9110 §7.6.1),
@@ -215,6 +221,8 @@ fn connection_listed(headers: &HeaderMap) -> Vec<String> {
 async fn forward_request(
     inner: &Inner,
     req: &mut ServiceRequest,
+    hops: u8,
+    term: u64,
 ) -> Result<HttpResponse, ApiError> {
     let leader = inner.leader.as_ref().ok_or_else(|| {
         ApiError::Unavailable(
@@ -242,7 +250,9 @@ async fn forward_request(
     for (name, value) in forwarded_headers(req) {
         out = out.insert_header((name, value));
     }
-    out = out.insert_header((HeaderName::from_static(PROXIED_HEADER), "1"));
+    out = out
+        .insert_header((HeaderName::from_static(PROXIED_HEADER), hops.to_string()))
+        .insert_header((HeaderName::from_static(TERM_HEADER), term.to_string()));
 
     let declared = declared_length(req.headers())?;
     if declared.is_some_and(|n| n > inner.max_payload_bytes) {
@@ -392,14 +402,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn role_cell_round_trips() {
-        let cell = RoleCell::new(Role::Follower);
-        assert_eq!(cell.get(), Role::Follower);
-        let other = cell.clone();
-        other.set(Role::Leader);
-        assert_eq!(cell.get(), Role::Leader);
-        cell.set(Role::Standalone);
-        assert_eq!(other.get(), Role::Standalone);
+    fn crossings_are_read_from_the_headers() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(crossing(&headers), (0, 0));
+        let name = |n| HeaderName::from_static(n);
+        headers.insert(name(PROXIED_HEADER), HeaderValue::from_static("1"));
+        assert_eq!(crossing(&headers), (1, u64::MAX));
+        headers.insert(name(TERM_HEADER), HeaderValue::from_static("7"));
+        assert_eq!(crossing(&headers), (1, 7));
+        headers.insert(name(PROXIED_HEADER), HeaderValue::from_static("many"));
+        assert_eq!(crossing(&headers), (MAX_HOPS, 7));
+        headers.insert(name(PROXIED_HEADER), HeaderValue::from_static("200"));
+        assert_eq!(crossing(&headers).0, MAX_HOPS);
     }
 
     #[test]

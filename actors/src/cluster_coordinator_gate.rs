@@ -1,0 +1,339 @@
+//! [`LeaderGate`]: where a request that needs the leader goes, shared by the
+//! ClusterCoordinator (which keeps it current) and every HTTP worker's
+//! ProxyForwarder (which asks it, per request, with [`LeaderGate::route`]).
+//!
+//! A request is served here while this node accepts writes and is not
+//! draining; it is forwarded to the peer while this node follows (once more
+//! when it came from the peer and this node knows of a newer leader than
+//! the peer did); otherwise it is held — during a graceful hand-over, or on
+//! a node waiting to be promoted — until one of those holds, at most
+//! [`HOLD_LIMIT`]. Requests served here are counted while their handlers run
+//! so that a demoting leader can drain them ([`LeaderGate::drained`]) before
+//! it fences its StoreWriter.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering::SeqCst};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
+
+use crate::messages::Role;
+
+/// How long a request may be held waiting for a node that accepts writes;
+/// well below a load balancer's server timeout (60 s in `deploy/haproxy.cfg`).
+pub const HOLD_LIMIT: Duration = Duration::from_secs(10);
+
+/// How many times one request may cross between nodes: follower → leader,
+/// and back once when leadership moved meanwhile. No request loops.
+pub const MAX_HOPS: u8 = 2;
+
+/// The shared state; cheap to clone.
+#[derive(Clone)]
+pub struct LeaderGate(Arc<Inner>);
+
+struct Inner {
+    role: AtomicU8,
+    term: AtomicU64,
+    draining: AtomicBool,
+    /// The newest term in which another node is known to lead (0: none).
+    elsewhere: AtomicU64,
+    in_flight: AtomicUsize,
+    waiting: AtomicUsize,
+    changed: Notify,
+}
+
+/// Where one request goes.
+#[derive(Debug)]
+pub enum Route {
+    /// Serve it here; keep the admission until the handler has answered.
+    Serve(Admission),
+    /// Forward it to the peer, saying this node is in `term`.
+    Forward {
+        /// This node's term, sent along so the peer can tell whether it
+        /// knows of a newer leader.
+        term: u64,
+    },
+    /// No node accepted it within the hold limit.
+    Unavailable(String),
+}
+
+/// A request being served here; dropping it ends the count.
+#[derive(Debug)]
+pub struct Admission(LeaderGate);
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        if self.0 .0.in_flight.fetch_sub(1, SeqCst) == 1 && self.0 .0.draining.load(SeqCst) {
+            self.0 .0.changed.notify_waiters();
+        }
+    }
+}
+
+impl fmt::Debug for LeaderGate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LeaderGate")
+            .field("role", &self.role())
+            .field("term", &self.0.term.load(SeqCst))
+            .field("draining", &self.0.draining.load(SeqCst))
+            .field("in_flight", &self.0.in_flight.load(SeqCst))
+            .finish()
+    }
+}
+
+fn encode(role: Role) -> u8 {
+    match role {
+        Role::Standalone => 0,
+        Role::Leader => 1,
+        Role::Follower => 2,
+    }
+}
+
+/// One decision, without waiting.
+enum Step {
+    Forward,
+    Hold,
+}
+
+impl LeaderGate {
+    /// A gate for a node in `role` and `term`.
+    pub fn new(role: Role, term: u64) -> LeaderGate {
+        LeaderGate(Arc::new(Inner {
+            role: AtomicU8::new(encode(role)),
+            term: AtomicU64::new(term),
+            draining: AtomicBool::new(false),
+            elsewhere: AtomicU64::new(0),
+            in_flight: AtomicUsize::new(0),
+            waiting: AtomicUsize::new(0),
+            changed: Notify::new(),
+        }))
+    }
+
+    /// The role now.
+    pub fn role(&self) -> Role {
+        match self.0.role.load(SeqCst) {
+            1 => Role::Leader,
+            2 => Role::Follower,
+            _ => Role::Standalone,
+        }
+    }
+
+    /// The term now.
+    pub fn term(&self) -> u64 {
+        self.0.term.load(SeqCst)
+    }
+
+    /// Records a new role (requests arriving or held afterwards see it).
+    pub fn set(&self, role: Role, term: u64) {
+        self.0.term.store(term, SeqCst);
+        self.0.role.store(encode(role), SeqCst);
+        self.0.changed.notify_waiters();
+    }
+
+    /// Another node leads in `term` (kept when newer than what is known).
+    pub fn leader_elsewhere(&self, term: u64) {
+        if self.0.elsewhere.fetch_max(term, SeqCst) < term {
+            self.0.changed.notify_waiters();
+        }
+    }
+
+    /// Stops admitting requests (they are held) until [`LeaderGate::end_drain`].
+    pub fn begin_drain(&self) {
+        self.0.draining.store(true, SeqCst);
+    }
+
+    /// Admits (or routes) held requests again.
+    pub fn end_drain(&self) {
+        self.0.draining.store(false, SeqCst);
+        self.0.changed.notify_waiters();
+    }
+
+    /// Whether requests are being held here now (the coordinator then
+    /// polls the metastore faster, to be promoted sooner).
+    pub fn has_waiters(&self) -> bool {
+        self.0.waiting.load(SeqCst) > 0
+    }
+
+    /// How many requests are being served here now.
+    pub fn in_flight(&self) -> usize {
+        self.0.in_flight.load(SeqCst)
+    }
+
+    /// Admits a request when this node accepts writes and is not draining.
+    /// (Counted first, checked second: a drain that then reads zero in
+    /// flight cannot miss a request that was admitted.)
+    pub fn admit(&self) -> Option<Admission> {
+        self.0.in_flight.fetch_add(1, SeqCst);
+        let admission = Admission(self.clone());
+        let open = self.role().accepts_writes() && !self.0.draining.load(SeqCst);
+        open.then_some(admission)
+    }
+
+    fn step(&self, hops: u8, sender_term: u64) -> Result<Admission, Step> {
+        if let Some(admission) = self.admit() {
+            return Ok(admission);
+        }
+        if self.0.draining.load(SeqCst) || self.role() != Role::Follower {
+            return Err(Step::Hold);
+        }
+        let newer_elsewhere = self.0.elsewhere.load(SeqCst) > sender_term;
+        if hops == 0 || (hops < MAX_HOPS && newer_elsewhere) {
+            Err(Step::Forward)
+        } else {
+            Err(Step::Hold)
+        }
+    }
+
+    /// Where a request that crossed `hops` nodes already (sent by a node in
+    /// `sender_term`) goes, holding it up to `limit` while no node here
+    /// can take it.
+    pub async fn route(&self, hops: u8, sender_term: u64, limit: Duration) -> Route {
+        let deadline = Instant::now() + limit;
+        let mut waiting = None;
+        loop {
+            let notified = self.0.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            match self.step(hops, sender_term) {
+                Ok(admission) => return Route::Serve(admission),
+                Err(Step::Forward) => {
+                    return Route::Forward { term: self.term() };
+                }
+                Err(Step::Hold) => {}
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Route::Unavailable(format!(
+                    "no node accepted the request within {}s (leadership is changing or no node leads); retry",
+                    limit.as_secs()
+                ));
+            }
+            waiting.get_or_insert_with(|| Waiting::new(self));
+            let _ = tokio::time::timeout(left, notified).await;
+        }
+    }
+
+    /// Waits until no request is being served here (after
+    /// [`LeaderGate::begin_drain`]); `false` when `limit` passed first.
+    pub async fn drained(&self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        loop {
+            let notified = self.0.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.in_flight() == 0 {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            let _ = tokio::time::timeout(left, notified).await;
+        }
+    }
+}
+
+/// Counts a held request while it waits.
+struct Waiting(LeaderGate);
+
+impl Waiting {
+    fn new(gate: &LeaderGate) -> Waiting {
+        gate.0.waiting.fetch_add(1, SeqCst);
+        Waiting(gate.clone())
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0 .0.waiting.fetch_sub(1, SeqCst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHORT: Duration = Duration::from_millis(100);
+
+    #[tokio::test]
+    async fn a_leader_serves_and_counts() {
+        let gate = LeaderGate::new(Role::Leader, 1);
+        let Route::Serve(admission) = gate.route(0, 0, SHORT).await else {
+            panic!("a leader serves");
+        };
+        assert_eq!(gate.in_flight(), 1);
+        drop(admission);
+        assert_eq!(gate.in_flight(), 0);
+        let standalone = LeaderGate::new(Role::Standalone, 0);
+        assert!(matches!(
+            standalone.route(1, 0, SHORT).await,
+            Route::Serve(_)
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_follower_forwards_once_and_back_only_to_a_newer_leader() {
+        let gate = LeaderGate::new(Role::Follower, 3);
+        assert!(matches!(
+            gate.route(0, 0, SHORT).await,
+            Route::Forward { term: 3 }
+        ));
+        // From the peer (which followed in term 3): held, nobody newer known.
+        assert!(matches!(
+            gate.route(1, 3, SHORT).await,
+            Route::Unavailable(_)
+        ));
+        gate.leader_elsewhere(4);
+        assert!(matches!(
+            gate.route(1, 3, SHORT).await,
+            Route::Forward { .. }
+        ));
+        // Never a third crossing.
+        assert!(matches!(
+            gate.route(MAX_HOPS, 0, SHORT).await,
+            Route::Unavailable(_)
+        ));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_held_request_is_served_once_the_node_is_promoted() {
+        let gate = LeaderGate::new(Role::Follower, 1);
+        let g = gate.clone();
+        let held = tokio::spawn(async move {
+            matches!(
+                g.route(MAX_HOPS, 1, Duration::from_secs(5)).await,
+                Route::Serve(_)
+            )
+        });
+        while !gate.has_waiters() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        gate.set(Role::Leader, 2);
+        assert!(held.await.unwrap());
+        assert!(!gate.has_waiters());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn draining_holds_new_requests_and_waits_for_admitted_ones() {
+        let gate = LeaderGate::new(Role::Leader, 1);
+        let admitted = gate.admit().expect("a leader admits");
+        gate.begin_drain();
+        assert!(gate.admit().is_none(), "no admission while draining");
+        assert!(!gate.drained(Duration::from_millis(50)).await);
+        let g = gate.clone();
+        let waiter = tokio::spawn(async move { g.drained(Duration::from_secs(5)).await });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        drop(admitted);
+        assert!(waiter.await.unwrap());
+        // A request held by the drain goes to the new leader once it ends.
+        let g = gate.clone();
+        let held = tokio::spawn(async move { g.route(0, 1, Duration::from_secs(5)).await });
+        while !gate.has_waiters() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        gate.set(Role::Follower, 2);
+        gate.leader_elsewhere(2);
+        gate.end_drain();
+        assert!(matches!(held.await.unwrap(), Route::Forward { term: 2 }));
+    }
+}

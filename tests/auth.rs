@@ -5,6 +5,8 @@
 //! reset`; and that passwords, hashes and secrets never reach files or logs
 //! in plain text, with every file under the storage root private.
 
+#[path = "support/cluster.rs"]
+mod cluster;
 mod support;
 
 use std::collections::HashMap;
@@ -312,6 +314,70 @@ fn every_route_answers_as_the_permission_table_says() {
         call(node.port, "GET", "/api/events", &[("Cookie", forged)], "").status,
         401
     );
+}
+
+#[test]
+fn a_follower_forwards_and_the_leader_checks_permissions() {
+    let hash = hash_of(ADMIN_PASSWORD);
+    let env = HashMap::from([
+        ("SKEIN_AUTH_REQUIRED".to_string(), "true".to_string()),
+        (
+            "SKEIN_FIRSTRUN_ADMINUSERNAME".to_string(),
+            "admin".to_string(),
+        ),
+        ("SKEIN_FIRSTRUN_ADMINPASSWORDHASH".to_string(), hash),
+    ]);
+    let (leader, follower) = cluster::pair(None, &env);
+    let port = follower.api;
+    cluster::wait_for(Duration::from_secs(30), "the follower proxies", || {
+        call(port, "GET", "/api", &[], "").status == 200
+    });
+    // The follower's own health check needs nothing.
+    assert_ne!(call(port, "GET", "/health", &[], "").status, 401);
+    // Proxied requests are checked by the leader with the caller's own
+    // credentials: none → 401, the cookie and key travel through.
+    let a = call(port, "GET", "/api/events", &[], "");
+    assert_eq!(a.status, 401, "{}", a.body);
+    assert_eq!(a.json()["AuthRequired"], json!(true));
+    let body = json!({"Username": "admin", "Password": ADMIN_PASSWORD}).to_string();
+    let logged = call(
+        port,
+        "POST",
+        "/api/users/login",
+        &[("Content-Type", "application/json")],
+        &body,
+    );
+    assert_eq!(logged.status, 200, "{}", logged.body);
+    let cookie = logged
+        .header("Set-Cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        call(port, "GET", "/api/events", &[("Cookie", &cookie)], "").status,
+        200
+    );
+    let key = call(
+        port,
+        "POST",
+        "/api/apikeys",
+        &[("Cookie", &cookie), ("Content-Type", "application/json")],
+        r#"{"Title":"reader","Permissions":["Read"]}"#,
+    );
+    assert_eq!(key.status, 201, "{}", key.body);
+    let token = key.json()["Token"].as_str().unwrap().to_owned();
+    // The key lives in the leader's metastore only: the leader checked it.
+    assert_eq!(
+        call(port, "GET", "/api/events", &[("X-Seq-ApiKey", &token)], "").status,
+        200
+    );
+    assert_eq!(
+        call(port, "GET", "/api/apikeys", &[("X-Seq-ApiKey", &token)], "").status,
+        403
+    );
+    assert_eq!(call(leader.api, "GET", "/api/apikeys", &[], "").status, 401);
 }
 
 #[test]

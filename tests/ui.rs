@@ -30,6 +30,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use cluster::{ingest_clef, wait_for, ClusterNode};
 use serde_json::Value;
+use skein_store::event::format_timestamp;
+use skein_store::Timestamp;
 
 /// The longest one browser phase may take.
 const PHASE_LIMIT: Duration = Duration::from_secs(180);
@@ -154,11 +156,10 @@ fn events(marker: &str) -> String {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
-        .as_millis() as i64;
+        .as_nanos() as i64;
     (1..=6)
         .map(|step: i64| {
-            let ms = now - (7 - step) * 1000;
-            let t = format!("{}.{:03}Z", unix_to_iso(ms / 1000), ms.rem_euclid(1000));
+            let t = format_timestamp(Timestamp(now - (7 - step) * 1_000_000_000));
             let mut e = serde_json::json!({
                 "@t": t,
                 "@mt": "Order {OrderId} step {Step} for {Customer}",
@@ -176,27 +177,6 @@ fn events(marker: &str) -> String {
         .collect()
 }
 
-/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SS` (UTC).
-fn unix_to_iso(secs: i64) -> String {
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 /// The node `/api/cluster` on `node` reports as leader.
 fn leader_seen_by(node: &ClusterNode) -> Option<String> {
     let (_, c) = node.json("/api/cluster");
@@ -211,7 +191,7 @@ fn leader_seen_by(node: &ClusterNode) -> Option<String> {
 fn admin_ui_in_chromium_against_a_two_node_cluster() {
     // Fail at once, before the cluster starts, when the browser is missing.
     let _ = (ui_dir(), chromium(), node_bin());
-    let _ = std::fs::remove_dir_all(screenshots());
+    remove_screenshots(CLUSTER_SHOTS);
     let db = cli_support::TestDatabase::create();
     let (mut leader, follower) = cluster::pair(Some(&db.url), &cluster::fast_timing());
     let marker = format!("ui-{}", std::process::id());
@@ -267,20 +247,79 @@ fn admin_ui_in_chromium_against_a_two_node_cluster() {
     phase("warning", &follower.url(), &[], &[&leader, &follower]);
     let (_, c): (u16, Value) = follower.json("/api/cluster");
     assert_eq!(c["Status"], "Degraded", "{c}");
-    for name in [
-        "events",
-        "event-expanded",
-        "permalink",
-        "filter-error",
-        "tail",
-        "apikeys",
-        "settings",
+    assert_screenshots(CLUSTER_SHOTS);
+}
+
+#[test]
+fn login_page_in_chromium_when_authentication_is_on() {
+    let _ = (ui_dir(), chromium(), node_bin());
+    remove_screenshots(&["login-refused"]);
+    let password = "ui-Pa55word-for-tests";
+    let hash = password_hash(password);
+    let env = [
+        ("SKEIN_AUTH_REQUIRED", "true"),
+        ("SKEIN_FIRSTRUN_ADMINUSERNAME", "admin"),
+        ("SKEIN_FIRSTRUN_ADMINPASSWORDHASH", hash.as_str()),
+    ];
+    let node = support::Server::start_with(
+        env.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    );
+    assert_eq!(node.get("/api/apikeys").0, 401, "auth is on");
+    phase(
         "login",
-        "cluster",
-        "demote-confirm",
-        "demote",
-        "cluster-warning",
-    ] {
+        &node.url,
+        &[("SKEIN_UI_USER", "admin"), ("SKEIN_UI_PASSWORD", password)],
+        &[],
+    );
+    assert_screenshots(&["login-refused"]);
+}
+
+/// `skein config hash` of `password` (read from stdin).
+fn password_hash(password: &str) -> String {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(support::skein_bin())
+        .args(["--storage"])
+        .arg(dir.path())
+        .args(["config", "hash"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run skein config hash");
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{password}").unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "skein config hash failed");
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// The screenshots the cluster test's phases save.
+const CLUSTER_SHOTS: &[&str] = &[
+    "events",
+    "event-expanded",
+    "permalink",
+    "filter-error",
+    "tail",
+    "apikeys",
+    "settings",
+    "login",
+    "cluster",
+    "demote-confirm",
+    "demote",
+    "cluster-warning",
+];
+
+fn remove_screenshots(names: &[&str]) {
+    for name in names {
+        let _ = std::fs::remove_file(screenshots().join(format!("{name}.png")));
+    }
+}
+
+fn assert_screenshots(names: &[&str]) {
+    for name in names {
         let path = screenshots().join(format!("{name}.png"));
         assert!(is_png(&path), "{} is not a PNG screenshot", path.display());
     }

@@ -226,7 +226,29 @@ async function settings() {
   await shot('login');
 }
 
-const PHASES = { events, cluster, demote, warning, settings };
+async function login() {
+  await page.goto(`${url}/#/events`);
+  await page.waitForSelector('input[name=password]');
+  check(page.url().endsWith('#/login'), `a signed-out visitor is sent to the login page (${page.url()})`);
+  await page.fill('input[name=username]', env('SKEIN_UI_USER'));
+  await page.fill('input[name=password]', 'not-the-password');
+  await page.click('button:has-text("Sign in")');
+  await page.waitForSelector('.login .error-text:has-text("not right")');
+  await shot('login-refused');
+  await page.fill('input[name=password]', env('SKEIN_UI_PASSWORD'));
+  await page.click('button:has-text("Sign in")');
+  await page.waitForSelector('.filterbar input[name=filter]');
+  check(page.url().endsWith('#/events'), `back to the events page (${page.url()})`);
+  await page.waitForSelector(`#user:has-text("${env('SKEIN_UI_USER')}")`);
+  await page.goto(`${url}/#/settings/apikeys`);
+  await page.waitForSelector('h2:has-text("API keys")');
+  await page.click('#user button');
+  await page.waitForSelector('input[name=password]');
+  const after = await page.evaluate(async () => (await fetch('/api/apikeys')).status);
+  check(after === 401, `signed out, the API answers 401 (${after})`);
+}
+
+const PHASES = { events, cluster, demote, warning, settings, login };
 let failed = false;
 try {
   if (!PHASES[phase]) throw new Error(`unknown phase ${phase} (one of ${Object.keys(PHASES)})`);

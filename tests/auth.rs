@@ -77,24 +77,11 @@ fn call(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &st
         status,
         head: head.to_owned(),
         body: if chunked {
-            dechunk(body)
+            support::dechunk(body)
         } else {
             body.to_owned()
         },
     }
-}
-
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 || rest.len() < n {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        body = rest[n..].trim_start_matches("\r\n");
-    }
-    out
 }
 
 /// Runs `skein --storage ROOT ARGS` with `input` on standard input.

@@ -258,7 +258,8 @@ fn parse_response(raw: &[u8]) -> (u16, String) {
     (status, body.to_owned())
 }
 
-fn dechunk(mut body: &str) -> String {
+/// A chunked (`Transfer-Encoding: chunked`) body's content.
+pub fn dechunk(mut body: &str) -> String {
     let mut out = String::new();
     while let Some((size, rest)) = body.split_once("\r\n") {
         let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);

@@ -276,6 +276,37 @@ fn login_page_in_chromium_when_authentication_is_on() {
     assert_screenshots(&["login-refused"]);
 }
 
+/// Benchmark: how long the events page takes to show its first events and
+/// its histogram over a store of 100,000 events, in Chromium on this machine.
+/// `cargo test --test ui -- --ignored --nocapture ui_load_time`
+#[test]
+#[ignore = "benchmark: run with --ignored --nocapture"]
+fn ui_load_time() {
+    let _ = (ui_dir(), chromium(), node_bin());
+    let node = support::Server::start();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as i64;
+    for batch in 0..10 {
+        let body: String = (0..10_000i64)
+            .map(|i| {
+                let n = batch * 10_000 + i;
+                let t = format_timestamp(Timestamp(now - (100_000 - n) * 10_000_000));
+                let level = ["Information", "Warning", "Error", "Debug"][n as usize % 4];
+                format!(
+                    "{{\"@t\":\"{t}\",\"@mt\":\"Request {{Path}} took {{Elapsed}} ms\",\"@l\":\"{level}\",\"Path\":\"/p/{}\",\"Elapsed\":{}}}\n",
+                    n % 97,
+                    n % 1000
+                )
+            })
+            .collect();
+        let (status, answer) = ingest_clef(node.port, &body);
+        assert_eq!(status, 201, "{answer}");
+    }
+    phase("load", &node.url, &[("SKEIN_UI_RUNS", "10")], &[]);
+}
+
 /// `skein config hash` of `password` (read from stdin).
 fn password_hash(password: &str) -> String {
     use std::io::Write as _;

@@ -248,7 +248,30 @@ async function login() {
   check(after === 401, `signed out, the API answers 401 (${after})`);
 }
 
-const PHASES = { events, cluster, demote, warning, settings, login };
+/** Benchmark: time from navigation until the events and the histogram are drawn. */
+async function load() {
+  const runs = Number(env('SKEIN_UI_RUNS', '10'));
+  const times = [];
+  let bytes = 0;
+  for (let i = 0; i < runs; i += 1) {
+    const started = Date.now();
+    await page.goto(`${url}/#/events`);
+    await page.waitForSelector('.event-list .event');
+    await page.waitForSelector('.histogram .total');
+    times.push(Date.now() - started);
+    if (i === 0) {
+      bytes = await page.evaluate(() => performance.getEntriesByType('resource')
+        .filter((r) => r.name.includes('/ui/')).reduce((s, r) => s + r.transferSize, 0)
+        + performance.getEntriesByType('navigation')[0].transferSize);
+    }
+    await page.goto('about:blank');
+  }
+  const sorted = [...times].sort((a, b) => a - b);
+  console.log(`load: first (cold cache) ${times[0]} ms, transferred ${bytes} bytes of page and scripts`);
+  console.log(`load: ${runs} loads, median ${sorted[Math.floor(runs / 2)]} ms, max ${sorted[runs - 1]} ms`);
+}
+
+const PHASES = { events, cluster, demote, warning, settings, login, load };
 let failed = false;
 try {
   if (!PHASES[phase]) throw new Error(`unknown phase ${phase} (one of ${Object.keys(PHASES)})`);

@@ -258,3 +258,44 @@ fn a_foreign_store_is_moved_aside_whole_and_the_folder_starts_empty() {
     let s = Store::open_replica(&stream, opts(), "other").unwrap();
     assert_eq!(s.generation(), Generation::ZERO);
 }
+
+/// How fast a divergent tail is set aside (CLEF + raw blocks, fsynced, then
+/// cut off): `SKEIN_TAIL_BATCHES` batches of 1000 events (default 200).
+/// Run with `cargo test -p skein-store --release --test diverge -- --ignored --nocapture`.
+#[test]
+#[ignore = "benchmark: set-aside rate, reported in the README"]
+fn set_aside_rate() {
+    let batches: usize = std::env::var("SKEIN_TAIL_BATCHES")
+        .ok()
+        .and_then(|b| b.parse().ok())
+        .unwrap_or(200);
+    let p = parted(0, 1, false);
+    let common = common_of(&p);
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for b in 0..batches {
+        let body: String = (0..1000)
+            .map(|i| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                format!("{{\"@t\":\"2026-01-01T00:00:00Z\",\"@mt\":\"Request {{Path}} took {{Ms}} ms\",\"Path\":\"/api/{b}/{i}\",\"Ms\":{},\"Trace\":\"{x:016x}\"}}\n", x % 1000)
+            })
+            .collect();
+        p.a.append_events(&parse_clef(body.as_bytes()).unwrap())
+            .unwrap();
+    }
+    let bytes = p.a.status().bytes;
+    let started = std::time::Instant::now();
+    let done = p.a.set_aside_after(common, &p.aside).unwrap();
+    let took = started.elapsed();
+    assert!(done.truncated);
+    assert_eq!(done.events, batches as u64 * 1000);
+    let clef = std::fs::metadata(done.clef.unwrap()).unwrap().len();
+    eprintln!(
+        "set aside {} events ({:.1} MB stored, {:.1} MB of CLEF) in {took:?}: {:.0} events/s",
+        done.events,
+        bytes as f64 / 1e6,
+        clef as f64 / 1e6,
+        done.events as f64 / took.as_secs_f64()
+    );
+}

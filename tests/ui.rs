@@ -335,6 +335,7 @@ const CLUSTER_SHOTS: &[&str] = &[
     "filter-error",
     "tail",
     "apikeys",
+    "users",
     "settings",
     "login",
     "cluster",

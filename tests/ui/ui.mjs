@@ -206,6 +206,21 @@ async function settings() {
   await page.click('tr[data-key="ui-test key"] button:has-text("Revoke")');
   await page.waitForSelector('tr[data-key="ui-test key"]', { state: 'detached' });
 
+  await page.goto(`${url}/#/settings/users`);
+  await page.fill('input[name=username]', 'ui-ops');
+  await page.fill('input[name=new-password]', 'short');
+  await page.click('button:has-text("Add user")');
+  await page.waitForSelector('form .error-text:has-text("at least")');
+  await page.fill('input[name=new-password]', 'ui-ops-Pa55word-long');
+  await page.selectOption('select[name=role]', 'Reader');
+  await page.click('button:has-text("Add user")');
+  await page.waitForSelector('tr[data-user="ui-ops"]');
+  const user = await page.innerText('tr[data-user="ui-ops"]');
+  check(user.includes('Reader') && user.includes('Read'), `user row ${user}`);
+  await shot('users');
+  await page.click('tr[data-user="ui-ops"] button:has-text("Remove")');
+  await page.waitForSelector('tr[data-user="ui-ops"]', { state: 'detached' });
+
   await page.goto(`${url}/#/settings/general`);
   await page.fill('form[data-setting="retention.period"] input[name=value]', 'forever');
   await page.click('form[data-setting="retention.period"] button');

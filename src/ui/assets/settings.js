@@ -1,12 +1,13 @@
 // Settings: Cluster (cluster.js), API keys (list, create — the token shown
-// once — revoke) and the server settings (retention period, API key required
+// once — revoke), users (list, create, remove) and the server settings (retention period, API key required
 // for ingestion, minimum level) from /api/settings.
 
 import { api } from './api.js';
 import { h, fill, formatTime } from './dom.js';
 import { mountCluster } from './cluster.js';
 
-const SECTIONS = [['cluster', 'Cluster'], ['apikeys', 'API keys'], ['general', 'Ingestion & retention']];
+const SECTIONS = [['cluster', 'Cluster'], ['apikeys', 'API keys'], ['users', 'Users'], ['general', 'Ingestion & retention']];
+const ROLES = ['User', 'Reader', 'Administrator'];
 const LEVELS = ['Verbose', 'Debug', 'Information', 'Warning', 'Error', 'Fatal'];
 const PERMISSIONS = ['Ingest', 'Read', 'Write', 'Project', 'System'];
 
@@ -18,6 +19,7 @@ export function mount(root, r) {
     body)));
   if (section === 'cluster') return mountCluster(body);
   if (section === 'apikeys') return mountApiKeys(body);
+  if (section === 'users') return mountUsers(body);
   return mountGeneral(body);
 }
 
@@ -72,6 +74,51 @@ function mountApiKeys(el) {
   fill(el, h('h2', {}, 'API keys'), created,
     h('table', { class: 'grid', style: 'margin-bottom:18px' },
       h('thead', {}, h('tr', {}, ['Title', 'Token', 'Permissions', 'Minimum level', 'Created', ''].map((t) => h('th', {}, t)))), rows),
+    form);
+  load();
+  return null;
+}
+
+function mountUsers(el) {
+  const rows = h('tbody');
+  const message = h('div', { class: 'error-text' });
+  const username = h('input', { type: 'text', name: 'username', autocomplete: 'off', required: true });
+  const password = h('input', { type: 'password', name: 'new-password', autocomplete: 'new-password', required: true });
+  const role = h('select', { name: 'role' }, ROLES.map((r) => h('option', { value: r }, r)));
+  const form = h('form', {
+    class: 'card',
+    onsubmit: async (e) => {
+      e.preventDefault();
+      fill(message);
+      try {
+        await api('/api/users', { method: 'POST', body: { Username: username.value, Password: password.value, Role: role.value } });
+        username.value = ''; password.value = '';
+        load();
+      } catch (err) { fill(message, err.message); }
+    },
+  }, h('h3', { style: 'margin-top:0' }, 'Add a user'),
+  h('label', {}, 'Username'), username, h('label', {}, 'Password'), password, h('label', {}, 'Role'), role,
+  h('div', { style: 'margin-top:12px' }, h('button', { type: 'submit', class: 'primary' }, 'Add user')), message);
+
+  async function load() {
+    try {
+      const users = await api('/api/users');
+      fill(rows, users.length ? users.map((u) => h('tr', { dataset: { user: u.Username } },
+        h('td', {}, u.Username), h('td', {}, u.Role), h('td', {}, (u.Permissions || []).join(', ')),
+        h('td', {}, u.CreatedUtc ? formatTime(u.CreatedUtc) : ''),
+        h('td', {}, u.LockedUntilUtc ? `locked until ${formatTime(u.LockedUntilUtc)}` : ''),
+        h('td', {}, h('button', {
+          class: 'danger',
+          onclick: async () => {
+            try { await api(`/api/users/${encodeURIComponent(u.Id)}`, { method: 'DELETE' }); } catch (err) { fill(message, err.message); }
+            load();
+          },
+        }, 'Remove')))) : h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'No users: authentication is off, or nobody has been added yet.')));
+    } catch (err) { fill(rows, h('tr', {}, h('td', { colspan: 6, class: 'error-text' }, err.message))); }
+  }
+  fill(el, h('h2', {}, 'Users'),
+    h('table', { class: 'grid', style: 'margin-bottom:18px' },
+      h('thead', {}, h('tr', {}, ['Username', 'Role', 'Permissions', 'Created', '', ''].map((t) => h('th', {}, t)))), rows),
     form);
   load();
   return null;

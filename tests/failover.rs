@@ -10,7 +10,8 @@
 //!   ingest` takes back), follows, and ends byte-identical to the new leader;
 //! - an empty node replacing a lost one catches up fully;
 //! - a non-empty follower whose position the leader's history no longer
-//!   reaches (retention deleted it) copies a snapshot instead of being refused.
+//!   reaches (retention deleted it) copies a snapshot instead of being refused;
+//! - a follower holding another store moves it aside whole and copies the leader's.
 
 mod support;
 
@@ -264,6 +265,55 @@ fn a_non_empty_follower_behind_the_kept_history_copies_a_snapshot() {
     assert_ne!(b.generation(), behind);
     assert!(b.log().contains("copying a snapshot"), "{}", b.log());
     assert!(set_aside(&b).is_empty(), "nothing only the follower held");
+    a.stop();
+    b.stop();
+    assert_same_files(&a, &b);
+}
+
+/// Copies the folder `from` to `to` (which must not exist), recursively.
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_follower_holding_another_store_moves_it_aside_and_copies_the_leaders() {
+    let db = TestDatabase::create();
+    let (mut a, mut b) = cluster::pair(Some(&db.url), &fast_timing());
+    wait_role(&mut a, "Leader");
+    let acked = ingest(&a, "cluster", 4, 10);
+    wait_caught_up(&b, &a);
+    // A standalone node's store takes the place of the follower's.
+    let mut x = Node::new("x");
+    x.start();
+    ingest(&x, "foreign", 3, 4);
+    let foreign_at = x.generation();
+    x.stop();
+    b.stop();
+    let stream = b.root().join("Stream");
+    std::fs::remove_dir_all(&stream).unwrap();
+    copy_dir(&x.root().join("Stream"), &stream);
+    b.start();
+    wait_role(&mut b, "Follower");
+    wait_caught_up(&b, &a);
+    let moved = set_aside(&b);
+    assert_eq!(moved.len(), 1, "{moved:?}\n{}", b.log());
+    let name = moved[0].file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        name.starts_with("store-") && name.ends_with(&format!("-at-{foreign_at}")),
+        "{name}"
+    );
+    assert!(moved[0].join("manifest").exists());
+    let health = b.health().to_string();
+    assert!(health.contains("moved another store"), "{health}");
+    assert_eq!(keys_on(&a), acked);
     a.stop();
     b.stop();
     assert_same_files(&a, &b);

@@ -381,6 +381,58 @@ fn auth_is_off_on_a_localhost_node_and_current_says_so() {
 }
 
 #[test]
+fn an_api_key_stamps_its_applied_properties_on_what_it_ingests() {
+    let node = Server::start();
+    let key = call(
+        node.port,
+        "POST",
+        "/api/apikeys",
+        &[("Content-Type", "application/json")],
+        &json!({"Title": "shop", "AppliedProperties": [
+            {"Name": "App", "Value": "shop"}, {"Name": "Tier", "Value": 3}]})
+        .to_string(),
+    );
+    assert_eq!(key.status, 201, "{}", key.body);
+    assert_eq!(
+        key.json()["AppliedProperties"][0],
+        json!({"Name": "App", "Value": "shop"})
+    );
+    let token = key.json()["Token"].as_str().unwrap().to_owned();
+    let clef = "{\"@t\":\"2025-01-01T00:00:00Z\",\"@m\":\"hi\",\"App\":\"forged\",\"Own\":1}\n";
+    let sent = call(
+        node.port,
+        "POST",
+        "/ingest/clef",
+        &[
+            ("X-Seq-ApiKey", &token),
+            ("Content-Type", "application/vnd.serilog.clef"),
+        ],
+        clef,
+    );
+    assert_eq!(sent.status, 201, "{}", sent.body);
+    // Without the key, nothing is stamped.
+    let plain = call(node.port, "POST", "/ingest/clef", &[], clef);
+    assert_eq!(plain.status, 201);
+    let events = call(node.port, "GET", "/api/events?count=10", &[], "").json();
+    let props = |e: &Value| -> HashMap<String, Value> {
+        e["Properties"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p["Name"].as_str().unwrap().to_owned(), p["Value"].clone()))
+            .collect()
+    };
+    let all: Vec<HashMap<String, Value>> = events.as_array().unwrap().iter().map(props).collect();
+    assert_eq!(all.len(), 2, "{events}");
+    assert!(all
+        .iter()
+        .any(|p| p["App"] == json!("shop") && p["Tier"] == json!(3) && p["Own"] == json!(1)));
+    assert!(all
+        .iter()
+        .any(|p| p["App"] == json!("forged") && !p.contains_key("Tier")));
+}
+
+#[test]
 fn sessions_cookies_lockout_and_auth_reset() {
     let (node, _) = secured_node(&[]);
     let anonymous = call(node.port, "GET", "/api/users/current", &[], "");

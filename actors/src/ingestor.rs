@@ -6,7 +6,8 @@
 
 use actix::prelude::*;
 use skein_store::block::{encode_block, EncodedBlock};
-use skein_store::event::{parse_clef_with, parse_legacy_with};
+use skein_store::event::model::raw_name_eq;
+use skein_store::event::{parse_clef_with, parse_legacy_with, JsonMap};
 
 use crate::messages::{AppendBatch, IngestBody, IngestError, IngestFormat, Ingested};
 
@@ -38,12 +39,33 @@ pub fn prepare(msg: &IngestBody) -> Result<(Option<EncodedBlock>, Ingested), Ing
     if let Some(min) = msg.minimum_level {
         events.retain(|e| e.level.severity >= min);
     }
+    if !msg.applied_properties.is_empty() {
+        for e in &mut events {
+            e.properties = apply_properties(&e.properties, &msg.applied_properties);
+        }
+    }
     let ingested = Ingested {
         stored: events.len(),
         dropped: before - events.len(),
     };
     let block = (!events.is_empty()).then(|| encode_block(&events));
     Ok((block, ingested))
+}
+
+/// `properties` with every applied property set: a property of the same
+/// name is replaced, the applied ones come last in their given order.
+pub fn apply_properties(properties: &JsonMap, applied: &[(String, serde_json::Value)]) -> JsonMap {
+    let encoded: Vec<(String, String)> = applied
+        .iter()
+        .map(|(name, value)| {
+            let quoted = serde_json::Value::String(name.clone()).to_string();
+            (quoted[1..quoted.len() - 1].to_owned(), value.to_string())
+        })
+        .collect();
+    let kept = properties
+        .iter_raw()
+        .filter(|(raw, _)| !applied.iter().any(|(name, _)| raw_name_eq(raw, name)));
+    JsonMap::from_raw_pairs(kept.chain(encoded.iter().map(|(n, v)| (n.as_str(), v.as_str()))))
 }
 
 impl Handler<IngestBody> for Ingestor {
@@ -63,5 +85,28 @@ impl Handler<IngestBody> for Ingestor {
             }
             Ok(ingested)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn applied_properties_replace_sent_ones_and_come_last() {
+        let sent = JsonMap::from_raw_pairs([("App", "\"forged\""), ("N", "1"), ("Q\\\"", "2")]);
+        let applied = vec![
+            ("App".to_string(), json!("shop")),
+            ("Env \"x\"".to_string(), json!({"a": [1]})),
+        ];
+        let out = apply_properties(&sent, &applied);
+        assert_eq!(
+            out.as_json(),
+            r#"{"N":1,"Q\"":2,"App":"shop","Env \"x\"":{"a":[1]}}"#
+        );
+        let parsed: serde_json::Value = serde_json::from_str(out.as_json()).unwrap();
+        assert_eq!(parsed["App"], json!("shop"));
+        assert_eq!(apply_properties(&JsonMap::new(), &[]).as_json(), "{}");
     }
 }

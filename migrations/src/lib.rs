@@ -15,6 +15,8 @@
 //! - [`m20251125_000006_create_cluster_nodes`] creates `cluster_nodes`
 //! - [`m20251126_000007_create_sessions`] adds a role and a failed-login
 //!   throttle to `users` and creates `sessions`
+//! - [`m20251126_000008_api_key_applied_properties`] adds
+//!   `api_keys.applied_properties`
 
 pub use sea_orm_migration::prelude::*;
 
@@ -25,6 +27,7 @@ pub mod m20251125_000004_create_users;
 pub mod m20251125_000005_create_cluster_leadership;
 pub mod m20251125_000006_create_cluster_nodes;
 pub mod m20251126_000007_create_sessions;
+pub mod m20251126_000008_api_key_applied_properties;
 
 /// Applies Skein's metastore migrations in order.
 pub struct Migrator;
@@ -40,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20251125_000005_create_cluster_leadership::Migration),
             Box::new(m20251125_000006_create_cluster_nodes::Migration),
             Box::new(m20251126_000007_create_sessions::Migration),
+            Box::new(m20251126_000008_api_key_applied_properties::Migration),
         ]
     }
 }

@@ -4,10 +4,11 @@
 //! of a new key appears once, in the `201` answer to `POST`.
 //!
 //! ```text
-//! POST /api/apikeys {"Title":"shop","Permissions":["Ingest"],"MinimumLevel":"Warning"}
+//! POST /api/apikeys {"Title":"shop","Permissions":["Ingest"],"MinimumLevel":"Warning",
+//!                    "AppliedProperties":[{"Name":"App","Value":"shop"}]}
 //! → 201 {"Id":"ApiKey-…","Title":"shop","TokenPrefix":"Ab12Cd34","Permissions":["Ingest"],
-//!        "MinimumLevel":"Warning","CreatedUtc":"…Z","Links":{"Self":"api/apikeys/ApiKey-…"},
-//!        "Token":"Ab12Cd34…"}
+//!        "MinimumLevel":"Warning","AppliedProperties":[{"Name":"App","Value":"shop"}],
+//!        "CreatedUtc":"…Z","Links":{"Self":"api/apikeys/ApiKey-…"},"Token":"Ab12Cd34…"}
 //! ```
 
 use actix_web::http::header::LOCATION;
@@ -57,6 +58,25 @@ pub struct NewApiKeyBody {
     /// Events below this level are dropped when ingested with the key.
     #[serde(rename = "MinimumLevel", default, deserialize_with = "minimum_level")]
     pub minimum_level: Option<String>,
+    /// Properties set on every event ingested with the key.
+    #[serde(rename = "AppliedProperties", default, deserialize_with = "applied")]
+    pub applied_properties: Option<Vec<AppliedProperty>>,
+}
+
+/// One applied property as Seq writes it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppliedProperty {
+    /// The property's name.
+    #[serde(rename = "Name")]
+    pub name: String,
+    /// Its value (any JSON).
+    #[serde(rename = "Value")]
+    pub value: Value,
+}
+
+fn applied<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<AppliedProperty>>, D::Error> {
+    named("AppliedProperties", d)
 }
 
 fn title<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
@@ -103,6 +123,12 @@ impl NewApiKeyBody {
             title: title.to_owned(),
             permissions,
             minimum_level,
+            applied_properties: self
+                .applied_properties
+                .unwrap_or_default()
+                .into_iter()
+                .map(|p| (p.name, p.value))
+                .collect(),
         })
     }
 }
@@ -148,6 +174,11 @@ pub fn entity(key: &ApiKeyInfo) -> Value {
         "TokenPrefix": key.token_prefix,
         "Permissions": permission_names(key.permissions),
         "MinimumLevel": key.minimum_level.map(|s| s.name()),
+        "AppliedProperties": key
+            .applied_properties
+            .iter()
+            .map(|(n, v)| json!({"Name": n, "Value": v}))
+            .collect::<Vec<_>>(),
         "CreatedUtc": key
             .created_at
             .timestamp_nanos_opt()
@@ -246,6 +277,17 @@ mod tests {
         assert!(body(json!({"Title":"t","MinimumLevel":"loud"}))
             .unwrap_err()
             .starts_with("MinimumLevel: `loud`"));
+        let k = body(json!({"Title":"t","AppliedProperties":[{"Name":"App","Value":{"v":1}}]}))
+            .unwrap();
+        assert_eq!(
+            k.applied_properties,
+            vec![("App".to_string(), json!({"v":1}))]
+        );
+        assert!(
+            body(json!({"Title":"t","AppliedProperties":[{"Name":"App"}]}))
+                .unwrap_err()
+                .starts_with("AppliedProperties:")
+        );
         assert!(body(json!({"Title":"x".repeat(201)}))
             .unwrap_err()
             .contains("longer"));

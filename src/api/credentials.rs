@@ -119,6 +119,8 @@ impl<T: Clone> Cache<T> {
 pub struct IngestGrant {
     /// The stricter of the key's and the server's minimum level.
     pub minimum_level: Option<Severity>,
+    /// The key's applied properties, set on every event.
+    pub applied_properties: Vec<(String, Value)>,
 }
 
 impl Credentials {
@@ -224,6 +226,7 @@ impl Credentials {
             };
         Ok(IngestGrant {
             minimum_level: key_level.max(settings.minimum_level),
+            applied_properties: key.map(|k| k.applied_properties).unwrap_or_default(),
         })
     }
 }

@@ -78,6 +78,7 @@ async fn ingest(
             format,
             minimum_level: grant.minimum_level,
             limits: ParseLimits::default(),
+            applied_properties: grant.applied_properties,
         })
         .await??;
     state.metrics.ingested(ingested.stored as u64, bytes as u64);

@@ -20,7 +20,7 @@ use crate::metastore_url::metastore_url;
 pub enum ApikeyCommand {
     /// Create an API key and print its token (shown only this once)
     #[command(
-        after_help = "Examples:\n  skein apikey create --title \"Web app\"\n  skein apikey create --title Dashboards --read\n  skein apikey create --title \"Noisy service\" --ingest --minimum-level Warning\n\nWithout permission flags the key may ingest only."
+        after_help = "Examples:\n  skein apikey create --title \"Web app\"\n  skein apikey create --title Dashboards --read\n  skein apikey create --title \"Noisy service\" --ingest --minimum-level Warning\n  skein apikey create --title Shop --property App=shop --property Environment=prod\n\nWithout permission flags the key may ingest only."
     )]
     Create(CreateArgs),
     /// List API keys (never their tokens)
@@ -57,6 +57,9 @@ pub struct CreateArgs {
     /// Drop events below this level when ingested with this key (Verbose, Debug, Information, Warning, Error, Fatal)
     #[arg(long, value_name = "LEVEL")]
     pub minimum_level: Option<String>,
+    /// Set this property on every event ingested with the key (repeatable; VALUE is JSON, else text)
+    #[arg(long = "property", value_name = "NAME=VALUE")]
+    pub properties: Vec<String>,
 }
 
 /// `apikey remove` arguments.
@@ -149,10 +152,23 @@ fn new_api_key(args: &CreateArgs) -> anyhow::Result<NewApiKey> {
     if args.title.trim().is_empty() {
         anyhow::bail!("--title must not be empty");
     }
+    let applied_properties = args
+        .properties
+        .iter()
+        .map(|p| {
+            let (name, value) = p
+                .split_once('=')
+                .with_context(|| format!("--property `{p}`: expected NAME=VALUE"))?;
+            let value = serde_json::from_str(value)
+                .unwrap_or_else(|_| serde_json::Value::String(value.to_owned()));
+            Ok((name.trim().to_owned(), value))
+        })
+        .collect::<anyhow::Result<_>>()?;
     Ok(NewApiKey {
         title: args.title.clone(),
         permissions,
         minimum_level,
+        applied_properties,
     })
 }
 

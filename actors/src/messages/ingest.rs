@@ -27,6 +27,9 @@ pub struct IngestBody {
     pub minimum_level: Option<Severity>,
     /// Per-event limits.
     pub limits: ParseLimits,
+    /// Properties set on every event (the API key's applied properties),
+    /// replacing any the client sent under the same name.
+    pub applied_properties: Vec<(String, serde_json::Value)>,
 }
 
 /// What an ingested body became.

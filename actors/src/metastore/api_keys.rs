@@ -9,6 +9,7 @@
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use skein_store::event::severity_of;
 use skein_store::Severity;
@@ -58,6 +59,11 @@ impl std::fmt::Display for Permissions {
     }
 }
 
+/// Properties an API key stamps on every event ingested with it, in order:
+/// (name, JSON value). They replace properties of the same name the client
+/// sent, so a key can tag what it ingests in a way clients cannot forge.
+pub type AppliedProperties = Vec<(String, Value)>;
+
 /// What `create_api_key` needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewApiKey {
@@ -67,6 +73,8 @@ pub struct NewApiKey {
     pub permissions: Permissions,
     /// Events below this severity are dropped when ingested with this key.
     pub minimum_level: Option<Severity>,
+    /// Properties stamped on every event ingested with this key.
+    pub applied_properties: AppliedProperties,
 }
 
 /// An API key as listed (no secret material).
@@ -82,6 +90,8 @@ pub struct ApiKeyInfo {
     pub permissions: Permissions,
     /// The key's minimum level, if any.
     pub minimum_level: Option<Severity>,
+    /// Properties stamped on every event ingested with this key.
+    pub applied_properties: AppliedProperties,
     /// When the key was created.
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
@@ -104,6 +114,8 @@ pub struct VerifiedApiKey {
     pub permissions: Permissions,
     /// The key's minimum level, if any.
     pub minimum_level: Option<Severity>,
+    /// Properties stamped on every event ingested with this key.
+    pub applied_properties: AppliedProperties,
 }
 
 impl Metastore {
@@ -130,6 +142,7 @@ impl Metastore {
             can_system: Set(p.system),
             minimum_level: Set(new.minimum_level.map(|s| s.name().to_string())),
             created_at: Set(chrono::Utc::now()),
+            applied_properties: Set(encode_properties(&new.applied_properties)?),
         }
         .insert(&self.db)
         .await?;
@@ -212,6 +225,7 @@ impl Metastore {
                     id: info.id,
                     permissions: info.permissions,
                     minimum_level: info.minimum_level,
+                    applied_properties: info.applied_properties,
                 }));
             }
         }
@@ -234,6 +248,7 @@ pub fn parse_level(text: &str) -> Option<Severity> {
 }
 
 fn info(row: api_key::Model) -> Result<ApiKeyInfo, MetastoreError> {
+    let applied_properties = decode_properties(&row.id, row.applied_properties.as_deref())?;
     let minimum_level = match row.minimum_level.as_deref() {
         None => None,
         Some(name) => Some(parse_level(name).ok_or_else(|| MetastoreError::Corrupt {
@@ -253,8 +268,51 @@ fn info(row: api_key::Model) -> Result<ApiKeyInfo, MetastoreError> {
             system: row.can_system,
         },
         minimum_level,
+        applied_properties,
         created_at: row.created_at,
     })
+}
+
+/// The longest applied-property name.
+pub const MAX_PROPERTY_NAME_CHARS: usize = 200;
+
+fn encode_properties(props: &AppliedProperties) -> Result<Option<String>, MetastoreError> {
+    for (name, _) in props {
+        let n = name.trim();
+        if n.is_empty() || n.starts_with('@') || n.chars().count() > MAX_PROPERTY_NAME_CHARS {
+            return Err(MetastoreError::Invalid(format!(
+                "`{name}` cannot be an applied property name (non-empty, at most {MAX_PROPERTY_NAME_CHARS} characters, not starting with @)"
+            )));
+        }
+    }
+    if props.is_empty() {
+        return Ok(None);
+    }
+    let list: Vec<Value> = props
+        .iter()
+        .map(|(n, v)| json!({"Name": n.trim(), "Value": v}))
+        .collect();
+    Ok(Some(Value::Array(list).to_string()))
+}
+
+fn decode_properties(id: &str, text: Option<&str>) -> Result<AppliedProperties, MetastoreError> {
+    let Some(text) = text else {
+        return Ok(Vec::new());
+    };
+    let corrupt = |detail: String| MetastoreError::Corrupt {
+        key: id.to_string(),
+        detail,
+    };
+    let list: Vec<Value> =
+        serde_json::from_str(text).map_err(|e| corrupt(format!("applied properties: {e}")))?;
+    list.into_iter()
+        .map(
+            |item| match (item.get("Name").and_then(Value::as_str), item.get("Value")) {
+                (Some(n), Some(v)) => Ok((n.to_string(), v.clone())),
+                _ => Err(corrupt("an applied property without Name or Value".into())),
+            },
+        )
+        .collect()
 }
 
 fn generate_token() -> Result<String, MetastoreError> {

@@ -16,6 +16,7 @@ async fn source() -> (Metastore, String, std::path::PathBuf) {
             title: "app".into(),
             permissions: Permissions::default(),
             minimum_level: None,
+            applied_properties: Vec::new(),
         })
         .await
         .unwrap();

@@ -68,6 +68,10 @@ async fn api_keys(ms: &Metastore) {
                 ..Default::default()
             },
             minimum_level: Some(Severity::Warning),
+            applied_properties: vec![
+                ("Environment".into(), serde_json::json!("prod")),
+                ("Tier".into(), serde_json::json!({"n": 3})),
+            ],
         })
         .await
         .unwrap();
@@ -79,6 +83,7 @@ async fn api_keys(ms: &Metastore) {
                 ..Default::default()
             },
             minimum_level: None,
+            applied_properties: Vec::new(),
         })
         .await
         .unwrap();
@@ -96,6 +101,11 @@ async fn api_keys(ms: &Metastore) {
     assert_eq!(verified.id, ingest.info.id);
     assert!(verified.permissions.ingest && !verified.permissions.read);
     assert_eq!(verified.minimum_level, Some(Severity::Warning));
+    assert_eq!(verified.applied_properties, ingest.info.applied_properties);
+    assert_eq!(
+        verified.applied_properties[1].1,
+        serde_json::json!({"n": 3})
+    );
     let mut wrong = ingest.token.clone().into_bytes();
     let last = wrong.len() - 1;
     wrong[last] = if wrong[last] == b'A' { b'B' } else { b'A' };
@@ -128,6 +138,7 @@ async fn api_keys(ms: &Metastore) {
             title: "twin".into(),
             permissions: Permissions::default(),
             minimum_level: None,
+            applied_properties: Vec::new(),
         })
         .await
         .unwrap();
@@ -140,7 +151,8 @@ async fn api_keys(ms: &Metastore) {
         .create_api_key(NewApiKey {
             title: "  ".into(),
             permissions: Permissions::default(),
-            minimum_level: None
+            minimum_level: None,
+            applied_properties: Vec::new(),
         })
         .await
         .is_err());

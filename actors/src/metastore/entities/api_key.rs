@@ -31,6 +31,9 @@ pub struct Model {
     pub minimum_level: Option<String>,
     /// When the key was created.
     pub created_at: DateTimeUtc,
+    /// Properties stamped on events ingested with the key, JSON text
+    /// `[{"Name":…,"Value":…}]`; `None` for none.
+    pub applied_properties: Option<String>,
 }
 
 /// `api_keys` has no relations.

@@ -1,6 +1,8 @@
 //! [`ReplicationReceiver`]: a follower's side of replication. It connects to
 //! the leader's cluster port (awc), authenticates with the cluster key and
-//! checks the leader's proof, then applies the leader's operations (by
+//! checks the leader's proof, sets aside whatever it holds past the point
+//! its history shares with the leader's ([`super::set_aside`]), then
+//! applies the leader's operations (by
 //! copying bytes, on a blocking thread) and acknowledges each generation it
 //! holds durably. A lost or failed session is retried with exponential
 //! backoff; the session's state is published in [`ReplicationState`] and as
@@ -206,14 +208,14 @@ async fn session(
         .await
         .map_err(|e| ReplicationError::Connection(e.to_string()))?;
     let s = store.clone();
-    let status = blocking(move || Ok(s.status())).await?;
+    let (status, term_history) = blocking(move || Ok((s.status(), s.term_history()))).await?;
     let node = setup.node_name.clone();
     let nonce_f = new_nonce()?;
     let hello = Frame::Hello {
         protocol: PROTOCOL_VERSION,
         node: node.clone(),
         store_id: status.store_id.clone(),
-        term_history: store.term_history(),
+        term_history,
         generation: status.generation,
         nonce_f: nonce_f.clone(),
     };

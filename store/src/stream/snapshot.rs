@@ -6,7 +6,9 @@
 //! folder `<Stream>.staging`, resumes partial files after an interruption,
 //! reuses identical local files instead of fetching them, verifies every
 //! file, and only then swaps the staged store in. Bytes set aside by an
-//! earlier recovery or divergence (`damaged/`, `diverged/`) are carried over.
+//! earlier recovery (`damaged/`, and `diverged/` of older versions) are
+//! carried over; divergent tails are set aside outside `Stream/` altogether
+//! ([`super::diverge`]), so no install can touch them.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};

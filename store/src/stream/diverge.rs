@@ -77,10 +77,10 @@ impl SetAside {
     pub fn describe(&self) -> String {
         match &self.clef {
             Some(p) => format!(
-                "set aside {} events from a divergent tail ({} after {}) to {}",
+                "set aside {} events from a divergent tail (generations {} to {}) to {}",
                 self.events,
-                self.to,
                 self.from,
+                self.to,
                 p.display()
             ),
             None => format!(

@@ -15,8 +15,9 @@ use crate::secrets::SecretStore;
 use crate::settings::runtime::{NodeRole, RuntimeConfig};
 
 /// The replication setup of a clustered node (`None` for a standalone node
-/// without a cluster port, and for a clustered node without its cluster key,
-/// which could neither prove itself nor check its peer: logged as an error).
+/// without a cluster port). A clustered node without its cluster key could
+/// neither prove itself nor check its peer: that is an error naming the
+/// secret and how to set it, and `skein run` exits with it.
 pub fn cluster_setup(
     config: &RuntimeConfig,
     secrets: &SecretStore,
@@ -30,14 +31,15 @@ pub fn cluster_setup(
         .get(CLUSTER_KEY_SECRET)
         .with_context(|| format!("cannot read the cluster key (secret {CLUSTER_KEY_SECRET})"))?;
     let Some(key) = key else {
-        // Refusing to start would be stricter; a node whose cluster key is
-        // missing still serves (and proxies), but neither replicates nor
-        // accepts followers, and says so.
-        log::error!(
-            "this node is configured for a cluster but has no cluster key (secret {CLUSTER_KEY_SECRET}): \
-             replication is disabled; set the key with `skein node setup ... -k KEY`"
+        bail!(
+            "this node is configured for a cluster (cluster.role {}, cluster.listenUri {}) but its \
+             cluster key, the secret {CLUSTER_KEY_SECRET}, is not set: without it the node can \
+             neither prove itself to its peer nor check the peer. Set it with \
+             `skein node setup ... -k KEY` or `skein secret set -k {CLUSTER_KEY_SECRET} -v KEY` \
+             (the same key on every node of the cluster), then start the node again",
+            format!("{:?}", c.role).to_lowercase(),
+            c.listen_uri.as_ref().map_or("unset", |u| u.as_str()),
         );
-        return Ok(None);
     };
     Ok(Some(ClusterSetup {
         node_name: node_name.to_owned(),

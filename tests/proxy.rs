@@ -31,7 +31,7 @@ fn follower_env(leader: &str, extra: &[(&str, &str)]) -> HashMap<String, String>
             format!("ws://127.0.0.1:{}", free_port()),
         ),
         ("SKEIN_CLUSTER_PEERINTERNALAPIURI", leader.to_owned()),
-        // Secrets (such as a cluster key) are readable; this test sets none.
+        // Secrets (the cluster key, which a clustered node needs) are readable.
         ("SKEIN_STORAGE_SECRETKEY", SECRET_KEY.to_owned()),
     ]
     .into_iter()
@@ -41,6 +41,16 @@ fn follower_env(leader: &str, extra: &[(&str, &str)]) -> HashMap<String, String>
         env.insert((*k).to_owned(), (*v).to_owned());
     }
     env
+}
+
+/// Starts a follower with `env` and a cluster key (a clustered node refuses
+/// to start without one).
+fn follower(env: HashMap<String, String>) -> Server {
+    Server::start_prepared(env, |s| {
+        let key = "cluster.authenticationKey";
+        let out = s.cli(&["secret", "set", "-k", key, "-v", "cluster-key-0123456789"]);
+        assert!(out.status.success(), "{out:?}");
+    })
 }
 
 /// The node's own `/health` report (200 or 503: a follower without its
@@ -54,7 +64,7 @@ fn health(node: &Server) -> serde_json::Value {
 #[test]
 fn follower_forwards_to_the_leader_and_answers_503_when_it_is_gone() {
     let mut a = Server::start();
-    let b = Server::start_with(follower_env(&a.url, &[]));
+    let b = follower(follower_env(&a.url, &[]));
     let (ha, hb) = (health(&a), health(&b));
     assert_eq!(hb["role"], "Follower", "B answers its own /health: {hb}");
     assert_eq!(ha["role"], "Standalone");
@@ -119,7 +129,7 @@ fn follower_forwards_to_the_leader_and_answers_503_when_it_is_gone() {
 #[test]
 fn follower_enforces_the_payload_limit_and_survives_an_unroutable_leader() {
     // 192.0.2.1 (TEST-NET-1) never answers: the connect timeout must apply.
-    let b = Server::start_with(follower_env(
+    let b = follower(follower_env(
         "http://192.0.2.1:9",
         &[("SKEIN_INGESTION_MAXPAYLOADBYTES", "2048")],
     ));

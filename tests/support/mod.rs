@@ -52,6 +52,13 @@ impl Server {
 
     /// Starts a node with extra `SKEIN_*` environment.
     pub fn start_with(env: HashMap<String, String>) -> Server {
+        Server::start_prepared(env, |_| {})
+    }
+
+    /// Starts a node with extra `SKEIN_*` environment after `prepare` ran
+    /// on its (not yet started) storage root, e.g. to store a secret with
+    /// [`Server::cli`].
+    pub fn start_prepared(env: HashMap<String, String>, prepare: impl FnOnce(&Server)) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path().join("storage");
         let mut s = Server {
@@ -62,6 +69,7 @@ impl Server {
             dir,
             child: None,
         };
+        prepare(&s);
         s.spawn();
         s
     }

@@ -1,19 +1,25 @@
 //! `GET /metrics` in Prometheus text format: events and bytes ingested,
-//! requests by route and status with latency histograms, and the store's
-//! size, event count and generation.
+//! requests by route and status with latency histograms, the store's
+//! size, event count and generation, and on a clustered node replication
+//! ([`replication`]). Always this node's own (a follower never proxies it).
+
+mod replication;
 
 use std::time::Duration;
 
 use actix_web::{web, HttpResponse};
-use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::text::{encode_eof, encode_registry};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
+use skein_actors::messages::Role;
+use skein_actors::node_supervisor::GetRole;
 use skein_store::stream::StoreStatus;
 
+use self::replication::ReplicationSnapshot;
 use super::AppState;
 
 /// Labels of one request count.
@@ -125,14 +131,28 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
-    /// The exposition text, with store gauges taken from `status`.
-    pub fn render(&self, status: &StoreStatus) -> String {
+    /// The exposition text, with store gauges taken from `status` and, on a
+    /// clustered node, replication's metrics from `replication` as seen in `role`.
+    pub fn render(
+        &self,
+        status: &StoreStatus,
+        replication: Option<(&skein_actors::replication::ReplicationState, Role)>,
+    ) -> String {
         self.store_bytes.set(status.bytes as i64);
         self.store_events.set(status.events as i64);
         self.generation_model.set(status.generation.model as i64);
         self.generation_write.set(status.generation.write as i64);
         let mut out = String::new();
-        encode(&mut out, &self.registry).expect("writing to a String cannot fail");
+        let fail = "writing to a String cannot fail";
+        encode_registry(&mut out, &self.registry).expect(fail);
+        if let Some((state, role)) = replication {
+            let (leading, following) = (role.accepts_writes(), role == Role::Follower);
+            let snapshot = ReplicationSnapshot::read(state, status.generation, leading, following);
+            let mut registry = Registry::with_prefix("skein_replication");
+            registry.register_collector(Box::new(snapshot));
+            encode_registry(&mut out, &registry).expect(fail);
+        }
+        encode_eof(&mut out).expect(fail);
         out
     }
 }
@@ -145,10 +165,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let store = state.actors.store.clone();
     let status = web::block(move || store.status()).await;
+    let role = match &state.actors.cluster {
+        Some(_) => state.actors.supervisor.send(GetRole).await.ok(),
+        None => None,
+    };
+    let cluster = state.actors.cluster.as_ref();
+    let replication = cluster.zip(role).map(|(c, (role, _))| (&c.state, role));
     match status {
         Ok(status) => HttpResponse::Ok()
             .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-            .body(state.metrics.render(&status)),
+            .body(state.metrics.render(&status, replication)),
         Err(e) => {
             HttpResponse::ServiceUnavailable().json(serde_json::json!({ "Error": e.to_string() }))
         }

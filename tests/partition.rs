@@ -1,0 +1,294 @@
+//! End to end: network partitions between a follower and its leader. Two
+//! real `skein run` processes share a real PostgreSQL metastore (as the
+//! operator guide sets them up, so leadership stays with the leader, which
+//! still reaches the database); the follower's `--peer-cluster` and
+//! `--peer-internal-api` point at fault-injecting TCP proxies
+//! ([`tcp_proxy::TcpProxy`]) that forward to the leader's cluster port and
+//! internal API. The tests cut (or silence) those links while the leader
+//! keeps ingesting, then heal them.
+//!
+//! Also here: a clustered node without its cluster key refuses to start.
+
+#[path = "support/cli.rs"]
+mod cli_support;
+#[path = "support/cluster.rs"]
+mod cluster;
+mod support;
+#[path = "support/tcp_proxy.rs"]
+mod tcp_proxy;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use cli_support::TestDatabase;
+use cluster::{assert_same_files, fast_timing, ingest_clef, wait_for, ClusterNode, CLUSTER_KEY};
+use tcp_proxy::TcpProxy;
+
+/// A leader `a` and a follower `b` whose links to `a` run through proxies.
+struct PartitionedPair {
+    a: ClusterNode,
+    b: ClusterNode,
+    /// `b` → `a`'s cluster port (replication).
+    cluster_link: TcpProxy,
+    /// `b` → `a`'s internal API (the follower's proxying).
+    api_link: TcpProxy,
+}
+
+impl PartitionedPair {
+    /// Sets both nodes up with the guide's commands (`b`'s peer URIs are the
+    /// proxies), `a` leads, `b` follows; starts them.
+    fn start(db: &TestDatabase) -> PartitionedPair {
+        let (mut a, mut b) = (ClusterNode::new("a"), ClusterNode::new("b"));
+        a.env.extend(fast_timing());
+        b.env.extend(fast_timing());
+        let cluster_link = TcpProxy::start(a.cluster);
+        let api_link = TcpProxy::start(a.internal);
+        // `a` as `b` sees it: through the proxies.
+        let mut a_seen_by_b = ClusterNode::new("a");
+        a_seen_by_b.cluster = cluster_link.port();
+        a_seen_by_b.internal = api_link.port();
+        a.setup(&b, CLUSTER_KEY, Some(&db.url));
+        b.setup(&a_seen_by_b, CLUSTER_KEY, Some(&db.url));
+        a.ok(&["node", "lead"]);
+        b.ok(&["node", "follow"]);
+        a.start();
+        b.start();
+        PartitionedPair {
+            a,
+            b,
+            cluster_link,
+            api_link,
+        }
+    }
+
+    /// Waits until the follower holds the leader's generation and is healthy.
+    fn wait_caught_up(&mut self, limit: Duration, what: &str) {
+        let (a, b) = (&mut self.a, &mut self.b);
+        wait_for(limit, what, || {
+            a.assert_running();
+            b.assert_running();
+            let target = a.generation();
+            b.get("/health").0 == 200 && !target.is_empty() && b.generation() == target
+        });
+    }
+}
+
+/// Posts small batches to `port` until stopped; counts acknowledged batches
+/// and fails on anything but 201.
+struct Ingestion {
+    stop: Arc<AtomicBool>,
+    acked: Arc<AtomicU64>,
+    thread: Option<JoinHandle<Vec<String>>>,
+}
+
+impl Ingestion {
+    fn start(port: u16) -> Ingestion {
+        let stop = Arc::new(AtomicBool::new(false));
+        let acked = Arc::new(AtomicU64::new(0));
+        let (s, n) = (stop.clone(), acked.clone());
+        let thread = std::thread::spawn(move || {
+            let mut failures = Vec::new();
+            let mut batch = 0u64;
+            while !s.load(Ordering::SeqCst) {
+                let body: String = (0..20)
+                    .map(|i| {
+                        format!(
+                            "{{\"@t\":\"2026-01-01T00:00:00Z\",\"@mt\":\"Partition {{B}} {{N}}\",\"B\":{batch},\"N\":{i}}}\n"
+                        )
+                    })
+                    .collect();
+                let (status, text) = ingest_clef(port, &body);
+                if status == 201 {
+                    n.fetch_add(1, Ordering::SeqCst);
+                } else {
+                    failures.push(format!("batch {batch}: {status} {text}"));
+                }
+                batch += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            failures
+        });
+        Ingestion {
+            stop,
+            acked,
+            thread: Some(thread),
+        }
+    }
+
+    fn acked(&self) -> u64 {
+        self.acked.load(Ordering::SeqCst)
+    }
+
+    /// Waits until `more` further batches were acknowledged.
+    fn wait_for_more(&self, more: u64, what: &str) {
+        let from = self.acked();
+        wait_for(Duration::from_secs(30), what, || {
+            self.acked() >= from + more
+        });
+    }
+
+    /// Stops; panics on any failed batch.
+    fn finish(mut self) -> u64 {
+        self.stop.store(true, Ordering::SeqCst);
+        let failures = self.thread.take().unwrap().join().unwrap();
+        assert!(failures.is_empty(), "failed batches: {failures:?}");
+        self.acked()
+    }
+}
+
+/// The `/health` document and its status.
+fn health(node: &ClusterNode) -> (u16, String) {
+    node.get("/health")
+}
+
+/// The value of the sample `name` (with its labels) in `/metrics`.
+fn metric(node: &ClusterNode, name: &str) -> Option<f64> {
+    let (_, text) = node.get("/metrics");
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[test]
+fn a_cut_link_makes_the_follower_unhealthy_and_it_catches_up_once_healed() {
+    let db = TestDatabase::create();
+    let mut p = PartitionedPair::start(&db);
+    let ingestion = Ingestion::start(p.a.api);
+    ingestion.wait_for_more(10, "the leader acknowledges");
+    p.wait_caught_up(Duration::from_secs(60), "the follower replicates");
+
+    p.cluster_link.cut();
+    p.api_link.cut();
+    let cut_at = Instant::now();
+    // The follower says why it is unhealthy (after replication's grace period).
+    let mut body = String::new();
+    wait_for(
+        Duration::from_secs(60),
+        "the follower reports itself unhealthy",
+        || {
+            let (status, b) = health(&p.b);
+            body = b;
+            status == 503
+        },
+    );
+    eprintln!("follower unhealthy {:?} after the cut", cut_at.elapsed());
+    let reason = format!(
+        "not replicating from ws://127.0.0.1:{}",
+        p.cluster_link.port()
+    );
+    assert!(body.contains(&reason), "{body}");
+    // Requests it would proxy answer 503, naming the unreachable leader.
+    let (status, answer) = p.b.get("/api/events?count=1");
+    assert_eq!(status, 503, "{answer}");
+    let leader = format!("http://127.0.0.1:{}", p.api_link.port());
+    assert!(
+        answer.contains(&format!("the leader at {leader}")),
+        "{answer}"
+    );
+    assert!(answer.contains("is unreachable"), "{answer}");
+    // Both sides show the broken session in their metrics.
+    assert_eq!(
+        metric(&p.b, "skein_replication_leader_connected"),
+        Some(0.0)
+    );
+    wait_for(Duration::from_secs(30), "the leader sees b gone", || {
+        metric(&p.a, "skein_replication_follower_connected{follower=\"b\"}") == Some(0.0)
+    });
+    // The leader keeps acknowledging; the follower's generation stands still.
+    let frozen = p.b.generation();
+    ingestion.wait_for_more(20, "the leader acknowledges during the partition");
+    assert_eq!(p.b.generation(), frozen, "nothing crosses a cut link");
+    assert_eq!(p.a.health()["role"], "Leader");
+
+    p.cluster_link.heal();
+    p.api_link.heal();
+    ingestion.wait_for_more(10, "the leader acknowledges after the heal");
+    let acked = ingestion.finish();
+    p.wait_caught_up(
+        Duration::from_secs(60),
+        "the follower catches up after the heal",
+    );
+    assert_eq!(
+        metric(&p.b, "skein_replication_leader_connected"),
+        Some(1.0)
+    );
+    // Proxying works again: a batch posted to the follower lands on the leader.
+    let (status, answer) = ingest_clef(
+        p.b.api,
+        "{\"@t\":\"2026-01-01T00:00:01Z\",\"@mt\":\"after the heal\"}\n",
+    );
+    assert_eq!(status, 201, "{answer}");
+    p.wait_caught_up(
+        Duration::from_secs(60),
+        "the follower replicates the proxied batch",
+    );
+    eprintln!("{acked} batches acknowledged, none failed");
+    p.a.stop();
+    p.b.stop();
+    assert_same_files(&p.a, &p.b);
+}
+
+#[test]
+fn a_silent_half_open_link_is_noticed_by_timeouts_and_recovers() {
+    let db = TestDatabase::create();
+    let mut p = PartitionedPair::start(&db);
+    let ingestion = Ingestion::start(p.a.api);
+    ingestion.wait_for_more(10, "the leader acknowledges");
+    p.wait_caught_up(Duration::from_secs(60), "the follower replicates");
+
+    // Connections stay up, but no byte moves: only heartbeats and idle
+    // timeouts can tell.
+    p.cluster_link.blackhole();
+    let silent_at = Instant::now();
+    let mut body = String::new();
+    wait_for(
+        Duration::from_secs(90),
+        "the follower notices the silent leader",
+        || {
+            let (status, b) = health(&p.b);
+            body = b;
+            status == 503
+        },
+    );
+    eprintln!(
+        "follower unhealthy {:?} after the link went silent",
+        silent_at.elapsed()
+    );
+    assert!(body.contains("not replicating from"), "{body}");
+    wait_for(
+        Duration::from_secs(60),
+        "the leader ends the silent session",
+        || metric(&p.a, "skein_replication_follower_connected{follower=\"b\"}") == Some(0.0),
+    );
+    ingestion.wait_for_more(10, "the leader acknowledges during the partition");
+
+    p.cluster_link.heal();
+    let acked = ingestion.finish();
+    p.wait_caught_up(
+        Duration::from_secs(90),
+        "the follower catches up after the heal",
+    );
+    eprintln!("{acked} batches acknowledged, none failed");
+    p.a.stop();
+    p.b.stop();
+    assert_same_files(&p.a, &p.b);
+}
+
+#[test]
+fn a_clustered_node_without_its_cluster_key_refuses_to_start() {
+    let (mut a, b) = (ClusterNode::new("a"), ClusterNode::new("b"));
+    a.setup(&b, CLUSTER_KEY, None);
+    a.ok(&["secret", "clear", "-k", "cluster.authenticationKey"]);
+    a.spawn();
+    let status = a.wait_exit(Duration::from_secs(30));
+    assert!(!status.success(), "{status}\n{}", a.log());
+    let log = a.log();
+    assert!(log.contains("cluster.authenticationKey"), "{log}");
+    assert!(log.contains("skein node setup"), "{log}");
+    assert!(
+        log.contains("skein secret set -k cluster.authenticationKey -v KEY"),
+        "{log}"
+    );
+    assert!(a.get("/health").0 == 0, "nothing listens");
+}

@@ -611,6 +611,14 @@ fn users_are_managed_from_the_shell() {
         "",
     ));
     assert!(ok(skein(&root, &env, &["user", "list"], "")).contains("No users"));
+    let listed = ok(skein(&root, &env, &["config", "list"], ""));
+    assert!(listed.contains("auth.required = (not set: off"), "{listed}");
+    let open = HashMap::from([(
+        "SKEIN_API_LISTENURIS".to_string(),
+        "http://0.0.0.0:5341".to_string(),
+    )]);
+    let listed = ok(skein(&root, &open, &["config", "list"], ""));
+    assert!(listed.contains("auth.required = (not set: on"), "{listed}");
     let bad = skein(
         &root,
         &env,

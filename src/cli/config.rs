@@ -16,6 +16,7 @@ use crate::settings::{keys, read_config_file, RuntimeConfig, Settings, KEYS};
 use crate::storage::write_private_file;
 
 const SECRET_KEY: &str = "storage.secretKey";
+const AUTH_REQUIRED: &str = "auth.required";
 
 /// `skein config ...`
 #[derive(Debug, Subcommand)]
@@ -123,6 +124,18 @@ fn list(ctx: &Context, out: &mut dyn Write) -> anyhow::Result<()> {
     for info in KEYS {
         let value = settings.value_of(info.name)?;
         let shown = match (&value, info.sensitive) {
+            (Value::Null, _) if info.name == AUTH_REQUIRED => {
+                let on = RuntimeConfig::from_settings(&settings)?.auth_required;
+                format!(
+                    "(not set: {}, as the API binds {})",
+                    if on { "on" } else { "off" },
+                    if on {
+                        "beyond localhost"
+                    } else {
+                        "to localhost only"
+                    }
+                )
+            }
             (Value::Null, _) => "(not set)".to_string(),
             (_, true) => "(set; hidden)".to_string(),
             (v, false) => plain(v),

@@ -7,7 +7,7 @@
 //! never from the command line, where other users could see them.
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::Write;
 
 use anyhow::{bail, Context as _};
 use clap::{Args, Subcommand};
@@ -174,12 +174,12 @@ pub(super) fn parse_role(name: &str) -> anyhow::Result<Role> {
         .with_context(|| format!("unknown role `{name}` (use Administrator, User or Reader)"))
 }
 
-/// Reads a password from standard input: everything up to the end, one
-/// trailing newline removed.
+/// Reads a password from standard input: its first line, without the
+/// line ending.
 pub(super) fn read_password() -> anyhow::Result<String> {
     let mut text = String::new();
     std::io::stdin()
-        .read_to_string(&mut text)
+        .read_line(&mut text)
         .context("cannot read the password from standard input")?;
     let password = text
         .strip_suffix('\n')

@@ -204,8 +204,8 @@ fn ops(generation: &str) -> u64 {
 }
 
 /// Replication lag at half of this machine's single-node peak. In one run:
-/// (1) the leader alone takes `skein bench ingest` (1000-event batches, 4
-/// connections) at full speed: its peak; (2) the follower starts and catches
+/// (1) the leader alone takes `skein bench ingest` (1M events in 1000-event
+/// batches, 4 connections) at full speed: its peak; (2) the follower starts and catches
 /// up; (3) `skein bench ingest --rate PEAK/2` runs for `SKEIN_LAG_SECONDS`
 /// (default 25) while a probe posts a one-event batch every 50 ms and, from
 /// each 201, times how long until the follower's `/health` shows the
@@ -222,7 +222,7 @@ fn replication_lag_under_ingestion() {
     a.start();
     let peak = bench_ingest(
         &a,
-        &["--events", "300k", "--batch", "1000", "--connections", "4"],
+        &["--events", "1m", "--batch", "1000", "--connections", "4"],
     );
     let rate = peak / 2.0;
     b.start();

@@ -23,6 +23,26 @@ export function mount(root, r) {
   return mountGeneral(body);
 }
 
+/**
+ * Fills `rows` with one row per item of GET `path` (`cells` gives its cells,
+ * `key` its data attributes), each ending in an `action` button that DELETEs
+ * `path/Id` and then calls `reload`.
+ */
+async function listRows(rows, { path, key, cells, action, empty, message, reload }) {
+  try {
+    const items = await api(path);
+    fill(rows, items.length ? items.map((it) => h('tr', { dataset: key(it) },
+      cells(it).map((c) => h('td', {}, c)),
+      h('td', {}, h('button', {
+        class: 'danger',
+        onclick: async () => {
+          try { await api(`${path}/${encodeURIComponent(it.Id)}`, { method: 'DELETE' }); } catch (err) { fill(message, err.message); }
+          reload();
+        },
+      }, action)))) : h('tr', {}, h('td', { colspan: 6, class: 'muted' }, empty)));
+  } catch (err) { fill(rows, h('tr', {}, h('td', { colspan: 6, class: 'error-text' }, err.message))); }
+}
+
 function mountApiKeys(el) {
   const rows = h('tbody');
   const message = h('div', { class: 'error-text' });
@@ -57,19 +77,12 @@ function mountApiKeys(el) {
   h('div', { style: 'margin-top:12px' }, h('button', { type: 'submit', class: 'primary' }, 'Create key')), message);
 
   async function load() {
-    try {
-      const keys = await api('/api/apikeys');
-      fill(rows, keys.length ? keys.map((k) => h('tr', { dataset: { key: k.Title } },
-        h('td', {}, k.Title), h('td', { class: 'mono' }, `${k.TokenPrefix}…`), h('td', {}, k.Permissions.join(', ')),
-        h('td', {}, k.MinimumLevel || '—'), h('td', {}, k.CreatedUtc ? formatTime(k.CreatedUtc) : ''),
-        h('td', {}, h('button', {
-          class: 'danger',
-          onclick: async () => {
-            try { await api(`/api/apikeys/${encodeURIComponent(k.Id)}`, { method: 'DELETE' }); } catch (err) { fill(message, err.message); }
-            load();
-          },
-        }, 'Revoke')))) : h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'No API keys.')));
-    } catch (err) { fill(rows, h('tr', {}, h('td', { colspan: 6, class: 'error-text' }, err.message))); }
+    await listRows(rows, {
+      path: '/api/apikeys', action: 'Revoke', empty: 'No API keys.', message, reload: load,
+      key: (k) => ({ key: k.Title }),
+      cells: (k) => [k.Title, h('span', { class: 'mono' }, `${k.TokenPrefix}…`), k.Permissions.join(', '),
+        k.MinimumLevel || '—', k.CreatedUtc ? formatTime(k.CreatedUtc) : ''],
+    });
   }
   fill(el, h('h2', {}, 'API keys'), created,
     h('table', { class: 'grid', style: 'margin-bottom:18px' },
@@ -101,20 +114,13 @@ function mountUsers(el) {
   h('div', { style: 'margin-top:12px' }, h('button', { type: 'submit', class: 'primary' }, 'Add user')), message);
 
   async function load() {
-    try {
-      const users = await api('/api/users');
-      fill(rows, users.length ? users.map((u) => h('tr', { dataset: { user: u.Username } },
-        h('td', {}, u.Username), h('td', {}, u.Role), h('td', {}, (u.Permissions || []).join(', ')),
-        h('td', {}, u.CreatedUtc ? formatTime(u.CreatedUtc) : ''),
-        h('td', {}, u.LockedUntilUtc ? `locked until ${formatTime(u.LockedUntilUtc)}` : ''),
-        h('td', {}, h('button', {
-          class: 'danger',
-          onclick: async () => {
-            try { await api(`/api/users/${encodeURIComponent(u.Id)}`, { method: 'DELETE' }); } catch (err) { fill(message, err.message); }
-            load();
-          },
-        }, 'Remove')))) : h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'No users: authentication is off, or nobody has been added yet.')));
-    } catch (err) { fill(rows, h('tr', {}, h('td', { colspan: 6, class: 'error-text' }, err.message))); }
+    await listRows(rows, {
+      path: '/api/users', action: 'Remove', message, reload: load,
+      empty: 'No users: authentication is off, or nobody has been added yet.',
+      key: (u) => ({ user: u.Username }),
+      cells: (u) => [u.Username, u.Role, (u.Permissions || []).join(', '), u.CreatedUtc ? formatTime(u.CreatedUtc) : '',
+        u.LockedUntilUtc ? `locked until ${formatTime(u.LockedUntilUtc)}` : ''],
+    });
   }
   fill(el, h('h2', {}, 'Users'),
     h('table', { class: 'grid', style: 'margin-bottom:18px' },

@@ -138,9 +138,30 @@ impl Ingestion {
     }
 }
 
-/// The `/health` document and its status.
-fn health(node: &ClusterNode) -> (u16, String) {
-    node.get("/health")
+/// Starts the pair and ingestion on the leader; returns once the follower
+/// has replicated some of it.
+fn replicating_pair(db: &TestDatabase) -> (PartitionedPair, Ingestion) {
+    let mut p = PartitionedPair::start(db);
+    let ingestion = Ingestion::start(p.a.api);
+    ingestion.wait_for_more(10, "the leader acknowledges");
+    p.wait_caught_up(Duration::from_secs(60), "the follower replicates");
+    (p, ingestion)
+}
+
+/// Waits (up to `limit`) until `node`'s `/health` answers 503; its body.
+fn wait_unhealthy(node: &ClusterNode, limit: Duration, after: &str) -> String {
+    let (started, mut body) = (Instant::now(), String::new());
+    wait_for(
+        limit,
+        &format!("{} is unhealthy {after}", node.name),
+        || {
+            let (status, b) = node.get("/health");
+            body = b;
+            status == 503
+        },
+    );
+    eprintln!("{} unhealthy {:?} {after}", node.name, started.elapsed());
+    body
 }
 
 /// The value of the sample `name` (with its labels) in `/metrics`.
@@ -153,31 +174,19 @@ fn metric(node: &ClusterNode, name: &str) -> Option<f64> {
 #[test]
 fn a_cut_link_makes_the_follower_unhealthy_and_it_catches_up_once_healed() {
     let db = TestDatabase::create();
-    let mut p = PartitionedPair::start(&db);
-    let ingestion = Ingestion::start(p.a.api);
-    ingestion.wait_for_more(10, "the leader acknowledges");
-    p.wait_caught_up(Duration::from_secs(60), "the follower replicates");
+    let (mut p, ingestion) = replicating_pair(&db);
 
     p.cluster_link.cut();
     p.api_link.cut();
-    let cut_at = Instant::now();
     // The follower says why it is unhealthy (after replication's grace period).
-    let mut body = String::new();
-    wait_for(
-        Duration::from_secs(60),
-        "the follower reports itself unhealthy",
-        || {
-            let (status, b) = health(&p.b);
-            body = b;
-            status == 503
-        },
-    );
-    eprintln!("follower unhealthy {:?} after the cut", cut_at.elapsed());
+    let body = wait_unhealthy(&p.b, Duration::from_secs(60), "after the cut");
     let reason = format!(
         "not replicating from ws://127.0.0.1:{}",
         p.cluster_link.port()
     );
     assert!(body.contains(&reason), "{body}");
+    assert!(body.contains("cannot reach the leader"), "{body}");
+    eprintln!("the follower's /health: {body}");
     // Requests it would proxy answer 503, naming the unreachable leader.
     let (status, answer) = p.b.get("/api/events?count=1");
     assert_eq!(status, 503, "{answer}");
@@ -232,30 +241,20 @@ fn a_cut_link_makes_the_follower_unhealthy_and_it_catches_up_once_healed() {
 #[test]
 fn a_silent_half_open_link_is_noticed_by_timeouts_and_recovers() {
     let db = TestDatabase::create();
-    let mut p = PartitionedPair::start(&db);
-    let ingestion = Ingestion::start(p.a.api);
-    ingestion.wait_for_more(10, "the leader acknowledges");
-    p.wait_caught_up(Duration::from_secs(60), "the follower replicates");
+    let (mut p, ingestion) = replicating_pair(&db);
 
     // Connections stay up, but no byte moves: only heartbeats and idle
     // timeouts can tell.
     p.cluster_link.blackhole();
-    let silent_at = Instant::now();
-    let mut body = String::new();
-    wait_for(
-        Duration::from_secs(90),
-        "the follower notices the silent leader",
-        || {
-            let (status, b) = health(&p.b);
-            body = b;
-            status == 503
-        },
-    );
-    eprintln!(
-        "follower unhealthy {:?} after the link went silent",
-        silent_at.elapsed()
-    );
+    let body = wait_unhealthy(&p.b, Duration::from_secs(90), "after the link went silent");
     assert!(body.contains("not replicating from"), "{body}");
+    assert!(body.contains("cannot reach the leader"), "{body}");
+    // The live session ended by the idle timeout (no heartbeat), not by an error.
+    let log = p.b.log();
+    assert!(
+        log.contains("cannot reach the leader: no frame from the peer for 10s"),
+        "{log}"
+    );
     wait_for(
         Duration::from_secs(60),
         "the leader ends the silent session",

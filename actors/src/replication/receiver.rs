@@ -112,6 +112,9 @@ async fn run_forever(
                 backoff = BACKOFF_MIN;
                 continue;
             }
+            Err(e @ (ReplicationError::Connection(_) | ReplicationError::Timeout(_))) => {
+                format!("cannot reach the leader: {e}")
+            }
             Err(e) => e.to_string(),
         };
         setup.state.update_leader_session(|s| {

@@ -38,7 +38,10 @@ const page = await browser.newPage({ viewport: { width: 1280, height: 760 } });
 page.setDefaultTimeout(WAIT);
 const pageErrors = [];
 page.on('pageerror', (e) => pageErrors.push(e.message));
-page.on('console', (m) => { if (m.type() === 'error' && !/status of 4\d\d/.test(m.text())) pageErrors.push(m.text()); });
+// Script errors fail the phase; failed requests are reported (the checks
+// fail on their own when a failed request breaks what the user sees).
+page.on('console', (m) => { if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) pageErrors.push(m.text()); });
+page.on('response', (r) => { if (r.status() >= 500) console.log(`warning: ${r.request().method()} ${r.url()} answered ${r.status()}`); });
 
 async function shot(name) {
   await page.screenshot({ path: join(shots, `${name}.png`) });

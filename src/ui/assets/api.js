@@ -1,6 +1,7 @@
 // The HTTP API as the UI uses it: JSON in and out, errors as ApiError with
-// the server's {"Error": …} message, and any 401 announced as an
-// 'auth-required' event so the page shows its login form.
+// the server's {"Error": …} message, reads retried once after a 502/503/504
+// or a network failure, and any 401 announced as an 'auth-required' event so
+// the page shows its login form.
 
 /** An error answered by the API. */
 export class ApiError extends Error {
@@ -17,11 +18,19 @@ export async function api(path, { method = 'GET', body } = {}) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
+  // A read that meets a passing failure (a proxy between nodes, a node
+  // changing role) is tried once more; changes never are.
+  const tries = method === 'GET' ? 2 : 1;
   let res;
-  try {
-    res = await fetch(path, init);
-  } catch (e) {
-    throw new ApiError(0, `the server cannot be reached (${e.message})`);
+  for (let i = 1; i <= tries; i += 1) {
+    try {
+      res = await fetch(path, init);
+    } catch (e) {
+      if (i === tries) throw new ApiError(0, `the server cannot be reached (${e.message})`);
+      res = null;
+    }
+    if (res && ![502, 503, 504].includes(res.status)) break;
+    if (i < tries) await new Promise((r) => setTimeout(r, 300));
   }
   const text = await res.text();
   let json = null;

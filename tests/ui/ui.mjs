@@ -69,6 +69,11 @@ async function events() {
   check(total === '6', `histogram counts 6 events, not ${total}`);
   await shot('events');
 
+  // Free text (not an expression) searches messages; the histogram agrees.
+  await search(`order 5 STEP 5`);
+  await page.waitForFunction(() => document.querySelectorAll('.event-list .event').length === 1
+    && document.querySelector('.histogram .total')?.dataset.total === '1');
+
   // Filter by level: only the two errors stay.
   await search(`Run = '${marker}' and @Level = 'Error'`);
   await page.waitForFunction(() => document.querySelectorAll('.event-list .event').length === 2

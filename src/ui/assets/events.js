@@ -24,19 +24,27 @@ const EXPORT_MAX = 100000;
 /** Whether each filter text is an expression (else it is a free-text search). */
 const expressions = new Map();
 
+/**
+ * Whether `text` can be a predicate as the server decides (a comparison, a
+ * logical operator or a function call); a bare name, number or string is a
+ * free-text search there.
+ */
+const PREDICATE = /[=<>]|\b(?:like|in|is|and|or|not)\b|\w\s*\(/i;
+
 /** `text` as a filter expression: itself when it is one, else its free-text meaning. */
 async function asExpression(text) {
   if (!expressions.has(text)) {
-    let ok = true;
+    let ok = PREDICATE.test(text);
     try {
       // An empty time range: the server parses the query and reads nothing.
       const epoch = '1970-01-01T00:00:00Z';
-      await api(`/api/data${query({ q: `select count(*) from stream where (${text})`, rangeStartUtc: epoch, rangeEndUtc: epoch })}`);
+      if (ok) await api(`/api/data${query({ q: `select count(*) from stream where (${text})`, rangeStartUtc: epoch, rangeEndUtc: epoch })}`);
     } catch { ok = false; }
     expressions.set(text, ok);
   }
   if (expressions.get(text)) return `(${text})`;
   const t = text.trim().replace(/^"(.*)"$/, '$1');
+  if (/^\/.+\/$/.test(t)) return `(@Message = ${t})`;
   return `(@Message like '%${t.replace(/'/g, "''")}%' ci)`;
 }
 

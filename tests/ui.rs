@@ -98,6 +98,7 @@ fn screenshots() -> PathBuf {
 /// the nodes' logs) when it fails or outlives [`PHASE_LIMIT`].
 fn phase(name: &str, url: &str, env: &[(&str, &str)], nodes: &[&ClusterNode]) {
     let dir = ui_dir();
+    let _ = std::fs::remove_file(screenshots().join(format!("FAILED-{name}.png")));
     let out_path = std::env::temp_dir().join(format!("skein-ui-{name}-{}.log", std::process::id()));
     let out = std::fs::File::create(&out_path).expect("phase log");
     let mut child = Command::new(node_bin())

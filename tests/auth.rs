@@ -779,3 +779,72 @@ fn secrets_and_password_hashes_stay_out_of_files_and_logs() {
         assert_eq!(mode & 0o077, 0, "{} has mode {mode:o}", dir.display());
     }
 }
+
+#[test]
+fn connection_strings_and_cluster_keys_are_encrypted_at_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("storage");
+    let env = HashMap::new();
+    let key = ok(skein(&root, &env, &["show-key", "--generate"], ""));
+    ok(skein(&root, &env, &["config", "create"], ""));
+    ok(skein(
+        &root,
+        &env,
+        &["config", "set", "-k", "storage.secretKey", "-v", key.trim()],
+        "",
+    ));
+    let db_password = "Db-Pa55-never-in-clear";
+    let url = format!("postgres://skein:{db_password}@127.0.0.1:1/skein");
+    let k = "metastore.postgres.connectionString";
+    ok(skein(
+        &root,
+        &env,
+        &["secret", "set", "-k", k, "-v", &url],
+        "",
+    ));
+    let cluster_key = "Cluster-Key-never-in-clear-42";
+    ok(skein(
+        &root,
+        &env,
+        &[
+            "node",
+            "setup",
+            "--cluster-listen",
+            "ws://127.0.0.1:1",
+            "--internal-api",
+            "http://127.0.0.1:2",
+            "--peer-cluster",
+            "ws://127.0.0.1:3",
+            "--peer-internal-api",
+            "http://127.0.0.1:4",
+            "-k",
+            cluster_key,
+            "--node-name",
+            "n1",
+        ],
+        "",
+    ));
+    let files = files_under(&root);
+    assert!(
+        files
+            .iter()
+            .any(|f| f.to_string_lossy().contains("Secrets")),
+        "{files:?}"
+    );
+    for file in files {
+        let bytes = std::fs::read(&file).unwrap();
+        for secret in [db_password, cluster_key] {
+            assert!(
+                !contains(&bytes, secret),
+                "{secret} is in plain text in {}",
+                file.display()
+            );
+        }
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode & 0o077, 0, "{} has mode {mode:o}", file.display());
+    }
+    for dir in dirs_under(&root) {
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode & 0o077, 0, "{} has mode {mode:o}", dir.display());
+    }
+}

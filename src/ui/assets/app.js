@@ -96,7 +96,12 @@ window.addEventListener('hashchange', render);
   }
   if (!a.required || a.user) instance();
   refreshNotifications();
-  setInterval(() => { if (route().page !== 'login' && !(route().page === 'settings' && route().rest[0] === 'cluster')) refreshNotifications(); }, 5000);
+  // The cluster screen refreshes the notifications itself, every second.
+  setInterval(() => {
+    const r = route();
+    const onCluster = r.page === 'settings' && (r.rest[0] || 'cluster') === 'cluster';
+    if (r.page !== 'login' && !onCluster) refreshNotifications();
+  }, 5000);
 })();
 
 /** After signing in: back to where the user was going. */

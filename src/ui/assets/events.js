@@ -72,7 +72,6 @@ export function mount(root, r) {
   let shown = [];
   let loadSeq = 0;
   let tailTimer = null;
-  let histogramTimer = null;
   let lastHistogram = 0;
   let exportCount = PAGE;
 
@@ -203,6 +202,7 @@ export function mount(root, r) {
   }
 
   let exportFilter = '';
+  /** Points the export link at the current result (`filter` when it changed). */
   function updateExport(filter) {
     if (filter !== undefined) exportFilter = filter;
     exportLink.href = eventsUrl(exportFilter, { clef: true, count: exportCount });
@@ -293,7 +293,7 @@ export function mount(root, r) {
   });
   setTail(state.tail);
 
-  return () => { clearInterval(tailTimer); clearInterval(histogramTimer); loadSeq = -1; };
+  return () => { clearInterval(tailTimer); loadSeq = -1; };
 }
 
 /** A time for a datetime-local input. */

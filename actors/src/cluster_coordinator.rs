@@ -86,6 +86,13 @@ pub enum ClusterError {
     /// One demotion at a time.
     #[error("a demotion is already in progress")]
     Busy,
+    /// Requests admitted before the demotion did not finish in time; this
+    /// node leads on.
+    #[error("{running} request(s) still running after the drain limit; this node leads on")]
+    Draining {
+        /// How many were still running.
+        running: usize,
+    },
     /// The follower did not catch up; this node kept (or regained) leadership.
     #[error("follower {to} did not reach generation {generation} in time; {outcome}")]
     NotCaughtUp {

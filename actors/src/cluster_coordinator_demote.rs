@@ -1,10 +1,14 @@
 //! Graceful demotion of the leader ([`DemoteLeader`]): stop admitting
 //! requests at the [`LeaderGate`](super::LeaderGate) (new ones are held) and
-//! let those already admitted finish, then fence the StoreWriter, wait for
-//! the chosen follower to reach this node's generation, and hand leadership
-//! to it in the next term; the held requests then go to the new leader.
-//! When the follower does not catch up in time (and the demotion is not
-//! forced) the node leads on and serves them itself.
+//! let those already admitted finish — from then on nothing reaches the
+//! StoreWriter, so the generation is final — wait for the chosen follower to
+//! reach it, and hand leadership to it in the next term; the node then
+//! follows (its StoreWriter fenced by the term change) and the held requests
+//! go to the new leader. Until the hand-over the node keeps its leader role
+//! everywhere but at the gate: it renews its lease and its ReplicationSender
+//! keeps serving the follower that must catch up. When requests do not
+//! finish within [`DRAIN_LIMIT`], or the follower does not catch up in time
+//! (and the demotion is not forced), the node leads on and serves them.
 
 use std::time::{Duration, Instant};
 
@@ -42,8 +46,20 @@ async fn caught_up(
     }
 }
 
+/// What a demoting leader does when the hand-over did not happen.
+#[derive(Debug)]
+enum After {
+    /// Lead on (the lease was renewed at that moment, if it was).
+    LeadOn(Option<Instant>),
+    /// Stop accepting writes; lead again if the leadership row still names
+    /// this node.
+    Fence,
+    /// Nothing: the node's role already changed meanwhile.
+    Nothing,
+}
+
 /// A demotion's result, with what the actor must do afterwards.
-type Demoted = Result<DemoteReport, (ClusterError, Option<Instant>)>;
+type Demoted = Result<DemoteReport, (ClusterError, After)>;
 
 impl Handler<DemoteLeader> for ClusterCoordinator {
     type Result = ResponseActFuture<Self, Result<DemoteReport, ClusterError>>;
@@ -62,55 +78,53 @@ impl Handler<DemoteLeader> for ClusterCoordinator {
         let drain = async move { gate.drained(DRAIN_LIMIT).await };
         let (ms, me, store) = (self.ms.clone(), self.config.me.clone(), self.store.clone());
         let (lease, poll) = (self.config.timing.lease, self.config.timing.heartbeat / 4);
-        let fence = move |drained: bool, act: &mut Self, _: &mut Context<Self>| {
-            if !drained {
-                log::warn!("cluster: requests still running after {DRAIN_LIMIT:?}; fencing anyway");
-            }
-            let delivered = ((act.role, act.term) == (Role::Leader, term)).then(|| {
-                let fenced = act.record(Role::Follower, term);
-                act.config.gate.set(Role::Follower, term);
-                act.supervisor.send(fenced)
-            });
+        let start = move |drained: bool, act: &mut Self, _: &mut Context<Self>| {
+            let leads = (act.role, act.term) == (Role::Leader, term);
+            let running = act.config.gate.in_flight();
             fut::wrap_future(async move {
-                let Some(delivered) = delivered else {
-                    return Err((ClusterError::NotLeader, None));
-                };
-                // The StoreWriter has the fence queued before the target is read.
-                let _ = delivered.await;
+                if !leads {
+                    return Err((ClusterError::NotLeader, After::Nothing));
+                }
+                if !drained {
+                    return Err((ClusterError::Draining { running }, After::LeadOn(None)));
+                }
                 hand_over(ms, me, store, msg, term, (lease, poll)).await
             })
         };
-        Box::pin(fut::wrap_future(drain).then(fence).map(
+        Box::pin(fut::wrap_future(drain).then(start).map(
             move |res: Demoted, act: &mut Self, ctx| {
                 act.demoting = false;
                 let gate = act.config.gate.clone();
-                match res {
+                let res = match res {
                     Ok(report) => {
                         act.may_resume = false;
                         act.change(Role::Follower, report.term, ctx);
                         gate.leader_elsewhere(report.term);
-                        gate.end_drain();
                         Ok(report)
                     }
-                    Err((e, Some(renewed))) => {
-                        // Held requests are served once the gate opens again
-                        // (which ends the drain).
-                        act.renewed_at = renewed;
-                        act.change(Role::Leader, term, ctx);
+                    Err((e, After::LeadOn(renewed))) => {
+                        if let Some(renewed) = renewed {
+                            act.renewed_at = renewed;
+                        }
                         Err(e)
                     }
-                    Err((e, None)) => {
-                        act.may_resume = true;
-                        gate.end_drain();
+                    Err((e, After::Fence)) => {
+                        if (act.role, act.term) == (Role::Leader, term) {
+                            act.may_resume = true;
+                            act.change(Role::Follower, term, ctx);
+                        }
                         Err(e)
                     }
-                }
+                    Err((e, After::Nothing)) => Err(e),
+                };
+                gate.end_drain();
+                res
             },
         ))
     }
 }
 
-/// Waits for `msg.to` to reach this (fenced) node's generation, then hands
+/// Waits for `msg.to` to reach this (drained) node's generation, then hands
 /// leadership over in the metastore.
 async fn hand_over(
     ms: Metastore,
@@ -122,12 +136,12 @@ async fn hand_over(
 ) -> Demoted {
     let target = store.generation();
     let mut steps = vec![format!(
-        "stopped admitting requests, let those running finish and stopped accepting writes at generation {target}"
+        "stopped accepting writes at generation {target} (new requests are held; those running finished)"
     )];
     let to = msg.to;
     let ready = caught_up(&ms, &to, target, msg.catch_up, poll)
         .await
-        .map_err(|e| (e.into(), None))?;
+        .map_err(|e| (e.into(), After::Fence))?;
     if ready {
         steps.push(format!("{to} reached generation {target}"));
     } else if msg.force {
@@ -147,7 +161,11 @@ async fn hand_over(
             generation: target,
             outcome,
         };
-        return Err((error, kept.then_some(started)));
+        let after = match kept {
+            true => After::LeadOn(Some(started)),
+            false => After::Fence,
+        };
+        return Err((error, after));
     }
     match ms.hand_over(&me, term, &to).await {
         Ok(Some(t)) => {
@@ -158,7 +176,7 @@ async fn hand_over(
                 new_leader: to,
             })
         }
-        Ok(None) => Err((ClusterError::NotLeader, None)),
-        Err(e) => Err((e.into(), None)),
+        Ok(None) => Err((ClusterError::NotLeader, After::Fence)),
+        Err(e) => Err((e.into(), After::Fence)),
     }
 }

@@ -219,11 +219,15 @@ async fn demotion_drains_admitted_requests_before_fencing_and_the_gates_follow()
             .iter()
             .any(|m| m.role == Role::Follower)
     };
-    assert!(!fenced(&a), "not fenced while a request runs");
+    assert!(!fenced(&a), "still the leader while a request runs");
     drop(running);
     let report = report.await.unwrap().unwrap().unwrap();
     assert_eq!(report.term, 2);
-    assert!(fenced(&a));
+    a.expect(RoleChanged {
+        role: Role::Follower,
+        term: 2,
+    })
+    .await;
     assert_eq!((a.gate.role(), a.gate.term()), (Role::Follower, 2));
     // Held requests on `a` now go to `b`; `b` admits once promoted.
     assert!(matches!(

@@ -257,7 +257,7 @@ async fn demote(
     }
     let to = match &query.to {
         Some(to) => to.trim().to_string(),
-        None => peer(&state, &me.name).await?,
+        None => peer(&state, &me).await?,
     };
     let msg = DemoteLeader {
         to,
@@ -277,11 +277,12 @@ async fn demote(
     })))
 }
 
-/// The follower to hand over to: the freshest other node in the follower role.
-async fn peer(state: &AppState, me: &str) -> Result<String, ApiError> {
+/// The follower to hand over to: the freshest other node in the follower
+/// role (or whose row, from an older term, is not yet heartbeated as one).
+async fn peer(state: &AppState, me: &NodeRow) -> Result<String, ApiError> {
     let rows = state.credentials.metastore().nodes().await?;
     rows.into_iter()
-        .filter(|r| r.name != me && r.role == "follower")
+        .filter(|r| r.name != me.name && (r.role == "follower" || r.term < me.term))
         .max_by_key(|r| (r.seen_at, r.generation_model, r.generation_write))
         .map(|r| r.name)
         .ok_or_else(|| ApiError::BadRequest("no follower to hand leadership to".into()))

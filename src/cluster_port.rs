@@ -13,6 +13,7 @@ use skein_actors::NodeActors;
 use crate::cli::node::CLUSTER_KEY_SECRET;
 use crate::secrets::SecretStore;
 use crate::settings::runtime::{NodeRole, RuntimeConfig};
+use crate::tls::NodeTls;
 
 /// The replication setup of a clustered node (`None` for a standalone node
 /// without a cluster port). A clustered node without its cluster key could
@@ -46,6 +47,7 @@ pub fn cluster_setup(
         key: ClusterKey::new(&key)?,
         peer_cluster_uri: c.peer_cluster_uri.as_ref().map(|u| u.to_string()),
         state: ReplicationState::default(),
+        client_tls: None,
     }))
 }
 
@@ -54,21 +56,24 @@ pub fn cluster_setup(
 pub fn cluster_server(
     config: &RuntimeConfig,
     actors: &NodeActors,
+    tls: &NodeTls,
 ) -> anyhow::Result<Option<actix_web::dev::Server>> {
     let (Some(uri), Some(setup)) = (&config.cluster.listen_uri, &actors.cluster) else {
         return Ok(None);
     };
-    if uri.scheme() != "ws" {
-        bail!("{uri}: wss cluster URIs need the TLS support that arrives with the security issue");
-    }
-    let host = uri
-        .host_str()
-        .context("cluster.listenUri without a host")?
-        .trim_matches(['[', ']'])
-        .to_owned();
-    let port = uri
-        .port_or_known_default()
-        .context("cluster.listenUri without a port")?;
+    let secure = match uri.scheme() {
+        "wss" => true,
+        "ws" => false,
+        other => bail!("{uri}: cluster URIs are ws:// or wss://, not {other}://"),
+    };
+    let (host, port) = crate::tls::host_and_port(uri)?;
+    let tls_config = match secure {
+        true => Some(
+            tls.listener(&host, port)
+                .with_context(|| format!("cannot serve the cluster port {uri}"))?,
+        ),
+        false => None,
+    };
     let hub = web::Data::new(SenderHub {
         store: actors.store.clone(),
         generations: actors.store_writer.clone().recipient(),
@@ -82,10 +87,13 @@ pub fn cluster_server(
             .configure(endpoint::configure)
     })
     .workers(1)
-    .shutdown_timeout(1)
-    .bind((host.as_str(), port))
+    .shutdown_timeout(1);
+    let server = match tls_config {
+        Some(c) => server.bind_rustls_0_23((host.as_str(), port), c),
+        None => server.bind((host.as_str(), port)),
+    }
     .with_context(|| format!("cannot listen for the cluster on {host}:{port}"))?
     .run();
-    log::info!("cluster port listening on ws://{host}:{port}");
+    log::info!("cluster port listening on {uri}");
     Ok(Some(server))
 }

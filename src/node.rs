@@ -20,6 +20,7 @@ use crate::api::{self, AppState, Credentials, Metrics};
 use crate::cli::Context;
 use crate::metastore_url::metastore_url;
 use crate::settings::runtime::{NodeRole, RuntimeConfig};
+use crate::tls::NodeTls;
 
 /// Runs the node in the foreground until it is told to stop.
 pub fn run(ctx: &Context) -> anyhow::Result<()> {
@@ -27,9 +28,10 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
     ctx.root
         .ensure()
         .context("cannot prepare the storage root")?;
-    let secrets = ctx.secrets()?;
+    let secrets = Arc::new(ctx.secrets()?);
     let url = metastore_url(&ctx.root, &secrets)?;
-    let addrs = bind_addresses(&config)?;
+    let tls = NodeTls::new(&ctx.root, secrets.clone());
+    let listeners = listeners(&config, &tls)?;
     let opts = StoreOptions {
         disk_floor_bytes: config.flush_floor_bytes,
         ..StoreOptions::default()
@@ -50,12 +52,15 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
         NodeRole::Follower => Role::Follower,
     };
     let instance_name = config.cluster.node_name.clone().unwrap_or_else(hostname);
-    let cluster = crate::cluster_port::cluster_setup(&config, &secrets, &instance_name)?;
+    let mut cluster = crate::cluster_port::cluster_setup(&config, &secrets, &instance_name)?;
+    if let Some(setup) = &mut cluster {
+        setup.client_tls = Some(tls.client_config());
+    }
     actix_web::rt::System::new().block_on(serve(
         config,
         store,
         url,
-        addrs,
+        (listeners, tls),
         (role, cluster),
         instance_name,
         ctx.env,
@@ -66,7 +71,7 @@ async fn serve(
     config: RuntimeConfig,
     store: Arc<Store>,
     metastore_url: String,
-    addrs: Vec<(String, u16)>,
+    (listeners, tls): (Vec<Listener>, Arc<NodeTls>),
     (role, cluster): (Role, Option<skein_actors::replication::ClusterSetup>),
     instance_name: String,
     env: &std::collections::HashMap<String, String>,
@@ -101,7 +106,7 @@ async fn serve(
         }
         c
     });
-    let cluster_server = crate::cluster_port::cluster_server(&config, &actors)?;
+    let cluster_server = crate::cluster_port::cluster_server(&config, &actors, &tls)?;
     let credentials = Credentials::new(metastore);
     let retention = credentials
         .settings()
@@ -117,28 +122,36 @@ async fn serve(
         instance_name,
         config,
     });
+    let roots = tls.client_config();
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
             .app_data(web::Data::new(coordinator.clone()))
             // Inside the proxy: a follower forwards first, the leader checks.
             .wrap(from_fn(api::auth::enforce))
-            .wrap(api::proxy::ProxyForwarder::new(gate.clone(), &state.config))
+            .wrap(
+                api::proxy::ProxyForwarder::new(gate.clone(), &state.config)
+                    .with_tls(roots.clone()),
+            )
             .wrap(from_fn(api::record_metrics))
             .configure(api::configure)
     })
     .shutdown_timeout(10);
-    for (host, port) in &addrs {
-        server = server
-            .bind((host.as_str(), *port))
-            .with_context(|| format!("cannot listen on {host}:{port}"))?;
-        log::info!("listening on http://{host}:{port}");
+    for l in &listeners {
+        let (host, port) = (l.host.as_str(), l.port);
+        server = match &l.tls {
+            Some(tls) => server.bind_rustls_0_23((host, port), tls.clone()),
+            None => server.bind((host, port)),
+        }
+        .with_context(|| format!("cannot listen on {host}:{port}"))?;
+        log::info!("listening on {}", l.uri());
     }
     eprintln!(
         "skein {} listening on {}",
         env!("CARGO_PKG_VERSION"),
-        describe(&addrs)
+        describe(&listeners)
     );
+    actix_web::rt::spawn(crate::tls::reload_on_sighup(tls));
     match cluster_server {
         Some(cluster) => {
             futures_util::future::try_join(server.run(), cluster).await?;
@@ -172,34 +185,56 @@ async fn announce_auth(
     Ok(())
 }
 
-/// Host and port for every listen URI (and the internal API URI).
-fn bind_addresses(config: &RuntimeConfig) -> anyhow::Result<Vec<(String, u16)>> {
+/// One address the API is served on.
+struct Listener {
+    host: String,
+    port: u16,
+    /// Set for `https://` listen URIs.
+    tls: Option<rustls::ServerConfig>,
+}
+
+impl Listener {
+    fn uri(&self) -> String {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}:{}", self.host, self.port)
+    }
+}
+
+/// A listener for every listen URI (and the internal API URI), with its
+/// certificate when it is `https://`; one address cannot be both.
+fn listeners(config: &RuntimeConfig, tls: &NodeTls) -> anyhow::Result<Vec<Listener>> {
     let mut uris: Vec<&Url> = config.listen_uris.iter().collect();
     uris.extend(config.cluster.internal_api_uri.iter());
-    let mut out: Vec<(String, u16)> = Vec::new();
+    let mut out: Vec<Listener> = Vec::new();
     for uri in uris {
-        if uri.scheme() == "https" {
-            bail!("{uri}: https listen URIs need the TLS support that arrives with the security issue");
+        let secure = match uri.scheme() {
+            "https" => true,
+            "http" => false,
+            other => bail!("{uri}: listen URIs are http:// or https://, not {other}://"),
+        };
+        let (host, port) = crate::tls::host_and_port(uri)?;
+        if let Some(seen) = out.iter().find(|l| l.host == host && l.port == port) {
+            if seen.tls.is_some() != secure {
+                bail!("{host}:{port} is listed both as http:// and as https://");
+            }
+            continue;
         }
-        let host = uri
-            .host_str()
-            .context("listen URI without a host")?
-            .trim_matches(['[', ']'])
-            .to_owned();
-        let port = uri
-            .port_or_known_default()
-            .context("listen URI without a port")?;
-        if !out.contains(&(host.clone(), port)) {
-            out.push((host, port));
-        }
+        let tls = match secure {
+            true => Some(
+                tls.listener(&host, port)
+                    .with_context(|| format!("cannot serve {uri}"))?,
+            ),
+            false => None,
+        };
+        out.push(Listener { host, port, tls });
     }
     Ok(out)
 }
 
-fn describe(addrs: &[(String, u16)]) -> String {
-    addrs
+fn describe(listeners: &[Listener]) -> String {
+    listeners
         .iter()
-        .map(|(h, p)| format!("http://{h}:{p}"))
+        .map(Listener::uri)
         .collect::<Vec<_>>()
         .join(", ")
 }

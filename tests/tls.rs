@@ -4,9 +4,15 @@
 //! a client trusting the CA in `Certificates/` completes a real TLS
 //! handshake over TCP and one that does not is refused; a reload swaps the
 //! certificate for new handshakes and a failed reload keeps the old one.
+//! End to end: a two-node cluster with every URI `https://`/`wss://`
+//! (PostgreSQL metastore), and clear start-up refusals.
 
 #[path = "support/certs.rs"]
 mod certs;
+#[path = "support/cli.rs"]
+mod cli_support;
+#[path = "support/cluster.rs"]
+mod cluster;
 mod support;
 
 use std::io::{Read, Write};
@@ -16,6 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use certs::{PfxKind, TestCa};
+use cluster::ClusterNode;
 use rustls::pki_types::ServerName;
 use skein::tls::{self, certificates, ReloadableCertificate, TlsError};
 
@@ -126,4 +133,225 @@ fn a_client_trusting_the_private_ca_connects_and_others_are_refused() {
     let e = cert.reload().unwrap_err();
     assert!(e.to_string().contains("not a readable PFX"), "{e}");
     assert_eq!(ping(serve_once(&cert), trusting).unwrap(), renewed);
+}
+
+/// `METHOD path` over TLS (trusting `config`'s roots) → (status, body);
+/// status 0 when the connection or handshake fails.
+fn https(
+    port: u16,
+    config: &Arc<rustls::ClientConfig>,
+    method: &str,
+    path: &str,
+    body: &[u8],
+) -> (u16, String) {
+    let name = ServerName::try_from("127.0.0.1").unwrap();
+    let conn = rustls::ClientConnection::new(config.clone(), name).unwrap();
+    let Ok(tcp) = TcpStream::connect(("127.0.0.1", port)) else {
+        return (0, String::new());
+    };
+    tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut tls = rustls::StreamOwned::new(conn, tcp);
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
+         Content-Type: application/vnd.serilog.clef\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    if tls
+        .write_all(head.as_bytes())
+        .and_then(|_| tls.write_all(body))
+        .is_err()
+    {
+        return (0, String::new());
+    }
+    let mut raw = Vec::new();
+    match tls.read_to_end(&mut raw) {
+        // A peer that closes without close_notify still sent its answer.
+        Ok(_) => {}
+        Err(e) if !raw.is_empty() && e.kind() == std::io::ErrorKind::UnexpectedEof => {}
+        Err(_) => return (0, String::new()),
+    }
+    support::parse_response(&raw)
+}
+
+fn generation_over_https(port: u16, roots: &Arc<rustls::ClientConfig>) -> String {
+    let (_, body) = https(port, roots, "GET", "/health", b"");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    v["generation"].as_str().unwrap_or("").to_owned()
+}
+
+/// The guide's set-up for `node` with every URI secured, its certificates
+/// (one leaf for 127.0.0.1 under each listener's `<port>.pfx`) and the CA.
+fn secure_setup(node: &ClusterNode, peer: &ClusterNode, ca: &TestCa, pfx: &Path, db: &str) {
+    let secret = node.ok(&["show-key", "--generate"]).trim().to_owned();
+    node.ok(&["config", "create"]);
+    node.ok(&["config", "set", "-k", "storage.secretKey", "-v", &secret]);
+    node.ok(&[
+        "secret",
+        "set",
+        "-k",
+        "certificates.defaultPassword",
+        "-v",
+        PASSWORD,
+    ]);
+    node.ok(&[
+        "secret",
+        "set",
+        "-k",
+        "metastore.postgres.connectionString",
+        "-v",
+        db,
+    ]);
+    let certs = node.root().join("Certificates");
+    std::fs::create_dir_all(&certs).unwrap();
+    for port in [node.api, node.cluster, node.internal] {
+        std::fs::copy(pfx, certs.join(format!("{port}.pfx"))).unwrap();
+    }
+    std::fs::copy(ca.cert_path(), certs.join("skein-test-ca.crt")).unwrap();
+    node.ok(&[
+        "node",
+        "setup",
+        "--cluster-listen",
+        &format!("wss://127.0.0.1:{}", node.cluster),
+        "--internal-api",
+        &format!("https://127.0.0.1:{}", node.internal),
+        "--peer-cluster",
+        &format!("wss://127.0.0.1:{}", peer.cluster),
+        "--peer-internal-api",
+        &format!("https://127.0.0.1:{}", peer.internal),
+        "-k",
+        cluster::CLUSTER_KEY,
+        "--node-name",
+        &node.name,
+    ]);
+}
+
+#[test]
+fn a_two_node_cluster_runs_entirely_over_https_and_wss() {
+    tls::install_crypto_provider();
+    let db = cli_support::TestDatabase::create();
+    let ca = TestCa::new();
+    let scratch = tempfile::tempdir().unwrap();
+    let pfx = scratch.path().join("leaf.pfx");
+    ca.issue_pfx(&["127.0.0.1", "localhost"], PASSWORD, PfxKind::Modern, &pfx);
+    let trusting_dir = tempfile::tempdir().unwrap();
+    std::fs::copy(ca.cert_path(), trusting_dir.path().join("ca.crt")).unwrap();
+    let roots = tls::client_config(trusting_dir.path());
+
+    let (mut a, mut b) = (ClusterNode::new("a"), ClusterNode::new("b"));
+    for n in [&mut a, &mut b] {
+        n.env.extend(cluster::fast_timing());
+        let uri = format!("https://127.0.0.1:{}", n.api);
+        n.env.insert("SKEIN_API_LISTENURIS".into(), uri);
+    }
+    secure_setup(&a, &b, &ca, &pfx, &db.url);
+    secure_setup(&b, &a, &ca, &pfx, &db.url);
+    a.ok(&["node", "lead"]);
+    b.ok(&["node", "follow"]);
+    a.spawn();
+    b.spawn();
+    for n in [&mut a, &mut b] {
+        cluster::wait_for(Duration::from_secs(30), "/health over https", || {
+            n.assert_running();
+            https(n.api, &roots, "GET", "/health", b"").0 != 0
+        });
+    }
+
+    let events: String = (0..20)
+        .map(|i| {
+            format!("{{\"@t\":\"2026-01-01T00:00:00Z\",\"@mt\":\"Secure {{N}}\",\"N\":{i}}}\n")
+        })
+        .collect();
+    let (status, body) = https(a.api, &roots, "POST", "/ingest/clef", events.as_bytes());
+    assert_eq!(status, 201, "{body}\n{}", a.log());
+    // Through the follower: proxied over https to the leader's internal API.
+    let (status, body) = https(b.api, &roots, "POST", "/ingest/clef", events.as_bytes());
+    assert_eq!(status, 201, "{body}\n{}", b.log());
+    // Replicated over wss.
+    cluster::wait_for(
+        Duration::from_secs(30),
+        "the follower reaches the leader",
+        || {
+            let g = generation_over_https(a.api, &roots);
+            !g.is_empty() && g == generation_over_https(b.api, &roots)
+        },
+    );
+    let (_, found) = https(
+        b.api,
+        &roots,
+        "GET",
+        "/api/events?filter=N%20%3D%207&count=100",
+        b"",
+    );
+    assert_eq!(found.matches("Secure").count(), 2, "{found}");
+    assert!(
+        a.log().contains("cluster port listening on wss://"),
+        "{}",
+        a.log()
+    );
+
+    // A client that does not trust the private CA is refused.
+    let system_only = tls::client_config(scratch.path());
+    assert_eq!(https(a.api, &system_only, "GET", "/health", b"").0, 0);
+
+    // A certificate renewed in place is served after SIGHUP, without a restart.
+    let renewed = scratch.path().join("renewed.pfx");
+    ca.issue_pfx(&["127.0.0.1"], PASSWORD, PfxKind::Legacy, &renewed);
+    let served = a.root().join("Certificates").join(format!("{}.pfx", a.api));
+    std::fs::copy(&renewed, &served).unwrap();
+    // SAFETY: signalling our own child process.
+    unsafe { libc::kill(a.pid().unwrap() as i32, libc::SIGHUP) };
+    cluster::wait_for(Duration::from_secs(10), "the reload is logged", || {
+        a.log().contains("listener certificate(s) reloaded")
+    });
+    assert_eq!(https(a.api, &roots, "GET", "/health", b"").0, 200);
+}
+
+#[test]
+fn a_node_refuses_to_start_without_a_usable_certificate() {
+    tls::install_crypto_provider();
+    let ca = TestCa::new();
+    let mut node = ClusterNode::new("alone");
+    let uri = format!("https://127.0.0.1:{}", node.api);
+    node.env.insert("SKEIN_API_LISTENURIS".into(), uri);
+    let secret = node.ok(&["show-key", "--generate"]).trim().to_owned();
+    node.ok(&["config", "create"]);
+    node.ok(&["config", "set", "-k", "storage.secretKey", "-v", &secret]);
+
+    let expect_refusal = |node: &mut ClusterNode, says: &str| {
+        node.spawn();
+        let status = node.wait_exit(Duration::from_secs(30));
+        assert!(!status.success());
+        let log = node.log();
+        let last = log.rsplit("---- start").next().unwrap_or("");
+        assert!(last.contains(says), "expected {says:?} in:\n{last}");
+    };
+    let missing = format!("{}.pfx", node.api);
+    expect_refusal(&mut node, &missing);
+    let certs = node.root().join("Certificates");
+    std::fs::create_dir_all(&certs).unwrap();
+    let pfx = certs.join(format!("{}.pfx", node.api));
+    ca.issue_pfx(&["127.0.0.1"], PASSWORD, PfxKind::Modern, &pfx);
+    expect_refusal(
+        &mut node,
+        "skein secret set -k certificates.defaultPassword",
+    );
+    node.ok(&[
+        "secret",
+        "set",
+        "-k",
+        "certificates.defaultPassword",
+        "-v",
+        "wrong",
+    ]);
+    expect_refusal(&mut node, "wrong password");
+    node.ok(&[
+        "secret",
+        "set",
+        "-k",
+        "certificates.defaultPassword",
+        "-v",
+        PASSWORD,
+    ]);
+    ca.issue_pfx(&["seq002.example.com"], PASSWORD, PfxKind::Modern, &pfx);
+    expect_refusal(&mut node, "not 127.0.0.1");
 }

@@ -31,6 +31,7 @@ fn setup(name: &str, key: &str, peer: Option<String>) -> ClusterSetup {
         key: ClusterKey::new(key).unwrap(),
         peer_cluster_uri: peer,
         state: ReplicationState::default(),
+        client_tls: None,
     }
 }
 

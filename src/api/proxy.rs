@@ -27,6 +27,7 @@ use std::cell::Cell;
 use std::future::{ready, Future, Ready};
 use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::body::{BodyStream, BoxBody, EitherBody, MessageBody, SizedStream};
@@ -45,6 +46,9 @@ use crate::settings::runtime::RuntimeConfig;
 
 /// How long the follower waits to connect to the leader before answering 503.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a pooled connection to the leader may sit idle: below the
+/// leader's own keep-alive, so the leader never closes one under a request.
+pub const POOLED_IDLE: Duration = Duration::from_secs(3);
 /// How long the follower waits for the leader's answer to begin.
 pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(120);
 /// Set on forwarded requests: how many times the request crossed between
@@ -60,6 +64,7 @@ pub struct ProxyForwarder {
     gate: LeaderGate,
     leader: Option<Url>,
     max_payload_bytes: u64,
+    tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl ProxyForwarder {
@@ -70,7 +75,14 @@ impl ProxyForwarder {
             gate,
             leader: config.cluster.peer_internal_api_uri.clone(),
             max_payload_bytes: config.max_payload_bytes,
+            tls: None,
         }
+    }
+
+    /// Verifies an `https://` leader against `roots` (see [`crate::tls`]).
+    pub fn with_tls(mut self, roots: Arc<rustls::ClientConfig>) -> ProxyForwarder {
+        self.tls = Some(roots);
+        self
     }
 }
 
@@ -86,13 +98,22 @@ where
     type Future = Ready<Result<Self::Transform, Self::InitError>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
-        // Runs on the worker thread: the awc client stays on it.
-        let client = awc::Client::builder()
-            .connector(awc::Connector::new().timeout(CONNECT_TIMEOUT))
+        // Runs on the worker thread: the awc client stays on it. Pooled
+        // connections are dropped before the leader's keep-alive (actix-web:
+        // 5 s) can close them under a request that could not be retried.
+        let connector = awc::Connector::new()
+            .timeout(CONNECT_TIMEOUT)
+            .conn_keep_alive(POOLED_IDLE);
+        let builder = awc::Client::builder()
             .timeout(ANSWER_TIMEOUT)
             .disable_redirects()
-            .no_default_headers()
-            .finish();
+            .no_default_headers();
+        let client = match &self.tls {
+            Some(tls) => builder
+                .connector(connector.rustls_0_23(tls.clone()))
+                .finish(),
+            None => builder.connector(connector).finish(),
+        };
         ready(Ok(ProxyService {
             service: Rc::new(service),
             inner: Rc::new(Inner {

@@ -9,17 +9,38 @@
 //!   reloaded in place (SIGHUP) without dropping connections or data.
 //! - [`client`]: the configuration peers connect with: the system's roots
 //!   plus any CA certificate placed in `Certificates/` (so a private CA works).
+//! - [`node`]: a running node's listeners and peer roots, reloaded on SIGHUP.
 //!
 //! rustls runs on one crypto provider, *ring*: [`install_crypto_provider`]
 //! is called once at start-up, before any configuration is built.
 
 pub mod certificates;
 pub mod client;
+pub mod node;
 pub mod server;
 
 pub use certificates::{Identity, TlsError, CERTIFICATE_PASSWORD_SECRET};
 pub use client::client_config;
+pub use node::{reload_on_sighup, NodeTls};
 pub use server::ReloadableCertificate;
+
+/// The host (without IPv6 brackets) and port of a listen URI.
+pub fn host_and_port(uri: &url::Url) -> anyhow::Result<(String, u16)> {
+    use anyhow::Context as _;
+    let host = uri
+        .host_str()
+        .with_context(|| format!("{uri}: a listen URI needs a host"))?
+        .trim_matches(['[', ']'])
+        .to_owned();
+    let port = match uri.scheme() {
+        "ws" => uri.port().unwrap_or(80),
+        "wss" => uri.port().unwrap_or(443),
+        _ => uri
+            .port_or_known_default()
+            .with_context(|| format!("{uri}: a listen URI needs a port"))?,
+    };
+    Ok((host, port))
+}
 
 /// Installs *ring* as the process's rustls crypto provider; later calls
 /// (and a provider installed by someone else first) are harmless.

@@ -174,7 +174,13 @@ impl ClusterNode {
         let _ = writeln!(log, "---- start {} ----", self.starts);
         let child = self
             .command()
-            .env("SKEIN_API_LISTENURIS", self.url())
+            .env(
+                "SKEIN_API_LISTENURIS",
+                self.env
+                    .get("SKEIN_API_LISTENURIS")
+                    .cloned()
+                    .unwrap_or_else(|| self.url()),
+            )
             .env("RUST_LOG", "info,sqlx=warn,sea_orm_migration=warn")
             .arg("run")
             .stdin(Stdio::null())

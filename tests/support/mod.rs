@@ -247,7 +247,8 @@ pub fn request(
     parse_response(&raw)
 }
 
-fn parse_response(raw: &[u8]) -> (u16, String) {
+/// An HTTP/1.1 response read to its end → (status, body, de-chunked).
+pub fn parse_response(raw: &[u8]) -> (u16, String) {
     let text = String::from_utf8_lossy(raw);
     let status = text
         .split(' ')

@@ -77,6 +77,9 @@ pub struct ClusterSetup {
     pub peer_cluster_uri: Option<String>,
     /// Replication's shared state (counters, followers, the follower session).
     pub state: ReplicationState,
+    /// The roots a follower verifies a `wss://` leader against (`None`:
+    /// awc's default connector, which speaks plain `ws://` only).
+    pub client_tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
 /// Why replication failed.

@@ -203,7 +203,13 @@ async fn session(
     health: &Option<Recipient<ReportHealth>>,
     established: &mut bool,
 ) -> Result<(), ReplicationError> {
-    let client = awc::Client::builder().timeout(HANDSHAKE_TIMEOUT).finish();
+    let builder = awc::Client::builder().timeout(HANDSHAKE_TIMEOUT);
+    let client = match &setup.client_tls {
+        Some(tls) => builder
+            .connector(awc::Connector::new().rustls_0_23(tls.clone()))
+            .finish(),
+        None => builder.finish(),
+    };
     let (_, mut conn) = client
         .ws(url)
         .max_frame_size(MAX_FRAME_BYTES)

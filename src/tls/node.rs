@@ -1,0 +1,94 @@
+//! A running node's TLS: [`NodeTls`] builds the rustls configuration of
+//! each `https://`/`wss://` listener from `Certificates/` (refusing to
+//! start with a clear message when the certificate is missing, locked with
+//! another password, expired or for another name), keeps every listener's
+//! certificate for [`NodeTls::reload`] (SIGHUP, see
+//! [`reload_on_sighup`]) and gives the client configuration for
+//! connections to peers.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use super::certificates::{self, TlsError, CERTIFICATE_PASSWORD_SECRET};
+use super::server::ReloadableCertificate;
+use crate::secrets::SecretStore;
+use crate::storage::StorageRoot;
+
+/// The node's certificates and peer roots.
+pub struct NodeTls {
+    dir: PathBuf,
+    secrets: Arc<SecretStore>,
+    listeners: Mutex<Vec<Arc<ReloadableCertificate>>>,
+}
+
+impl NodeTls {
+    /// TLS for the node at `root`, reading the PFX password from `secrets`.
+    pub fn new(root: &StorageRoot, secrets: Arc<SecretStore>) -> Arc<NodeTls> {
+        super::install_crypto_provider();
+        Arc::new(NodeTls {
+            dir: root.certificates_dir(),
+            secrets,
+            listeners: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The rustls configuration for a listener on `host:port`; its
+    /// certificate is reloaded by [`NodeTls::reload`].
+    pub fn listener(&self, host: &str, port: u16) -> Result<rustls::ServerConfig, TlsError> {
+        let (dir, secrets) = (self.dir.clone(), self.secrets.clone());
+        let host_owned = host.to_owned();
+        let source = Box::new(move || {
+            let path = certificates::find(&dir, &host_owned, port)?;
+            let password = secrets
+                .get(CERTIFICATE_PASSWORD_SECRET)
+                .map_err(|e| TlsError::Malformed(path.clone(), e.to_string()))?;
+            let identity = certificates::load(&path, password.as_deref())?;
+            identity.check(&host_owned, SystemTime::now())?;
+            Ok(identity)
+        });
+        let cert = ReloadableCertificate::new(format!("{host}:{port}"), source)?;
+        let config = cert.server_config();
+        self.listeners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(cert);
+        Ok(config)
+    }
+
+    /// Re-reads every listener's certificate; one that fails keeps the
+    /// certificate it has (logged). The number reloaded.
+    pub fn reload(&self) -> usize {
+        let listeners = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
+        let mut reloaded = 0;
+        for cert in listeners.iter() {
+            match cert.reload() {
+                Ok(()) => reloaded += 1,
+                Err(e) => log::error!("certificate not reloaded, the current one stays: {e}"),
+            }
+        }
+        reloaded
+    }
+
+    /// The configuration for connections to peers (system roots plus the
+    /// CA certificates in `Certificates/`).
+    pub fn client_config(&self) -> Arc<rustls::ClientConfig> {
+        super::client::client_config(&self.dir)
+    }
+}
+
+/// Reloads `tls`'s certificates on every SIGHUP, for as long as the node runs.
+pub async fn reload_on_sighup(tls: Arc<NodeTls>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut hangups = match signal(SignalKind::hangup()) {
+        Ok(s) => s,
+        Err(e) => {
+            log::warn!("cannot listen for SIGHUP (certificates reload on restart only): {e}");
+            return;
+        }
+    };
+    while hangups.recv().await.is_some() {
+        let n = tls.reload();
+        log::info!("SIGHUP: {n} listener certificate(s) reloaded");
+    }
+}

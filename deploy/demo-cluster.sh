@@ -83,7 +83,9 @@ configure "$work/node-b" node-b "$api_b" "$cluster_b" "$api_a" "$cluster_a"
 sk "$work/node-a" node lead
 
 start() { # root api
-  sk "$1" run >"$1.log" 2>&1 &
+  # The binary itself in the background (not through a function, whose
+  # subshell would be what `kill` stops), so cleanup stops the node.
+  "$SKEIN" --storage "$1" run >"$1.log" 2>&1 &
   pids+=("$!")
   for _ in $(seq 1 100); do
     curl -fs "http://127.0.0.1:$2/health" >/dev/null 2>&1 && return 0
@@ -103,6 +105,10 @@ if command -v haproxy >/dev/null; then
   haproxy -f "$work/haproxy.cfg" >"$work/haproxy.log" 2>&1 &
   pids+=("$!")
   lb_url="http://127.0.0.1:$lb"
+  for _ in $(seq 1 100); do
+    curl -fs "$lb_url/health" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
 fi
 
 cat <<EOT

@@ -1,0 +1,115 @@
+//! The faults a run injects, each at a moment the seeded schedule picks.
+//! Every fault leaves both processes running again (what it kills it
+//! restarts), so a process found gone later exited on its own.
+
+use std::time::Duration;
+
+use super::prng::Prng;
+use super::rig::Rig;
+
+/// One kind of fault.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// kill -9 of the leader, restarted after a moment.
+    KillLeader,
+    /// kill -9 of the follower, restarted after a moment.
+    KillFollower,
+    /// SIGSTOP of either node, SIGCONT after up to 4 s.
+    Pause,
+    /// Every link between the nodes cut, healed after up to 5 s.
+    Partition,
+    /// `skein node demote --wait` on the leader.
+    Demote,
+    /// kill -9 of the leader, `skein node lead` on the follower, the old
+    /// leader restarted (it must follow, setting aside what only it held).
+    ManualFailover,
+}
+
+impl Fault {
+    /// Every kind, in table order.
+    pub const ALL: [Fault; 6] = [
+        Fault::KillLeader,
+        Fault::KillFollower,
+        Fault::Pause,
+        Fault::Partition,
+        Fault::Demote,
+        Fault::ManualFailover,
+    ];
+
+    /// The kind's name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Fault::KillLeader => "kill -9 leader",
+            Fault::KillFollower => "kill -9 follower",
+            Fault::Pause => "SIGSTOP/SIGCONT",
+            Fault::Partition => "partition",
+            Fault::Demote => "demote --wait",
+            Fault::ManualFailover => "manual fail-over",
+        }
+    }
+
+    /// Injects the fault; one line saying what was done.
+    pub fn inject(self, rig: &mut Rig, rng: &mut Prng) -> String {
+        let leader = rig.wait_leader(Duration::from_secs(30));
+        let l = leader.unwrap_or(0);
+        let f = 1 - l;
+        let names: Vec<String> = rig.nodes.iter().map(|n| n.name.clone()).collect();
+        let name = |i: usize| names[i].clone();
+        match self {
+            Fault::KillLeader | Fault::KillFollower => {
+                let i = if self == Fault::KillLeader { l } else { f };
+                let down = rng.millis(0, 1500);
+                rig.nodes[i].kill();
+                std::thread::sleep(down);
+                rig.restart(i);
+                format!(
+                    "kill -9 {} (leader {leader:?}), restarted after {down:?}",
+                    name(i)
+                )
+            }
+            Fault::Pause => {
+                let i = rng.range(0, 2) as usize;
+                let frozen = rng.millis(300, 4000);
+                rig.nodes[i].pause();
+                std::thread::sleep(frozen);
+                rig.nodes[i].resume();
+                format!("SIGSTOP {} (leader {leader:?}) for {frozen:?}", name(i))
+            }
+            Fault::Partition => {
+                let cut = rng.millis(500, 5000);
+                rig.cut();
+                std::thread::sleep(cut);
+                rig.heal();
+                format!("partition for {cut:?} (leader {leader:?})")
+            }
+            Fault::Demote => {
+                let url = rig.nodes[l].url();
+                let out = rig.nodes[l].run(&["node", "demote", "--url", &url, "--wait"]);
+                format!(
+                    "node demote --wait on {}: {} {}{}",
+                    name(l),
+                    out.status,
+                    String::from_utf8_lossy(&out.stdout).trim(),
+                    String::from_utf8_lossy(&out.stderr).trim()
+                )
+                .replace('\n', " | ")
+            }
+            Fault::ManualFailover => {
+                rig.nodes[l].kill();
+                let out = rig.nodes[f].run(&["node", "lead"]);
+                let led = rig.wait_leader(Duration::from_secs(30));
+                let down = rng.millis(0, 1500);
+                std::thread::sleep(down);
+                rig.restart(l);
+                format!(
+                    "kill -9 {} then node lead on {}: {} {} (leader now {led:?}); old leader back after {down:?}",
+                    name(l),
+                    name(f),
+                    out.status,
+                    String::from_utf8_lossy(&out.stdout).trim()
+                )
+                .replace('\n', " | ")
+            }
+        }
+    }
+}

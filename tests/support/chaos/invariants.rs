@@ -1,0 +1,238 @@
+//! The invariants checked after every run, each a named function over the
+//! run's [`Evidence`] returning the violations it found (empty: it holds).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use super::clients::{check_of, Ack};
+use super::monitor::Sample;
+
+/// One stored copy of a chaos event.
+#[derive(Clone, Debug)]
+pub struct Stored {
+    /// Its `Check` property.
+    pub check: String,
+    /// Its `Client` property.
+    pub client: String,
+}
+
+/// A store's `Stream` files: relative path → bytes, sorted.
+pub type Files = Vec<(String, Vec<u8>)>;
+
+/// Everything gathered once the cluster settled.
+pub struct Evidence {
+    /// Every acknowledged event.
+    pub acks: Vec<Ack>,
+    /// Every chaos event the leader finds, by id (each stored copy).
+    pub on_leader: HashMap<String, Vec<Stored>>,
+    /// Every chaos event in a `Divergent/*.clef` file of either node.
+    pub set_aside: HashMap<String, Vec<Stored>>,
+    /// Leadership samples.
+    pub samples: Vec<Sample>,
+    /// The leader's and the follower's `Stream` files once both were stopped
+    /// at the same generation (None when the follower never caught up).
+    pub files: Option<[Files; 2]>,
+    /// Why the cluster did not settle, if it did not.
+    pub unsettled: Option<String>,
+    /// Processes that exited on their own.
+    pub crashes: Vec<String>,
+    /// Every node's log (name, text).
+    pub logs: Vec<(String, String)>,
+}
+
+/// At most 10 items of a list, for messages.
+fn some<T: std::fmt::Debug>(items: &[T]) -> String {
+    format!(
+        "{:?}{}",
+        &items[..items.len().min(10)],
+        if items.len() > 10 { " …" } else { "" }
+    )
+}
+
+/// Acknowledged events that are neither on the leader nor set aside.
+pub fn lost(e: &Evidence) -> Vec<&Ack> {
+    e.acks
+        .iter()
+        .filter(|a| !e.on_leader.contains_key(&a.id) && !e.set_aside.contains_key(&a.id))
+        .collect()
+}
+
+/// Acknowledged events missing on the leader but kept in a set-aside file.
+pub fn set_aside(e: &Evidence) -> usize {
+    e.acks
+        .iter()
+        .filter(|a| !e.on_leader.contains_key(&a.id) && e.set_aside.contains_key(&a.id))
+        .count()
+}
+
+/// Every acknowledged event is searchable on the leader, or (when only a
+/// killed leader held it) kept in a set-aside divergent tail. The follower
+/// holds them too once at the leader's generation: see
+/// [`follower_store_is_a_prefix_of_the_leaders`].
+pub fn every_acknowledged_event_is_searchable(e: &Evidence) -> Vec<String> {
+    let lost = lost(e);
+    if lost.is_empty() {
+        return Vec::new();
+    }
+    let t0 = e.acks.iter().map(|a| a.sent).min().unwrap();
+    let detail: Vec<String> = lost
+        .iter()
+        .map(|a| {
+            format!(
+                "{} acked by node {} at +{:.2}s",
+                a.id,
+                a.node,
+                (a.acked - t0).as_secs_f64()
+            )
+        })
+        .collect();
+    vec![format!(
+        "{} acknowledged events lost: {}",
+        lost.len(),
+        some(&detail)
+    )]
+}
+
+/// No event is stored twice (on the leader, or both on the leader and in
+/// a set-aside tail), none is altered, and nothing stored was never sent.
+pub fn no_event_is_stored_twice_or_altered(e: &Evidence) -> Vec<String> {
+    let mut out = Vec::new();
+    let twice: Vec<(&String, usize)> = e
+        .on_leader
+        .iter()
+        .filter(|(_, v)| v.len() > 1)
+        .map(|(k, v)| (k, v.len()))
+        .collect();
+    if !twice.is_empty() {
+        out.push(format!(
+            "{} events stored more than once: {}",
+            twice.len(),
+            some(&twice)
+        ));
+    }
+    let both: Vec<&String> = e
+        .set_aside
+        .keys()
+        .filter(|k| e.on_leader.contains_key(*k))
+        .collect();
+    if !both.is_empty() {
+        out.push(format!(
+            "{} events both on the leader and set aside as divergent: {}",
+            both.len(),
+            some(&both)
+        ));
+    }
+    let altered: Vec<String> = e
+        .on_leader
+        .iter()
+        .chain(&e.set_aside)
+        .flat_map(|(id, v)| v.iter().map(move |s| (id, s)))
+        .filter(|(id, s)| s.check != check_of(id) || s.client.is_empty())
+        .map(|(id, s)| format!("{id}: {s:?}"))
+        .collect();
+    if !altered.is_empty() {
+        out.push(format!(
+            "{} events altered: {}",
+            altered.len(),
+            some(&altered)
+        ));
+    }
+    out
+}
+
+/// The follower's store equals the leader's, byte for byte, once both are
+/// at the same generation (the non-panicking form of `assert_same_files`);
+/// a follower that never reaches the leader's generation is a violation too.
+pub fn follower_store_is_a_prefix_of_the_leaders(e: &Evidence) -> Vec<String> {
+    if let Some(why) = &e.unsettled {
+        return vec![format!("the cluster did not settle: {why}")];
+    }
+    let Some([leader, follower]) = &e.files else {
+        return vec!["no files compared".into()];
+    };
+    let names = |f: &[(String, Vec<u8>)]| f.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    if names(leader) != names(follower) {
+        return vec![format!(
+            "Stream files differ: leader {:?}, follower {:?}",
+            names(leader),
+            names(follower)
+        )];
+    }
+    leader
+        .iter()
+        .zip(follower)
+        .filter(|((_, x), (_, y))| x != y)
+        .map(|((name, _), _)| format!("{name} differs between leader and follower"))
+        .collect()
+}
+
+/// No two nodes led in the same term at the same time: samples taken
+/// within 150 ms of each other never show both nodes as leader of one
+/// term, and a node's term never goes back.
+pub fn no_two_leaders_acknowledged_in_overlapping_terms(e: &Evidence) -> Vec<String> {
+    let mut out = Vec::new();
+    if !e.samples.iter().any(|s| s.role == "Leader" && s.term != 0) {
+        out.push("no sample showed a leader and its term: nothing to check".into());
+    }
+    let leaders: Vec<&Sample> = e.samples.iter().filter(|s| s.role == "Leader").collect();
+    let mut seen = HashSet::new();
+    for x in &leaders {
+        for y in &leaders {
+            let close = x.at.max(y.at) - x.at.min(y.at) < std::time::Duration::from_millis(150);
+            if x.node < y.node && close && x.term == y.term && x.term != 0 && seen.insert(x.term) {
+                out.push(format!(
+                    "nodes {} and {} both led term {}",
+                    x.node, y.node, x.term
+                ));
+            }
+        }
+    }
+    let mut last: BTreeMap<usize, u64> = BTreeMap::new();
+    for s in e.samples.iter().filter(|s| s.term != 0) {
+        let prev = last.entry(s.node).or_insert(0);
+        if s.term < *prev {
+            out.push(format!(
+                "node {}'s term went back from {prev} to {}",
+                s.node, s.term
+            ));
+        }
+        *prev = (*prev).max(s.term);
+    }
+    out
+}
+
+/// No process exited unless a fault killed it, and no log shows a panic.
+pub fn nodes_never_crashed_on_input(e: &Evidence) -> Vec<String> {
+    let mut out = e.crashes.clone();
+    for (name, log) in &e.logs {
+        if let Some(line) = log.lines().find(|l| l.contains("panicked")) {
+            out.push(format!("{name} panicked: {line}"));
+        }
+    }
+    out
+}
+
+/// Every invariant, by name, with its violations.
+pub fn check_all(e: &Evidence) -> Vec<(&'static str, Vec<String>)> {
+    vec![
+        (
+            "every_acknowledged_event_is_searchable",
+            every_acknowledged_event_is_searchable(e),
+        ),
+        (
+            "no_event_is_stored_twice_or_altered",
+            no_event_is_stored_twice_or_altered(e),
+        ),
+        (
+            "follower_store_is_a_prefix_of_the_leaders",
+            follower_store_is_a_prefix_of_the_leaders(e),
+        ),
+        (
+            "no_two_leaders_acknowledged_in_overlapping_terms",
+            no_two_leaders_acknowledged_in_overlapping_terms(e),
+        ),
+        (
+            "nodes_never_crashed_on_input",
+            nodes_never_crashed_on_input(e),
+        ),
+    ]
+}

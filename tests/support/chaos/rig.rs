@@ -1,0 +1,151 @@
+//! The cluster under test: two real `skein` nodes set up with the operator
+//! guide's commands on a fresh PostgreSQL metastore, with fast cluster
+//! timing. Each node reaches its peer (`--peer-cluster`,
+//! `--peer-internal-api`) through fault-injecting TCP proxies, so the
+//! replication link can be cut whichever node leads.
+
+use std::time::{Duration, Instant};
+
+use crate::cli_support::TestDatabase;
+use crate::cluster::{fast_timing, ClusterNode, CLUSTER_KEY};
+use crate::tcp_proxy::TcpProxy;
+
+/// Two nodes, their links and what happened to them.
+pub struct Rig {
+    /// `nodes[0]` is "a" (leads first), `nodes[1]` is "b".
+    pub nodes: Vec<ClusterNode>,
+    /// `links[i]`: node `i`'s way to its peer (cluster port, internal API).
+    links: Vec<(TcpProxy, TcpProxy)>,
+    /// Processes that exited without being killed (node, log tail).
+    pub crashes: Vec<String>,
+    /// The metastore's database, dropped last (after the nodes).
+    _db: TestDatabase,
+}
+
+/// The last `n` lines of `text`.
+pub fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+impl Rig {
+    /// Sets up and starts the pair; returns once "a" leads.
+    pub fn start() -> Rig {
+        let db = TestDatabase::create();
+        let mut nodes = vec![ClusterNode::new("a"), ClusterNode::new("b")];
+        for n in &mut nodes {
+            n.env.extend(fast_timing());
+        }
+        let links: Vec<(TcpProxy, TcpProxy)> = (0..2)
+            .map(|i| {
+                let peer = &nodes[1 - i];
+                (
+                    TcpProxy::start(peer.cluster),
+                    TcpProxy::start(peer.internal),
+                )
+            })
+            .collect();
+        for i in 0..2 {
+            // The peer as node `i` sees it: through the proxies.
+            let mut seen = ClusterNode::new(&nodes[1 - i].name);
+            seen.cluster = links[i].0.port();
+            seen.internal = links[i].1.port();
+            nodes[i].setup(&seen, CLUSTER_KEY, Some(&db.url));
+        }
+        nodes[0].ok(&["node", "lead"]);
+        nodes[1].ok(&["node", "follow"]);
+        let mut rig = Rig {
+            nodes,
+            links,
+            crashes: Vec::new(),
+            _db: db,
+        };
+        rig.restart(0);
+        rig.restart(1);
+        let leader = rig.wait_leader(Duration::from_secs(60));
+        assert_eq!(leader, Some(0), "a leads after set-up");
+        rig
+    }
+
+    /// The nodes' public API ports.
+    pub fn ports(&self) -> Vec<u16> {
+        self.nodes.iter().map(|n| n.api).collect()
+    }
+
+    /// The index of the node whose `/health` says it leads (the first
+    /// when, for a moment, both do).
+    pub fn leader(&self) -> Option<usize> {
+        (0..2).find(|&i| self.nodes[i].health()["role"] == "Leader")
+    }
+
+    /// Waits up to `limit` for a leader.
+    pub fn wait_leader(&mut self, limit: Duration) -> Option<usize> {
+        let started = Instant::now();
+        loop {
+            if let Some(l) = self.leader() {
+                return Some(l);
+            }
+            if started.elapsed() > limit {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Starts node `i` and waits (up to 60 s) until `/health` answers; a
+    /// process that exits meanwhile is recorded as a crash.
+    pub fn restart(&mut self, i: usize) {
+        let node = &mut self.nodes[i];
+        node.spawn();
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(60) {
+            if !node.is_running() {
+                let why = format!(
+                    "{} exited while starting:\n{}",
+                    node.name,
+                    tail(&node.log(), 30)
+                );
+                self.crashes.push(why);
+                node.kill();
+                return;
+            }
+            if node.get("/health").0 != 0 {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Records (and restarts) every node whose process is gone although
+    /// no fault killed it: faults always restart what they kill.
+    pub fn check_running(&mut self) {
+        for i in 0..2 {
+            if !self.nodes[i].is_running() {
+                let node = &self.nodes[i];
+                self.crashes.push(format!(
+                    "{} exited on its own:\n{}",
+                    node.name,
+                    tail(&node.log(), 30)
+                ));
+                self.nodes[i].kill();
+                self.restart(i);
+            }
+        }
+    }
+
+    /// Cuts every link between the nodes (live connections reset, new ones refused).
+    pub fn cut(&self) {
+        for (c, i) in &self.links {
+            c.cut();
+            i.cut();
+        }
+    }
+
+    /// Heals every link.
+    pub fn heal(&self) {
+        for (c, i) in &self.links {
+            c.heal();
+            i.heal();
+        }
+    }
+}

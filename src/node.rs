@@ -123,6 +123,11 @@ async fn serve(
         config,
     });
     let roots = tls.client_config();
+    let proof = state
+        .actors
+        .cluster
+        .as_ref()
+        .map(|c| api::peer_proof::PeerProof::new(c.key.clone(), c.node_name.clone()));
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -131,7 +136,8 @@ async fn serve(
             .wrap(from_fn(api::auth::enforce))
             .wrap(
                 api::proxy::ProxyForwarder::new(gate.clone(), &state.config)
-                    .with_tls(roots.clone()),
+                    .with_tls(roots.clone())
+                    .with_peer_proof(proof.clone()),
             )
             .wrap(from_fn(api::record_metrics))
             .configure(api::configure)

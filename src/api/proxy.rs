@@ -41,6 +41,7 @@ pub use skein_actors::cluster_coordinator::LeaderGate;
 use skein_actors::cluster_coordinator::Route;
 use url::Url;
 
+use super::peer_proof::{self, PeerProof};
 use super::ApiError;
 use crate::settings::runtime::RuntimeConfig;
 
@@ -56,6 +57,8 @@ pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(120);
 pub const PROXIED_HEADER: &str = "x-skein-proxied";
 /// Set on forwarded requests: the sender's leadership term.
 pub const TERM_HEADER: &str = "x-skein-term";
+/// The headers only a proven cluster peer may set (see [`peer_proof`]).
+const CROSSING_HEADERS: [&str; 2] = [PROXIED_HEADER, TERM_HEADER];
 /// The route a demotion is started on: not held or counted on a leader.
 pub const DEMOTE_PATH: &str = "/api/cluster/demote";
 
@@ -65,6 +68,7 @@ pub struct ProxyForwarder {
     leader: Option<Url>,
     max_payload_bytes: u64,
     tls: Option<Arc<rustls::ClientConfig>>,
+    proof: Option<PeerProof>,
 }
 
 impl ProxyForwarder {
@@ -76,7 +80,16 @@ impl ProxyForwarder {
             leader: config.cluster.peer_internal_api_uri.clone(),
             max_payload_bytes: config.max_payload_bytes,
             tls: None,
+            proof: None,
         }
+    }
+
+    /// Signs forwarded requests and checks those forwarded here with the
+    /// cluster key (see [`super::peer_proof`]); without it no forwarding
+    /// claim is trusted.
+    pub fn with_peer_proof(mut self, proof: Option<PeerProof>) -> ProxyForwarder {
+        self.proof = proof;
+        self
     }
 
     /// Verifies an `https://` leader against `roots` (see [`crate::tls`]).
@@ -121,6 +134,7 @@ where
                 leader: self.leader.clone(),
                 max_payload_bytes: self.max_payload_bytes,
                 client,
+                proof: self.proof.clone(),
             }),
         }))
     }
@@ -131,6 +145,7 @@ struct Inner {
     leader: Option<Url>,
     max_payload_bytes: u64,
     client: awc::Client,
+    proof: Option<PeerProof>,
 }
 
 /// The per-worker service built by [`ProxyForwarder`].
@@ -152,7 +167,8 @@ where
 
     forward_ready!(service);
 
-    fn call(&self, req: ServiceRequest) -> Self::Future {
+    fn call(&self, mut req: ServiceRequest) -> Self::Future {
+        peer_proof::check(&mut req, self.inner.proof.as_ref(), &CROSSING_HEADERS);
         let demote_here = req.path() == DEMOTE_PATH && self.inner.gate.role().accepts_writes();
         if served_locally(&req) || demote_here {
             let fut = self.service.call(req);
@@ -271,9 +287,17 @@ async fn forward_request(
     for (name, value) in forwarded_headers(req) {
         out = out.insert_header((name, value));
     }
+    let (hops, term) = (hops.to_string(), term.to_string());
+    if let Some(proof) = &inner.proof {
+        let pq = req.uri().path_and_query().map_or("/", |p| p.as_str());
+        let signed = proof.sign(req.method().as_str(), pq, &hops, &term);
+        if let Some(value) = peer_proof::header_value(&signed) {
+            out = out.insert_header((HeaderName::from_static(peer_proof::PROOF_HEADER), value));
+        }
+    }
     out = out
-        .insert_header((HeaderName::from_static(PROXIED_HEADER), hops.to_string()))
-        .insert_header((HeaderName::from_static(TERM_HEADER), term.to_string()));
+        .insert_header((HeaderName::from_static(PROXIED_HEADER), hops))
+        .insert_header((HeaderName::from_static(TERM_HEADER), term));
 
     let declared = declared_length(req.headers())?;
     if declared.is_some_and(|n| n > inner.max_payload_bytes) {

@@ -70,6 +70,30 @@ impl ClusterKey {
             .is_ok()
     }
 
+    /// A forwarding node's proof over `fields` (see the binary's
+    /// `api::peer_proof`): HMAC(key, "skein forward" ‖ fields…).
+    pub fn forward_proof(&self, fields: &[&str]) -> Vec<u8> {
+        self.forward_mac(fields).finalize().into_bytes().to_vec()
+    }
+
+    /// Whether `proof` is [`ClusterKey::forward_proof`] of `fields`
+    /// (constant time).
+    pub fn verify_forward(&self, fields: &[&str], proof: &[u8]) -> bool {
+        self.forward_mac(fields).verify_slice(proof).is_ok()
+    }
+
+    fn forward_mac(&self, fields: &[&str]) -> Hmac<Sha256> {
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes keys of any length");
+        for part in
+            std::iter::once(&b"skein forward"[..]).chain(fields.iter().map(|f| f.as_bytes()))
+        {
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part);
+        }
+        mac
+    }
+
     /// Whether `proof` is the leader's proof for this session (constant time).
     pub fn verify_leader(&self, nonce_l: &[u8], nonce_f: &[u8], node: &str, proof: &[u8]) -> bool {
         self.mac(b"skein leader", nonce_l, nonce_f, node)

@@ -160,11 +160,16 @@ fn cookie(req: &HttpRequest, token: &str, max_age: u64) -> String {
     format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
 }
 
-/// The caller's address for throttling: the TCP peer's (forwarded
-/// addresses are not trusted until forwarded requests prove they come
-/// from a cluster peer).
+/// The caller's address for throttling: the TCP peer's, or — for a request
+/// a cluster peer proved it forwarded (see [`crate::api::peer_proof`]) — the
+/// address that peer saw.
 pub fn client_address(req: &HttpRequest) -> IpAddr {
-    req.peer_addr()
-        .map(|a| a.ip())
+    use actix_web::HttpMessage as _;
+    let proven = req
+        .extensions()
+        .get::<crate::api::peer_proof::ForwardedByPeer>()
+        .and_then(|f| f.client);
+    proven
+        .or_else(|| req.peer_addr().map(|a| a.ip()))
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
 }

@@ -225,4 +225,15 @@ fn demote_hands_leadership_to_the_follower() {
         "served by node-b: {cluster}"
     );
     assert_eq!(cluster["Nodes"][0]["Role"], "Leader", "{cluster}");
+    // Its state is its own, not its ended follower session's.
+    let started = Instant::now();
+    loop {
+        let (_, cluster) = json(&b, "/api/cluster");
+        let state = cluster["Nodes"][0]["StateDescription"].to_string();
+        if state.contains("leading in term 2") {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "{cluster}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }

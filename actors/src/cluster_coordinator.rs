@@ -270,10 +270,12 @@ impl ClusterCoordinator {
 
     fn row(&self) -> NodeRow {
         let g = self.store.generation();
+        // The replication state describes this node's follower session: a
+        // leader's is left over from before its promotion.
         let state = match (&self.replication.state, self.role) {
             _ if self.demoting => "handing leadership over".to_string(),
+            (_, Role::Leader) => format!("leading in term {}", self.term),
             (Some(s), _) => s.clone(),
-            (None, Role::Leader) => format!("leading in term {}", self.term),
             (None, _) if self.may_resume => "not accepting writes: lease not renewed".into(),
             (None, _) => format!("following in term {}", self.term),
         };

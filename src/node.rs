@@ -56,7 +56,14 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
     if let Some(setup) = &mut cluster {
         setup.client_tls = Some(tls.client_config());
     }
-    actix_web::rt::System::new().block_on(serve(
+    // Tasks still running when the node stops are dropped after the actix
+    // runtime has gone; a pooled metastore connection among them returns to
+    // its pool by spawning onto the current Tokio runtime (sqlx) and panics
+    // without one. This idle runtime is there for them.
+    let fallback = tokio::runtime::Builder::new_current_thread().build()?;
+    let _fallback = fallback.enter();
+    // Bound, so that the runner (and its tasks) drops while `_fallback` is entered.
+    let served = actix_web::rt::System::new().block_on(serve(
         config,
         store,
         url,
@@ -64,7 +71,8 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
         (role, cluster),
         instance_name,
         ctx.env,
-    ))
+    ));
+    served
 }
 
 async fn serve(
@@ -96,6 +104,7 @@ async fn serve(
             internal_api_uri: uri(&config.cluster.internal_api_uri),
             timing,
             gate: gate.clone(),
+            replication: actors.cluster.as_ref().map(|c| c.state.clone()),
         };
         let (supervisor, health) = (actors.supervisor.clone(), actors.health.clone());
         let (ms, store) = (metastore.clone(), actors.store.clone());

@@ -121,6 +121,9 @@ pub struct CoordinatorConfig {
     pub timing: ClusterTiming,
     /// The gate the HTTP layer routes leader work through.
     pub gate: LeaderGate,
+    /// This node's replication state: a demotion sees the follower's
+    /// acknowledged generation there at once (else in its heartbeat row).
+    pub replication: Option<crate::replication::ReplicationState>,
 }
 
 /// Ask for this node's row as it would be heartbeated now.

@@ -22,10 +22,13 @@ use crate::messages::{DemoteLeader, DemoteReport, Role};
 /// before it fences the StoreWriter anyway.
 pub const DRAIN_LIMIT: Duration = Duration::from_secs(5);
 use crate::metastore::{Metastore, MetastoreError};
+use crate::replication::ReplicationState;
 
-/// Waits until node `to` reports at least `target`; `false` on timeout.
+/// Waits until node `to` has acknowledged at least `target` in its
+/// replication session with this node, or reports it in its heartbeat row;
+/// `false` on timeout.
 async fn caught_up(
-    ms: &Metastore,
+    (ms, acked): (&Metastore, Option<&ReplicationState>),
     to: &str,
     target: Generation,
     limit: Duration,
@@ -33,6 +36,15 @@ async fn caught_up(
 ) -> Result<bool, MetastoreError> {
     let deadline = Instant::now() + limit;
     loop {
+        let session = acked.is_some_and(|state| {
+            let followers = state.followers(target);
+            followers
+                .iter()
+                .any(|f| f.node == to && f.generation >= target)
+        });
+        if session {
+            return Ok(true);
+        }
         let at = ms.nodes().await?.into_iter().find(|n| n.name == to);
         if at.is_some_and(|n| {
             (n.generation_model, n.generation_write) >= (target.model, target.write)
@@ -77,6 +89,7 @@ impl Handler<DemoteLeader> for ClusterCoordinator {
         gate.begin_drain();
         let drain = async move { gate.drained(DRAIN_LIMIT).await };
         let (ms, me, store) = (self.ms.clone(), self.config.me.clone(), self.store.clone());
+        let acked = self.config.replication.clone();
         let (lease, poll) = (self.config.timing.lease, self.config.timing.heartbeat / 4);
         let start = move |drained: bool, act: &mut Self, _: &mut Context<Self>| {
             let leads = (act.role, act.term) == (Role::Leader, term);
@@ -88,7 +101,7 @@ impl Handler<DemoteLeader> for ClusterCoordinator {
                 if !drained {
                     return Err((ClusterError::Draining { running }, After::LeadOn(None)));
                 }
-                hand_over(ms, me, store, msg, term, (lease, poll)).await
+                hand_over((ms, acked), me, store, msg, term, (lease, poll)).await
             })
         };
         Box::pin(fut::wrap_future(drain).then(start).map(
@@ -127,7 +140,7 @@ impl Handler<DemoteLeader> for ClusterCoordinator {
 /// Waits for `msg.to` to reach this (drained) node's generation, then hands
 /// leadership over in the metastore.
 async fn hand_over(
-    ms: Metastore,
+    (ms, acked): (Metastore, Option<ReplicationState>),
     me: String,
     store: std::sync::Arc<skein_store::Store>,
     msg: DemoteLeader,
@@ -139,7 +152,7 @@ async fn hand_over(
         "stopped accepting writes at generation {target} (new requests are held; those running finished)"
     )];
     let to = msg.to;
-    let ready = caught_up(&ms, &to, target, msg.catch_up, poll)
+    let ready = caught_up((&ms, acked.as_ref()), &to, target, msg.catch_up, poll)
         .await
         .map_err(|e| (e.into(), After::Fence))?;
     if ready {

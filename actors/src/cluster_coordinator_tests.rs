@@ -75,6 +75,7 @@ async fn node(ms: &Metastore, me: &str, configured: Role) -> Node {
         internal_api_uri: None,
         timing: FAST,
         gate: gate.clone(),
+        replication: None,
     };
     let coordinator = ClusterCoordinator::start(
         ms.clone(),

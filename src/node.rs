@@ -62,8 +62,9 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
     // without one. This idle runtime is there for them.
     let fallback = tokio::runtime::Builder::new_current_thread().build()?;
     let _fallback = fallback.enter();
-    // Bound, so that the runner (and its tasks) drops while `_fallback` is entered.
-    let served = actix_web::rt::System::new().block_on(serve(
+    // Declared after `_fallback`, so the runner and its tasks drop before it.
+    let runner = actix_web::rt::System::new();
+    runner.block_on(serve(
         config,
         store,
         url,
@@ -71,8 +72,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
         (role, cluster),
         instance_name,
         ctx.env,
-    ));
-    served
+    ))
 }
 
 async fn serve(

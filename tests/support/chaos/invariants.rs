@@ -186,6 +186,22 @@ pub fn no_two_leaders_acknowledged_in_overlapping_terms(e: &Evidence) -> Vec<Str
             }
         }
     }
+    // Each node logs every role it takes ("role changed: Leader in term N"):
+    // no term may be led by both.
+    let led = |log: &str| -> HashSet<u64> {
+        log.lines()
+            .filter_map(|l| l.split("role changed: Leader in term ").nth(1))
+            .filter_map(|rest| rest.split_whitespace().next()?.parse().ok())
+            .collect()
+    };
+    if let [(a, la), (b, lb)] = &e.logs[..] {
+        let (ta, tb) = (led(la), led(lb));
+        let mut both: Vec<&u64> = ta.intersection(&tb).collect();
+        both.sort();
+        if !both.is_empty() {
+            out.push(format!("{a} and {b} both logged leading terms {both:?}"));
+        }
+    }
     let mut last: BTreeMap<usize, u64> = BTreeMap::new();
     for s in e.samples.iter().filter(|s| s.term != 0) {
         let prev = last.entry(s.node).or_insert(0);

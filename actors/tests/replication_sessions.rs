@@ -369,3 +369,68 @@ fn a_follower_behind_the_kept_history_copies_a_snapshot_then_streams() {
         );
     });
 }
+
+/// The next binary frame (pings and the like skipped).
+async fn next_frame(conn: &mut Conn) -> Frame {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), conn.next()).await {
+            Ok(Some(Ok(ws::Frame::Binary(b)))) => return Frame::decode(&b).unwrap(),
+            Ok(Some(Ok(_))) => {}
+            other => panic!("no frame: {other:?}"),
+        }
+    }
+}
+
+async fn challenge(conn: &mut Conn) -> Vec<u8> {
+    send(conn, hello(PROTOCOL_VERSION)).await;
+    match next_frame(conn).await {
+        Frame::Challenge { nonce_l } => nonce_l,
+        other => panic!("expected a Challenge, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_replayed_or_forged_handshake_is_refused_and_counted() {
+    actix_rt::System::new().block_on(async {
+        let d = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(d.path(), opts()).unwrap());
+        let leader_setup = setup("a", "the-cluster-key", None);
+        let state = leader_setup.state.clone();
+        let (_a, url) = leader(store, Role::Leader, leader_setup);
+        let key = ClusterKey::new("the-cluster-key").unwrap();
+
+        // A genuine follower's handshake, as an eavesdropper records it.
+        let mut genuine = raw(&url).await;
+        let nonce_l = challenge(&mut genuine).await;
+        let recorded = key.follower_proof(&nonce_l, &[7; 32], "b");
+        let proof = Frame::Proof {
+            hmac: recorded.clone(),
+        };
+        send(&mut genuine, proof.encode().unwrap()).await;
+        assert!(matches!(
+            next_frame(&mut genuine).await,
+            Frame::Welcome { .. }
+        ));
+        assert_eq!(state.counters().invalid_key, 0);
+
+        // Replayed word for word on a new connection: the leader's fresh
+        // nonce makes the recorded proof worthless.
+        let mut replay = raw(&url).await;
+        let fresh = challenge(&mut replay).await;
+        assert_ne!(fresh, nonce_l, "every session gets a fresh nonce");
+        let proof = Frame::Proof { hmac: recorded };
+        send(&mut replay, proof.encode().unwrap()).await;
+        assert!(next_refusal(&mut replay).await.contains("key"));
+        assert_eq!(state.counters().invalid_key, 1);
+
+        // Forged: a proof made with another key.
+        let mut forged = raw(&url).await;
+        let nonce_l = challenge(&mut forged).await;
+        let other = ClusterKey::new("a-guessed-key").unwrap();
+        let hmac = other.follower_proof(&nonce_l, &[7; 32], "b");
+        send(&mut forged, Frame::Proof { hmac }.encode().unwrap()).await;
+        assert!(next_refusal(&mut forged).await.contains("key"));
+        assert_eq!(state.counters().invalid_key, 2);
+        assert_eq!(state.counters().established, 1);
+    });
+}

@@ -31,7 +31,6 @@ const SEED: u64 = 0x5eed_c4a0;
 fn judge(outcomes: &[Outcome]) {
     let table = report::table(outcomes);
     println!("{table}");
-    eprintln!("{table}");
     for o in outcomes {
         eprintln!(
             "chaos: {} seed {:#x}: {:.1}s; faults: {:?}",

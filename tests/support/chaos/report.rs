@@ -26,6 +26,14 @@ pub fn table(outcomes: &[Outcome]) -> String {
             r[0], r[1], r[2], r[3], r[4]
         ));
     }
+    let total = rows.values().fold([0; 5], |mut t, r| {
+        t.iter_mut().zip(r).for_each(|(t, r)| *t += r);
+        t
+    });
+    out.push_str(&format!(
+        "{:<18} {:>5} {:>10} {:>6} {:>10} {:>11}\n",
+        "total", total[0], total[1], total[2], total[3], total[4]
+    ));
     for o in outcomes {
         for v in &o.violations {
             out.push_str(&format!(

@@ -20,6 +20,9 @@ pub enum Fault {
     Partition,
     /// `skein node demote --wait` on the leader.
     Demote,
+    /// Either node's link to PostgreSQL cut, healed after up to 6 s (longer
+    /// than the 3 s lease).
+    MetastorePartition,
     /// kill -9 of the leader, `skein node lead` on the follower, the old
     /// leader restarted (it must follow, setting aside what only it held).
     ManualFailover,
@@ -27,11 +30,12 @@ pub enum Fault {
 
 impl Fault {
     /// Every kind, in table order.
-    pub const ALL: [Fault; 6] = [
+    pub const ALL: [Fault; 7] = [
         Fault::KillLeader,
         Fault::KillFollower,
         Fault::Pause,
         Fault::Partition,
+        Fault::MetastorePartition,
         Fault::Demote,
         Fault::ManualFailover,
     ];
@@ -43,6 +47,7 @@ impl Fault {
             Fault::KillFollower => "kill -9 follower",
             Fault::Pause => "SIGSTOP/SIGCONT",
             Fault::Partition => "partition",
+            Fault::MetastorePartition => "metastore cut",
             Fault::Demote => "demote --wait",
             Fault::ManualFailover => "manual fail-over",
         }
@@ -81,6 +86,17 @@ impl Fault {
                 std::thread::sleep(cut);
                 rig.heal();
                 format!("partition for {cut:?} (leader {leader:?})")
+            }
+            Fault::MetastorePartition => {
+                let i = rng.range(0, 2) as usize;
+                let cut = rng.millis(1000, 6000);
+                rig.cut_metastore(i);
+                std::thread::sleep(cut);
+                rig.heal_metastore(i);
+                format!(
+                    "{}'s metastore link cut for {cut:?} (leader {leader:?})",
+                    name(i)
+                )
             }
             Fault::Demote => {
                 let url = rig.nodes[l].url();

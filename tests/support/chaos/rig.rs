@@ -16,6 +16,8 @@ pub struct Rig {
     pub nodes: Vec<ClusterNode>,
     /// `links[i]`: node `i`'s way to its peer (cluster port, internal API).
     links: Vec<(TcpProxy, TcpProxy)>,
+    /// `metastore_links[i]`: node `i`'s way to PostgreSQL.
+    metastore_links: Vec<TcpProxy>,
     /// Processes that exited without being killed (node, log tail).
     pub crashes: Vec<String>,
     /// The metastore's database, dropped last (after the nodes).
@@ -26,6 +28,18 @@ pub struct Rig {
 pub fn tail(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// The port of a `postgres://user@127.0.0.1:PORT/db` URL and how to write
+/// the URL with another port.
+fn postgres_port(url: &str) -> (u16, impl Fn(u16) -> String) {
+    let (head, rest) = url
+        .split_once("@127.0.0.1:")
+        .unwrap_or_else(|| panic!("the chaos suite needs PostgreSQL on 127.0.0.1 (tcp): {url}"));
+    let (port, db) = rest.split_once('/').expect("a database name");
+    let port = port.parse().expect("a port");
+    let (head, db) = (head.to_owned(), db.to_owned());
+    (port, move |p: u16| format!("{head}@127.0.0.1:{p}/{db}"))
 }
 
 impl Rig {
@@ -45,18 +59,22 @@ impl Rig {
                 )
             })
             .collect();
+        let (pg_port, via) = postgres_port(&db.url);
+        let metastore_links: Vec<TcpProxy> = (0..2).map(|_| TcpProxy::start(pg_port)).collect();
         for i in 0..2 {
             // The peer as node `i` sees it: through the proxies.
             let mut seen = ClusterNode::new(&nodes[1 - i].name);
             seen.cluster = links[i].0.port();
             seen.internal = links[i].1.port();
-            nodes[i].setup(&seen, CLUSTER_KEY, Some(&db.url));
+            let url = via(metastore_links[i].port());
+            nodes[i].setup(&seen, CLUSTER_KEY, Some(&url));
         }
         nodes[0].ok(&["node", "lead"]);
         nodes[1].ok(&["node", "follow"]);
         let mut rig = Rig {
             nodes,
             links,
+            metastore_links,
             crashes: Vec::new(),
             _db: db,
         };
@@ -139,6 +157,16 @@ impl Rig {
             c.cut();
             i.cut();
         }
+    }
+
+    /// Cuts node `i`'s link to PostgreSQL.
+    pub fn cut_metastore(&self, i: usize) {
+        self.metastore_links[i].cut();
+    }
+
+    /// Heals node `i`'s link to PostgreSQL.
+    pub fn heal_metastore(&self, i: usize) {
+        self.metastore_links[i].heal();
     }
 
     /// Heals every link.

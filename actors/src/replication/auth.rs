@@ -70,6 +70,14 @@ impl ClusterKey {
             .is_ok()
     }
 
+    /// The key that seals one session's frames (see [`super::seal`]).
+    pub(super) fn session_key(&self, nonce_l: &[u8], nonce_f: &[u8], node: &str) -> Vec<u8> {
+        self.mac(b"skein session", nonce_l, nonce_f, node)
+            .finalize()
+            .into_bytes()
+            .to_vec()
+    }
+
     /// A forwarding node's proof over `fields` (see the binary's
     /// `api::peer_proof`): HMAC(key, "skein forward" ‖ fields…).
     pub fn forward_proof(&self, fields: &[&str]) -> Vec<u8> {

@@ -18,6 +18,7 @@ pub mod auth;
 pub mod endpoint;
 pub mod protocol;
 pub mod receiver;
+pub mod seal;
 pub mod sender;
 pub mod set_aside;
 pub mod source;

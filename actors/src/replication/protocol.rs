@@ -31,7 +31,7 @@ use skein_store::Generation;
 use super::ReplicationError;
 
 /// The protocol version this build speaks.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// One frame on the cluster port.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -20,6 +20,7 @@ use skein_store::{Generation, Store, StoreError};
 
 use super::auth::new_nonce;
 use super::protocol::{Frame, PROTOCOL_VERSION};
+use super::seal::SessionSeal;
 use super::set_aside::reconcile;
 use super::timing::{
     BACKOFF_MAX, BACKOFF_MIN, HANDSHAKE_TIMEOUT, IDLE_TIMEOUT, MAX_FRAME_BYTES, UNHEALTHY_AFTER,
@@ -146,17 +147,40 @@ async fn run_forever(
 
 type Conn = actix_codec::Framed<awc::BoxedSocket, ws::Codec>;
 
-async fn send(conn: &mut Conn, frame: &Frame) -> Result<(), ReplicationError> {
-    let bytes = frame.encode()?;
-    conn.send(ws::Message::Binary(bytes.into()))
-        .await
-        .map_err(|e| ReplicationError::Connection(e.to_string()))
+/// The connection to the leader, its frames sealed once the session is
+/// established (see [`SessionSeal`]).
+struct Channel {
+    conn: Conn,
+    seal: Option<SessionSeal>,
 }
 
-/// The next frame from the leader (its bytes counted in `state`), answering
-/// pings on the way.
+impl Channel {
+    async fn send(&mut self, frame: &Frame) -> Result<(), ReplicationError> {
+        let bytes = frame.encode()?;
+        let bytes = match &mut self.seal {
+            Some(seal) => seal.seal(bytes),
+            None => bytes,
+        };
+        self.conn
+            .send(ws::Message::Binary(bytes.into()))
+            .await
+            .map_err(|e| ReplicationError::Connection(e.to_string()))
+    }
+
+    /// The next frame from the leader (its bytes counted in `state`),
+    /// answering pings on the way.
+    async fn next_frame(
+        &mut self,
+        limit: Duration,
+        state: &ReplicationState,
+    ) -> Result<Frame, ReplicationError> {
+        next_frame(&mut self.conn, &mut self.seal, limit, state).await
+    }
+}
+
 async fn next_frame(
     conn: &mut Conn,
+    seal: &mut Option<SessionSeal>,
     limit: Duration,
     state: &ReplicationState,
 ) -> Result<Frame, ReplicationError> {
@@ -171,7 +195,11 @@ async fn next_frame(
         match frame {
             ws::Frame::Binary(bytes) => {
                 state.frame_received(bytes.len());
-                return match Frame::decode(&bytes)? {
+                let frame = match seal {
+                    Some(seal) => seal.open(&bytes)?,
+                    None => &bytes[..],
+                };
+                return match Frame::decode(frame)? {
                     Frame::Refused { reason } => Err(ReplicationError::Refused(reason)),
                     f => Ok(f),
                 };
@@ -210,12 +238,13 @@ async fn session(
             .finish(),
         None => builder.finish(),
     };
-    let (_, mut conn) = client
+    let (_, conn) = client
         .ws(url)
         .max_frame_size(MAX_FRAME_BYTES)
         .connect()
         .await
         .map_err(|e| ReplicationError::Connection(e.to_string()))?;
+    let mut conn = Channel { conn, seal: None };
     let s = store.clone();
     let (status, term_history) = blocking(move || Ok((s.status(), s.term_history()))).await?;
     let node = setup.node_name.clone();
@@ -228,15 +257,14 @@ async fn session(
         generation: status.generation,
         nonce_f: nonce_f.clone(),
     };
-    send(&mut conn, &hello).await?;
-    let nonce_l = match next_frame(&mut conn, HANDSHAKE_TIMEOUT, &setup.state).await? {
+    conn.send(&hello).await?;
+    let nonce_l = match conn.next_frame(HANDSHAKE_TIMEOUT, &setup.state).await? {
         Frame::Challenge { nonce_l } => nonce_l,
         f => return Err(ReplicationError::Unexpected(f.kind())),
     };
     let hmac = setup.key.follower_proof(&nonce_l, &nonce_f, &node);
-    send(&mut conn, &Frame::Proof { hmac }).await?;
-    let (leader, leader_generation) = match next_frame(&mut conn, HANDSHAKE_TIMEOUT, &setup.state)
-        .await?
+    conn.send(&Frame::Proof { hmac }).await?;
+    let (leader, leader_generation) = match conn.next_frame(HANDSHAKE_TIMEOUT, &setup.state).await?
     {
         Frame::Welcome {
             leader,
@@ -249,9 +277,10 @@ async fn session(
             if !setup.key.verify_leader(&nonce_l, &nonce_f, &node, &proof_l) {
                 return Err(ReplicationError::InvalidKey);
             }
+            conn.seal = Some(SessionSeal::follower(&setup.key, &nonce_l, &nonce_f, &node));
             let state = &setup.state;
             if let Some(answer) = reconcile(store, state, &status, store_id, common).await? {
-                send(&mut conn, &answer).await?;
+                conn.send(&answer).await?;
             }
             log::info!(
                 "replicating from {leader} (term {term}, generation {generation}); this node is at {}",
@@ -275,7 +304,7 @@ async fn session(
     let note = aside.last().map(|a| format!("; {a}")).unwrap_or_default();
     report(health, true, format!("replicating from {leader}{note}"));
     loop {
-        let acked = match next_frame(&mut conn, IDLE_TIMEOUT, state).await? {
+        let acked = match conn.next_frame(IDLE_TIMEOUT, state).await? {
             Frame::Ops { items } => {
                 let s = store.clone();
                 blocking(move || s.apply(&items)).await?
@@ -301,7 +330,7 @@ async fn session(
             s.generation = acked;
             s.last_sync_at = Some(Utc::now());
         });
-        send(&mut conn, &Frame::Ack { generation: acked }).await?;
+        conn.send(&Frame::Ack { generation: acked }).await?;
     }
 }
 
@@ -312,7 +341,7 @@ type ChunkReply = std::sync::mpsc::Sender<Result<Vec<u8>, StoreError>>;
 /// the session. An interrupted copy resumes in the next session.
 async fn install_snapshot(
     store: &Arc<Store>,
-    conn: &mut Conn,
+    conn: &mut Channel,
     plan: SnapshotPlan,
     state: &ReplicationState,
 ) -> Result<Generation, ReplicationError> {
@@ -336,9 +365,9 @@ async fn install_snapshot(
             }
             Some((name, offset, max, reply)) = rx.recv() => {
                 let max_len = max as u64;
-                send(conn, &Frame::ChunkRequest { name: name.clone(), offset, max_len }).await?;
+                conn.send(&Frame::ChunkRequest { name: name.clone(), offset, max_len }).await?;
                 let bytes = loop {
-                    match next_frame(conn, IDLE_TIMEOUT, state).await? {
+                    match conn.next_frame(IDLE_TIMEOUT, state).await? {
                         Frame::FileChunk { name: n, offset: o, bytes } if n == name && o == offset => {
                             break bytes
                         }

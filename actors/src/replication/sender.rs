@@ -22,6 +22,7 @@ use skein_store::{Generation, Store};
 use super::auth::{new_nonce, NONCE_LEN};
 use super::endpoint::SenderHub;
 use super::protocol::{Frame, PROTOCOL_VERSION};
+use super::seal::SessionSeal;
 use super::source::{self, NextOps};
 use super::timing::{HANDSHAKE_TIMEOUT, HEARTBEAT, IDLE_TIMEOUT, MAX_UNACKED_FRAMES};
 use super::{ClusterSetup, ReplicationError};
@@ -68,6 +69,8 @@ pub struct ReplicationSender {
     sent: Generation,
     unacked: VecDeque<Generation>,
     fetching: bool,
+    /// Seals frames once `Welcome` is sent.
+    seal: Option<SessionSeal>,
 }
 
 pub(super) type Ctx = ws::WebsocketContext<ReplicationSender>;
@@ -98,6 +101,7 @@ impl ReplicationSender {
             sent: Generation::ZERO,
             unacked: VecDeque::new(),
             fetching: false,
+            seal: None,
         }
     }
 
@@ -113,11 +117,20 @@ impl ReplicationSender {
         match frame.encode() {
             Ok(bytes) => {
                 let chunk = matches!(frame, Frame::FileChunk { .. });
-                self.setup.state.frame_sent(bytes.len(), chunk);
-                ctx.binary(bytes)
+                self.binary(ctx, bytes, chunk);
             }
             Err(e) => self.end(ctx, &e.to_string()),
         }
+    }
+
+    /// Sends an encoded frame, sealed once the session is established.
+    fn binary(&mut self, ctx: &mut Ctx, bytes: Vec<u8>, chunk: bool) {
+        let bytes = match &mut self.seal {
+            Some(seal) => seal.seal(bytes),
+            None => bytes,
+        };
+        self.setup.state.frame_sent(bytes.len(), chunk);
+        ctx.binary(bytes);
     }
 
     /// Sends `Refused { reason }`, logs it and closes the session.
@@ -132,7 +145,7 @@ impl ReplicationSender {
         })
         .encode()
         {
-            ctx.binary(bytes);
+            self.binary(ctx, bytes, false);
         }
         ctx.close(Some(ws::CloseReason {
             code: ws::CloseCode::Policy,
@@ -288,6 +301,12 @@ impl ReplicationSender {
                 proof_l,
             },
         );
+        self.seal = Some(SessionSeal::leader(
+            &self.setup.key,
+            nonce_l,
+            nonce_f,
+            &node,
+        ));
         log::info!(
             "follower {node} ({}) connected at generation {generation}; leader at {ours}",
             self.peer
@@ -358,8 +377,7 @@ impl ReplicationSender {
             act.fetching = false;
             match read {
                 Ok(NextOps::Frame(bytes, last)) => {
-                    act.setup.state.frame_sent(bytes.len(), false);
-                    ctx.binary(bytes);
+                    act.binary(ctx, bytes, false);
                     act.sent = last;
                     act.unacked.push_back(last);
                     act.pump(ctx);
@@ -400,7 +418,13 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for ReplicationSender
         self.last_heard = Instant::now();
         let outcome = match msg {
             Ok(ws::Message::Binary(bytes)) => {
-                Frame::decode(&bytes).and_then(|frame| self.on_frame(ctx, frame))
+                let opened = match &mut self.seal {
+                    Some(seal) => seal.open(&bytes),
+                    None => Ok(&bytes[..]),
+                };
+                opened
+                    .and_then(Frame::decode)
+                    .and_then(|frame| self.on_frame(ctx, frame))
             }
             Ok(ws::Message::Ping(p)) => {
                 ctx.pong(&p);

@@ -20,8 +20,8 @@ pub enum Fault {
     Partition,
     /// `skein node demote --wait` on the leader.
     Demote,
-    /// Either node's link to PostgreSQL cut, healed after up to 6 s (longer
-    /// than the 3 s lease).
+    /// Either node's link to PostgreSQL cut for 3.5 to 7 s (longer than the
+    /// 3 s lease), then healed.
     MetastorePartition,
     /// kill -9 of the leader, `skein node lead` on the follower, the old
     /// leader restarted (it must follow, setting aside what only it held).
@@ -89,7 +89,7 @@ impl Fault {
             }
             Fault::MetastorePartition => {
                 let i = rng.range(0, 2) as usize;
-                let cut = rng.millis(1000, 6000);
+                let cut = rng.millis(3500, 7000);
                 rig.cut_metastore(i);
                 std::thread::sleep(cut);
                 rig.heal_metastore(i);

@@ -182,25 +182,9 @@ fn generation_over_https(port: u16, roots: &Arc<rustls::ClientConfig>) -> String
 /// The guide's set-up for `node` with every URI secured, its certificates
 /// (one leaf for 127.0.0.1 under each listener's `<port>.pfx`) and the CA.
 fn secure_setup(node: &ClusterNode, peer: &ClusterNode, ca: &TestCa, pfx: &Path, db: &str) {
-    let secret = node.ok(&["show-key", "--generate"]).trim().to_owned();
-    node.ok(&["config", "create"]);
-    node.ok(&["config", "set", "-k", "storage.secretKey", "-v", &secret]);
-    node.ok(&[
-        "secret",
-        "set",
-        "-k",
-        "certificates.defaultPassword",
-        "-v",
-        PASSWORD,
-    ]);
-    node.ok(&[
-        "secret",
-        "set",
-        "-k",
-        "metastore.postgres.connectionString",
-        "-v",
-        db,
-    ]);
+    node.init_secret_key();
+    node.set_secret("certificates.defaultPassword", PASSWORD);
+    node.set_secret("metastore.postgres.connectionString", db);
     let certs = node.root().join("Certificates");
     std::fs::create_dir_all(&certs).unwrap();
     for port in [node.api, node.cluster, node.internal] {
@@ -313,9 +297,7 @@ fn a_node_refuses_to_start_without_a_usable_certificate() {
     let mut node = ClusterNode::new("alone");
     let uri = format!("https://127.0.0.1:{}", node.api);
     node.env.insert("SKEIN_API_LISTENURIS".into(), uri);
-    let secret = node.ok(&["show-key", "--generate"]).trim().to_owned();
-    node.ok(&["config", "create"]);
-    node.ok(&["config", "set", "-k", "storage.secretKey", "-v", &secret]);
+    node.init_secret_key();
 
     let expect_refusal = |node: &mut ClusterNode, says: &str| {
         node.spawn();
@@ -335,23 +317,9 @@ fn a_node_refuses_to_start_without_a_usable_certificate() {
         &mut node,
         "skein secret set -k certificates.defaultPassword",
     );
-    node.ok(&[
-        "secret",
-        "set",
-        "-k",
-        "certificates.defaultPassword",
-        "-v",
-        "wrong",
-    ]);
+    node.set_secret("certificates.defaultPassword", "wrong");
     expect_refusal(&mut node, "wrong password");
-    node.ok(&[
-        "secret",
-        "set",
-        "-k",
-        "certificates.defaultPassword",
-        "-v",
-        PASSWORD,
-    ]);
+    node.set_secret("certificates.defaultPassword", PASSWORD);
     ca.issue_pfx(&["seq002.example.com"], PASSWORD, PfxKind::Modern, &pfx);
     expect_refusal(&mut node, "not 127.0.0.1");
 }

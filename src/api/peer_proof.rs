@@ -54,14 +54,21 @@ impl PeerProof {
         }
     }
 
-    /// The header value for a request forwarded now.
-    pub fn sign(&self, method: &str, path_and_query: &str, hops: &str, term: &str) -> String {
-        self.sign_at(now_ms(), method, path_and_query, hops, term)
+    /// The header value for `request`, forwarded now.
+    pub fn sign(&self, request: &Crossing<'_>) -> String {
+        self.sign_at(now_ms(), request)
     }
 
-    fn sign_at(&self, ms: u64, method: &str, pq: &str, hops: &str, term: &str) -> String {
+    fn sign_at(&self, ms: u64, r: &Crossing<'_>) -> String {
         let ms = ms.to_string();
-        let fields = [self.node.as_str(), &ms, method, pq, hops, term];
+        let fields = [
+            self.node.as_str(),
+            &ms,
+            r.method,
+            r.path_and_query,
+            r.hops,
+            r.term,
+        ];
         format!(
             "{};{ms};{}",
             self.node,
@@ -69,28 +76,13 @@ impl PeerProof {
         )
     }
 
-    /// The forwarding node's name when `proof` signs this request and is
+    /// The forwarding node's name when `proof` signs `request` and is
     /// fresh; why not otherwise.
-    pub fn verify(
-        &self,
-        proof: &str,
-        method: &str,
-        pq: &str,
-        hops: &str,
-        term: &str,
-    ) -> Result<String, &'static str> {
-        self.verify_at(now_ms(), proof, method, pq, hops, term)
+    pub fn verify(&self, proof: &str, request: &Crossing<'_>) -> Result<String, &'static str> {
+        self.verify_at(now_ms(), proof, request)
     }
 
-    fn verify_at(
-        &self,
-        now: u64,
-        proof: &str,
-        method: &str,
-        pq: &str,
-        hops: &str,
-        term: &str,
-    ) -> Result<String, &'static str> {
+    fn verify_at(&self, now: u64, proof: &str, r: &Crossing<'_>) -> Result<String, &'static str> {
         let mut parts = proof.splitn(3, ';');
         let (Some(node), Some(ms), Some(mac)) = (parts.next(), parts.next(), parts.next()) else {
             return Err("malformed proof");
@@ -100,12 +92,25 @@ impl PeerProof {
             return Err("stale proof");
         }
         let mac = hex::decode(mac).map_err(|_| "malformed proof")?;
-        let fields = [node, ms, method, pq, hops, term];
+        let fields = [node, ms, r.method, r.path_and_query, r.hops, r.term];
         match self.key.verify_forward(&fields, &mac) {
             true => Ok(node.to_owned()),
             false => Err("the proof does not verify with the cluster key"),
         }
     }
+}
+
+/// What a proof covers of a forwarded request.
+#[derive(Clone, Copy, Debug)]
+pub struct Crossing<'a> {
+    /// The HTTP method.
+    pub method: &'a str,
+    /// The path and query.
+    pub path_and_query: &'a str,
+    /// The `X-Skein-Proxied` hop count, as sent.
+    pub hops: &'a str,
+    /// The `X-Skein-Term` term, as sent.
+    pub term: &'a str,
 }
 
 /// Whether the request claims to be forwarded (crossing headers or a proof).
@@ -139,13 +144,19 @@ pub fn check(
         .to_owned();
     let verdict = match proof {
         None => Err("this node has no cluster key"),
-        Some(p) => p.verify(
-            &value(PROOF_HEADER),
-            req.method().as_str(),
-            &pq,
-            &value(crossing[0]),
-            &value(crossing.get(1).copied().unwrap_or("")),
-        ),
+        Some(p) => {
+            let (hops, term) = (
+                value(crossing[0]),
+                value(crossing.get(1).copied().unwrap_or("")),
+            );
+            let request = Crossing {
+                method: req.method().as_str(),
+                path_and_query: &pq,
+                hops: &hops,
+                term: &term,
+            };
+            p.verify(&value(PROOF_HEADER), &request)
+        }
     };
     match verdict {
         Ok(node) => {
@@ -186,63 +197,56 @@ mod tests {
         PeerProof::new(ClusterKey::new(key).unwrap(), "b")
     }
 
+    fn crossing<'a>(method: &'a str, pq: &'a str, hops: &'a str, term: &'a str) -> Crossing<'a> {
+        Crossing {
+            method,
+            path_and_query: pq,
+            hops,
+            term,
+        }
+    }
+
     #[test]
     fn a_proof_verifies_only_for_what_it_signed() {
         let (p, now) = (proof("cluster-key"), 1_700_000_000_000);
-        let signed = p.sign_at(now, "POST", "/ingest/clef", "1", "3");
-        assert_eq!(
-            p.verify_at(now, &signed, "POST", "/ingest/clef", "1", "3"),
-            Ok("b".into())
-        );
-        for (m, pq, hops, term) in [
-            ("GET", "/ingest/clef", "1", "3"),
-            ("POST", "/api/events", "1", "3"),
-            ("POST", "/ingest/clef", "2", "3"),
-            ("POST", "/ingest/clef", "1", "4"),
+        let ingest = crossing("POST", "/ingest/clef", "1", "3");
+        let signed = p.sign_at(now, &ingest);
+        assert_eq!(p.verify_at(now, &signed, &ingest), Ok("b".into()));
+        for other in [
+            crossing("GET", "/ingest/clef", "1", "3"),
+            crossing("POST", "/api/events", "1", "3"),
+            crossing("POST", "/ingest/clef", "2", "3"),
+            crossing("POST", "/ingest/clef", "1", "4"),
         ] {
-            assert!(
-                p.verify_at(now, &signed, m, pq, hops, term).is_err(),
-                "{m} {pq} {hops} {term}"
-            );
+            assert!(p.verify_at(now, &signed, &other).is_err(), "{other:?}");
         }
         let other = proof("another-key");
-        assert!(other
-            .verify_at(now, &signed, "POST", "/ingest/clef", "1", "3")
-            .is_err());
-        let forged = signed.replacen(";", "x;", 1);
-        assert!(p
-            .verify_at(now, &forged, "POST", "/ingest/clef", "1", "3")
-            .is_err());
+        assert!(other.verify_at(now, &signed, &ingest).is_err());
+        let forged = signed.replacen(';', "x;", 1);
+        assert!(p.verify_at(now, &forged, &ingest).is_err());
         let late = now + MAX_SKEW.as_millis() as u64 + 1;
-        assert_eq!(
-            p.verify_at(late, &signed, "POST", "/ingest/clef", "1", "3"),
-            Err("stale proof")
-        );
+        assert_eq!(p.verify_at(late, &signed, &ingest), Err("stale proof"));
         for junk in ["", ";;", "b;x;00", "b;1;zz", "b;1700000000000;abc"] {
-            assert!(
-                p.verify_at(now, junk, "POST", "/ingest/clef", "1", "3")
-                    .is_err(),
-                "{junk}"
-            );
+            assert!(p.verify_at(now, junk, &ingest).is_err(), "{junk}");
         }
     }
 
     #[test]
     fn unproven_crossing_headers_are_removed() {
         let p = proof("cluster-key");
-        let crossing = ["x-skein-proxied", "x-skein-term"];
+        let headers = ["x-skein-proxied", "x-skein-term"];
         let mut req = actix_web::test::TestRequest::post()
             .uri("/ingest/clef")
             .insert_header(("x-skein-proxied", "2"))
             .insert_header(("x-skein-term", "9"))
             .insert_header((PROOF_HEADER, "b;1;00"))
             .to_srv_request();
-        assert!(!check(&mut req, Some(&p), &crossing));
+        assert!(!check(&mut req, Some(&p), &headers));
         assert!(!req.headers().contains_key("x-skein-proxied"));
         assert!(!req.headers().contains_key(PROOF_HEADER));
         assert!(req.extensions().get::<ForwardedByPeer>().is_none());
 
-        let signed = p.sign("POST", "/ingest/clef", "1", "9");
+        let signed = p.sign(&crossing("POST", "/ingest/clef", "1", "9"));
         let mut req = actix_web::test::TestRequest::post()
             .uri("/ingest/clef")
             .insert_header(("x-skein-proxied", "1"))
@@ -250,7 +254,7 @@ mod tests {
             .insert_header(("x-forwarded-for", "203.0.113.9, 10.0.0.7"))
             .insert_header((PROOF_HEADER, signed))
             .to_srv_request();
-        assert!(check(&mut req, Some(&p), &crossing));
+        assert!(check(&mut req, Some(&p), &headers));
         assert_eq!(req.headers().get("x-skein-proxied").unwrap(), "1");
         let by = req.extensions().get::<ForwardedByPeer>().cloned().unwrap();
         assert_eq!(
@@ -262,7 +266,7 @@ mod tests {
             .uri("/ingest/clef")
             .insert_header(("x-skein-proxied", "1"))
             .to_srv_request();
-        assert!(!check(&mut req, None, &crossing));
+        assert!(!check(&mut req, None, &headers));
         assert!(!req.headers().contains_key("x-skein-proxied"));
     }
 }

@@ -290,7 +290,12 @@ async fn forward_request(
     let (hops, term) = (hops.to_string(), term.to_string());
     if let Some(proof) = &inner.proof {
         let pq = req.uri().path_and_query().map_or("/", |p| p.as_str());
-        let signed = proof.sign(req.method().as_str(), pq, &hops, &term);
+        let signed = proof.sign(&peer_proof::Crossing {
+            method: req.method().as_str(),
+            path_and_query: pq,
+            hops: &hops,
+            term: &term,
+        });
         if let Some(value) = peer_proof::header_value(&signed) {
             out = out.insert_header((HeaderName::from_static(peer_proof::PROOF_HEADER), value));
         }

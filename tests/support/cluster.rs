@@ -132,12 +132,9 @@ impl ClusterNode {
     /// key, point the metastore at PostgreSQL (when `metastore` is given),
     /// then `node setup` with this node's and `peer`'s URIs and `key`.
     pub fn setup(&self, peer: &ClusterNode, key: &str, metastore: Option<&str>) {
-        let secret = self.ok(&["show-key", "--generate"]).trim().to_owned();
-        self.ok(&["config", "create"]);
-        self.ok(&["config", "set", "-k", "storage.secretKey", "-v", &secret]);
+        self.init_secret_key();
         if let Some(url) = metastore {
-            let k = "metastore.postgres.connectionString";
-            self.ok(&["secret", "set", "-k", k, "-v", url]);
+            self.set_secret("metastore.postgres.connectionString", url);
         }
         self.ok(&[
             "node",
@@ -155,6 +152,19 @@ impl ClusterNode {
             "--node-name",
             &self.name,
         ]);
+    }
+
+    /// The guide's first steps: generate a storage secret key, create the
+    /// config file and set `storage.secretKey`.
+    pub fn init_secret_key(&self) {
+        let secret = self.ok(&["show-key", "--generate"]).trim().to_owned();
+        self.ok(&["config", "create"]);
+        self.ok(&["config", "set", "-k", "storage.secretKey", "-v", &secret]);
+    }
+
+    /// `skein secret set -k NAME -v VALUE`.
+    pub fn set_secret(&self, name: &str, value: &str) {
+        self.ok(&["secret", "set", "-k", name, "-v", value]);
     }
 
     fn log_path(&self) -> PathBuf {

@@ -7,7 +7,8 @@
 //! - `chaos_bounded_suite`: one run per fault kind with fixed seeds (CI);
 //! - `chaos_long` (ignored): `cargo test --release --test chaos -- --ignored
 //!   chaos_long --nocapture`, with `SKEIN_CHAOS_SECONDS` (default 300),
-//!   `SKEIN_CHAOS_SEED` (default 1) and `SKEIN_CHAOS_FAULTS` per run (default 4).
+//!   `SKEIN_CHAOS_SEED` (default 1), `SKEIN_CHAOS_FAULTS` per run (default 4)
+//!   and `SKEIN_CHAOS_ONLY` (one fault kind's index, 7 = mixed).
 
 #[path = "support/chaos/mod.rs"]
 mod chaos;
@@ -83,7 +84,12 @@ fn chaos_long() {
     println!("chaos_long: seed {seed}, {limit:?}, {faults} faults per run");
     let started = Instant::now();
     let mut outcomes = Vec::new();
-    let kinds: Vec<Option<Fault>> = Fault::ALL.iter().copied().map(Some).chain([None]).collect();
+    // SKEIN_CHAOS_ONLY=N: only the N-th kind (0-based, table order; 7 = mixed).
+    let mut kinds: Vec<Option<Fault>> =
+        Fault::ALL.iter().copied().map(Some).chain([None]).collect();
+    if let Ok(only) = std::env::var("SKEIN_CHAOS_ONLY") {
+        kinds = vec![kinds[only.parse::<usize>().expect("SKEIN_CHAOS_ONLY: a number")]];
+    }
     let mut n = 0u64;
     while started.elapsed() < limit {
         let kind = kinds[n as usize % kinds.len()];

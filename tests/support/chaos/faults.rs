@@ -2,7 +2,7 @@
 //! Every fault leaves both processes running again (what it kills it
 //! restarts), so a process found gone later exited on its own.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::prng::Prng;
 use super::rig::Rig;
@@ -90,9 +90,15 @@ impl Fault {
             Fault::MetastorePartition => {
                 let i = rng.range(0, 2) as usize;
                 let cut = rng.millis(3500, 7000);
+                let at = Instant::now();
                 rig.cut_metastore(i);
                 std::thread::sleep(cut);
                 rig.heal_metastore(i);
+                // The fast timing's 3 s lease, a second's slack.
+                if leader == Some(i) {
+                    rig.lease_gaps
+                        .push((at + Duration::from_secs(4), Instant::now()));
+                }
                 format!(
                     "{}'s metastore link cut for {cut:?} (leader {leader:?})",
                     name(i)

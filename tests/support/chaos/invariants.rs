@@ -33,6 +33,8 @@ pub struct Evidence {
     pub files: Option<[Files; 2]>,
     /// Why the cluster did not settle, if it did not.
     pub unsettled: Option<String>,
+    /// Spans in which the leader held no valid lease.
+    pub lease_gaps: Vec<(std::time::Instant, std::time::Instant)>,
     /// Processes that exited on their own.
     pub crashes: Vec<String>,
     /// Every node's log (name, text).
@@ -216,6 +218,31 @@ pub fn no_two_leaders_acknowledged_in_overlapping_terms(e: &Evidence) -> Vec<Str
     out
 }
 
+/// A leader that cannot renew its lease (its metastore link cut for longer
+/// than the lease) refuses writes: no request sent after the lease ran out
+/// and answered before the link healed was acknowledged.
+pub fn a_leader_without_a_lease_acknowledges_nothing(e: &Evidence) -> Vec<String> {
+    e.lease_gaps
+        .iter()
+        .filter_map(|(from, to)| {
+            let acked: Vec<&str> = e
+                .acks
+                .iter()
+                .filter(|a| a.sent >= *from && a.acked <= *to)
+                .map(|a| a.id.as_str())
+                .collect();
+            (!acked.is_empty()).then(|| {
+                format!(
+                    "{} events acknowledged in a {:.1}s span without a lease: {}",
+                    acked.len(),
+                    (*to - *from).as_secs_f64(),
+                    some(&acked)
+                )
+            })
+        })
+        .collect()
+}
+
 /// No process exited unless a fault killed it, and no log shows a panic.
 pub fn nodes_never_crashed_on_input(e: &Evidence) -> Vec<String> {
     let mut out = e.crashes.clone();
@@ -245,6 +272,10 @@ pub fn check_all(e: &Evidence) -> Vec<(&'static str, Vec<String>)> {
         (
             "no_two_leaders_acknowledged_in_overlapping_terms",
             no_two_leaders_acknowledged_in_overlapping_terms(e),
+        ),
+        (
+            "a_leader_without_a_lease_acknowledges_nothing",
+            a_leader_without_a_lease_acknowledges_nothing(e),
         ),
         (
             "nodes_never_crashed_on_input",

@@ -116,6 +116,7 @@ pub fn run(schedule: Schedule) -> Outcome {
         samples,
         files: None,
         unsettled,
+        lease_gaps: std::mem::take(&mut rig.lease_gaps),
         crashes: Vec::new(),
         logs: Vec::new(),
     };

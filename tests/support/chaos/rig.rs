@@ -20,6 +20,9 @@ pub struct Rig {
     metastore_links: Vec<TcpProxy>,
     /// Processes that exited without being killed (node, log tail).
     pub crashes: Vec<String>,
+    /// Spans in which the leader could not have renewed its lease (its
+    /// metastore link cut for longer than the lease, plus a second).
+    pub lease_gaps: Vec<(Instant, Instant)>,
     /// The metastore's database, dropped last (after the nodes).
     _db: TestDatabase,
 }
@@ -76,6 +79,7 @@ impl Rig {
             links,
             metastore_links,
             crashes: Vec::new(),
+            lease_gaps: Vec::new(),
             _db: db,
         };
         rig.restart(0);

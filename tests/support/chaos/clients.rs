@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::cluster::ingest_clef;
 
-use super::prng::Prng;
+use skein::client::dataset::Rng;
 
 /// Events per batch.
 const PER_BATCH: usize = 4;
@@ -85,13 +85,13 @@ impl Clients {
                 let (stop, history, ports) = (stop.clone(), history.clone(), ports.clone());
                 let tag = format!("{tag}-c{c}");
                 std::thread::spawn(move || {
-                    let mut rng = Prng::new(seed ^ (c as u64 + 1).wrapping_mul(0x51ed));
+                    let mut rng = Rng::new(seed ^ (c as u64 + 1).wrapping_mul(0x51ed));
                     let mut n = 0u64;
                     while !stop.load(Ordering::Relaxed) {
                         let ids: Vec<String> =
                             (0..PER_BATCH).map(|i| format!("{tag}-{n}-{i}")).collect();
                         n += 1;
-                        let node = rng.range(0, ports.len() as u64) as usize;
+                        let node = rng.below(ports.len() as u64) as usize;
                         let sent = Instant::now();
                         let (status, body) = ingest_clef(ports[node], &batch(&ids, c));
                         let acked = Instant::now();

@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use super::prng::Prng;
 use super::rig::Rig;
+use skein::client::dataset::Rng;
 
 /// One kind of fault.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,7 +54,7 @@ impl Fault {
     }
 
     /// Injects the fault; one line saying what was done.
-    pub fn inject(self, rig: &mut Rig, rng: &mut Prng) -> String {
+    pub fn inject(self, rig: &mut Rig, rng: &mut Rng) -> String {
         let leader = rig.wait_leader(Duration::from_secs(30));
         let l = leader.unwrap_or(0);
         let f = 1 - l;
@@ -63,7 +63,7 @@ impl Fault {
         match self {
             Fault::KillLeader | Fault::KillFollower => {
                 let i = if self == Fault::KillLeader { l } else { f };
-                let down = rng.millis(0, 1500);
+                let down = Duration::from_millis(rng.between(0, 1500));
                 rig.nodes[i].kill();
                 std::thread::sleep(down);
                 rig.restart(i);
@@ -73,23 +73,23 @@ impl Fault {
                 )
             }
             Fault::Pause => {
-                let i = rng.range(0, 2) as usize;
-                let frozen = rng.millis(300, 4000);
+                let i = rng.below(2) as usize;
+                let frozen = Duration::from_millis(rng.between(300, 4000));
                 rig.nodes[i].pause();
                 std::thread::sleep(frozen);
                 rig.nodes[i].resume();
                 format!("SIGSTOP {} (leader {leader:?}) for {frozen:?}", name(i))
             }
             Fault::Partition => {
-                let cut = rng.millis(500, 5000);
+                let cut = Duration::from_millis(rng.between(500, 5000));
                 rig.cut();
                 std::thread::sleep(cut);
                 rig.heal();
                 format!("partition for {cut:?} (leader {leader:?})")
             }
             Fault::MetastorePartition => {
-                let i = rng.range(0, 2) as usize;
-                let cut = rng.millis(3500, 7000);
+                let i = rng.below(2) as usize;
+                let cut = Duration::from_millis(rng.between(3500, 7000));
                 let at = Instant::now();
                 rig.cut_metastore(i);
                 std::thread::sleep(cut);
@@ -120,7 +120,7 @@ impl Fault {
                 rig.nodes[l].kill();
                 let out = rig.nodes[f].run(&["node", "lead"]);
                 let led = rig.wait_leader(Duration::from_secs(30));
-                let down = rng.millis(0, 1500);
+                let down = Duration::from_millis(rng.between(0, 1500));
                 std::thread::sleep(down);
                 rig.restart(l);
                 format!(

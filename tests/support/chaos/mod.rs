@@ -15,7 +15,6 @@ pub mod clients;
 pub mod faults;
 pub mod invariants;
 pub mod monitor;
-pub mod prng;
 pub mod report;
 pub mod rig;
 
@@ -24,8 +23,8 @@ use std::time::{Duration, Instant};
 
 use faults::Fault;
 use invariants::{Evidence, Stored};
-use prng::Prng;
 use rig::Rig;
+use skein::client::dataset::Rng;
 
 use crate::cluster::ClusterNode;
 
@@ -80,24 +79,24 @@ pub fn run(schedule: Schedule) -> Outcome {
         schedule.seed,
         schedule.faults
     );
-    let mut rng = Prng::new(schedule.seed);
+    let mut rng = Rng::new(schedule.seed);
     let mut rig = Rig::start();
     let watch = monitor::Monitor::start(rig.ports());
     let tag = format!("s{:x}", schedule.seed);
     let clients = clients::Clients::start(rig.ports(), CLIENTS, schedule.seed, &tag);
     let mut done = Vec::new();
     for _ in 0..schedule.faults {
-        std::thread::sleep(rng.millis(800, 2500));
+        std::thread::sleep(Duration::from_millis(rng.between(800, 2500)));
         rig.check_running();
         let kind = schedule
             .kind
-            .unwrap_or_else(|| Fault::ALL[rng.range(0, Fault::ALL.len() as u64) as usize]);
+            .unwrap_or_else(|| Fault::ALL[rng.below(Fault::ALL.len() as u64) as usize]);
         let line = kind.inject(&mut rig, &mut rng);
         eprintln!("chaos:   +{:.1}s {line}", started.elapsed().as_secs_f64());
         done.push(line);
     }
     // Ingestion goes on a little after the last fault.
-    std::thread::sleep(rng.millis(800, 1500));
+    std::thread::sleep(Duration::from_millis(rng.between(800, 1500)));
     let history = clients.finish();
     let (unsettled, leader) = settle(&mut rig);
     let samples = watch.finish();

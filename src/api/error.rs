@@ -4,6 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use skein_actors::messages::{AppendError, IngestError};
+use skein_actors::metastore::sea_orm::DbErr;
 use skein_actors::metastore::MetastoreError;
 use skein_store::StoreError;
 
@@ -101,6 +102,11 @@ impl From<MetastoreError> for ApiError {
         match e {
             MetastoreError::NotFound { .. } => ApiError::NotFound(e.to_string()),
             MetastoreError::Invalid(m) | MetastoreError::Ambiguous(m) => ApiError::BadRequest(m),
+            // An unreachable metastore is an outage the client may retry.
+            MetastoreError::Connect { .. }
+            | MetastoreError::Db(DbErr::Conn(_) | DbErr::ConnectionAcquire(_)) => {
+                ApiError::Unavailable(e.to_string())
+            }
             other => ApiError::Internal(other.to_string()),
         }
     }
@@ -109,5 +115,26 @@ impl From<MetastoreError> for ApiError {
 impl From<actix::MailboxError> for ApiError {
     fn from(e: actix::MailboxError) -> ApiError {
         ApiError::Unavailable(format!("a node component is unavailable: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use skein_actors::metastore::sea_orm::RuntimeErr;
+
+    /// Found by the chaos suite (metastore cut, seed 0x5eedc4a4): ingestion
+    /// answered 500 "metastore query failed: Connection Error: …" while the
+    /// leader's link to PostgreSQL was cut.
+    #[test]
+    fn a_metastore_that_cannot_be_reached_answers_503_not_500() {
+        let lost = MetastoreError::Db(DbErr::Conn(RuntimeErr::Internal("reset".into())));
+        let e = ApiError::from(lost);
+        assert_eq!(e.status_code(), StatusCode::SERVICE_UNAVAILABLE, "{e}");
+        let other = MetastoreError::Db(DbErr::Custom("bad".into()));
+        assert_eq!(
+            ApiError::from(other).status_code(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
     }
 }

@@ -33,6 +33,7 @@ pub mod events;
 pub mod health;
 pub mod ingest;
 pub mod metrics;
+pub mod nodelay;
 pub mod peer_proof;
 pub mod proxy;
 pub mod root;

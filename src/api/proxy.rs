@@ -115,6 +115,7 @@ where
         // connections are dropped before the leader's keep-alive (actix-web:
         // 5 s) can close them under a request that could not be retried.
         let connector = awc::Connector::new()
+            .connector(super::nodelay::NoDelayConnector::default())
             .timeout(CONNECT_TIMEOUT)
             .conn_keep_alive(POOLED_IDLE);
         let builder = awc::Client::builder()

@@ -1,27 +1,21 @@
 //! What the admin endpoints ([`super::apikeys`], [`super::signals`],
-//! [`super::settings`]) share: their scope with its access check, JSON body
-//! extraction with errors as [`ApiError`], and field-naming deserializers.
+//! [`super::settings`]) share: their scope with JSON body extraction (errors
+//! as [`ApiError`]), field-naming deserializers, and Seq's [`Permission`]s.
 //!
-//! Access is decided in one place, [`authorize`]: every admin scope is built
-//! by [`scope`], which runs it before any handler with the permission the
-//! scope declares for reads (`GET`, `HEAD`) or for changes (anything else).
-//! Until users and permissions arrive (issue 6) it allows everything.
+//! Who may call a route is decided in one place for the whole API: the
+//! permission table in [`super::auth`], enforced by its middleware.
 
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::body::BoxBody;
-use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::dev::Payload;
 use actix_web::error::JsonPayloadError;
-use actix_web::http::Method;
-use actix_web::middleware::{from_fn, Next};
-use actix_web::{web, FromRequest, HttpRequest, ResponseError};
+use actix_web::{web, FromRequest, HttpRequest};
 use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use super::error::ApiError;
-use super::AppState;
 
 /// The largest JSON body an admin endpoint accepts.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -39,63 +33,10 @@ pub enum Permission {
     System,
 }
 
-/// What a scope requires: one permission to read, one to change.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Access {
-    /// Needed by `GET` and `HEAD`.
-    pub read: Permission,
-    /// Needed by every other method.
-    pub change: Permission,
-}
-
-impl Access {
-    /// The permission a request with `method` needs.
-    pub fn needed(self, method: &Method) -> Permission {
-        if method == Method::GET || method == Method::HEAD {
-            self.read
-        } else {
-            self.change
-        }
-    }
-}
-
-/// Decides whether `req` holds `needed`. The single permission check of the
-/// admin API: every request reaching an admin handler has passed it.
-pub fn authorize(req: &HttpRequest, needed: Permission) -> Result<(), ApiError> {
-    // Users, sessions and key permissions arrive with issue 6; until then
-    // the admin API is open, as the rest of the API is.
-    let _ = (req.app_data::<web::Data<AppState>>(), needed);
-    Ok(())
-}
-
-/// An admin scope at `path`: JSON bodies limited to [`MAX_BODY_BYTES`] with
-/// errors as [`ApiError`], and [`authorize`] run before every handler.
-pub fn scope(
-    path: &str,
-    access: Access,
-) -> actix_web::Scope<
-    impl actix_web::dev::ServiceFactory<
-        ServiceRequest,
-        Config = (),
-        Response = ServiceResponse<BoxBody>,
-        Error = actix_web::Error,
-        InitError = (),
-    >,
-> {
-    web::scope(path).app_data(json_config()).wrap(from_fn(
-        move |req: ServiceRequest, next: Next<BoxBody>| guard(req, next, access),
-    ))
-}
-
-async fn guard(
-    req: ServiceRequest,
-    next: Next<BoxBody>,
-    access: Access,
-) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    match authorize(req.request(), access.needed(req.method())) {
-        Ok(()) => next.call(req).await,
-        Err(e) => Ok(req.into_response(e.error_response())),
-    }
+/// An admin scope at `path`: JSON bodies limited to [`MAX_BODY_BYTES`], with
+/// errors as [`ApiError`].
+pub fn scope(path: &str) -> actix_web::Scope {
+    web::scope(path).app_data(json_config())
 }
 
 /// JSON extraction for admin bodies: size limit, any content type, and
@@ -194,16 +135,6 @@ mod tests {
         assert!(e.starts_with("Flag: invalid type"), "{e}");
         let ok: Probe = serde_json::from_value(serde_json::json!({})).unwrap();
         assert_eq!(ok.flag, None);
-    }
-
-    #[test]
-    fn reads_and_changes_need_their_own_permission() {
-        let a = Access {
-            read: Permission::Read,
-            change: Permission::Write,
-        };
-        assert_eq!(a.needed(&Method::GET), Permission::Read);
-        assert_eq!(a.needed(&Method::DELETE), Permission::Write);
     }
 
     #[test]

@@ -20,7 +20,7 @@ use skein_actors::metastore::{ApiKeyInfo, NewApiKey, Permissions};
 use skein_store::event::format_timestamp;
 use skein_store::Timestamp;
 
-use super::admin::{self, clip, named, Access, Body, Permission};
+use super::admin::{self, clip, named, Body};
 use super::error::ApiError;
 use super::AppState;
 
@@ -31,12 +31,8 @@ pub const MAX_TITLE_CHARS: usize = 200;
 
 /// Routes of this module.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    let access = Access {
-        read: Permission::System,
-        change: Permission::System,
-    };
     cfg.service(
-        admin::scope("/api/apikeys", access)
+        admin::scope("/api/apikeys")
             .route("", web::get().to(list))
             .route("", web::post().to(create))
             .route("/", web::get().to(list))

@@ -18,18 +18,14 @@ use skein_actors::metastore::setting_names;
 use skein_actors::store_writer::SetRetention;
 use skein_store::query::parse_duration;
 
-use super::admin::{self, clip, Access, Body, Permission};
+use super::admin::{self, clip, Body};
 use super::error::ApiError;
 use super::AppState;
 
 /// Routes of this module.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    let access = Access {
-        read: Permission::Project,
-        change: Permission::Project,
-    };
     cfg.service(
-        admin::scope("/api/settings", access)
+        admin::scope("/api/settings")
             .route("", web::get().to(list))
             .route("/", web::get().to(list))
             .route("/{name}", web::get().to(get))

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use skein_actors::metastore::{NewSignal, Signal};
 use skein_store::query::Filter;
 
-use super::admin::{self, clip, named, Access, Body, Permission};
+use super::admin::{self, clip, named, Body};
 use super::error::ApiError;
 use super::AppState;
 
@@ -29,12 +29,8 @@ pub const MAX_FILTER_CHARS: usize = 64 * 1024;
 
 /// Routes of this module.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    let access = Access {
-        read: Permission::Read,
-        change: Permission::Write,
-    };
     cfg.service(
-        admin::scope("/api/signals", access)
+        admin::scope("/api/signals")
             .route("", web::get().to(list))
             .route("", web::post().to(create))
             .route("/", web::get().to(list))

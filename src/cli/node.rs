@@ -179,14 +179,27 @@ fn lead(ctx: &Context, out: &mut dyn Write) -> anyhow::Result<()> {
     ctx.root.ensure()?;
     write_private_file(&ctx.root.config_file(), text.as_bytes())?;
     match term {
-        Some(term) => writeln!(out, "Node {name} leads the cluster in term {term}.")?,
-        None if !shared => writeln!(
-            out,
-            "Node {name} is configured to lead (no shared metastore is configured: set {POSTGRES_SECRET})."
-        )?,
-        None => writeln!(out, "Node {name} is configured to lead.")?,
+        Some(term) => {
+            writeln!(out, "Node {name} leads the cluster in term {term}.")?;
+            // The running node's coordinator sees the new term at its next
+            // heartbeat; a stopped one leads when it starts.
+            writeln!(
+                out,
+                "A running node takes over within a heartbeat; a stopped one leads when started."
+            )?;
+        }
+        None if !shared => {
+            writeln!(
+                out,
+                "Node {name} is configured to lead (no shared metastore is configured: set {POSTGRES_SECRET})."
+            )?;
+            writeln!(out, "{RESTART}")?;
+        }
+        None => {
+            writeln!(out, "Node {name} is configured to lead.")?;
+            writeln!(out, "{RESTART}")?;
+        }
     }
-    writeln!(out, "{RESTART}")?;
     Ok(())
 }
 

@@ -96,6 +96,12 @@ export SKEIN_CHROMIUM=/usr/bin/chromium
 export SKEIN_UI_NODE="$(command -v node)"
 # --- end of the admin UI section ---------------------------------------------
 
+# --- openssl for tests/tls.rs -----------------------------------------------
+# The TLS tests make their CA, leaf certificates and PFX files (modern and
+# legacy) with the real openssl command.
+command -v openssl >/dev/null || apt_install openssl
+# --- end of the openssl section ---------------------------------------------
+
 # --- Rust checks and tests --------------------------------------------------
 log "cargo fmt --check"
 cargo fmt --all -- --check

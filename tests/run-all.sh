@@ -114,3 +114,9 @@ cargo test --workspace --locked 2>&1 | tee target/test-output.log
 summary=$(grep -E "^test result:" target/test-output.log | awk '{p+=$4; f+=$6} END {printf "%d passed, %d failed\n", p, f}')
 log "summary"
 echo "$summary"
+
+# --- Fuzzing, bounded -------------------------------------------------------
+# Every cargo-fuzz target (CLEF, legacy JSON, block decoder, filter language)
+# for 15 s each; longer runs: tests/fuzz.sh 600.
+log "fuzzing (15 s per target)"
+tests/fuzz.sh 15

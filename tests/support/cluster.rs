@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{free_port, request, skein_bin};
+use crate::support::{free_port, request, skein_command};
 
 /// The CLEF content type.
 pub const CLEF: &str = "application/vnd.serilog.clef";
@@ -95,15 +95,7 @@ impl ClusterNode {
 
     /// `skein --storage ROOT` with a cleared environment plus `self.env`.
     pub fn command(&self) -> Command {
-        let mut cmd = Command::new(skein_bin());
-        cmd.env_clear()
-            .env("HOME", self.dir.path())
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("SKEIN_STORAGE_FLUSHFLOORBYTES", "0")
-            .envs(&self.env)
-            .arg("--storage")
-            .arg(self.root());
-        cmd
+        skein_command(self.dir.path(), &self.root(), &self.env)
     }
 
     /// Runs a command and returns its output.

@@ -21,6 +21,24 @@ pub fn skein_bin() -> &'static str {
     env!("CARGO_BIN_EXE_skein")
 }
 
+/// `skein --storage ROOT` with a cleared environment: `HOME`, `PATH`, no
+/// disk floor, plus `env`.
+pub fn skein_command(
+    home: &std::path::Path,
+    root: &std::path::Path,
+    env: &HashMap<String, String>,
+) -> Command {
+    let mut cmd = Command::new(skein_bin());
+    cmd.env_clear()
+        .env("HOME", home)
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("SKEIN_STORAGE_FLUSHFLOORBYTES", "0")
+        .envs(env)
+        .arg("--storage")
+        .arg(root);
+    cmd
+}
+
 /// A port that was free a moment ago.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -101,15 +119,7 @@ impl Server {
     }
 
     fn command(&self) -> Command {
-        let mut cmd = Command::new(skein_bin());
-        cmd.env_clear()
-            .env("HOME", self.dir.path())
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("SKEIN_STORAGE_FLUSHFLOORBYTES", "0")
-            .envs(&self.env)
-            .arg("--storage")
-            .arg(&self.root);
-        cmd
+        skein_command(self.dir.path(), &self.root, &self.env)
     }
 
     fn spawn(&mut self) {

@@ -39,13 +39,37 @@ pub fn skein_command(
     cmd
 }
 
-/// A port that was free a moment ago.
+/// A port reserved for this test process: below the kernel's ephemeral
+/// range (32768+, where outgoing connections take their local ports, so a
+/// port picked by binding `:0` can be taken before the node binds it), and
+/// locked against other test processes running at the same time by an
+/// advisory lock on `$TMPDIR/skein-test-ports/PORT.lock`, held until this
+/// process exits.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind an ephemeral port")
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::Mutex;
+    static HELD: Mutex<Vec<std::fs::File>> = Mutex::new(Vec::new());
+    const FIRST: u32 = 20_000;
+    const COUNT: u32 = 12_000;
+    let dir = std::env::temp_dir().join("skein-test-ports");
+    std::fs::create_dir_all(&dir).expect("create the port lock directory");
+    let mut seed = [0u8; 4];
+    getrandom::fill(&mut seed).expect("random seed");
+    let start = u32::from_le_bytes(seed) % COUNT;
+    let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
+    for offset in 0..COUNT {
+        let port = (FIRST + (start + offset) % COUNT) as u16;
+        let Ok(lock) = std::fs::File::create(dir.join(format!("{port}.lock"))) else {
+            continue;
+        };
+        if lock.try_lock().is_err() {
+            continue;
+        }
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            held.push(lock);
+            return port;
+        }
+    }
+    panic!("no free port in {FIRST}..{}", FIRST + COUNT);
 }
 
 /// A running node.

@@ -28,7 +28,8 @@ use chaos::{report, run, Outcome, Schedule};
 /// The bounded suite's base seed.
 const SEED: u64 = 0x5eed_c4a0;
 
-/// Prints the table; fails when anything was lost or violated.
+/// Prints the table; fails when anything was lost or violated, or a client
+/// got an answer other than 201, 503 or none.
 fn judge(outcomes: &[Outcome]) {
     let table = report::table(outcomes);
     println!("{table}");
@@ -43,9 +44,11 @@ fn judge(outcomes: &[Outcome]) {
     }
     let lost: usize = outcomes.iter().map(|o| o.lost).sum();
     let violations: usize = outcomes.iter().map(|o| o.violations.len()).sum();
+    let unexpected: usize = outcomes.iter().map(|o| o.unexpected.len()).sum();
     assert!(acked(outcomes) > 0, "nothing was acknowledged at all");
     assert_eq!(lost, 0, "acknowledged events were lost\n{table}");
     assert_eq!(violations, 0, "invariants were violated\n{table}");
+    assert_eq!(unexpected, 0, "clients got unexpected answers\n{table}");
 }
 
 fn acked(outcomes: &[Outcome]) -> usize {

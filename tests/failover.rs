@@ -108,7 +108,13 @@ fn killing_the_leader_then_node_lead_keeps_every_event_the_follower_had() {
     let db = TestDatabase::create();
     let (mut a, mut b) = cluster::pair(Some(&db.url), &fast_timing());
     wait_role(&mut a, "Leader");
-    let acked = ingest(&a, "before", 10, 20);
+    let mut acked = ingest(&a, "before", 10, 20);
+    // An acknowledgement names the node that stored the events and its
+    // term, also when the follower forwarded the request.
+    let (by, old_term) = acknowledged_by(&b, "via-b");
+    assert_eq!(by, "a", "the leader stored what the follower forwarded");
+    assert_eq!(acknowledged_by(&a, "on-a"), ("a".to_string(), old_term));
+    acked.extend(["via-b".to_string(), "on-a".to_string()]);
     wait_caught_up(&b, &a);
     let reached = b.generation();
     a.kill();
@@ -116,10 +122,29 @@ fn killing_the_leader_then_node_lead_keeps_every_event_the_follower_had() {
     wait_role(&mut b, "Leader");
     assert_eq!(b.generation(), reached, "nothing was lost or added");
     assert_eq!(keys_on(&b), acked, "every acknowledged event is searchable");
-    // The new leader takes writes.
-    let after = ingest(&b, "after", 2, 5);
+    // The new leader takes writes, in a newer term.
+    let (by, new_term) = acknowledged_by(&b, "new-term");
+    assert!(
+        by == "b" && new_term > old_term,
+        "{by} {new_term} after {old_term}"
+    );
+    let mut after = ingest(&b, "after", 2, 5);
+    after.insert("new-term".into());
     let all: BTreeSet<String> = acked.union(&after).cloned().collect();
     assert_eq!(keys_on(&b), all);
+}
+
+/// Ingests one event `K = key` through `node`; the answer's
+/// `X-Skein-Acked-By` and `X-Skein-Acked-Term`.
+fn acknowledged_by(node: &Node, key: &str) -> (String, u64) {
+    let body = format!("{{\"@t\":\"2026-01-01T00:00:00Z\",\"@mt\":\"k\",\"K\":\"{key}\"}}\n");
+    let answer = cluster::ingest_clef_answer(node.api, &body);
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    let by = answer.header("x-skein-acked-by").expect("X-Skein-Acked-By");
+    let term = answer
+        .header("x-skein-acked-term")
+        .expect("X-Skein-Acked-Term");
+    (by.to_owned(), term.parse().expect("a term"))
 }
 
 #[test]

@@ -47,6 +47,7 @@ pub fn prepare(msg: &IngestBody) -> Result<(Option<EncodedBlock>, Ingested), Ing
     let ingested = Ingested {
         stored: events.len(),
         dropped: before - events.len(),
+        term: None,
     };
     let block = (!events.is_empty()).then(|| encode_block(&events));
     Ok((block, ingested))
@@ -74,14 +75,15 @@ impl Handler<IngestBody> for Ingestor {
     fn handle(&mut self, msg: IngestBody, _: &mut Context<Self>) -> Self::Result {
         let writer = self.writer.clone();
         Box::pin(async move {
-            let (block, ingested) = tokio::task::spawn_blocking(move || prepare(&msg))
+            let (block, mut ingested) = tokio::task::spawn_blocking(move || prepare(&msg))
                 .await
                 .map_err(|_| IngestError::Unavailable)??;
             if let Some(block) = block {
-                writer
+                let receipt = writer
                     .send(AppendBatch { block })
                     .await
                     .map_err(|_| IngestError::Unavailable)??;
+                ingested.term = Some(receipt.term);
             }
             Ok(ingested)
         })

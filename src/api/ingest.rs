@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use actix_web::http::header::HeaderValue;
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::BytesMut;
 use futures_util::StreamExt;
@@ -19,6 +20,13 @@ use super::AppState;
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 /// The CLEF content type.
 pub const CLEF_CONTENT_TYPE: &str = "application/vnd.serilog.clef";
+/// On a 201 that stored events: the leadership term they were stored in.
+/// With [`ACKED_BY_HEADER`] it lets a client (or a fault campaign) check
+/// that no two nodes ever acknowledged writes in the same term.
+pub const ACKED_TERM_HEADER: &str = "x-skein-acked-term";
+/// On a 201 that stored events: the name of the node that stored them
+/// (the leader, also when a follower forwarded the request).
+pub const ACKED_BY_HEADER: &str = "x-skein-acked-by";
 
 /// Routes of this module.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -82,7 +90,15 @@ async fn ingest(
         })
         .await??;
     state.metrics.ingested(ingested.stored as u64, bytes as u64);
-    Ok(HttpResponse::Created().json(serde_json::json!({
+    let mut answer = HttpResponse::Created();
+    if let Some(term) = ingested.term {
+        answer.insert_header((ACKED_TERM_HEADER, term));
+        // A node name that is no valid header value is left out, not fatal.
+        if let Ok(name) = HeaderValue::from_str(&state.instance_name) {
+            answer.insert_header((ACKED_BY_HEADER, name));
+        }
+    }
+    Ok(answer.json(serde_json::json!({
         "MinimumLevelAccepted": grant.minimum_level.map(|s| s.name()),
     })))
 }

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{free_port, request, skein_command};
+use crate::support::{exchange, free_port, request, skein_command, Answer};
 
 /// The CLEF content type.
 pub const CLEF: &str = "application/vnd.serilog.clef";
@@ -381,7 +381,13 @@ pub fn pair(metastore: Option<&str>, env: &HashMap<String, String>) -> (ClusterN
 
 /// Posts `body` as CLEF to `/ingest/clef` on `port`; (status, answer).
 pub fn ingest_clef(port: u16, body: &str) -> (u16, String) {
-    request(
+    let answer = ingest_clef_answer(port, body);
+    (answer.status, answer.body)
+}
+
+/// [`ingest_clef`], keeping the answer's headers.
+pub fn ingest_clef_answer(port: u16, body: &str) -> Answer {
+    exchange(
         port,
         "POST",
         "/ingest/clef",

@@ -252,8 +252,8 @@ impl Drop for Server {
     }
 }
 
-/// A minimal HTTP/1.1 request over a fresh connection: (status, body).
-/// Status 0 when the connection fails.
+/// One HTTP/1.1 request on a fresh connection (`Connection: close`); the
+/// status (0 when nothing answered) and the body.
 pub fn request(
     port: u16,
     method: &str,
@@ -261,8 +261,41 @@ pub fn request(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> (u16, String) {
+    let answer = exchange(port, method, path, headers, body);
+    (answer.status, answer.body)
+}
+
+/// An HTTP answer: status (0 when nothing answered), head and body.
+#[derive(Debug, Default)]
+pub struct Answer {
+    /// The status code.
+    pub status: u16,
+    /// The status line and headers, as sent.
+    pub head: String,
+    /// The body (de-chunked).
+    pub body: String,
+}
+
+impl Answer {
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|line| {
+            let (k, v) = line.split_once(':')?;
+            k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+}
+
+/// [`request`], keeping the answer's headers.
+pub fn exchange(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Answer {
     let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
-        return (0, String::new());
+        return Answer::default();
     };
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
@@ -278,11 +311,17 @@ pub fn request(
     }
     let mut raw = Vec::new();
     let _ = s.read_to_end(&mut raw);
-    parse_response(&raw)
+    parse_answer(&raw)
 }
 
-/// An HTTP/1.1 response read to its end → (status, body, de-chunked).
+/// Status and body of a raw HTTP response (de-chunked when chunked).
 pub fn parse_response(raw: &[u8]) -> (u16, String) {
+    let answer = parse_answer(raw);
+    (answer.status, answer.body)
+}
+
+/// A raw HTTP response's status, head and (de-chunked) body.
+pub fn parse_answer(raw: &[u8]) -> Answer {
     let text = String::from_utf8_lossy(raw);
     let status = text
         .split(' ')
@@ -290,15 +329,24 @@ pub fn parse_response(raw: &[u8]) -> (u16, String) {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     let Some((head, body)) = text.split_once("\r\n\r\n") else {
-        return (status, String::new());
+        return Answer {
+            status,
+            head: text.into_owned(),
+            body: String::new(),
+        };
     };
-    if head
+    let chunked = head
         .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        return (status, dechunk(body));
+        .contains("transfer-encoding: chunked");
+    Answer {
+        status,
+        head: head.to_owned(),
+        body: if chunked {
+            dechunk(body)
+        } else {
+            body.to_owned()
+        },
     }
-    (status, body.to_owned())
 }
 
 /// A chunked (`Transfer-Encoding: chunked`) body's content.

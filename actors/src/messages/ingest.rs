@@ -39,6 +39,9 @@ pub struct Ingested {
     pub stored: usize,
     /// Events dropped by the minimum level.
     pub dropped: usize,
+    /// The leadership term the events were stored in (None when every
+    /// event was dropped and nothing was stored).
+    pub term: Option<u64>,
 }
 
 /// Why a body was not stored. Nothing of it was stored in any case.

@@ -66,6 +66,8 @@ pub struct AppendReceipt {
     pub first_arrival: u64,
     /// Events in the batch.
     pub events: u32,
+    /// The leadership term the batch was stored in (stamped in its block).
+    pub term: u64,
 }
 
 /// The store's mutable state.
@@ -132,6 +134,7 @@ impl Writer {
                 generation: gen,
                 first_arrival: arrival,
                 events: h.event_count,
+                term: h.term,
             });
             arrival += h.event_count as u64;
             stamped.push((h, b.payload.as_slice()));

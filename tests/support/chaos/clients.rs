@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::cluster::ingest_clef;
+use crate::cluster::ingest_clef_answer;
 
 use skein::client::dataset::Rng;
 
@@ -29,6 +29,11 @@ pub struct Ack {
     pub sent: Instant,
     /// When the 201 arrived.
     pub acked: Instant,
+    /// The term the answer says the event was stored in
+    /// (`X-Skein-Acked-Term`; None when the header was missing).
+    pub term: Option<u64>,
+    /// The node the answer says stored it (`X-Skein-Acked-By`; empty when missing).
+    pub by: String,
 }
 
 /// What the clients saw.
@@ -93,8 +98,13 @@ impl Clients {
                         n += 1;
                         let node = rng.below(ports.len() as u64) as usize;
                         let sent = Instant::now();
-                        let (status, body) = ingest_clef(ports[node], &batch(&ids, c));
+                        let answer = ingest_clef_answer(ports[node], &batch(&ids, c));
                         let acked = Instant::now();
+                        let term = answer
+                            .header("x-skein-acked-term")
+                            .and_then(|t| t.parse().ok());
+                        let by = answer.header("x-skein-acked-by").unwrap_or("").to_owned();
+                        let status = answer.status;
                         let mut h = history.lock().unwrap();
                         match status {
                             201 => h.acks.extend(ids.into_iter().map(|id| Ack {
@@ -102,9 +112,13 @@ impl Clients {
                                 node,
                                 sent,
                                 acked,
+                                term,
+                                by: by.clone(),
                             })),
                             0 | 503 => h.refused += 1,
-                            s => h.unexpected.push(format!("node {node}: {s} {body}")),
+                            s => h
+                                .unexpected
+                                .push(format!("node {node}: {s} {}", answer.body)),
                         }
                         drop(h);
                         let pause = if status == 201 { 10 } else { 100 };

@@ -1,7 +1,7 @@
 //! The invariants checked after every run, each a named function over the
 //! run's [`Evidence`] returning the violations it found (empty: it holds).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use super::clients::{check_of, Ack};
 use super::monitor::Sample;
@@ -39,6 +39,8 @@ pub struct Evidence {
     pub crashes: Vec<String>,
     /// Every node's log (name, text).
     pub logs: Vec<(String, String)>,
+    /// Node names by index (as `X-Skein-Acked-By` and the samples name them).
+    pub names: Vec<String>,
 }
 
 /// At most 10 items of a list, for messages.
@@ -167,11 +169,14 @@ pub fn follower_store_is_a_prefix_of_the_leaders(e: &Evidence) -> Vec<String> {
         .collect()
 }
 
-/// No two nodes led in the same term at the same time: samples taken
-/// within 150 ms of each other never show both nodes as leader of one
-/// term, and a node's term never goes back.
+/// No two nodes acknowledged writes in the same term, and no write was
+/// acknowledged in an older term once one had been acknowledged in a newer
+/// term (from each 201's `X-Skein-Acked-Term` and `-By`, exactly); samples
+/// taken within 150 ms of each other never show both nodes as leader of
+/// one term, no term is logged as led by both, and a node's term never
+/// goes back.
 pub fn no_two_leaders_acknowledged_in_overlapping_terms(e: &Evidence) -> Vec<String> {
-    let mut out = Vec::new();
+    let mut out = acknowledgements_in_overlapping_terms(&e.acks);
     if !e.samples.iter().any(|s| s.role == "Leader" && s.term != 0) {
         out.push("no sample showed a leader and its term: nothing to check".into());
     }
@@ -216,6 +221,108 @@ pub fn no_two_leaders_acknowledged_in_overlapping_terms(e: &Evidence) -> Vec<Str
         *prev = (*prev).max(s.term);
     }
     out
+}
+
+/// The exact check on every acknowledgement: each says its term and node;
+/// one term has one node; and an acknowledgement in term `t` never arrives
+/// for a request sent after one in a newer term was acknowledged.
+fn acknowledgements_in_overlapping_terms(acks: &[Ack]) -> Vec<String> {
+    let mut out = Vec::new();
+    let unsaid: Vec<&str> = acks
+        .iter()
+        .filter(|a| a.term.is_none() || a.by.is_empty())
+        .map(|a| a.id.as_str())
+        .collect();
+    if !unsaid.is_empty() {
+        out.push(format!(
+            "{} acknowledgements did not say their term and node: {}",
+            unsaid.len(),
+            some(&unsaid)
+        ));
+    }
+    let mut by_term: BTreeMap<u64, BTreeSet<&str>> = BTreeMap::new();
+    for a in acks {
+        if let Some(t) = a.term {
+            by_term.entry(t).or_default().insert(&a.by);
+        }
+    }
+    for (term, nodes) in &by_term {
+        if nodes.len() > 1 {
+            out.push(format!("term {term} was acknowledged by {nodes:?}"));
+        }
+    }
+    // The earliest acknowledgement of each term; then any request sent
+    // after a newer term's first acknowledgement yet acked in an older term.
+    let mut first: BTreeMap<u64, &Ack> = BTreeMap::new();
+    for a in acks {
+        if let Some(t) = a.term {
+            let f = first.entry(t).or_insert(a);
+            if a.acked < f.acked {
+                *f = a;
+            }
+        }
+    }
+    let late: Vec<String> = acks
+        .iter()
+        .filter_map(|a| {
+            let t = a.term?;
+            let newer = first
+                .range(t + 1..)
+                .map(|(_, f)| *f)
+                .find(|f| f.acked < a.sent)?;
+            Some(format!(
+                "{} acked by {} in term {t}, sent after {} was acked by {} in term {}",
+                a.id,
+                a.by,
+                newer.id,
+                newer.by,
+                newer.term.unwrap_or(0)
+            ))
+        })
+        .collect();
+    if !late.is_empty() {
+        out.push(format!(
+            "{} writes acknowledged in an older term after a newer term's: {}",
+            late.len(),
+            some(&late)
+        ));
+    }
+    out
+}
+
+/// A node told of a newer term (a sample shows it at term > t) acknowledges
+/// nothing in term t afterwards: no request sent after that sample was
+/// acknowledged by that node in an older term.
+pub fn a_node_told_of_a_newer_term_acknowledges_nothing_in_its_old_one(
+    e: &Evidence,
+) -> Vec<String> {
+    let stale: Vec<String> = e
+        .acks
+        .iter()
+        .filter_map(|a| {
+            let t = a.term?;
+            let node = e.names.iter().position(|n| *n == a.by)?;
+            let told = e
+                .samples
+                .iter()
+                .find(|s| s.node == node && s.term > t && s.at < a.sent)?;
+            Some(format!(
+                "{} acked by {} in term {t}, sent {:.2}s after it reported term {}",
+                a.id,
+                a.by,
+                (a.sent - told.at).as_secs_f64(),
+                told.term
+            ))
+        })
+        .collect();
+    match stale.is_empty() {
+        true => Vec::new(),
+        false => vec![format!(
+            "{} writes acknowledged in a term their node knew was over: {}",
+            stale.len(),
+            some(&stale)
+        )],
+    }
 }
 
 /// A leader that cannot renew its lease (its metastore link cut for longer
@@ -272,6 +379,10 @@ pub fn check_all(e: &Evidence) -> Vec<(&'static str, Vec<String>)> {
         (
             "no_two_leaders_acknowledged_in_overlapping_terms",
             no_two_leaders_acknowledged_in_overlapping_terms(e),
+        ),
+        (
+            "a_node_told_of_a_newer_term_acknowledges_nothing_in_its_old_one",
+            a_node_told_of_a_newer_term_acknowledges_nothing_in_its_old_one(e),
         ),
         (
             "a_leader_without_a_lease_acknowledges_nothing",

@@ -118,6 +118,7 @@ pub fn run(schedule: Schedule) -> Outcome {
         lease_gaps: std::mem::take(&mut rig.lease_gaps),
         crashes: Vec::new(),
         logs: Vec::new(),
+        names: rig.nodes.iter().map(|n| n.name.clone()).collect(),
     };
     rig.check_running();
     for n in &mut rig.nodes {

@@ -1,7 +1,7 @@
 //! Leadership history: a thread samples every node's `/health` role and
 //! the term `/api/cluster` reports for the node itself, so that overlapping
-//! leaderships can be checked afterwards (the ingest answer does not carry
-//! the term an event was acknowledged in).
+//! leaderships, and writes a node acknowledged in a term it already knew
+//! was over, can be checked afterwards.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

@@ -19,6 +19,7 @@ pub struct Stored {
 pub type Files = Vec<(String, Vec<u8>)>;
 
 /// Everything gathered once the cluster settled.
+#[derive(Default)]
 pub struct Evidence {
     /// Every acknowledged event.
     pub acks: Vec<Ack>,
@@ -226,7 +227,7 @@ pub fn no_two_leaders_acknowledged_in_overlapping_terms(e: &Evidence) -> Vec<Str
 /// The exact check on every acknowledgement: each says its term and node;
 /// one term has one node; and an acknowledgement in term `t` never arrives
 /// for a request sent after one in a newer term was acknowledged.
-fn acknowledgements_in_overlapping_terms(acks: &[Ack]) -> Vec<String> {
+pub fn acknowledgements_in_overlapping_terms(acks: &[Ack]) -> Vec<String> {
     let mut out = Vec::new();
     let unsaid: Vec<&str> = acks
         .iter()

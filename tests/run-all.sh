@@ -49,6 +49,8 @@ if [ -z "${SKEIN_TEST_POSTGRES_URL:-}" ]; then
   fi
 fi
 pg_ok "$SKEIN_TEST_POSTGRES_URL" || { echo "PostgreSQL at $SKEIN_TEST_POSTGRES_URL does not answer" >&2; exit 1; }
+# The chaos suite restarts a PostgreSQL server of its own (initdb, pg_ctl).
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_install postgresql
 
 # --- Real Seq client libraries for tests/compat.rs --------------------------
 # (section owned by the compatibility tests) Installs the clients the way

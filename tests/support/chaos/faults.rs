@@ -26,11 +26,14 @@ pub enum Fault {
     /// kill -9 of the leader, `skein node lead` on the follower, the old
     /// leader restarted (it must follow, setting aside what only it held).
     ManualFailover,
+    /// The metastore's PostgreSQL server stopped (clean shut-down or a
+    /// crash, `pg_ctl stop -m immediate`) for 0.5 to 6 s, then started.
+    PostgresRestart,
 }
 
 impl Fault {
     /// Every kind, in table order.
-    pub const ALL: [Fault; 7] = [
+    pub const ALL: [Fault; 8] = [
         Fault::KillLeader,
         Fault::KillFollower,
         Fault::Pause,
@@ -38,7 +41,14 @@ impl Fault {
         Fault::MetastorePartition,
         Fault::Demote,
         Fault::ManualFailover,
+        Fault::PostgresRestart,
     ];
+
+    /// Whether a run of this kind (None: mixed) needs a PostgreSQL server
+    /// of its own.
+    pub fn needs_private_postgres(kind: Option<Fault>) -> bool {
+        kind.is_none_or(|k| k == Fault::PostgresRestart)
+    }
 
     /// The kind's name in reports.
     pub fn name(self) -> &'static str {
@@ -50,6 +60,7 @@ impl Fault {
             Fault::MetastorePartition => "metastore cut",
             Fault::Demote => "demote --wait",
             Fault::ManualFailover => "manual fail-over",
+            Fault::PostgresRestart => "PostgreSQL restart",
         }
     }
 
@@ -103,6 +114,21 @@ impl Fault {
                     "{}'s metastore link cut for {cut:?} (leader {leader:?})",
                     name(i)
                 )
+            }
+            Fault::PostgresRestart => {
+                let pg = rig
+                    .private_postgres()
+                    .expect("a PostgreSQL restart needs the rig's own server");
+                let mode = ["fast", "immediate"][rng.below(2) as usize];
+                let down = Duration::from_millis(rng.between(500, 6000));
+                let at = Instant::now();
+                pg.stop(mode);
+                std::thread::sleep(down);
+                pg.start_again();
+                // Neither node can renew anything while the server is down.
+                rig.lease_gaps
+                    .push((at + Duration::from_secs(4), Instant::now()));
+                format!("PostgreSQL stopped -m {mode} for {down:?} (leader {leader:?})")
             }
             Fault::Demote => {
                 let url = rig.nodes[l].url();

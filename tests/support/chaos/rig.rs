@@ -2,12 +2,15 @@
 //! guide's commands on a fresh PostgreSQL metastore, with fast cluster
 //! timing. Each node reaches its peer (`--peer-cluster`,
 //! `--peer-internal-api`) through fault-injecting TCP proxies, so the
-//! replication link can be cut whichever node leads.
+//! replication link can be cut whichever node leads. The metastore is a
+//! database on the shared server, or (for runs that restart PostgreSQL) a
+//! private server of the rig's own.
 
 use std::time::{Duration, Instant};
 
 use crate::cli_support::TestDatabase;
 use crate::cluster::{fast_timing, ClusterNode, CLUSTER_KEY};
+use crate::private_postgres::PrivatePostgres;
 use crate::tcp_proxy::TcpProxy;
 
 /// Two nodes, their links and what happened to them.
@@ -23,8 +26,33 @@ pub struct Rig {
     /// Spans in which the leader could not have renewed its lease (its
     /// metastore link cut for longer than the lease, plus a second).
     pub lease_gaps: Vec<(Instant, Instant)>,
-    /// The metastore's database, dropped last (after the nodes).
-    _db: TestDatabase,
+    /// The metastore's database or server, dropped last (after the nodes).
+    metastore: Metastore,
+}
+
+/// Where the metastore lives.
+pub enum Metastore {
+    /// A fresh database on the shared PostgreSQL server.
+    Shared(TestDatabase),
+    /// A PostgreSQL server of the rig's own, which faults may restart.
+    Private(PrivatePostgres),
+}
+
+impl Metastore {
+    /// A private server when `private`, else a database on the shared one.
+    pub fn new(private: bool) -> Metastore {
+        match private {
+            true => Metastore::Private(PrivatePostgres::start()),
+            false => Metastore::Shared(TestDatabase::create()),
+        }
+    }
+
+    fn url(&self) -> &str {
+        match self {
+            Metastore::Shared(db) => &db.url,
+            Metastore::Private(pg) => &pg.url,
+        }
+    }
 }
 
 /// The last `n` lines of `text`.
@@ -46,9 +74,8 @@ fn postgres_port(url: &str) -> (u16, impl Fn(u16) -> String) {
 }
 
 impl Rig {
-    /// Sets up and starts the pair; returns once "a" leads.
-    pub fn start() -> Rig {
-        let db = TestDatabase::create();
+    /// Sets up and starts the pair on `metastore`; returns once "a" leads.
+    pub fn start(metastore: Metastore) -> Rig {
         let mut nodes = vec![ClusterNode::new("a"), ClusterNode::new("b")];
         for n in &mut nodes {
             n.env.extend(fast_timing());
@@ -62,7 +89,7 @@ impl Rig {
                 )
             })
             .collect();
-        let (pg_port, via) = postgres_port(&db.url);
+        let (pg_port, via) = postgres_port(metastore.url());
         let metastore_links: Vec<TcpProxy> = (0..2).map(|_| TcpProxy::start(pg_port)).collect();
         for i in 0..2 {
             // The peer as node `i` sees it: through the proxies.
@@ -80,7 +107,7 @@ impl Rig {
             metastore_links,
             crashes: Vec::new(),
             lease_gaps: Vec::new(),
-            _db: db,
+            metastore,
         };
         rig.restart(0);
         rig.restart(1);
@@ -171,6 +198,14 @@ impl Rig {
     /// Heals node `i`'s link to PostgreSQL.
     pub fn heal_metastore(&self, i: usize) {
         self.metastore_links[i].heal();
+    }
+
+    /// The rig's own PostgreSQL server, when it has one.
+    pub fn private_postgres(&self) -> Option<&PrivatePostgres> {
+        match &self.metastore {
+            Metastore::Private(pg) => Some(pg),
+            Metastore::Shared(_) => None,
+        }
     }
 
     /// Heals every link.

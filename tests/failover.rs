@@ -237,27 +237,7 @@ fn an_empty_node_replacing_a_lost_one_catches_up_fully() {
 
 /// Ingests about `mb` MB of poorly compressible events dated 2020.
 fn ingest_old_noise(node: &Node, mb: usize) {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    for batch in 0..mb {
-        let mut body = String::with_capacity((1 << 20) + (1 << 16));
-        for i in 0..1000 {
-            let mut noise = String::with_capacity(1000);
-            while noise.len() < 1000 {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                for k in 0..10 {
-                    noise.push(ALPHABET[((x >> (k * 6)) & 63) as usize] as char);
-                }
-            }
-            body.push_str(&format!(
-                "{{\"@t\":\"2020-01-01T00:00:00Z\",\"@mt\":\"Noise {{N}}\",\"N\":{i},\"B\":{batch},\"X\":\"{noise}\"}}\n"
-            ));
-        }
-        let (status, text) = ingest_clef(node.api, &body);
-        assert_eq!(status, 201, "{text}");
-    }
+    cluster::ingest_noise(node, mb, 1000, 1000, "2020-01-01T00:00:00Z");
 }
 
 #[test]

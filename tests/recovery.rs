@@ -2,17 +2,22 @@
 //! its active segment, or its tail torn off — detects it by checksum when it
 //! starts (the bad bytes are set aside in `Stream/damaged/`, never deleted),
 //! re-fetches what it lost from the leader, and ends byte-identical to it.
+//! A follower killed while copying a snapshot resumes the copy where it
+//! stopped when it comes back.
 
 #[path = "support/cluster.rs"]
 mod cluster;
 mod support;
+#[path = "support/tcp_proxy.rs"]
+mod tcp_proxy;
 
 use std::collections::HashMap;
 use std::os::unix::fs::FileExt as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use cluster::{files, ingest_clef, pair, wait_for, ClusterNode};
+use cluster::{files, ingest_clef, ingest_noise, pair, wait_for, ClusterNode, CLUSTER_KEY};
+use tcp_proxy::TcpProxy;
 
 fn ingest(node: &ClusterNode, batches: usize) {
     for b in 0..batches {
@@ -118,4 +123,98 @@ fn a_follower_with_a_torn_tail_sets_it_aside_and_refetches_it() {
         file.set_len(len - 300.min(len)).unwrap();
         file.sync_all().unwrap();
     });
+}
+
+/// Bytes under `dir` (0 when it does not exist).
+fn bytes_under(dir: &std::path::Path) -> u64 {
+    files(dir).iter().map(|(_, b)| b.len() as u64).sum()
+}
+
+#[test]
+fn a_follower_killed_while_copying_a_snapshot_resumes_the_copy() {
+    // The follower reaches the leader's cluster port through a proxy, to
+    // slow the copy down enough to kill the follower in the middle of it.
+    let (mut a, mut b) = (ClusterNode::new("a"), ClusterNode::new("b"));
+    let link = TcpProxy::start(a.cluster);
+    let mut a_via_link = ClusterNode::new("a");
+    a_via_link.cluster = link.port();
+    a_via_link.internal = a.internal;
+    a.setup(&b, CLUSTER_KEY, None);
+    b.setup(&a_via_link, CLUSTER_KEY, None);
+    a.ok(&["config", "set", "-k", "cluster.role", "-v", "leader"]);
+    b.ok(&["node", "follow"]);
+    a.start();
+    b.start();
+    ingest_noise(&a, 2, 100, 1000, "2020-01-01T00:00:00Z");
+    caught_up(&a, &b);
+    b.stop();
+    // Enough to seal the first 64 MB segment, which retention then deletes:
+    // the leader's history no longer reaches the follower, so it needs a
+    // snapshot.
+    ingest_noise(&a, 90, 1000, 1000, "2020-01-01T00:00:00Z");
+    let (status, body) = support::request(
+        a.api,
+        "PUT",
+        "/api/settings/retention.period",
+        &[("Content-Type", "application/json")],
+        br#"{"Value":"1d"}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    wait_for(
+        Duration::from_secs(60),
+        "retention deletes the first segment",
+        || !a.root().join("Stream").join("seg-000001.log").exists(),
+    );
+    // What the snapshot copies: about 25 MB of events that retention keeps
+    // (dated in the future, so whatever today's date).
+    ingest_noise(&a, 32, 1000, 1000, "2099-01-01T00:00:00Z");
+    let size = bytes_under(&a.root().join("Stream"));
+
+    link.delay(Duration::from_millis(5));
+    b.start();
+    let staging = b.root().join("Stream.staging");
+    let started = std::time::Instant::now();
+    while bytes_under(&staging) <= size / 3 {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "a third of the snapshot was not copied in 120 s ({} of {size}):\n{}",
+            bytes_under(&staging),
+            b.log()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    b.kill();
+    let kept = bytes_under(&staging);
+    assert!(
+        kept < size,
+        "killed before the copy completed ({kept} of {size})"
+    );
+    let sent_before = a.metrics()["skein_replication_snapshot_sent_bytes_total"];
+
+    link.delay(Duration::ZERO);
+    ingest(&a, 2);
+    b.start();
+    caught_up(&a, &b);
+    assert!(b.log().contains("copying a snapshot"), "{}", b.log());
+    let sent_after = a.metrics()["skein_replication_snapshot_sent_bytes_total"];
+    let size_now = bytes_under(&a.root().join("Stream"));
+    // Chunks are at most 4 MB; one in flight at the kill may be sent again.
+    let refetched = sent_after - sent_before;
+    eprintln!("store {size_now} bytes; {kept} staged before the kill; {refetched} sent after it");
+    assert!(
+        refetched < (size_now - kept) as f64 + (4 << 20) as f64 * 1.1,
+        "the second copy sent {refetched} bytes of a {size_now}-byte store \
+         although {kept} bytes were already staged: it restarted, not resumed"
+    );
+    assert!(
+        !staging.exists(),
+        "the staging folder is gone once installed"
+    );
+    a.stop();
+    b.stop();
+    assert_eq!(
+        store_files(&a),
+        store_files(&b),
+        "byte-identical after the resumed copy"
+    );
 }

@@ -31,30 +31,7 @@ fn pair(b_key: &str) -> (Node, Node) {
 /// Ingests `batches` requests of `per_batch` events with poorly compressible
 /// payloads of about `payload` bytes each.
 fn ingest_noise(node: &Node, batches: usize, per_batch: usize, payload: usize) {
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    for batch in 0..batches {
-        let mut body = String::new();
-        for i in 0..per_batch {
-            let mut noise = String::with_capacity(payload);
-            while noise.len() < payload {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                noise.push_str(&format!("{x:016x}"));
-            }
-            body.push_str(&format!(
-                "{{\"@t\":\"2026-01-01T00:00:00Z\",\"@mt\":\"Noise {{N}}\",\"N\":{i},\"B\":{batch},\"X\":\"{noise}\"}}\n"
-            ));
-        }
-        let (status, text) = request(
-            node.api,
-            "POST",
-            "/ingest/clef",
-            &[("Content-Type", CLEF)],
-            body.as_bytes(),
-        );
-        assert_eq!(status, 201, "{text}");
-    }
+    cluster::ingest_noise(node, batches, per_batch, payload, "2026-01-01T00:00:00Z");
 }
 
 fn stream_bytes(node: &Node) -> u64 {
@@ -360,18 +337,6 @@ fn a_follower_with_a_wrong_cluster_key_is_refused_and_counted() {
 }
 
 /// `/metrics` of `node` as sample (name with labels) → value.
-fn metrics(node: &Node) -> HashMap<String, f64> {
-    let (status, text) = node.get("/metrics");
-    assert_eq!(status, 200, "{text}");
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| {
-            let (name, value) = l.rsplit_once(' ')?;
-            Some((name.to_owned(), value.parse().ok()?))
-        })
-        .collect()
-}
-
 #[test]
 fn replication_metrics_agree_with_the_cluster_api() {
     let db = cli_support::TestDatabase::create();
@@ -392,7 +357,7 @@ fn replication_metrics_agree_with_the_cluster_api() {
                     .unwrap_or_default()
             };
             let (ra, rb) = (row("a"), row("b"));
-            let (ma, mb) = (metrics(&a), metrics(&b));
+            let (ma, mb) = (a.metrics(), b.metrics());
             let m = |m: &HashMap<String, f64>, k: &str| m.get(k).copied();
             let count = |r: &serde_json::Value, k: &str| r[k].as_f64();
             let generation = a.generation();
@@ -413,7 +378,7 @@ fn replication_metrics_agree_with_the_cluster_api() {
                 && m(&ma, "skein_replication_sessions_established_total") >= Some(1.0)
         },
     );
-    let (ma, mb) = (metrics(&a), metrics(&b));
+    let (ma, mb) = (a.metrics(), b.metrics());
     let sent = ma["skein_replication_sent_bytes_total"];
     let received = mb["skein_replication_received_bytes_total"];
     assert!(

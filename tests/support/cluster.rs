@@ -305,6 +305,19 @@ impl ClusterNode {
         self.json("/health").1
     }
 
+    /// Every sample `/metrics` shows, by name (with labels).
+    pub fn metrics(&self) -> HashMap<String, f64> {
+        let (status, text) = self.get("/metrics");
+        assert_eq!(status, 200, "{text}");
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| {
+                let (name, value) = l.rsplit_once(' ')?;
+                Some((name.to_owned(), value.parse().ok()?))
+            })
+            .collect()
+    }
+
     /// The store generation `/health` reports (`model.write`).
     pub fn generation(&self) -> String {
         self.health()["generation"]
@@ -394,6 +407,39 @@ pub fn ingest_clef_answer(port: u16, body: &str) -> Answer {
         &[("Content-Type", CLEF)],
         body.as_bytes(),
     )
+}
+
+/// Ingests `batches` acknowledged requests of `per_batch` events dated
+/// `timestamp`, each with a poorly compressible payload of about `payload`
+/// bytes (random base64 characters: 6 bits of entropy each).
+pub fn ingest_noise(
+    node: &ClusterNode,
+    batches: usize,
+    per_batch: usize,
+    payload: usize,
+    timestamp: &str,
+) {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for batch in 0..batches {
+        let mut body = String::with_capacity(per_batch * (payload + 100));
+        for i in 0..per_batch {
+            let mut noise = String::with_capacity(payload + 10);
+            while noise.len() < payload {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                for k in 0..10 {
+                    noise.push(ALPHABET[((x >> (k * 6)) & 63) as usize] as char);
+                }
+            }
+            body.push_str(&format!(
+                "{{\"@t\":\"{timestamp}\",\"@mt\":\"Noise {{N}}\",\"N\":{i},\"B\":{batch},\"X\":\"{noise}\"}}\n"
+            ));
+        }
+        let (status, text) = ingest_clef(node.api, &body);
+        assert_eq!(status, 201, "{text}\n{}", node.log());
+    }
 }
 
 /// Every file under `dir`, relative path → bytes, sorted.

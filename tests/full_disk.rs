@@ -7,42 +7,15 @@
 #[path = "support/cluster.rs"]
 mod cluster;
 mod support;
+#[path = "support/tmpfs.rs"]
+mod tmpfs;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use cluster::{ingest_clef, wait_for, ClusterNode};
+use tmpfs::Tmpfs;
 
 const MIB: u64 = 1024 * 1024;
-
-/// A tmpfs mounted at a path, unmounted on drop.
-struct Tmpfs(PathBuf);
-
-impl Tmpfs {
-    fn mount(at: &Path, bytes: u64) -> Tmpfs {
-        std::fs::create_dir_all(at).unwrap();
-        let out = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={bytes}")])
-            .arg("tmpfs")
-            .arg(at)
-            .output()
-            .expect("the mount command");
-        assert!(
-            out.status.success(),
-            "this test mounts a small tmpfs as the storage root and needs root \
-             (tests/run-all.sh runs as root): {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Tmpfs(at.to_owned())
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
 
 /// A batch of `n` events carrying about 16 KB of poorly compressible text each.
 fn noisy_batch(batch: usize, n: usize, seed: &mut u64) -> String {

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::rig::Rig;
+use super::rig::{Rig, RigOptions};
 use skein::client::dataset::Rng;
 
 /// One kind of fault.
@@ -29,11 +29,14 @@ pub enum Fault {
     /// The metastore's PostgreSQL server stopped (clean shut-down or a
     /// crash, `pg_ctl stop -m immediate`) for 0.5 to 6 s, then started.
     PostgresRestart,
+    /// Either node's disk filled below its free-space floor for 1 to 4 s,
+    /// then freed (the node must refuse writes meanwhile and resume alone).
+    DiskFull,
 }
 
 impl Fault {
     /// Every kind, in table order.
-    pub const ALL: [Fault; 8] = [
+    pub const ALL: [Fault; 9] = [
         Fault::KillLeader,
         Fault::KillFollower,
         Fault::Pause,
@@ -42,12 +45,15 @@ impl Fault {
         Fault::Demote,
         Fault::ManualFailover,
         Fault::PostgresRestart,
+        Fault::DiskFull,
     ];
 
-    /// Whether a run of this kind (None: mixed) needs a PostgreSQL server
-    /// of its own.
-    pub fn needs_private_postgres(kind: Option<Fault>) -> bool {
-        kind.is_none_or(|k| k == Fault::PostgresRestart)
+    /// What a run of this kind (None: mixed) needs its cluster to stand on.
+    pub fn rig_options(kind: Option<Fault>) -> RigOptions {
+        RigOptions {
+            private_postgres: kind.is_none_or(|k| k == Fault::PostgresRestart),
+            small_disks: kind.is_none_or(|k| k == Fault::DiskFull),
+        }
     }
 
     /// The kind's name in reports.
@@ -61,6 +67,7 @@ impl Fault {
             Fault::Demote => "demote --wait",
             Fault::ManualFailover => "manual fail-over",
             Fault::PostgresRestart => "PostgreSQL restart",
+            Fault::DiskFull => "disk full",
         }
     }
 
@@ -129,6 +136,18 @@ impl Fault {
                 rig.lease_gaps
                     .push((at + Duration::from_secs(4), Instant::now()));
                 format!("PostgreSQL stopped -m {mode} for {down:?} (leader {leader:?})")
+            }
+            Fault::DiskFull => {
+                let i = rng.below(2) as usize;
+                let held = Duration::from_millis(rng.between(1000, 4000));
+                let filled = rig.fill_disk(i);
+                std::thread::sleep(held);
+                rig.free_disk(i);
+                format!(
+                    "{}'s disk filled ({} MB) for {held:?} (leader {leader:?})",
+                    name(i),
+                    filled >> 20
+                )
             }
             Fault::Demote => {
                 let url = rig.nodes[l].url();

@@ -80,9 +80,7 @@ pub fn run(schedule: Schedule) -> Outcome {
         schedule.faults
     );
     let mut rng = Rng::new(schedule.seed);
-    let mut rig = Rig::start(rig::Metastore::new(Fault::needs_private_postgres(
-        schedule.kind,
-    )));
+    let mut rig = Rig::start(Fault::rig_options(schedule.kind));
     let watch = monitor::Monitor::start(rig.ports());
     let tag = format!("s{:x}", schedule.seed);
     let clients = clients::Clients::start(rig.ports(), CLIENTS, schedule.seed, &tag);

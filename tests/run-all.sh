@@ -110,7 +110,7 @@ command -v openssl >/dev/null || apt_install openssl
 # mounted by a test process that was killed. tests/slow_disk.rs fails, never
 # skips, without FUSE.
 [ -e /dev/fuse ] || modprobe fuse 2>/dev/null || echo "no /dev/fuse: tests/slow_disk.rs will fail" >&2
-awk '$3 == "fuse.slowdisk" {print $2}' /proc/mounts | while read -r m; do umount -l "$m" || true; done
+awk '$1 ~ /^slowdisk:/ && $3 == "fuse" {print $2}' /proc/mounts | while read -r m; do umount -l "$m" || true; done
 # --- end of the FUSE section -------------------------------------------------
 
 # --- Rust checks and tests --------------------------------------------------

@@ -5,7 +5,7 @@
 //! - the disk itself does what the store does (files, directories, fsyncs
 //!   delayed, `statvfs`);
 //! - an acknowledged ingestion waited for its fsync, and survives kill -9
-//!   while fsyncs are stalled;
+//!   and a power cut (unsynced writes taken back) while fsyncs stall;
 //! - a follower on a slow disk lags while the leader keeps acknowledging,
 //!   then catches up byte for byte once the disk is fast again;
 //! - what `/health` says while fsyncs stall.
@@ -78,6 +78,21 @@ fn the_slow_disk_passes_through_what_the_store_does_and_delays_fsyncs() {
     assert!(started.elapsed() < DELAY, "fsync still delayed");
     assert_eq!(disk.fsyncs(), 3);
 
+    // A power cut takes back what no fsync covered, overwrites included.
+    f.write_all_at(b"HELLO", 0).unwrap();
+    f.write_all_at(b", and more", 11).unwrap();
+    assert_eq!(std::fs::read(&seg).unwrap(), b"HELLO World, and more");
+    assert!(disk.cut_power() > 0);
+    assert_eq!(std::fs::read(&seg).unwrap(), b"hello World");
+    assert!(f.write_all_at(b"?", 0).is_err(), "wrote with the power off");
+    assert!(f.sync_data().is_err(), "fsynced with the power off");
+    disk.restore_power();
+    f.write_all_at(b"!", 11).unwrap();
+    f.sync_data().unwrap();
+    assert_eq!(disk.cut_power(), 0);
+    disk.restore_power();
+    assert_eq!(std::fs::read(&seg).unwrap(), b"hello World!");
+
     f.set_len(5).unwrap();
     assert_eq!(std::fs::read(&seg).unwrap(), b"hello");
     let tmp = root.join("manifest.tmp");
@@ -112,17 +127,18 @@ fn the_slow_disk_passes_through_what_the_store_does_and_delays_fsyncs() {
     assert_eq!(unsafe { libc::statvfs(c.as_ptr(), &mut st) }, 0);
     assert!(st.f_bavail > 0 && st.f_frsize > 0, "statvfs: no space seen");
 
-    // tests/run-all.sh finds leftover slow disks by their type.
+    // tests/run-all.sh finds leftover slow disks by their source.
     let mount_point = disk.path().to_str().unwrap().to_owned();
     let mounted = || {
         std::fs::read_to_string("/proc/self/mounts")
             .unwrap()
             .lines()
             .filter(|l| l.split(' ').nth(1) == Some(mount_point.as_str()))
+            .filter(|l| l.starts_with("slowdisk:"))
             .map(|l| l.split(' ').nth(2).unwrap_or("").to_owned())
             .collect::<Vec<_>>()
     };
-    assert_eq!(mounted(), ["fuse.slowdisk"]);
+    assert_eq!(mounted(), ["fuse"]);
     drop(disk);
     assert!(mounted().is_empty(), "still mounted after drop");
 }
@@ -167,7 +183,7 @@ fn ops(generation: &str) -> u64 {
 }
 
 #[test]
-fn an_acknowledged_ingestion_waited_for_its_fsync_and_survives_kill_9_while_fsyncs_stall() {
+fn an_acknowledged_ingestion_waited_for_its_fsync_and_survives_a_power_cut_while_fsyncs_stall() {
     let dir = tempfile::tempdir().unwrap();
     let disk = slow_disk(&dir);
     let mut node = support::Server::start_in(disk.path().join("storage"), HashMap::new());
@@ -186,7 +202,8 @@ fn an_acknowledged_ingestion_waited_for_its_fsync_and_survives_kill_9_while_fsyn
         acked.insert(key);
     }
 
-    // A client ingests without pause; the node is killed while fsyncs stall.
+    // A client ingests without pause; the node is killed while fsyncs
+    // stall, and the power cut takes back every write no fsync covered.
     let port = node.port;
     let progress = Arc::new(Mutex::new(Vec::new()));
     let client = {
@@ -206,21 +223,31 @@ fn an_acknowledged_ingestion_waited_for_its_fsync_and_survives_kill_9_while_fsyn
         "three acknowledged batches and a stalled fsync",
         || progress.lock().unwrap().len() >= 3 && disk.fsyncs_in_flight() > 0,
     );
+    let taken_back = disk.cut_power();
     node.kill();
+    assert!(
+        taken_back > 0,
+        "the power cut found nothing unsynced while an fsync stalled"
+    );
     let refused = client.join().unwrap();
     let batches = progress.lock().unwrap().clone();
+    eprintln!(
+        "power cut: {} batches acknowledged, {taken_back} unsynced bytes taken back",
+        batches.len()
+    );
     assert_eq!(batches.len(), refused, "batches acknowledged out of order");
     for b in batches {
         acked.extend((0..50).map(|i| format!("{b}/{i}")));
     }
 
+    disk.restore_power();
     disk.set_fsync_delay(Duration::ZERO);
     node.restart();
     let found = keys_on(node.port);
     let lost: Vec<&String> = acked.difference(&found).collect();
     assert!(
         lost.is_empty(),
-        "{} acknowledged events lost after kill -9 on a stalled disk: {lost:?}\n{}",
+        "{} acknowledged events lost to a power cut while fsyncs stalled: {lost:?}\n{}",
         lost.len(),
         node.log()
     );
@@ -287,7 +314,12 @@ fn a_follower_on_a_slow_disk_lags_while_the_leader_acknowledges_then_catches_up(
     );
 
     disk.set_fsync_delay(Duration::ZERO);
+    let fast_again = Instant::now();
     caught_up("the follower catches up once its disk is fast again");
+    eprintln!(
+        "slow follower: caught up {:?} after its disk was fast again",
+        fast_again.elapsed()
+    );
     cluster::assert_same_files(&a, &b);
 }
 
@@ -306,7 +338,7 @@ fn health_answers_at_once_and_nothing_unsynced_shows_while_an_fsync_stalls() {
         (ingest_clef(port, &event("stalled")).0, sent.elapsed())
     });
     wait_for(
-        Duration::from_secs(2),
+        Duration::from_secs(10),
         "the ingestion's fsync stalls",
         || disk.fsyncs_in_flight() > 0,
     );
@@ -314,7 +346,7 @@ fn health_answers_at_once_and_nothing_unsynced_shows_while_an_fsync_stalls() {
     let (status, during, took) = health(node.port);
     eprintln!("/health while an fsync stalls for {stall:?}: {status} {during}");
     assert!(
-        took < Duration::from_secs(1),
+        took < Duration::from_secs(2),
         "/health took {took:?} while an fsync stalled"
     );
     assert_eq!(

@@ -3,7 +3,9 @@
 //! `slow_disk/passthrough.rs`) whose fsyncs wait a delay the test changes
 //! while processes use it. Put a node's storage root under
 //! [`SlowDisk::path`]; the mount is taken down when the value is dropped
-//! (lazily when still busy), panics included.
+//! (lazily when still busy), panics included. It can also cut the power
+//! ([`SlowDisk::cut_power`]): file changes no fsync covered are taken back
+//! and the disk fails every change until [`SlowDisk::restore_power`].
 //!
 //! ```ignore
 //! #[path = "support/slow_disk.rs"]
@@ -21,6 +23,8 @@
 
 #[path = "slow_disk/passthrough.rs"]
 mod passthrough;
+#[path = "slow_disk/undo.rs"]
+mod undo;
 
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
@@ -31,6 +35,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use passthrough::{Knobs, SlowFs};
+use undo::UndoLog;
 
 /// A mounted slow disk; unmounted on drop.
 pub struct SlowDisk {
@@ -41,9 +46,10 @@ pub struct SlowDisk {
 
 /// A handle that turns a [`SlowDisk`]'s delays from any thread (cheap to
 /// clone; it outlives nothing: once the disk is unmounted it turns nothing).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct SlowDiskControl {
     knobs: Arc<Knobs>,
+    undo: Arc<UndoLog>,
 }
 
 impl SlowDiskControl {
@@ -76,6 +82,23 @@ impl SlowDiskControl {
     pub fn fsyncs_in_flight(&self) -> u64 {
         self.knobs.fsyncs_in_flight.load(Ordering::SeqCst)
     }
+
+    /// Cuts the power: every file write or truncation that no completed
+    /// fsync of its file (begun after it) covers is taken back, newest
+    /// first; fsyncs in flight fail (EIO) and make nothing durable; then
+    /// every change and fsync fails (EIO) until [`Self::restore_power`].
+    /// File contents only: creations, renames and unlinks stay. Kill the
+    /// processes using the disk right after (they are frozen in their
+    /// fsyncs until the delay passes, and can acknowledge nothing more).
+    /// Returns roughly how many bytes were taken back.
+    pub fn cut_power(&self) -> u64 {
+        self.undo.cut().expect("take back the unsynced writes")
+    }
+
+    /// Turns the disk back on after [`Self::cut_power`].
+    pub fn restore_power(&self) {
+        self.undo.restore();
+    }
 }
 
 impl SlowDisk {
@@ -98,7 +121,9 @@ impl SlowDisk {
             "the slow-disk tests mount a FUSE filesystem and must run as root"
         );
         let knobs = Arc::new(Knobs::default());
-        let fs = SlowFs::new(backing, knobs.clone()).expect("open the slow disk's backing");
+        let undo = Arc::new(UndoLog::default());
+        let fs = SlowFs::new(backing, knobs.clone(), undo.clone())
+            .expect("open the slow disk's backing");
         let mut config = fuser::Config::default();
         config.mount_options = vec![
             fuser::MountOption::FSName(format!("slowdisk:{}", backing.display())),
@@ -116,7 +141,7 @@ impl SlowDisk {
             });
         let disk = SlowDisk {
             mount_point: mount_point.canonicalize().expect("the mount point"),
-            control: SlowDiskControl { knobs },
+            control: SlowDiskControl { knobs, undo },
             session: Some(session),
         };
         let backing_dev = std::fs::metadata(backing).unwrap().dev();
@@ -153,6 +178,16 @@ impl SlowDisk {
     /// See [`SlowDiskControl::fsyncs_in_flight`].
     pub fn fsyncs_in_flight(&self) -> u64 {
         self.control.fsyncs_in_flight()
+    }
+
+    /// See [`SlowDiskControl::cut_power`].
+    pub fn cut_power(&self) -> u64 {
+        self.control.cut_power()
+    }
+
+    /// See [`SlowDiskControl::restore_power`].
+    pub fn restore_power(&self) {
+        self.control.restore_power();
     }
 }
 

@@ -12,6 +12,8 @@
 //! remembered with its backing path, renames included. Open files and
 //! directories are backing [`File`]s, so I/O on them follows the file, not
 //! its name. Locks stay in the kernel (no lock capability is asked for).
+//! Every change to file contents is noted in an [`UndoLog`] until an fsync
+//! covers it, so that a test can cut the power.
 
 use std::collections::HashMap;
 use std::ffi::{CString, OsStr};
@@ -27,6 +29,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use super::undo::UndoLog;
 use fuser::{
     Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, OpenFlags,
     RenameFlags, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry,
@@ -64,6 +67,7 @@ pub struct SlowFs {
     handles: Mutex<HashMap<u64, Arc<File>>>,
     next_fh: AtomicU64,
     knobs: Arc<Knobs>,
+    undo: Arc<UndoLog>,
 }
 
 fn errno(e: io::Error) -> Errno {
@@ -130,8 +134,9 @@ fn check(rc: libc::c_int) -> io::Result<()> {
 }
 
 impl SlowFs {
-    /// A filesystem serving `root` (which must exist), turned by `knobs`.
-    pub fn new(root: &Path, knobs: Arc<Knobs>) -> io::Result<SlowFs> {
+    /// A filesystem serving `root` (which must exist), turned by `knobs`,
+    /// noting unsynced changes in `undo`.
+    pub fn new(root: &Path, knobs: Arc<Knobs>, undo: Arc<UndoLog>) -> io::Result<SlowFs> {
         let root = root.canonicalize()?;
         let root_ino = fs::metadata(&root)?.ino();
         Ok(SlowFs {
@@ -141,6 +146,7 @@ impl SlowFs {
             handles: Mutex::new(HashMap::new()),
             next_fh: AtomicU64::new(1),
             knobs,
+            undo,
         })
     }
 
@@ -203,21 +209,23 @@ impl SlowFs {
     }
 
     fn keep(&self, file: File) -> FileHandle {
+        self.keep_shared(Arc::new(file))
+    }
+
+    fn keep_shared(&self, file: Arc<File>) -> FileHandle {
         let fh = self.next_fh.fetch_add(1, Ordering::Relaxed);
-        self.handles.lock().unwrap().insert(fh, Arc::new(file));
+        self.handles.lock().unwrap().insert(fh, file);
         FileHandle(fh)
     }
 
     /// Backing open flags: the caller's, less what the kernel already did
     /// (create, truncate, append offsets) or what the backing file must not
-    /// see (direct I/O alignment).
+    /// see (direct I/O alignment). Write-only files are opened for reading
+    /// too, for the undo log.
     fn open_options(flags: i32) -> OpenOptions {
         let mut o = OpenOptions::new();
-        match flags & libc::O_ACCMODE {
-            libc::O_RDONLY => o.read(true),
-            libc::O_WRONLY => o.write(true),
-            _ => o.read(true).write(true),
-        };
+        o.read(true)
+            .write(flags & libc::O_ACCMODE != libc::O_RDONLY);
         let dropped = libc::O_ACCMODE
             | libc::O_CREAT
             | libc::O_EXCL
@@ -242,9 +250,15 @@ impl SlowFs {
         }
     }
 
-    /// Waits the fsync delay, then fsyncs `file`, on a thread of its own.
-    fn delayed_sync(&self, file: Arc<File>, datasync: bool, reply: ReplyEmpty) {
+    /// Waits the fsync delay, then fsyncs `file` (inode `ino`), on a
+    /// thread of its own.
+    fn delayed_sync(&self, ino: u64, file: Arc<File>, datasync: bool, reply: ReplyEmpty) {
         let knobs = self.knobs.clone();
+        let undo = self.undo.clone();
+        let mark = match undo.sync_started() {
+            Ok(mark) => mark,
+            Err(e) => return reply.error(errno(e)),
+        };
         knobs.fsyncs_in_flight.fetch_add(1, Ordering::SeqCst);
         std::thread::spawn(move || {
             std::thread::sleep(Knobs::delay(&knobs.fsync_delay_us));
@@ -252,7 +266,8 @@ impl SlowFs {
                 file.sync_data()
             } else {
                 file.sync_all()
-            };
+            }
+            .and_then(|_| undo.synced(ino, mark));
             knobs.fsyncs.fetch_add(1, Ordering::SeqCst);
             knobs.fsyncs_in_flight.fetch_sub(1, Ordering::SeqCst);
             match done {
@@ -303,6 +318,7 @@ impl Filesystem for SlowFs {
         reply: ReplyAttr,
     ) {
         let run = || -> Result<fs::Metadata, Errno> {
+            self.undo.check_on().map_err(errno)?;
             let path = self.path(ino)?;
             if let Some(mode) = mode {
                 fs::set_permissions(&path, fs::Permissions::from_mode(mode & 0o7777))
@@ -312,14 +328,19 @@ impl Filesystem for SlowFs {
                 std::os::unix::fs::lchown(&path, uid, gid).map_err(errno)?;
             }
             if let Some(size) = size {
-                match fh.map(|fh| self.handle(fh)) {
-                    Some(Ok(file)) => file.set_len(size),
-                    _ => OpenOptions::new()
-                        .write(true)
-                        .open(&path)
-                        .and_then(|f| f.set_len(size)),
-                }
-                .map_err(errno)?;
+                let file = match fh.map(|fh| self.handle(fh)) {
+                    Some(Ok(file)) => file,
+                    _ => Arc::new(
+                        OpenOptions::new()
+                            .read(true)
+                            .write(true)
+                            .open(&path)
+                            .map_err(errno)?,
+                    ),
+                };
+                self.undo
+                    .change(ino.0, &file, size, 0, |f| f.set_len(size))
+                    .map_err(errno)?;
             }
             if atime.is_some() || mtime.is_some() {
                 let times = [timespec(atime), timespec(mtime)];
@@ -346,6 +367,7 @@ impl Filesystem for SlowFs {
         reply: ReplyEntry,
     ) {
         let run = || {
+            self.undo.check_on().map_err(errno)?;
             let path = self.child(parent, name)?;
             fs::DirBuilder::new()
                 .mode(mode & !umask & 0o7777)
@@ -361,7 +383,10 @@ impl Filesystem for SlowFs {
 
     fn unlink(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
         match self
-            .child(parent, name)
+            .undo
+            .check_on()
+            .map_err(errno)
+            .and_then(|_| self.child(parent, name))
             .and_then(|p| fs::remove_file(p).map_err(errno))
         {
             Ok(()) => reply.ok(),
@@ -371,7 +396,10 @@ impl Filesystem for SlowFs {
 
     fn rmdir(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
         match self
-            .child(parent, name)
+            .undo
+            .check_on()
+            .map_err(errno)
+            .and_then(|_| self.child(parent, name))
             .and_then(|p| fs::remove_dir(p).map_err(errno))
         {
             Ok(()) => reply.ok(),
@@ -390,6 +418,7 @@ impl Filesystem for SlowFs {
         reply: ReplyEmpty,
     ) {
         let run = || {
+            self.undo.check_on().map_err(errno)?;
             let from = self.child(parent, name)?;
             let to = self.child(newparent, newname)?;
             let (f, t) = (cstr(&from).map_err(errno)?, cstr(&to).map_err(errno)?);
@@ -434,18 +463,22 @@ impl Filesystem for SlowFs {
         reply: ReplyCreate,
     ) {
         let run = || {
+            self.undo.check_on().map_err(errno)?;
             let path = self.child(parent, name)?;
             let mut o = Self::open_options(flags);
-            o.create(true)
+            o.write(true)
+                .create(true)
+                .truncate(false)
                 .create_new(flags & libc::O_EXCL != 0)
-                .truncate(flags & libc::O_TRUNC != 0)
                 .mode(mode & !umask & 0o7777);
-            if flags & libc::O_ACCMODE == libc::O_RDONLY {
-                o.write(true);
-            }
-            let file = o.open(&path).map_err(errno)?;
+            let file = Arc::new(o.open(&path).map_err(errno)?);
             let attr = self.remember(path)?;
-            Ok((attr, self.keep(file)))
+            if flags & libc::O_TRUNC != 0 {
+                self.undo
+                    .change(attr.ino.0, &file, 0, 0, |f| f.set_len(0))
+                    .map_err(errno)?;
+            }
+            Ok((attr, self.keep_shared(file)))
         };
         match run() {
             Ok((attr, fh)) => reply.created(&TTL, &attr, Generation(0), fh, FopenFlags::empty()),
@@ -488,7 +521,7 @@ impl Filesystem for SlowFs {
     fn write(
         &self,
         _req: &Request,
-        _ino: INodeNo,
+        ino: INodeNo,
         fh: FileHandle,
         offset: u64,
         data: &[u8],
@@ -501,10 +534,15 @@ impl Filesystem for SlowFs {
         if !delay.is_zero() {
             std::thread::sleep(delay);
         }
-        match self
-            .handle(fh)
-            .and_then(|f| f.write_all_at(data, offset).map_err(errno))
-        {
+        let run = || {
+            let file = self.handle(fh)?;
+            self.undo
+                .change(ino.0, &file, offset, data.len() as u64, |f| {
+                    f.write_all_at(data, offset)
+                })
+                .map_err(errno)
+        };
+        match run() {
             Ok(()) => reply.written(data.len() as u32),
             Err(e) => reply.error(e),
         }
@@ -538,13 +576,13 @@ impl Filesystem for SlowFs {
     fn fsync(
         &self,
         _req: &Request,
-        _ino: INodeNo,
+        ino: INodeNo,
         fh: FileHandle,
         datasync: bool,
         reply: ReplyEmpty,
     ) {
         match self.handle(fh) {
-            Ok(file) => self.delayed_sync(file, datasync, reply),
+            Ok(file) => self.delayed_sync(ino.0, file, datasync, reply),
             Err(e) => reply.error(e),
         }
     }
@@ -606,13 +644,13 @@ impl Filesystem for SlowFs {
     fn fsyncdir(
         &self,
         _req: &Request,
-        _ino: INodeNo,
+        ino: INodeNo,
         fh: FileHandle,
         datasync: bool,
         reply: ReplyEmpty,
     ) {
         match self.handle(fh) {
-            Ok(dir) => self.delayed_sync(dir, datasync, reply),
+            Ok(dir) => self.delayed_sync(ino.0, dir, datasync, reply),
             Err(e) => reply.error(e),
         }
     }
@@ -647,7 +685,7 @@ impl Filesystem for SlowFs {
     fn fallocate(
         &self,
         _req: &Request,
-        _ino: INodeNo,
+        ino: INodeNo,
         fh: FileHandle,
         offset: u64,
         length: u64,
@@ -656,16 +694,19 @@ impl Filesystem for SlowFs {
     ) {
         let run = || {
             let file = self.handle(fh)?;
-            // SAFETY: an open descriptor; the kernel checks the range.
-            check(unsafe {
-                libc::fallocate(
-                    file.as_raw_fd(),
-                    mode,
-                    offset as libc::off_t,
-                    length as libc::off_t,
-                )
-            })
-            .map_err(errno)
+            self.undo
+                .change(ino.0, &file, offset, length, |f| {
+                    // SAFETY: an open descriptor; the kernel checks the range.
+                    check(unsafe {
+                        libc::fallocate(
+                            f.as_raw_fd(),
+                            mode,
+                            offset as libc::off_t,
+                            length as libc::off_t,
+                        )
+                    })
+                })
+                .map_err(errno)
         };
         match run() {
             Ok(()) => reply.ok(),

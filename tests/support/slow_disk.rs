@@ -21,6 +21,8 @@
 
 #![allow(dead_code)]
 
+#[path = "slow_disk/convert.rs"]
+mod convert;
 #[path = "slow_disk/passthrough.rs"]
 mod passthrough;
 #[path = "slow_disk/undo.rs"]

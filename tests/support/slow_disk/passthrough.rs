@@ -16,19 +16,19 @@
 //! covers it, so that a test can cut the power.
 
 use std::collections::HashMap;
-use std::ffi::{CString, OsStr};
+use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
 use std::io;
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{
-    DirBuilderExt, DirEntryExt, FileExt, FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt,
+    DirBuilderExt, DirEntryExt, FileExt, MetadataExt, OpenOptionsExt, PermissionsExt,
 };
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
+use super::convert::{check, cstr, errno, file_attr, kind, timespec};
 use super::undo::UndoLog;
 use fuser::{
     Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, OpenFlags,
@@ -70,69 +70,6 @@ pub struct SlowFs {
     undo: Arc<UndoLog>,
 }
 
-fn errno(e: io::Error) -> Errno {
-    Errno::from(e)
-}
-
-fn cstr(path: &Path) -> io::Result<CString> {
-    CString::new(path.as_os_str().as_bytes()).map_err(|_| io::ErrorKind::InvalidInput.into())
-}
-
-fn time(secs: i64, nanos: i64) -> SystemTime {
-    if secs >= 0 {
-        UNIX_EPOCH + Duration::new(secs as u64, nanos as u32)
-    } else {
-        UNIX_EPOCH
-    }
-}
-
-fn kind(t: fs::FileType) -> FileType {
-    if t.is_dir() {
-        FileType::Directory
-    } else if t.is_symlink() {
-        FileType::Symlink
-    } else if t.is_fifo() {
-        FileType::NamedPipe
-    } else if t.is_socket() {
-        FileType::Socket
-    } else if t.is_block_device() {
-        FileType::BlockDevice
-    } else if t.is_char_device() {
-        FileType::CharDevice
-    } else {
-        FileType::RegularFile
-    }
-}
-
-/// `utimensat` argument for one time.
-fn timespec(t: Option<TimeOrNow>) -> libc::timespec {
-    match t {
-        None => libc::timespec {
-            tv_sec: 0,
-            tv_nsec: libc::UTIME_OMIT,
-        },
-        Some(TimeOrNow::Now) => libc::timespec {
-            tv_sec: 0,
-            tv_nsec: libc::UTIME_NOW,
-        },
-        Some(TimeOrNow::SpecificTime(t)) => {
-            let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-            libc::timespec {
-                tv_sec: d.as_secs() as libc::time_t,
-                tv_nsec: d.subsec_nanos() as libc::c_long,
-            }
-        }
-    }
-}
-
-fn check(rc: libc::c_int) -> io::Result<()> {
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
 impl SlowFs {
     /// A filesystem serving `root` (which must exist), turned by `knobs`,
     /// noting unsynced changes in `undo`.
@@ -159,23 +96,7 @@ impl SlowFs {
     }
 
     fn attr(&self, m: &fs::Metadata) -> FileAttr {
-        FileAttr {
-            ino: INodeNo(self.ino_of(m)),
-            size: m.size(),
-            blocks: m.blocks(),
-            atime: time(m.atime(), m.atime_nsec()),
-            mtime: time(m.mtime(), m.mtime_nsec()),
-            ctime: time(m.ctime(), m.ctime_nsec()),
-            crtime: UNIX_EPOCH,
-            kind: kind(m.file_type()),
-            perm: (m.mode() & 0o7777) as u16,
-            nlink: m.nlink() as u32,
-            uid: m.uid(),
-            gid: m.gid(),
-            rdev: m.rdev() as u32,
-            blksize: m.blksize() as u32,
-            flags: 0,
-        }
+        file_attr(m, self.ino_of(m))
     }
 
     fn path(&self, ino: INodeNo) -> Result<PathBuf, Errno> {

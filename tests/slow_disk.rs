@@ -92,6 +92,24 @@ fn the_slow_disk_passes_through_what_the_store_does_and_delays_fsyncs() {
     assert_eq!(disk.cut_power(), 0);
     disk.restore_power();
     assert_eq!(std::fs::read(&seg).unwrap(), b"hello World!");
+    // A cut fails the fsyncs waiting out their delay, at once.
+    disk.set_fsync_delay(Duration::from_secs(30));
+    f.write_all_at(b"?", 0).unwrap();
+    let g = f.try_clone().unwrap();
+    let stalled = std::thread::spawn(move || g.sync_data());
+    wait_for(Duration::from_secs(5), "the fsync stalls", || {
+        disk.fsyncs_in_flight() == 1
+    });
+    let cut = Instant::now();
+    assert!(disk.cut_power() > 0);
+    assert!(stalled.join().unwrap().is_err(), "fsynced after the cut");
+    assert!(
+        cut.elapsed() < Duration::from_secs(5),
+        "the cut did not wake the fsync"
+    );
+    disk.restore_power();
+    disk.set_fsync_delay(Duration::ZERO);
+    assert_eq!(std::fs::read(&seg).unwrap(), b"hello World!");
 
     f.set_len(5).unwrap();
     assert_eq!(std::fs::read(&seg).unwrap(), b"hello");
@@ -296,6 +314,7 @@ fn a_follower_on_a_slow_disk_lags_while_the_leader_acknowledges_then_catches_up(
         lags.push(ops(&a.generation()).saturating_sub(ops(&b.generation())));
         n += 1;
     }
+    eprintln!("slow follower's /health while behind: {}", b.health());
     latencies.sort();
     let median = latencies[latencies.len() / 2];
     assert!(

@@ -57,7 +57,10 @@ pub struct SlowDiskControl {
 impl SlowDiskControl {
     /// Every fsync, fdatasync and directory fsync from now on waits `delay`
     /// before it reaches the backing disk (zero: no delay). Fsyncs already
-    /// waiting keep the delay they started with.
+    /// waiting keep the delay they started with. A process killed (even
+    /// with SIGKILL) while in a delayed fsync exits only once that fsync is
+    /// answered: the kernel waits for a FUSE request already taken by the
+    /// filesystem, so `kill` + `wait` can take up to the delay.
     pub fn set_fsync_delay(&self, delay: Duration) {
         let us = delay.as_micros().min(u64::MAX as u128) as u64;
         self.knobs.fsync_delay_us.store(us, Ordering::SeqCst);
@@ -87,12 +90,12 @@ impl SlowDiskControl {
 
     /// Cuts the power: every file write or truncation that no completed
     /// fsync of its file (begun after it) covers is taken back, newest
-    /// first; fsyncs in flight fail (EIO) and make nothing durable; then
-    /// every change and fsync fails (EIO) until [`Self::restore_power`].
+    /// first; fsyncs in flight fail (EIO) at once and make nothing durable;
+    /// then every change and fsync fails (EIO) until [`Self::restore_power`].
     /// File contents only: creations, renames and unlinks stay. Kill the
-    /// processes using the disk right after (they are frozen in their
-    /// fsyncs until the delay passes, and can acknowledge nothing more).
-    /// Returns roughly how many bytes were taken back.
+    /// processes using the disk right after (a write or fsync error may
+    /// make a store refuse writes, which is no crash). Returns roughly how
+    /// many bytes were taken back.
     pub fn cut_power(&self) -> u64 {
         self.undo.cut().expect("take back the unsynced writes")
     }

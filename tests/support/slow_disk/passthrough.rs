@@ -182,7 +182,7 @@ impl SlowFs {
         };
         knobs.fsyncs_in_flight.fetch_add(1, Ordering::SeqCst);
         std::thread::spawn(move || {
-            std::thread::sleep(Knobs::delay(&knobs.fsync_delay_us));
+            undo.wait(mark, Knobs::delay(&knobs.fsync_delay_us));
             let done = if datasync {
                 file.sync_data()
             } else {

@@ -12,7 +12,8 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 /// One change to take back: the file's length and the bytes of the changed
 /// range (within that length) just before it.
@@ -45,6 +46,8 @@ pub struct SyncMark {
 #[derive(Default)]
 pub struct UndoLog {
     inner: Mutex<Inner>,
+    /// Wakes fsyncs waiting out their delay when the power is cut.
+    cut_happened: Condvar,
 }
 
 impl UndoLog {
@@ -107,6 +110,20 @@ impl UndoLog {
         })
     }
 
+    /// Waits `delay`, or less when the power is cut meanwhile (a dead disk
+    /// fails its pending flushes at once).
+    pub fn wait(&self, mark: SyncMark, delay: Duration) {
+        let until = Instant::now() + delay;
+        let mut inner = self.inner.lock().unwrap();
+        while inner.epoch == mark.epoch {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            inner = self.cut_happened.wait_timeout(inner, left).unwrap().0;
+        }
+    }
+
     /// An fsync of inode `ino` that began at `mark` completed: what changed
     /// before it began is durable, unless the power was cut meanwhile (EIO).
     pub fn synced(&self, ino: u64, mark: SyncMark) -> io::Result<()> {
@@ -130,6 +147,7 @@ impl UndoLog {
         let mut inner = self.inner.lock().unwrap();
         inner.off = true;
         inner.epoch += 1;
+        self.cut_happened.notify_all();
         let mut undone = 0;
         for (file, mut records) in std::mem::take(&mut inner.files).into_values() {
             records.sort_by_key(|r| r.seq);

@@ -104,6 +104,17 @@ export SKEIN_UI_NODE="$(command -v node)"
 command -v openssl >/dev/null || apt_install openssl
 # --- end of the openssl section ---------------------------------------------
 
+# --- FUSE for tests/slow_disk.rs --------------------------------------------
+# (section owned by the slow-disk tests) SlowDisk mounts a FUSE passthrough
+# that the test process serves itself (the fuser crate mounts with mount(2)
+# as root: no libfuse, no fusermount), so it needs root and /dev/fuse. Loads
+# the module when the device is missing, and takes down slow disks left
+# mounted by a test process that was killed. tests/slow_disk.rs fails, never
+# skips, without FUSE.
+[ -e /dev/fuse ] || modprobe fuse 2>/dev/null || echo "no /dev/fuse: tests/slow_disk.rs will fail" >&2
+awk '$1 ~ /^slowdisk:/ && $3 == "fuse" {print $2}' /proc/mounts | while read -r m; do umount -l "$m" || true; done
+# --- end of the FUSE section -------------------------------------------------
+
 # --- Rust checks and tests --------------------------------------------------
 log "cargo fmt --check"
 cargo fmt --all -- --check

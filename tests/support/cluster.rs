@@ -54,6 +54,8 @@ pub struct ClusterNode {
     pub internal: u16,
     /// Extra environment for every command and for `run`.
     pub env: HashMap<String, String>,
+    /// The storage root when it is not `dir/storage` (e.g. on a slow disk).
+    storage: Option<PathBuf>,
     child: Option<Child>,
     starts: u32,
 }
@@ -68,14 +70,26 @@ impl ClusterNode {
             cluster: free_port(),
             internal: free_port(),
             env: HashMap::new(),
+            storage: None,
             child: None,
             starts: 0,
         }
     }
 
+    /// A node named `name` on free ports whose storage root is `root`
+    /// (e.g. under a `SlowDisk` mount); its home and log stay in a
+    /// temporary directory of its own.
+    pub fn new_in(name: &str, root: PathBuf) -> ClusterNode {
+        let mut node = ClusterNode::new(name);
+        node.storage = Some(root);
+        node
+    }
+
     /// The storage root.
     pub fn root(&self) -> PathBuf {
-        self.dir.path().join("storage")
+        self.storage
+            .clone()
+            .unwrap_or_else(|| self.dir.path().join("storage"))
     }
 
     /// `http://127.0.0.1:API`.
@@ -370,7 +384,22 @@ pub fn configured_pair(
     env: &HashMap<String, String>,
     b_key: &str,
 ) -> (ClusterNode, ClusterNode) {
-    let (mut a, mut b) = (ClusterNode::new("a"), ClusterNode::new("b"));
+    configure_pair(
+        (ClusterNode::new("a"), ClusterNode::new("b")),
+        metastore,
+        env,
+        b_key,
+    )
+}
+
+/// [`configured_pair`] on two nodes made by the caller (e.g. with
+/// [`ClusterNode::new_in`]).
+pub fn configure_pair(
+    (mut a, mut b): (ClusterNode, ClusterNode),
+    metastore: Option<&str>,
+    env: &HashMap<String, String>,
+    b_key: &str,
+) -> (ClusterNode, ClusterNode) {
     a.env.extend(env.clone());
     b.env.extend(env.clone());
     a.setup(&b, CLUSTER_KEY, metastore);

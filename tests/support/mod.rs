@@ -101,34 +101,38 @@ impl Server {
     /// on its (not yet started) storage root, e.g. to store a secret with
     /// [`Server::cli`].
     pub fn start_prepared(env: HashMap<String, String>, prepare: impl FnOnce(&Server)) -> Server {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let root = dir.path().join("storage");
-        let mut s = Server {
-            url: String::new(),
-            port: 0,
-            root,
-            env,
-            dir,
-            child: None,
-        };
+        let mut s = Server::unstarted(None, env);
         prepare(&s);
         s.spawn();
         s
     }
 
-    /// Starts a node that is expected to come up unhealthy (e.g. below its
-    /// disk floor): waits only until `/health` answers at all.
-    pub fn start_unhealthy_with(env: HashMap<String, String>) -> Server {
+    /// Starts a node whose storage root is `root` (e.g. on a slow disk)
+    /// rather than in the node's temporary directory, which keeps its log.
+    pub fn start_in(root: PathBuf, env: HashMap<String, String>) -> Server {
+        let mut s = Server::unstarted(Some(root), env);
+        s.spawn();
+        s
+    }
+
+    /// A node not yet started: a fresh temporary directory (home, logs,
+    /// and the storage root unless `root` is given).
+    fn unstarted(root: Option<PathBuf>, env: HashMap<String, String>) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
-        let root = dir.path().join("storage");
-        let mut s = Server {
+        Server {
             url: String::new(),
             port: 0,
-            root,
+            root: root.unwrap_or_else(|| dir.path().join("storage")),
             env,
             dir,
             child: None,
-        };
+        }
+    }
+
+    /// Starts a node that is expected to come up unhealthy (e.g. below its
+    /// disk floor): waits only until `/health` answers at all.
+    pub fn start_unhealthy_with(env: HashMap<String, String>) -> Server {
+        let mut s = Server::unstarted(None, env);
         s.spawn_until(|status| status != 0);
         s
     }

@@ -2,14 +2,15 @@
 //! a real PostgreSQL metastore under continuous ingestion, with seeded
 //! faults (kill -9 of the leader or the follower, SIGSTOP/SIGCONT, a cut
 //! replication link, a node's metastore link cut, graceful demotion, manual
-//! fail-over, a PostgreSQL stop or crash and restart, a full disk) and the named
+//! fail-over, a PostgreSQL stop or crash and restart, a full disk, a slow
+//! disk, a power loss) and the named
 //! invariants of `support/chaos/invariants.rs` checked after every run.
 //!
 //! - `chaos_bounded_suite`: one run per fault kind with fixed seeds (CI);
 //! - `chaos_long` (ignored): `cargo test --release --test chaos -- --ignored
 //!   chaos_long --nocapture`, with `SKEIN_CHAOS_SECONDS` (default 300),
 //!   `SKEIN_CHAOS_SEED` (default 1), `SKEIN_CHAOS_FAULTS` per run (default 4)
-//!   and `SKEIN_CHAOS_ONLY` (one fault kind's index, 9 = mixed).
+//!   and `SKEIN_CHAOS_ONLY` (one fault kind's index, 11 = mixed).
 
 #[path = "support/chaos/mod.rs"]
 mod chaos;
@@ -19,6 +20,8 @@ mod cli_support;
 mod cluster;
 #[path = "support/private_postgres.rs"]
 mod private_postgres;
+#[path = "support/slow_disk.rs"]
+mod slow_disk;
 mod support;
 #[path = "support/tcp_proxy.rs"]
 mod tcp_proxy;
@@ -92,7 +95,7 @@ fn chaos_long() {
     println!("chaos_long: seed {seed}, {limit:?}, {faults} faults per run");
     let started = Instant::now();
     let mut outcomes = Vec::new();
-    // SKEIN_CHAOS_ONLY=N: only the N-th kind (0-based, table order; 9 = mixed).
+    // SKEIN_CHAOS_ONLY=N: only the N-th kind (0-based, table order; 11 = mixed).
     let mut kinds: Vec<Option<Fault>> =
         Fault::ALL.iter().copied().map(Some).chain([None]).collect();
     if let Ok(only) = std::env::var("SKEIN_CHAOS_ONLY") {

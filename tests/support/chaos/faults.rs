@@ -32,11 +32,17 @@ pub enum Fault {
     /// Either node's disk filled below its free-space floor for 1 to 4 s,
     /// then freed (the node must refuse writes meanwhile and resume alone).
     DiskFull,
+    /// Either node's fsyncs delayed by 50 to 800 ms for 2 to 5 s.
+    SlowDisk,
+    /// Either node's disk loses power while its fsyncs stall (every write
+    /// no completed fsync covered is taken back) and the node is killed at
+    /// once; power comes back and the node restarts after a moment.
+    PowerLoss,
 }
 
 impl Fault {
     /// Every kind, in table order.
-    pub const ALL: [Fault; 9] = [
+    pub const ALL: [Fault; 11] = [
         Fault::KillLeader,
         Fault::KillFollower,
         Fault::Pause,
@@ -46,6 +52,8 @@ impl Fault {
         Fault::ManualFailover,
         Fault::PostgresRestart,
         Fault::DiskFull,
+        Fault::SlowDisk,
+        Fault::PowerLoss,
     ];
 
     /// What a run of this kind (None: mixed) needs its cluster to stand on.
@@ -53,6 +61,7 @@ impl Fault {
         RigOptions {
             private_postgres: kind.is_none_or(|k| k == Fault::PostgresRestart),
             small_disks: kind.is_none_or(|k| k == Fault::DiskFull),
+            slow_disks: kind.is_none_or(|k| matches!(k, Fault::SlowDisk | Fault::PowerLoss)),
         }
     }
 
@@ -68,6 +77,8 @@ impl Fault {
             Fault::ManualFailover => "manual fail-over",
             Fault::PostgresRestart => "PostgreSQL restart",
             Fault::DiskFull => "disk full",
+            Fault::SlowDisk => "slow disk",
+            Fault::PowerLoss => "power loss",
         }
     }
 
@@ -140,13 +151,42 @@ impl Fault {
             Fault::DiskFull => {
                 let i = rng.below(2) as usize;
                 let held = Duration::from_millis(rng.between(1000, 4000));
-                let filled = rig.fill_disk(i);
+                let filled = rig.disks[i].fill();
                 std::thread::sleep(held);
-                rig.free_disk(i);
+                rig.disks[i].free();
                 format!(
                     "{}'s disk filled ({} MB) for {held:?} (leader {leader:?})",
                     name(i),
                     filled >> 20
+                )
+            }
+            Fault::SlowDisk => {
+                let i = rng.below(2) as usize;
+                let delay = Duration::from_millis(rng.between(50, 800));
+                let held = Duration::from_millis(rng.between(2000, 5000));
+                rig.disks[i].set_fsync_delay(delay);
+                std::thread::sleep(held);
+                rig.disks[i].set_fsync_delay(Duration::ZERO);
+                format!(
+                    "{}'s fsyncs delayed {delay:?} for {held:?} (leader {leader:?})",
+                    name(i)
+                )
+            }
+            Fault::PowerLoss => {
+                let i = rng.below(2) as usize;
+                let down = Duration::from_millis(rng.between(0, 1500));
+                // Stalled fsyncs leave written, unsynced, unacknowledged bytes to lose.
+                rig.disks[i].set_fsync_delay(Duration::from_millis(rng.between(100, 400)));
+                std::thread::sleep(Duration::from_millis(rng.between(200, 600)));
+                let undone = rig.disks[i].slow().cut_power();
+                rig.nodes[i].kill();
+                rig.disks[i].set_fsync_delay(Duration::ZERO);
+                rig.disks[i].slow().restore_power();
+                std::thread::sleep(down);
+                rig.restart(i);
+                format!(
+                    "power loss on {}'s disk ({undone} unsynced bytes undone), kill -9, back after {down:?} (leader {leader:?})",
+                    name(i)
                 )
             }
             Fault::Demote => {

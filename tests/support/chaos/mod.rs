@@ -12,6 +12,7 @@
 //! ```
 
 pub mod clients;
+pub mod disk;
 pub mod faults;
 pub mod invariants;
 pub mod monitor;

@@ -4,7 +4,8 @@
 //! `--peer-internal-api`) through fault-injecting TCP proxies, so the
 //! replication link can be cut whichever node leads. The metastore is a
 //! database on the shared server, or (for runs that restart PostgreSQL) a
-//! private server of the rig's own.
+//! private server of the rig's own; each node's storage root is on the
+//! disk its run's faults need ([`NodeDisk`]).
 
 use std::time::{Duration, Instant};
 
@@ -12,7 +13,8 @@ use crate::cli_support::TestDatabase;
 use crate::cluster::{fast_timing, ClusterNode, CLUSTER_KEY};
 use crate::private_postgres::PrivatePostgres;
 use crate::tcp_proxy::TcpProxy;
-use crate::tmpfs::Tmpfs;
+
+use super::disk::NodeDisk;
 
 /// Two nodes, their links and what happened to them.
 pub struct Rig {
@@ -27,9 +29,8 @@ pub struct Rig {
     /// Spans in which the leader could not have renewed its lease (its
     /// metastore link cut for longer than the lease, plus a second).
     pub lease_gaps: Vec<(Instant, Instant)>,
-    /// Each node's small storage disk, when the run fills disks (dropped
-    /// after the nodes).
-    disks: Vec<Tmpfs>,
+    /// What each node's storage root stands on (dropped after the nodes).
+    pub disks: Vec<NodeDisk>,
     /// The metastore's database or server, dropped last (after the nodes).
     metastore: Metastore,
 }
@@ -40,17 +41,12 @@ pub struct RigOptions {
     /// A PostgreSQL server of the rig's own (which faults may restart)
     /// instead of a database on the shared server.
     pub private_postgres: bool,
-    /// Each node's storage root on a small tmpfs ([`DISK_BYTES`]) with a
-    /// [`DISK_FLOOR`] floor, so a fault can fill it.
+    /// Storage roots on small disks that faults can fill.
     pub small_disks: bool,
+    /// Storage roots on slow disks whose fsyncs faults can delay and whose
+    /// power they can cut.
+    pub slow_disks: bool,
 }
-
-/// The size of a small disk.
-pub const DISK_BYTES: u64 = 256 << 20;
-/// The free space below which a node on a small disk refuses writes.
-pub const DISK_FLOOR: u64 = 16 << 20;
-/// The file that fills a disk.
-const BALLAST: &str = "ballast.bin";
 
 /// Where the metastore lives.
 pub enum Metastore {
@@ -99,19 +95,22 @@ impl Rig {
     /// Sets up and starts the pair; returns once "a" leads.
     pub fn start(options: RigOptions) -> Rig {
         let metastore = Metastore::new(options.private_postgres);
-        let mut nodes = vec![ClusterNode::new("a"), ClusterNode::new("b")];
-        let mut disks = Vec::new();
-        for n in &mut nodes {
-            n.env.extend(fast_timing());
-            if options.small_disks {
-                disks.push(Tmpfs::mount(&n.root(), DISK_BYTES));
-                let floor = (
-                    "SKEIN_STORAGE_FLUSHFLOORBYTES".into(),
-                    DISK_FLOOR.to_string(),
-                );
-                n.env.extend([floor]);
-            }
-        }
+        let disks: Vec<NodeDisk> = (0..2)
+            .map(|_| NodeDisk::new(options.small_disks, options.slow_disks))
+            .collect();
+        let nodes: Vec<ClusterNode> = ["a", "b"]
+            .iter()
+            .zip(&disks)
+            .map(|(name, disk)| {
+                let mut n = match disk.root() {
+                    Some(root) => ClusterNode::new_in(name, root),
+                    None => ClusterNode::new(name),
+                };
+                n.env.extend(fast_timing());
+                n.env.extend(disk.env());
+                n
+            })
+            .collect();
         let links: Vec<(TcpProxy, TcpProxy)> = (0..2)
             .map(|i| {
                 let peer = &nodes[1 - i];
@@ -231,33 +230,6 @@ impl Rig {
     /// Heals node `i`'s link to PostgreSQL.
     pub fn heal_metastore(&self, i: usize) {
         self.metastore_links[i].heal();
-    }
-
-    /// Fills node `i`'s small disk until half the floor is left free (the
-    /// node must refuse writes, not fail); the bytes written.
-    pub fn fill_disk(&self, i: usize) -> u64 {
-        let disk = self
-            .disks
-            .get(i)
-            .expect("a run that fills disks has small ones");
-        let ballast = disk.available().saturating_sub(DISK_FLOOR / 2);
-        let path = self.nodes[i].root().join(BALLAST);
-        let out = std::process::Command::new("fallocate")
-            .args(["-l", &ballast.to_string()])
-            .arg(&path)
-            .output()
-            .expect("the fallocate command");
-        assert!(
-            out.status.success(),
-            "fallocate: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        ballast
-    }
-
-    /// Frees what [`Rig::fill_disk`] took.
-    pub fn free_disk(&self, i: usize) {
-        std::fs::remove_file(self.nodes[i].root().join(BALLAST)).expect("remove the ballast");
     }
 
     /// The rig's own PostgreSQL server, when it has one.

@@ -128,6 +128,14 @@ fn killing_the_leader_then_node_lead_keeps_every_event_the_follower_had() {
         by == "b" && new_term > old_term,
         "{by} {new_term} after {old_term}"
     );
+    // /health says the role and its term in one answer (the chaos monitor
+    // once read them from two requests and saw a leader in a term it had
+    // just handed over).
+    let health = b.health();
+    assert_eq!(
+        (health["role"].as_str(), health["term"].as_u64()),
+        (Some("Leader"), Some(new_term))
+    );
     let mut after = ingest(&b, "after", 2, 5);
     after.insert("new-term".into());
     let all: BTreeSet<String> = acked.union(&after).cloned().collect();

@@ -18,16 +18,18 @@ pub type Liveness = Box<dyn Fn() -> bool + Send>;
 pub struct HealthReporter {
     store: Arc<Store>,
     role: Role,
+    term: u64,
     components: BTreeMap<&'static str, ComponentHealth>,
     required: Vec<(&'static str, Liveness)>,
 }
 
 impl HealthReporter {
-    /// A reporter for a node holding `store`, in `role`.
-    pub fn new(store: Arc<Store>, role: Role) -> HealthReporter {
+    /// A reporter for a node holding `store`, in `role` and `term`.
+    pub fn new(store: Arc<Store>, role: Role, term: u64) -> HealthReporter {
         HealthReporter {
             store,
             role,
+            term,
             components: BTreeMap::new(),
             required: Vec::new(),
         }
@@ -61,6 +63,7 @@ impl HealthReporter {
                 HealthStatus::Unhealthy
             },
             role: self.role,
+            term: self.term,
             generation: self.store.generation().to_string(),
             description: if problems.is_empty() {
                 "ok".into()
@@ -98,6 +101,7 @@ impl Handler<RoleChanged> for HealthReporter {
 
     fn handle(&mut self, msg: RoleChanged, _: &mut Context<Self>) {
         self.role = msg.role;
+        self.term = msg.term;
     }
 }
 

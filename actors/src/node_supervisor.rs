@@ -63,7 +63,7 @@ impl NodeActors {
         cluster: Option<ClusterSetup>,
     ) -> NodeActors {
         let health_store = store.clone();
-        let health = HealthReporter::create(|_| HealthReporter::new(health_store, role));
+        let health = HealthReporter::create(|_| HealthReporter::new(health_store, role, term));
         let writer_store = store.clone();
         let writer_health = health.clone().recipient();
         let store_writer = Supervisor::start(move |_| {

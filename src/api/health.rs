@@ -1,6 +1,6 @@
 //! `GET /health`: this node's own health (never proxied); 200 when healthy,
-//! 503 otherwise, always with a JSON body carrying `status`, the role and
-//! the storage generation.
+//! 503 otherwise, always with a JSON body carrying `status`, the role, its
+//! leadership term and the storage generation.
 
 use actix_web::{web, HttpResponse};
 use skein_actors::messages::{GetHealth, HealthStatus};

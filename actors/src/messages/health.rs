@@ -40,6 +40,9 @@ pub struct HealthReport {
     pub status: HealthStatus,
     /// The node's role.
     pub role: super::Role,
+    /// The leadership term of that role (the term it leads, or the newest
+    /// it knows of; 0 for a node never clustered).
+    pub term: u64,
     /// The store's generation, `model.write`.
     pub generation: String,
     /// One line on what is wrong, or "ok".

@@ -1,5 +1,5 @@
-//! Leadership history: a thread samples every node's `/health` role and
-//! the term `/api/cluster` reports for the node itself, so that overlapping
+//! Leadership history: a thread samples every node's role and term (one
+//! `/health` answer carries both), so that overlapping
 //! leaderships, and writes a node acknowledged in a term it already knew
 //! was over, can be checked afterwards.
 
@@ -19,7 +19,7 @@ pub struct Sample {
     pub node: usize,
     /// `/health`'s `role` ("Leader", "Follower", …), empty when no answer.
     pub role: String,
-    /// The node's own term in `/api/cluster` (0 when unknown).
+    /// `/health`'s `term` (0 when unknown).
     pub term: u64,
 }
 
@@ -30,18 +30,16 @@ pub struct Monitor {
     thread: Option<JoinHandle<()>>,
 }
 
-/// Samples `port`'s role and term.
+/// Samples `port`'s role and term, from one `/health` answer (so the two
+/// belong together).
 pub fn sample(node: usize, port: u16) -> Sample {
     let (_, health) = request(port, "GET", "/health", &[], b"");
     let health: serde_json::Value = serde_json::from_str(&health).unwrap_or_default();
-    let (_, cluster) = request(port, "GET", "/api/cluster", &[], b"");
-    let cluster: serde_json::Value = serde_json::from_str(&cluster).unwrap_or_default();
     Sample {
         at: Instant::now(),
         node,
         role: health["role"].as_str().unwrap_or("").to_owned(),
-        // This node comes first in `Nodes`.
-        term: cluster["Nodes"][0]["Term"].as_u64().unwrap_or(0),
+        term: health["term"].as_u64().unwrap_or(0),
     }
 }
 

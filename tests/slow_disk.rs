@@ -8,7 +8,8 @@
 //!   and a power cut (unsynced writes taken back) while fsyncs stall;
 //! - a follower on a slow disk lags while the leader keeps acknowledging,
 //!   then catches up byte for byte once the disk is fast again;
-//! - what `/health` says while fsyncs stall.
+//! - `/health` answers at once while fsyncs stall, and turns unhealthy once
+//!   a write has waited on the disk for more than 5 s.
 //!
 //! Needs root and `/dev/fuse` (fails, never skips, without them).
 
@@ -343,13 +344,14 @@ fn a_follower_on_a_slow_disk_lags_while_the_leader_acknowledges_then_catches_up(
 }
 
 #[test]
-fn health_answers_at_once_and_nothing_unsynced_shows_while_an_fsync_stalls() {
+fn health_answers_at_once_nothing_unsynced_shows_and_a_long_stall_turns_unhealthy() {
     let dir = tempfile::tempdir().unwrap();
     let disk = slow_disk(&dir);
     let node = support::Server::start_in(disk.path().join("storage"), HashMap::new());
     assert_eq!(ingest_clef(node.port, &event("before")).0, 201);
     let (_, before, _) = health(node.port);
-    let stall = Duration::from_secs(3);
+    // Longer than the 5 s a write may wait before the node says it is unhealthy.
+    let stall = Duration::from_secs(6);
     disk.set_fsync_delay(stall);
     let port = node.port;
     let client = std::thread::spawn(move || {
@@ -368,6 +370,7 @@ fn health_answers_at_once_and_nothing_unsynced_shows_while_an_fsync_stalls() {
         took < Duration::from_secs(2),
         "/health took {took:?} while an fsync stalled"
     );
+    assert_eq!(status, 200, "a short wait is no problem yet: {during}");
     assert_eq!(
         during["generation"], before["generation"],
         "a batch not yet fsynced is already visible"
@@ -377,6 +380,17 @@ fn health_answers_at_once_and_nothing_unsynced_shows_while_an_fsync_stalls() {
         visible.contains("before") && !visible.contains("stalled"),
         "readers see {visible:?} before the stalled fsync finished"
     );
+    wait_for(
+        Duration::from_secs(10),
+        "/health reports the stalled write",
+        || {
+            let (status, h, _) = health(node.port);
+            status == 503
+                && h["description"]
+                    .as_str()
+                    .is_some_and(|d| d.contains("disk: a write has waited"))
+        },
+    );
     let (status_code, waited) = client.join().unwrap();
     assert_eq!(status_code, 201);
     assert!(
@@ -384,5 +398,10 @@ fn health_answers_at_once_and_nothing_unsynced_shows_while_an_fsync_stalls() {
         "acknowledged after {waited:?}, before its fsync"
     );
     assert!(keys_on(node.port).contains("stalled"));
-    assert_ne!(health(node.port).1["generation"], before["generation"]);
+    let (status, after, _) = health(node.port);
+    assert_eq!(
+        status, 200,
+        "healthy again once the write finished: {after}"
+    );
+    assert_ne!(after["generation"], before["generation"]);
 }

@@ -1,5 +1,6 @@
 //! [`HealthReporter`]: what `/health` answers. Components report their own
-//! health; the reporter also checks that the required actors are running.
+//! health; the reporter also checks that the required actors are running
+//! and that no write has waited on the disk past [`WRITE_STALL_LIMIT`].
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -13,6 +14,10 @@ use crate::messages::{
 
 /// A required actor whose mailbox must be open for the node to be healthy.
 pub type Liveness = Box<dyn Fn() -> bool + Send>;
+
+/// How long one write may wait on the disk before the node reports itself
+/// unhealthy: a commit stalled this long holds every acknowledgement back.
+pub const WRITE_STALL_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The health actor.
 pub struct HealthReporter {
@@ -42,6 +47,20 @@ impl HealthReporter {
 
     fn report(&self) -> HealthReport {
         let mut components: Vec<ComponentHealth> = self.components.values().cloned().collect();
+        if let Some(waited) = self
+            .store
+            .write_waiting()
+            .filter(|w| *w >= WRITE_STALL_LIMIT)
+        {
+            components.push(ComponentHealth {
+                component: "disk",
+                healthy: false,
+                detail: format!(
+                    "a write has waited {:.1} s for the disk (write and fsync)",
+                    waited.as_secs_f64()
+                ),
+            });
+        }
         for (name, alive) in &self.required {
             if !alive() {
                 components.push(ComponentHealth {

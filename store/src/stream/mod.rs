@@ -97,6 +97,7 @@ pub struct Store {
     commit: GroupCommit,
     index: Arc<RwLock<BlockIndex>>,
     published: Arc<Mutex<Generation>>,
+    write_clock: Arc<disk::WriteClock>,
 }
 
 impl Store {
@@ -120,6 +121,7 @@ impl Store {
             dir: w.dir.clone(),
             index: w.index.clone(),
             published: w.published.clone(),
+            write_clock: w.write_clock.clone(),
             writer: Mutex::new(w),
             commit: GroupCommit::default(),
         })
@@ -174,6 +176,7 @@ impl Store {
         *self.index.write().expect("index lock") = rebuilt;
         fresh.index = self.index.clone();
         fresh.published = self.published.clone();
+        fresh.write_clock = self.write_clock.clone();
         fresh.term = fresh.term.max(w.term);
         fresh.publish();
         *w = fresh;
@@ -183,6 +186,12 @@ impl Store {
     /// Whether an append now would be refused (failed store, disk floor).
     pub fn check_writable(&self) -> Result<(), StoreError> {
         self.writer().check_writable()
+    }
+
+    /// How long the write in progress has waited on the disk (write and
+    /// fsync) so far; None when no write is in progress. Never waits.
+    pub fn write_waiting(&self) -> Option<std::time::Duration> {
+        self.write_clock.waiting()
     }
 
     /// The current generation (never waits for an fsync in flight).

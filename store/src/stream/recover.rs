@@ -74,6 +74,7 @@ pub(crate) fn open(
         failed: false,
         index: Arc::new(RwLock::new(index)),
         published: Arc::new(Mutex::new(generation)),
+        write_clock: Arc::default(),
         buf: Vec::new(),
     })
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
-use super::disk::available_bytes;
+use super::disk::{available_bytes, WriteClock};
 use super::error::StoreError;
 use super::index::BlockIndex;
 use super::manifest::{self, Manifest, ModelOp, OpRecord, SealInfo, TermStart};
@@ -86,6 +86,9 @@ pub(crate) struct Writer {
     /// The generation readers see without taking the writer's lock (which is
     /// held across fsyncs); updated whenever `generation` moves.
     pub published: Arc<Mutex<Generation>>,
+    /// Runs while [`Writer::write_blocks`] waits on the disk (shared with
+    /// the [`super::Store`], which reads it without the lock).
+    pub write_clock: Arc<WriteClock>,
     pub buf: Vec<u8>,
 }
 
@@ -158,10 +161,12 @@ impl Writer {
             self.buf.extend_from_slice(payload);
         }
         let start = active.len;
+        self.write_clock.start();
         let written = active
             .file
             .write_all_at(&self.buf, start)
             .and_then(|_| active.file.sync_data());
+        self.write_clock.stop();
         if let Err(e) = written {
             let undone = active
                 .file

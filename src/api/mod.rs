@@ -15,6 +15,8 @@
 //! - [`health`]: `GET /health`.
 //! - [`cluster`]: `GET /health/cluster`, `GET /api/cluster`, `POST /api/cluster/demote`.
 //! - [`root`]: `GET /api`.
+//! - [`openapi`]: `GET /api/openapi.json`, the API's OpenAPI document,
+//!   built from the permission table.
 //! - [`metrics`]: `GET /metrics` and the per-request metrics middleware.
 //! - [`proxy`]: [`proxy::ProxyForwarder`], a follower's forwarding to its leader.
 //! - the admin UI's `GET /` and `GET /ui/{file}` come from [`crate::ui`].
@@ -34,6 +36,7 @@ pub mod health;
 pub mod ingest;
 pub mod metrics;
 pub mod nodelay;
+pub mod openapi;
 pub mod peer_proof;
 pub mod proxy;
 pub mod root;
@@ -79,6 +82,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(health::configure)
         .configure(cluster::configure)
         .configure(root::configure)
+        .configure(openapi::configure)
         .configure(metrics::configure)
         .configure(crate::ui::configure)
         .app_data(web::QueryConfig::default().error_handler(|e, _| {

@@ -86,6 +86,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
+/// The names of the files served under `/ui/`.
+pub fn files() -> impl Iterator<Item = &'static str> {
+    ASSETS.iter().map(|a| a.name)
+}
+
 async fn index(req: HttpRequest) -> HttpResponse {
     serve(&req, 0)
 }

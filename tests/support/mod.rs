@@ -116,6 +116,34 @@ impl Server {
         s
     }
 
+    /// Starts a node with `auth.required` on and an API key holding every
+    /// permission (made with `skein apikey create` before the node starts):
+    /// (node, the key's token).
+    pub fn start_secured() -> (Server, String) {
+        let env = HashMap::from([("SKEIN_AUTH_REQUIRED".to_string(), "true".to_string())]);
+        let mut token = String::new();
+        let node = Server::start_prepared(env, |s| {
+            let out = s.cli(&[
+                "apikey",
+                "create",
+                "--title",
+                "everything",
+                "--ingest",
+                "--read",
+                "--write",
+                "--project",
+                "--system",
+            ]);
+            let text = String::from_utf8_lossy(&out.stdout);
+            token = text
+                .lines()
+                .find_map(|l| l.strip_prefix("token: "))
+                .unwrap_or_else(|| panic!("no token in {text}"))
+                .to_owned();
+        });
+        (node, token)
+    }
+
     /// Starts a node that is expected to come up unhealthy (e.g. below its
     /// disk floor): waits only until `/health` answers at all.
     pub fn start_unhealthy_with(env: HashMap<String, String>) -> Server {

@@ -150,12 +150,15 @@ fn a_malformed_query_string_answers_a_json_400_not_plain_text() {
 
 /// Found by schemathesis (`unsupported_method`): a method a route does not
 /// have answered 404 with authentication off and 403 ("no permission
-/// entry") with it on, where HTTP wants 405 with `Allow`.
+/// entry") with it on, where HTTP wants 405 with `Allow`; and by the route
+/// fuzz: the UI's `/` and `/ui/{file}` answered 405 with an empty body.
 #[test]
 fn a_method_a_route_lacks_answers_405_with_allow() {
     let (node, key) = Server::start_secured();
     for (method, path, allow) in [
         ("TRACE", "/api", "GET"),
+        ("POST", "/", "GET"),
+        ("DELETE", "/ui/app.js", "GET"),
         ("DELETE", "/health", "GET"),
         ("PATCH", "/api/events/raw", "POST"),
         ("POST", "/api/signals/signal-1", "GET, PUT, DELETE"),

@@ -331,6 +331,7 @@ fn every_operation_of_the_published_document_answers_only_documented_statuses() 
             }
         }
     }
+    undeclared_methods_answer_405(&node, &key, &doc);
     assert!(node.is_running(), "the node died:\n{}", node.log());
     assert_eq!(node.get("/health").0, 200, "{}", node.log());
     assert!(!node.log().contains("panicked"), "{}", node.log());
@@ -353,4 +354,55 @@ fn every_operation_of_the_published_document_answers_only_documented_statuses() 
     );
     assert!(count("hostile", |s| s == 400) > 0, "{statuses:?}");
     assert!(count("valid", |s| s == 401) > 0, "{statuses:?}");
+}
+
+/// Whether the path template `template` (`{param}` = one segment) matches
+/// `path`.
+fn matches(template: &str, path: &str) -> bool {
+    let (t, p): (Vec<&str>, Vec<&str>) = (template.split('/').collect(), path.split('/').collect());
+    t.len() == p.len()
+        && t.iter()
+            .zip(&p)
+            .all(|(t, p)| t == p || (t.starts_with('{') && !p.is_empty()))
+}
+
+/// A method the document does not list for a path answers 405, naming the
+/// methods it lists (unless another path of the document matches too).
+fn undeclared_methods_answer_405(node: &Server, key: &str, doc: &Value) {
+    let paths = doc["paths"].as_object().unwrap();
+    for (template, item) in paths {
+        let path = template
+            .replace("{id}", "x1")
+            .replace("{name}", "x1")
+            .replace("{file}", "x1");
+        if paths.keys().filter(|t| matches(t, &path)).count() > 1 {
+            continue;
+        }
+        let listed: BTreeSet<String> = item
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|m| m.to_ascii_uppercase())
+            .collect();
+        for method in ["GET", "POST", "PUT", "DELETE", "PATCH", "TRACE"] {
+            if listed.contains(method) {
+                continue;
+            }
+            let (status, body) = request(node.port, method, &path, &[("X-Seq-ApiKey", key)], b"");
+            assert_eq!(status, 405, "{method} {path}: {body}");
+            let error: Value =
+                serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
+            let allowed: BTreeSet<String> = error["Error"]
+                .as_str()
+                .and_then(|e| e.split("(allowed: ").nth(1))
+                .map(|a| {
+                    a.trim_end_matches(')')
+                        .split(", ")
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default();
+            assert_eq!(allowed, listed, "{method} {path}: {body}");
+        }
+    }
 }

@@ -98,7 +98,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// Requests no route matched: 405 with `Allow` when the path is a route's
 /// (the resource actix matched, as in the permission table) under another
 /// method, else 404.
-async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let pattern = req.match_pattern();
     let allow: Vec<&str> = auth::table::ROUTES
         .iter()

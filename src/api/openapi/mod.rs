@@ -63,8 +63,9 @@ pub fn document() -> Value {
             "description": "A Seq-compatible structured-log server. Security applies when \
                 `auth.required` is on; otherwise every route is open. Any request may get \
                 503 (the node cannot serve it now: on a follower, the leader is unreachable), \
-                and a follower refuses any body over the payload limit with 413. Errors are \
-                JSON: {\"Error\": \"…\"}.",
+                and a follower refuses any body over the payload limit with 413. A method a \
+                path does not list answers 405 with Allow. Errors are JSON: \
+                {\"Error\": \"…\"}.",
         },
         "paths": paths,
         "components": {

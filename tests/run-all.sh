@@ -78,6 +78,15 @@ export SKEIN_COMPAT_NODE="$(command -v node)"
 export SKEIN_COMPAT_PYTHON="$compat_venv/bin/python"
 # --- end of the compatibility section ----------------------------------------
 
+# --- OpenAPI tools for tests/openapi.rs -------------------------------------
+# (section owned by the OpenAPI tests) openapi-spec-validator and
+# schemathesis, pinned in tests/openapi/requirements.txt, into the venv above.
+# tests/openapi.rs fails, never skips, when they are missing.
+log "pip install -r tests/openapi/requirements.txt"
+"$compat_venv/bin/python" -m pip install -q --disable-pip-version-check -r tests/openapi/requirements.txt
+export SKEIN_OPENAPI_PYTHON="$compat_venv/bin/python"
+# --- end of the OpenAPI section ---------------------------------------------
+
 # --- HAProxy for tests/load_balancer.rs -------------------------------------
 # (section owned by the load-balancer tests) The cluster tests put a real
 # HAProxy, configured from deploy/haproxy.cfg, in front of two nodes; they

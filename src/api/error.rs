@@ -23,6 +23,15 @@ pub enum ApiError {
     /// 404: no such resource.
     #[error("{0}")]
     NotFound(String),
+    /// 405: the path exists, but not for this method; `allow` lists the
+    /// methods it has (the `Allow` header).
+    #[error("{message}")]
+    MethodNotAllowed {
+        /// What to tell the client.
+        message: String,
+        /// The methods the path has, comma-separated.
+        allow: String,
+    },
     /// 408: the client sent its body too slowly.
     #[error("{0}")]
     Timeout(String),
@@ -47,6 +56,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -59,8 +69,11 @@ impl ResponseError for ApiError {
         if self.status_code().is_server_error() {
             log::error!("{self}");
         }
-        HttpResponse::build(self.status_code())
-            .json(serde_json::json!({ "Error": self.to_string() }))
+        let mut res = HttpResponse::build(self.status_code());
+        if let ApiError::MethodNotAllowed { allow, .. } = self {
+            res.insert_header((actix_web::http::header::ALLOW, allow.as_str()));
+        }
+        res.json(serde_json::json!({ "Error": self.to_string() }))
     }
 }
 

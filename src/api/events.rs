@@ -37,8 +37,18 @@ fn param<'a>(p: &'a Params, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-fn flag(p: &Params, name: &str) -> bool {
-    param(p, name).is_some_and(|v| v.is_empty() || v.eq_ignore_ascii_case("true") || v == "1")
+/// A boolean parameter: `true`/`1`/empty (present) or `false`/`0`; absent
+/// is `false`; anything else is refused.
+fn flag(p: &Params, name: &str) -> Result<bool, ApiError> {
+    match param(p, name) {
+        None => Ok(false),
+        Some(v) if v.is_empty() || v == "1" || v.eq_ignore_ascii_case("true") => Ok(true),
+        Some(v) if v == "0" || v.eq_ignore_ascii_case("false") => Ok(false),
+        Some(v) => Err(ApiError::BadRequest(format!(
+            "{name}: `{}` is not true or false",
+            super::admin::clip(v)
+        ))),
+    }
 }
 
 fn time_param(p: &Params, names: &[&str]) -> Result<Option<Timestamp>, ApiError> {
@@ -103,7 +113,7 @@ async fn list(p: Params, state: web::Data<AppState>) -> Result<HttpResponse, Api
         start_at_id: id_param(&p, "startAtId")?,
         ..SearchRequest::default()
     };
-    let (render, clef) = (flag(&p, "render"), flag(&p, "clef"));
+    let (render, clef) = (flag(&p, "render")?, flag(&p, "clef")?);
     let store = state.actors.store.clone();
     let page = web::block(move || search_events(&store, &filter, &req, &EvalContext::system()))
         .await
@@ -145,9 +155,10 @@ async fn one(
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let render = flag(&p, "render")?;
     match page.events.first() {
         Some((found, e)) if *found == id => {
-            Ok(HttpResponse::Ok().json(EventEntity::new(id, e, flag(&p, "render"))))
+            Ok(HttpResponse::Ok().json(EventEntity::new(id, e, render)))
         }
         _ => Err(ApiError::NotFound(format!("no event `{id}`"))),
     }

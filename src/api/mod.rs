@@ -15,6 +15,8 @@
 //! - [`health`]: `GET /health`.
 //! - [`cluster`]: `GET /health/cluster`, `GET /api/cluster`, `POST /api/cluster/demote`.
 //! - [`root`]: `GET /api`.
+//! - [`openapi`]: `GET /api/openapi.json`, the API's OpenAPI document,
+//!   built from the permission table.
 //! - [`metrics`]: `GET /metrics` and the per-request metrics middleware.
 //! - [`proxy`]: [`proxy::ProxyForwarder`], a follower's forwarding to its leader.
 //! - the admin UI's `GET /` and `GET /ui/{file}` come from [`crate::ui`].
@@ -34,6 +36,7 @@ pub mod health;
 pub mod ingest;
 pub mod metrics;
 pub mod nodelay;
+pub mod openapi;
 pub mod peer_proof;
 pub mod proxy;
 pub mod root;
@@ -45,7 +48,7 @@ use std::time::Instant;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use skein_actors::NodeActors;
 
 pub use credentials::Credentials;
@@ -79,13 +82,37 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(health::configure)
         .configure(cluster::configure)
         .configure(root::configure)
+        .configure(openapi::configure)
         .configure(metrics::configure)
         .configure(crate::ui::configure)
+        .app_data(web::QueryConfig::default().error_handler(|e, _| {
+            ApiError::BadRequest(format!("the query string is malformed: {e}")).into()
+        }))
+        .app_data(
+            web::PathConfig::default()
+                .error_handler(|e, _| ApiError::NotFound(format!("no such resource: {e}")).into()),
+        )
         .default_service(web::to(not_found));
 }
 
-async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound("no such endpoint".into()))
+/// Requests no route matched: 405 with `Allow` when the path is a route's
+/// (the resource actix matched, as in the permission table) under another
+/// method, else 404.
+pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let pattern = req.match_pattern();
+    let allow: Vec<&str> = auth::table::ROUTES
+        .iter()
+        .filter(|(_, p, _)| pattern.as_deref() == Some(*p))
+        .map(|(method, _, _)| method.as_str())
+        .collect();
+    if allow.is_empty() {
+        return Err(ApiError::NotFound("no such endpoint".into()));
+    }
+    let allow = allow.join(", ");
+    Err(ApiError::MethodNotAllowed {
+        message: format!("{} is not allowed here (allowed: {allow})", req.method()),
+        allow,
+    })
 }
 
 /// Middleware: counts every request by route pattern, method and status.

@@ -24,6 +24,7 @@ async fn root(state: web::Data<AppState>) -> HttpResponse {
             "Settings": "api/settings",
             "Health": "health",
             "Metrics": "metrics",
+            "OpenApi": "api/openapi.json",
         },
     }))
 }

@@ -74,16 +74,25 @@ static TAGS: LazyLock<Vec<EntityTag>> = LazyLock::new(|| {
 
 /// Routes of the UI: `/` and `/ui/{file}`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    // Other methods: the API's 405 (a resource's own is an empty body).
+    let other = || web::to(crate::api::not_found);
     cfg.service(
         web::resource("/")
             .wrap(Compress::default())
-            .route(web::get().to(index)),
+            .route(web::get().to(index))
+            .default_service(other()),
     )
     .service(
         web::resource("/ui/{file}")
             .wrap(Compress::default())
-            .route(web::get().to(file)),
+            .route(web::get().to(file))
+            .default_service(other()),
     );
+}
+
+/// The names of the files served under `/ui/`.
+pub fn files() -> impl Iterator<Item = &'static str> {
+    ASSETS.iter().map(|a| a.name)
 }
 
 async fn index(req: HttpRequest) -> HttpResponse {

@@ -107,6 +107,34 @@ impl Server {
         s
     }
 
+    /// Starts a node with `auth.required` on and an API key holding every
+    /// permission (made with `skein apikey create` before the node starts):
+    /// (node, the key's token).
+    pub fn start_secured() -> (Server, String) {
+        let env = HashMap::from([("SKEIN_AUTH_REQUIRED".to_string(), "true".to_string())]);
+        let mut token = String::new();
+        let node = Server::start_prepared(env, |s| {
+            let out = s.cli(&[
+                "apikey",
+                "create",
+                "--title",
+                "everything",
+                "--ingest",
+                "--read",
+                "--write",
+                "--project",
+                "--system",
+            ]);
+            let text = String::from_utf8_lossy(&out.stdout);
+            token = text
+                .lines()
+                .find_map(|l| l.strip_prefix("token: "))
+                .unwrap_or_else(|| panic!("no token in {text}"))
+                .to_owned();
+        });
+        (node, token)
+    }
+
     /// Starts a node whose storage root is `root` (e.g. on a slow disk)
     /// rather than in the node's temporary directory, which keeps its log.
     pub fn start_in(root: PathBuf, env: HashMap<String, String>) -> Server {

@@ -4,8 +4,9 @@
 //! (outside this middleware) forwards first, with the caller's cookie and
 //! API key, and the leader checks them itself, so proxying never bypasses
 //! permissions. Requests that match no route go on to the default service
-//! (404). With `auth.required` off every matched route is allowed, as Seq
-//! does without authentication; a route missing from the table is then
+//! (404), and so do those to a route's path under a method it does not
+//! have (405). With `auth.required` off every matched route is allowed, as
+//! Seq does without authentication; a route missing from the table is then
 //! only logged.
 
 use actix_web::body::{BoxBody, MessageBody};
@@ -13,7 +14,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage as _, HttpResponse, ResponseError as _};
 
-use super::table::{requirement, Requirement};
+use super::table::{requirement, Requirement, ROUTES};
 use crate::api::admin::Permission;
 use crate::api::credentials::Principal;
 use crate::api::{ApiError, AppState};
@@ -33,6 +34,11 @@ pub async fn enforce(
     let needed = match requirement(req.method(), &pattern) {
         Some(Requirement::Needs(p)) if required => p,
         Some(_) => return Ok(next.call(req).await?.map_into_boxed_body()),
+        // A route's path under a method it lacks: no handler runs, the
+        // default service answers 405.
+        None if ROUTES.iter().any(|(_, p, _)| *p == pattern) => {
+            return Ok(next.call(req).await?.map_into_boxed_body())
+        }
         None if required => {
             log::warn!(
                 "refused {} {pattern}: the route has no entry in the permission table",

@@ -42,6 +42,8 @@ pub static ROUTES: &[Entry] = &[
     (GET, "/health/cluster", Public),
     (GET, "/api", Public),
     (GET, "/api/", Public),
+    // The OpenAPI document: the same for every install, no secrets.
+    (GET, "/api/openapi.json", Public),
     (GET, "/metrics", Needs(Read)),
     // The web UI's page and files (the page asks the API who is signed in).
     (GET, "/", Public),

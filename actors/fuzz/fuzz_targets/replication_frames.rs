@@ -24,11 +24,14 @@
 //! then consumed as the leader and the follower consume it: its
 //! generations compared and counted, a `Hello`'s term history matched
 //! against this node's, a `Welcome`'s proof checked, an `Ops` frame's
-//! items read. (Applying `Ops` to a store is fuzzed by `store/fuzz`'s
-//! `history_apply`.)
+//! items read, a `Snapshot`'s plan installed (on tmpfs when there is one;
+//! no file can be fetched, so only a plan without files gets as far as
+//! opening the store it makes). Applying `Ops` to a store is fuzzed by
+//! `store/fuzz`'s `history_apply`.
 
 #![no_main]
 
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
@@ -38,9 +41,9 @@ use skein_actors_fuzz::seal::SessionSeal;
 use skein_actors_fuzz::ClusterKey;
 use skein_store::stream::history::HistoryItem;
 use skein_store::stream::manifest::{ModelOp, OpRecord, SealInfo};
-use skein_store::stream::snapshot::{SnapshotFile, SnapshotPlan};
+use skein_store::stream::snapshot::{install_snapshot, SnapshotFile, SnapshotPlan};
 use skein_store::stream::{common_point, TermStart};
-use skein_store::{Generation, Timestamp};
+use skein_store::{Generation, Store, StoreError, StoreOptions, Timestamp};
 
 const NONCE_L: &[u8] = &[7; 32];
 const NONCE_F: &[u8] = &[9; 32];
@@ -106,7 +109,7 @@ fn consume(frame: Frame) {
         }
         Frame::Snapshot { plan } => {
             weigh(plan.generation);
-            let _ = plan.files.iter().map(|f| f.len).fold(0u64, u64::saturating_add);
+            install(&plan);
         }
         Frame::Challenge { .. }
         | Frame::ChunkRequest { .. }
@@ -303,6 +306,31 @@ fn arbitrary_frame(u: &mut Unstructured) -> Result<Frame> {
             reason: u.arbitrary()?,
         },
     })
+}
+
+/// Installs a leader's snapshot plan as the follower does, into a fresh
+/// folder; the source has no bytes to give.
+fn install(plan: &SnapshotPlan) {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        let shm = Path::new("/dev/shm");
+        let base = if shm.is_dir() {
+            shm.to_path_buf()
+        } else {
+            std::env::temp_dir()
+        };
+        base.join(format!("skein-frames-{}", std::process::id()))
+    });
+    let stream = dir.join("Stream");
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).expect("scratch folder");
+    let mut fetch =
+        |_: &str, _: u64, _: usize| Err(StoreError::Mismatch("the source is gone".into()));
+    if install_snapshot(&stream, plan, 0, &mut fetch).is_ok() {
+        if let Ok(store) = Store::open_replica(&stream, StoreOptions::default(), &plan.store_id) {
+            let _ = (store.status(), store.snapshot_plan());
+        }
+    }
 }
 
 /// Every kind of frame, encoded.

@@ -309,7 +309,7 @@ fn arbitrary_frame(u: &mut Unstructured) -> Result<Frame> {
 }
 
 /// Installs a leader's snapshot plan as the follower does, into a fresh
-/// folder; the source has no bytes to give.
+/// folder (removed afterwards); the source has no bytes to give.
 fn install(plan: &SnapshotPlan) {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     let dir = DIR.get_or_init(|| {
@@ -322,7 +322,6 @@ fn install(plan: &SnapshotPlan) {
         base.join(format!("skein-frames-{}", std::process::id()))
     });
     let stream = dir.join("Stream");
-    let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir).expect("scratch folder");
     let mut fetch =
         |_: &str, _: u64, _: usize| Err(StoreError::Mismatch("the source is gone".into()));
@@ -331,6 +330,7 @@ fn install(plan: &SnapshotPlan) {
             let _ = (store.status(), store.snapshot_plan());
         }
     }
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// Every kind of frame, encoded.
@@ -421,7 +421,10 @@ fn samples() -> &'static [Vec<u8>] {
                 reason: "no".into(),
             },
         ];
-        frames.iter().map(|f| f.encode().expect("encodes")).collect()
+        frames
+            .iter()
+            .map(|f| f.encode().expect("encodes"))
+            .collect()
     })
 }
 

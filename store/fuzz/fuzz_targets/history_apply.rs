@@ -36,7 +36,8 @@ fn opts() -> StoreOptions {
     }
 }
 
-/// Where the stores live: tmpfs when there is one (fsync is then free).
+/// Where the stores live, one at a time (removed after each): tmpfs when
+/// there is one (fsync is then free).
 fn scratch() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
@@ -46,10 +47,7 @@ fn scratch() -> &'static Path {
         } else {
             std::env::temp_dir()
         };
-        let dir = base.join(format!("skein-history-apply-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("scratch folder");
-        dir
+        base.join(format!("skein-history-apply-{}", std::process::id()))
     })
 }
 
@@ -83,7 +81,10 @@ fn seed() -> &'static (String, Vec<HistoryItem>) {
             .history_after(Generation::ZERO, usize::MAX)
             .expect("history")
             .expect("complete history");
-        (leader.status().store_id, items)
+        let store_id = leader.status().store_id;
+        drop(leader);
+        let _ = std::fs::remove_dir_all(scratch());
+        (store_id, items)
     })
 }
 
@@ -233,7 +234,6 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let dir = scratch().join("replica");
-    let _ = std::fs::remove_dir_all(&dir);
     let replica = Store::open_replica(&dir, opts(), store_id).expect("fresh replica");
     let mut from = 0;
     for cut in cuts.into_iter().chain([items.len()]) {
@@ -247,4 +247,5 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(again) = Store::open_replica(&dir, opts(), store_id) {
         exercise(&again);
     }
+    let _ = std::fs::remove_dir_all(scratch());
 });

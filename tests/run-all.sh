@@ -138,7 +138,8 @@ log "summary"
 echo "$summary"
 
 # --- Fuzzing, bounded -------------------------------------------------------
-# Every cargo-fuzz target (CLEF, legacy JSON, block decoder, filter language)
-# for 15 s each; longer runs: tests/fuzz.sh 600.
+# Every cargo-fuzz target (CLEF, legacy JSON, block decoder, filter language,
+# history applied by a replica, replication frames) for 15 s each; longer
+# runs: tests/fuzz.sh 600.
 log "fuzzing (15 s per target)"
 tests/fuzz.sh 15

@@ -21,8 +21,10 @@ impl Generation {
     pub const ZERO: Generation = Generation { model: 0, write: 0 };
 
     /// The number of operations this generation is after [`Generation::ZERO`].
+    /// Saturates at `u64::MAX`: a generation from a peer whose parts add up
+    /// past it (no real history does) counts as the furthest there is.
     pub fn ops(self) -> u64 {
-        self.model + self.write
+        self.model.saturating_add(self.write)
     }
 
     /// The generation after one more append.
@@ -50,8 +52,11 @@ impl PartialOrd for Generation {
 
 impl Ord for Generation {
     /// Generations of one history order by operation count; both parts grow.
+    /// Counted exactly (in `u128`), so that any two generations, however
+    /// large their parts, compare consistently with `==`.
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.ops(), self.model).cmp(&(other.ops(), other.model))
+        let key = |g: &Generation| (g.model as u128 + g.write as u128, g.model);
+        key(self).cmp(&key(other))
     }
 }
 
@@ -93,5 +98,26 @@ mod tests {
         assert_eq!("5.1234".parse::<Generation>().unwrap(), g);
         assert!("5".parse::<Generation>().is_err());
         assert!(g.next_write() > g && g.next_model() > g);
+    }
+
+    /// Found by `actors/fuzz` (replication_frames): an `Ack` whose
+    /// generation's parts add past `u64::MAX` made `ops()`, and so every
+    /// comparison the leader makes with it, panic on overflow (and wrap
+    /// round to a small count in release builds).
+    #[test]
+    fn a_peers_generation_whose_parts_overflow_counts_and_compares_without_panicking() {
+        let hostile = Generation {
+            model: 16068843470472601567,
+            write: 16131858542891098079,
+        };
+        assert_eq!(hostile.ops(), u64::MAX);
+        let real = Generation { model: 3, write: 7 };
+        assert!(hostile > real, "it is past every real generation");
+        let near = Generation {
+            model: hostile.model,
+            write: hostile.write - 1,
+        };
+        assert!(near < hostile && near != hostile, "order agrees with ==");
+        assert_eq!(hostile.min(real), real);
     }
 }

@@ -289,6 +289,79 @@ mod tests {
         }
     }
 
+    /// Found by `actors/fuzz` (replication_frames): a well-formed `Ack`
+    /// whose generation's parts add past `u64::MAX` made the leader's
+    /// "acknowledged a generation never sent" comparison panic on overflow.
+    /// It now orders past every real generation, so the leader refuses it.
+    #[test]
+    fn an_ack_whose_generation_overflows_orders_past_every_real_generation() {
+        let bytes: &[u8] = &[
+            0x81, 0xa3, b'A', b'c', b'k', 0x81, 0xaa, b'g', b'e', b'n', b'e', b'r', b'a', b't',
+            b'i', b'o', b'n', 0x82, 0xa5, b'm', b'o', b'd', b'e', b'l', 0xcf, 0xdf, 0x00, 0x00,
+            0x00, 0x00, 0xdf, 0xdf, 0xdf, 0xa5, b'w', b'r', b'i', b't', b'e', 0xcf, 0xdf, 0xdf,
+            0xdf, 0xdf, 0xdf, 0xdf, 0xdf, 0xdf,
+        ];
+        let Frame::Ack { generation } = Frame::decode(bytes).unwrap() else {
+            panic!("an Ack");
+        };
+        let sent = Generation { model: 3, write: 7 };
+        assert!(generation > sent);
+        assert_eq!(generation.ops(), u64::MAX);
+    }
+
+    #[test]
+    fn garbage_is_a_clear_error() {
+        let malformed = |bytes: &[u8]| match Frame::decode(bytes) {
+            Err(ReplicationError::Malformed(why)) => why,
+            other => panic!("{bytes:02x?} gave {other:?}"),
+        };
+        // An unknown frame is named.
+        let unknown =
+            rmp_serde::to_vec_named(&std::collections::BTreeMap::from([("Hijack", 0u8)])).unwrap();
+        assert!(
+            malformed(&unknown).contains("Hijack"),
+            "{}",
+            malformed(&unknown)
+        );
+        // A field of the wrong type.
+        let wrong = rmp_serde::to_vec_named(&std::collections::BTreeMap::from([(
+            "Refused",
+            std::collections::BTreeMap::from([("reason", 5u8)]),
+        )]))
+        .unwrap();
+        malformed(&wrong);
+        // Lengths far beyond the input allocate nothing and fail.
+        malformed(&[
+            0x81, 0xa3, b'O', b'p', b's', 0x81, 0xa5, b'i', b't', b'e', b'm', b's', 0xdd, 0xff,
+            0xff, 0xff, 0xff,
+        ]);
+        malformed(&[
+            0x81, 0xa9, b'C', b'h', b'a', b'l', b'l', b'e', b'n', b'g', b'e', 0x81, 0xa7, b'n',
+            b'o', b'n', b'c', b'e', b'_', b'l', 0xc6, 0xff, 0xff, 0xff, 0xff,
+        ]);
+        // Nesting far deeper than any frame is refused, not a stack overflow.
+        malformed(&[0x91; 100_000]);
+        malformed(&[0x81; 100_000]);
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored_for_later_versions() {
+        #[derive(Serialize)]
+        enum Later {
+            Heartbeat { generation: Generation, load: u32 },
+        }
+        let g = Generation { model: 1, write: 2 };
+        let bytes = rmp_serde::to_vec_named(&Later::Heartbeat {
+            generation: g,
+            load: 7,
+        })
+        .unwrap();
+        assert_eq!(
+            Frame::decode(&bytes).unwrap(),
+            Frame::Heartbeat { generation: g }
+        );
+    }
+
     #[test]
     fn malformed_input_is_an_error() {
         assert!(matches!(

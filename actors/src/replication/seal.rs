@@ -152,4 +152,21 @@ mod tests {
             "another session's"
         );
     }
+
+    #[test]
+    fn garbage_never_opens_and_says_why() {
+        let (_, mut f) = pair("k", b"nl");
+        let noise: Vec<u8> = (0..1000u32).map(|i| (i * 7919 % 251) as u8).collect();
+        for bytes in [&[][..], &[0; 39], &[0; 40], &noise] {
+            match f.open(bytes) {
+                Err(ReplicationError::Malformed(why)) => {
+                    assert!(why.contains("not sealed by this session"), "{why}")
+                }
+                other => panic!("{} bytes gave {other:?}", bytes.len()),
+            }
+        }
+        // Garbage does not move the session on: the leader's first frame opens.
+        let (mut l, _) = pair("k", b"nl");
+        assert_eq!(f.open(&l.seal(b"first".to_vec())).unwrap(), b"first");
+    }
 }

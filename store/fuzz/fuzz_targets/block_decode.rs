@@ -110,20 +110,8 @@ fuzz_target!(|data: &[u8]| {
     }
     let mut header = block.header;
     header.payload_len = payload.len() as u32;
-    header.payload_crc = crc32c_of(&payload);
+    header.payload_crc = crc32c::crc32c(&payload);
     let mut bytes = header.encode().to_vec();
     bytes.extend_from_slice(&payload);
     exercise(&bytes);
 });
-
-/// crc32c (Castagnoli), bitwise: the fuzz crate needs no extra dependency.
-fn crc32c_of(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in bytes {
-        crc ^= b as u32;
-        for _ in 0..8 {
-            crc = (crc >> 1) ^ (0x82f6_3b78 & (!(crc & 1)).wrapping_add(1));
-        }
-    }
-    !crc
-}

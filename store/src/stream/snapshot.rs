@@ -153,7 +153,13 @@ pub fn install_snapshot(
 ) -> Result<(), StoreError> {
     let staging = sibling(dir, ".staging");
     prepare_staging(&staging, &plan.store_id)?;
-    let needed: u64 = plan.files.iter().map(|f| f.len).sum();
+    let needed = plan
+        .files
+        .iter()
+        .try_fold(0u64, |sum, f| sum.checked_add(f.len))
+        .ok_or_else(|| {
+            StoreError::Mismatch("the snapshot's files add up past 2^64 bytes".into())
+        })?;
     let available = available_bytes(&staging).map_err(StoreError::io("statvfs", &staging))?;
     if available < needed.saturating_add(disk_floor_bytes) {
         return Err(StoreError::DiskFull {

@@ -364,6 +364,40 @@ fn below_the_disk_floor_appends_fail_and_change_nothing() {
     assert_eq!(s.generation(), Generation::ZERO);
 }
 
+/// Found by `actors/fuzz` (replication_frames): a leader's `Snapshot`
+/// whose file lengths add up past `u64::MAX` made the follower's disk check
+/// panic on overflow (in release builds the sum wrapped round, so the disk
+/// floor could be passed by). It is refused before anything is fetched.
+#[test]
+fn a_snapshot_plan_whose_file_lengths_overflow_is_refused() {
+    let parent = tempfile::tempdir().unwrap();
+    let file = |len: u64, crc: u32| snapshot::SnapshotFile {
+        name: String::new(),
+        len,
+        crc,
+    };
+    let plan = snapshot::SnapshotPlan {
+        store_id: String::new(),
+        generation: Generation {
+            model: u64::MAX,
+            write: u64::MAX,
+        },
+        manifest: vec![0xff; 41],
+        files: vec![
+            file(18446744073709551615, 4294967295),
+            file(18446740775174668287, 248),
+            file(0, 0),
+        ],
+    };
+    let mut fetch = |name: &str, _: u64, _: usize| -> Result<Vec<u8>, StoreError> {
+        panic!("{name:?} fetched")
+    };
+    let dir = parent.path().join("Stream");
+    let err = snapshot::install_snapshot(&dir, &plan, 0, &mut fetch).unwrap_err();
+    assert!(matches!(err, StoreError::Mismatch(_)), "{err}");
+    assert!(!dir.exists());
+}
+
 #[test]
 fn a_snapshot_copies_the_store_resumes_after_interruption_then_history_continues() {
     let (a_dir, parent) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());

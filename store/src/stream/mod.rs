@@ -238,6 +238,7 @@ impl Store {
     /// it can replicate the store with that id. A store holding anything keeps
     /// its id: the call fails with `Mismatch`.
     pub fn adopt_store_id(&self, id: &str) -> Result<(), StoreError> {
+        recover::check_store_id(id)?;
         let mut w = self.writer();
         if w.manifest.store_id == id {
             return Ok(());

@@ -24,6 +24,9 @@ pub(crate) fn open(
     opts: StoreOptions,
     store_id: Option<&str>,
 ) -> Result<Writer, StoreError> {
+    if let Some(id) = store_id {
+        check_store_id(id)?;
+    }
     super::snapshot::finish_interrupted_install(dir)?;
     fs::create_dir_all(dir).map_err(StoreError::io("create", dir))?;
     let manifest = match Manifest::load(dir)? {
@@ -77,6 +80,20 @@ pub(crate) fn open(
         write_clock: Arc::default(),
         buf: Vec::new(),
     })
+}
+
+/// Refuses a store id that is not 1 to 64 ASCII letters, digits or dashes:
+/// ids come from peers and end up in file names (`Divergent/store-<id>-…`).
+pub fn check_store_id(id: &str) -> Result<(), StoreError> {
+    let valid =
+        (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    match valid {
+        true => Ok(()),
+        false => Err(StoreError::Mismatch(format!(
+            "{:?} is not a store id (1 to 64 letters, digits or dashes)",
+            id.chars().take(80).collect::<String>()
+        ))),
+    }
 }
 
 /// A fresh random store id (128 bits, hex).

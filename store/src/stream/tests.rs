@@ -546,3 +546,22 @@ fn an_open_store_installs_a_snapshot_in_place_and_then_follows_history() {
     drop(b);
     assert_eq!(file_bytes(&b_dir), file_bytes(a_dir.path()));
 }
+
+/// Found reviewing the replication-frame fuzz target: a store id comes from
+/// the leader's Welcome and ends up in a file name when a store is set
+/// aside, so `../` in it must be refused before anything uses it.
+#[test]
+fn a_store_id_that_is_no_plain_name_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path(), opts()).unwrap();
+    for bad in ["../../etc", "", "a/b", "x\u{0}", &"f".repeat(65)] {
+        assert!(s.adopt_store_id(bad).is_err(), "{bad:?} adopted");
+        let other = tempfile::tempdir().unwrap();
+        assert!(
+            Store::open_replica(other.path(), opts(), bad).is_err(),
+            "{bad:?} opened"
+        );
+    }
+    s.adopt_store_id("0123abcd-ef").unwrap();
+    assert_eq!(s.status().store_id, "0123abcd-ef");
+}

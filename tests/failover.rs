@@ -257,20 +257,7 @@ fn a_non_empty_follower_behind_the_kept_history_copies_a_snapshot() {
     wait_caught_up(&b, &a);
     let behind = b.generation();
     b.stop();
-    // Enough to seal the first segment (64 MB), then retention deletes it:
-    // the leader's history no longer reaches the follower's position.
-    ingest_old_noise(&a, 90);
-    let (status, body) = support::request(
-        a.api,
-        "PUT",
-        "/api/settings/retention.period",
-        &[("Content-Type", "application/json")],
-        br#"{"Value":"1d"}"#,
-    );
-    assert_eq!(status, 200, "{body}");
-    wait_for(LIMIT, "retention deletes the sealed segment", || {
-        !a.root().join("Stream").join("seg-000001.log").exists()
-    });
+    cluster::outgrow_history(&a);
     ingest(&a, "kept", 2, 5);
     b.start();
     wait_role(&mut b, "Follower");

@@ -148,23 +148,7 @@ fn a_follower_killed_while_copying_a_snapshot_resumes_the_copy() {
     ingest_noise(&a, 2, 100, 1000, "2020-01-01T00:00:00Z");
     caught_up(&a, &b);
     b.stop();
-    // Enough to seal the first 64 MB segment, which retention then deletes:
-    // the leader's history no longer reaches the follower, so it needs a
-    // snapshot.
-    ingest_noise(&a, 90, 1000, 1000, "2020-01-01T00:00:00Z");
-    let (status, body) = support::request(
-        a.api,
-        "PUT",
-        "/api/settings/retention.period",
-        &[("Content-Type", "application/json")],
-        br#"{"Value":"1d"}"#,
-    );
-    assert_eq!(status, 200, "{body}");
-    wait_for(
-        Duration::from_secs(60),
-        "retention deletes the first segment",
-        || !a.root().join("Stream").join("seg-000001.log").exists(),
-    );
+    cluster::outgrow_history(&a);
     // What the snapshot copies: about 25 MB of events that retention keeps
     // (dated in the future, so whatever today's date).
     ingest_noise(&a, 32, 1000, 1000, "2099-01-01T00:00:00Z");

@@ -471,6 +471,27 @@ pub fn ingest_noise(
     }
 }
 
+/// Moves `leader`'s history past any follower that stopped before: about
+/// 90 MB of events dated 2020 seal the first 64 MB segment, retention (set
+/// to one day) deletes it, and this waits until it is gone. A follower
+/// behind that point then needs a snapshot.
+pub fn outgrow_history(leader: &ClusterNode) {
+    ingest_noise(leader, 90, 1000, 1000, "2020-01-01T00:00:00Z");
+    let (status, body) = request(
+        leader.api,
+        "PUT",
+        "/api/settings/retention.period",
+        &[("Content-Type", "application/json")],
+        br#"{"Value":"1d"}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    wait_for(
+        Duration::from_secs(60),
+        "retention deletes the first segment",
+        || !leader.root().join("Stream").join("seg-000001.log").exists(),
+    );
+}
+
 /// Every file under `dir`, relative path → bytes, sorted.
 pub fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();

@@ -215,7 +215,7 @@ impl Store {
                             )));
                         }
                         gen = h.generation;
-                        arrival += h.event_count as u64;
+                        arrival = arrival.saturating_add(h.event_count as u64);
                         offset += h.block_len();
                         w.term = w.term.max(h.term);
                         blocks.push((h, &bytes[crate::block::HEADER_LEN..]));

@@ -62,7 +62,11 @@ pub(crate) fn open(
     for b in index.blocks_after(manifest.generation) {
         note_term(&mut term_history, b.header.term, generation);
         generation = b.header.generation;
-        next_arrival = next_arrival.max(b.header.first_arrival + b.header.event_count as u64);
+        next_arrival = next_arrival.max(
+            b.header
+                .first_arrival
+                .saturating_add(b.header.event_count as u64),
+        );
     }
     let term = term_history.last().map_or(0, |t| t.term);
     Ok(Writer {

@@ -190,7 +190,7 @@ impl Writer {
             offset += h.block_len();
             note_term(&mut self.term_history, h.term, self.generation);
             self.generation = h.generation;
-            self.next_arrival = h.first_arrival + h.event_count as u64;
+            self.next_arrival = h.first_arrival.saturating_add(h.event_count as u64);
         }
         self.index.write().expect("index lock").push(metas);
         self.publish();

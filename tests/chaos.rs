@@ -6,7 +6,8 @@
 //! disk, a power loss) and the named
 //! invariants of `support/chaos/invariants.rs` checked after every run.
 //!
-//! - `chaos_bounded_suite`: one run per fault kind with fixed seeds (CI);
+//! - `chaos_bounded_suite`: one run per fault kind and one mixed run, with
+//!   fixed seeds (CI);
 //! - `chaos_long` (ignored): `cargo test --release --test chaos -- --ignored
 //!   chaos_long --nocapture`, with `SKEIN_CHAOS_SECONDS` (default 300),
 //!   `SKEIN_CHAOS_SEED` (default 1), `SKEIN_CHAOS_FAULTS` per run (default 4)
@@ -65,7 +66,7 @@ fn acked(outcomes: &[Outcome]) -> usize {
 
 #[test]
 fn chaos_bounded_suite() {
-    let outcomes: Vec<Outcome> = Fault::ALL
+    let mut outcomes: Vec<Outcome> = Fault::ALL
         .iter()
         .enumerate()
         .map(|(i, &kind)| {
@@ -76,6 +77,12 @@ fn chaos_bounded_suite() {
             })
         })
         .collect();
+    // Then faults of every kind, one after another, in one run.
+    outcomes.push(run(Schedule {
+        kind: None,
+        seed: SEED + Fault::ALL.len() as u64,
+        faults: 6,
+    }));
     judge(&outcomes);
 }
 

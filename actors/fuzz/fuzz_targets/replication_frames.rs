@@ -36,7 +36,7 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use skein_actors_fuzz::protocol::Frame;
+use skein_actors_fuzz::protocol::{sample_frames, Frame};
 use skein_actors_fuzz::seal::SessionSeal;
 use skein_actors_fuzz::ClusterKey;
 use skein_store::stream::history::HistoryItem;
@@ -333,95 +333,11 @@ fn install(plan: &SnapshotPlan) {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// Every kind of frame, encoded.
+/// Every kind of frame, encoded (the protocol's own samples).
 fn samples() -> &'static [Vec<u8>] {
     static SAMPLES: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
     SAMPLES.get_or_init(|| {
-        let g = Generation { model: 3, write: 7 };
-        let seal = SealInfo {
-            len: 4096,
-            crc: 1,
-            idx_crc: 2,
-            events: 40,
-            min_ts: Some(Timestamp(1)),
-            max_ts: None,
-        };
-        let frames = [
-            Frame::Hello {
-                protocol: 3,
-                node: "b".into(),
-                store_id: "abc".into(),
-                term_history: LOCAL.to_vec(),
-                generation: g,
-                nonce_f: vec![1; 32],
-            },
-            Frame::Challenge {
-                nonce_l: vec![2; 32],
-            },
-            Frame::Proof { hmac: vec![3; 32] },
-            Frame::Welcome {
-                leader: "a".into(),
-                term: 4,
-                store_id: "abc".into(),
-                generation: g,
-                common: g,
-                proof_l: vec![4; 32],
-            },
-            Frame::SetAside {
-                at: g,
-                need_snapshot: true,
-            },
-            Frame::Ops {
-                items: vec![
-                    HistoryItem::Append {
-                        segment: 1,
-                        offset: 0,
-                        bytes: vec![9; 100],
-                    },
-                    HistoryItem::Model(OpRecord {
-                        term: 1,
-                        generation: g,
-                        op: ModelOp::Seal {
-                            segment: 1,
-                            info: seal,
-                        },
-                    }),
-                    HistoryItem::Model(OpRecord {
-                        term: 1,
-                        generation: g,
-                        op: ModelOp::Delete { segment: 1 },
-                    }),
-                ],
-            },
-            Frame::Heartbeat { generation: g },
-            Frame::Ack { generation: g },
-            Frame::Snapshot {
-                plan: SnapshotPlan {
-                    store_id: "abc".into(),
-                    generation: g,
-                    manifest: b"{}".to_vec(),
-                    files: vec![SnapshotFile {
-                        name: "seg-000001.log".into(),
-                        len: 4096,
-                        crc: 5,
-                    }],
-                },
-            },
-            Frame::ChunkRequest {
-                name: "seg-000001.log".into(),
-                offset: 4096,
-                max_len: 1 << 20,
-            },
-            Frame::FileChunk {
-                name: "seg-000001.log".into(),
-                offset: 4096,
-                bytes: vec![5; 64],
-            },
-            Frame::Refused {
-                reason: "no".into(),
-            },
-        ];
-        frames
+        sample_frames()
             .iter()
             .map(|f| f.encode().expect("encodes"))
             .collect()

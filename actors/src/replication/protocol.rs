@@ -170,10 +170,111 @@ impl Frame {
     }
 }
 
+/// One frame of every kind with plausible contents: the round-trip test's
+/// cases and the seeds the replication-frame fuzz target mutates.
+#[cfg(any(test, fuzzing))]
+pub fn sample_frames() -> Vec<Frame> {
+    use skein_store::stream::manifest::{ModelOp, OpRecord, SealInfo};
+    use skein_store::stream::snapshot::SnapshotFile;
+    let g = Generation { model: 3, write: 7 };
+    let op = |op| {
+        HistoryItem::Model(OpRecord {
+            term: 1,
+            generation: g,
+            op,
+        })
+    };
+    let seal = SealInfo {
+        len: 4096,
+        crc: 1,
+        idx_crc: 2,
+        events: 40,
+        min_ts: Some(skein_store::Timestamp(1)),
+        max_ts: None,
+    };
+    let segment = "seg-000001.log".to_string();
+    vec![
+        Frame::Hello {
+            protocol: PROTOCOL_VERSION,
+            node: "b".into(),
+            store_id: "abc".into(),
+            term_history: vec![
+                TermStart {
+                    term: 1,
+                    generation: Generation::ZERO,
+                },
+                TermStart {
+                    term: 3,
+                    generation: Generation { model: 2, write: 5 },
+                },
+            ],
+            generation: g,
+            nonce_f: vec![1; 32],
+        },
+        Frame::Challenge {
+            nonce_l: vec![2; 32],
+        },
+        Frame::Proof { hmac: vec![3; 32] },
+        Frame::Welcome {
+            leader: "a".into(),
+            term: 4,
+            store_id: "abc".into(),
+            generation: g,
+            common: g,
+            proof_l: vec![4; 32],
+        },
+        Frame::SetAside {
+            at: g,
+            need_snapshot: true,
+        },
+        Frame::Ops {
+            items: vec![
+                HistoryItem::Append {
+                    segment: 1,
+                    offset: 0,
+                    bytes: vec![9; 100],
+                },
+                op(ModelOp::NewSegment { segment: 2 }),
+                op(ModelOp::Seal {
+                    segment: 1,
+                    info: seal,
+                }),
+                op(ModelOp::Delete { segment: 1 }),
+            ],
+        },
+        Frame::Heartbeat { generation: g },
+        Frame::Ack { generation: g },
+        Frame::Snapshot {
+            plan: SnapshotPlan {
+                store_id: "abc".into(),
+                generation: g,
+                manifest: b"{}".to_vec(),
+                files: vec![SnapshotFile {
+                    name: segment.clone(),
+                    len: 4096,
+                    crc: 5,
+                }],
+            },
+        },
+        Frame::ChunkRequest {
+            name: segment.clone(),
+            offset: 4096,
+            max_len: 1 << 20,
+        },
+        Frame::FileChunk {
+            name: segment,
+            offset: 4096,
+            bytes: vec![5; 64],
+        },
+        Frame::Refused {
+            reason: "no".into(),
+        },
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use skein_store::stream::manifest::{ModelOp, OpRecord};
 
     fn round_trip(f: Frame) {
         let bytes = f.encode().expect("encodes");
@@ -182,63 +283,12 @@ mod tests {
 
     #[test]
     fn every_frame_round_trips() {
-        let g = Generation { model: 3, write: 7 };
-        round_trip(Frame::Hello {
-            protocol: PROTOCOL_VERSION,
-            node: "b".into(),
-            store_id: "abc".into(),
-            term_history: vec![TermStart {
-                term: 2,
-                generation: g,
-            }],
-            generation: g,
-            nonce_f: vec![1; 32],
-        });
-        round_trip(Frame::Challenge {
-            nonce_l: vec![2; 32],
-        });
-        round_trip(Frame::Proof { hmac: vec![3; 32] });
-        round_trip(Frame::Welcome {
-            leader: "a".into(),
-            term: 4,
-            store_id: "abc".into(),
-            generation: g,
-            common: g,
-            proof_l: vec![4; 32],
-        });
-        round_trip(Frame::SetAside {
-            at: g,
-            need_snapshot: true,
-        });
-        round_trip(Frame::Ops {
-            items: vec![
-                HistoryItem::Append {
-                    segment: 1,
-                    offset: 0,
-                    bytes: vec![9; 100],
-                },
-                HistoryItem::Model(OpRecord {
-                    term: 1,
-                    generation: g,
-                    op: ModelOp::NewSegment { segment: 2 },
-                }),
-            ],
-        });
-        round_trip(Frame::Heartbeat { generation: g });
-        round_trip(Frame::Ack { generation: g });
-        round_trip(Frame::ChunkRequest {
-            name: "seg-000001.log".into(),
-            offset: 4096,
-            max_len: 1 << 20,
-        });
-        round_trip(Frame::FileChunk {
-            name: "seg-000001.log".into(),
-            offset: 4096,
-            bytes: vec![5; 64],
-        });
-        round_trip(Frame::Refused {
-            reason: "no".into(),
-        });
+        let frames = sample_frames();
+        let kinds: std::collections::BTreeSet<&str> = frames.iter().map(Frame::kind).collect();
+        assert_eq!(kinds.len(), 12, "one sample of every kind: {kinds:?}");
+        for f in frames {
+            round_trip(f);
+        }
     }
 
     #[test]

@@ -148,6 +148,7 @@ async fn serve(
                     .with_tls(roots.clone())
                     .with_peer_proof(proof.clone()),
             )
+            .wrap(from_fn(api::head_as_get))
             .wrap(from_fn(api::record_metrics))
             .configure(api::configure)
     })

@@ -234,3 +234,34 @@ fn below_the_disk_floor_ingestion_gets_503_and_health_turns_unhealthy() {
     assert_eq!(health["generation"], "0.0");
     assert!(node.is_running());
 }
+
+/// `HEAD` answers like `GET` without a body on every route that has `GET`
+/// (it used to answer 405), and stays 405 on a route without one.
+#[test]
+fn head_answers_like_get_without_a_body() {
+    let node = Server::start();
+    for path in ["/api", "/health", "/", "/ui/app.js", "/api/openapi.json"] {
+        let get = support::exchange(node.port, "GET", path, &[], b"");
+        let head = support::exchange(node.port, "HEAD", path, &[], b"");
+        assert_eq!(
+            (head.status, get.status),
+            (200, 200),
+            "{path}: {}",
+            head.head
+        );
+        assert!(
+            head.body.is_empty(),
+            "HEAD {path} sent a body: {}",
+            head.body
+        );
+        assert!(!get.body.is_empty(), "GET {path} has a body");
+        assert_eq!(
+            head.header("content-type"),
+            get.header("content-type"),
+            "{path}"
+        );
+    }
+    let refused = support::exchange(node.port, "HEAD", "/api/events/raw", &[], b"");
+    assert_eq!(refused.status, 405, "{}", refused.head);
+    assert_eq!(refused.header("allow"), Some("POST"), "{}", refused.head);
+}

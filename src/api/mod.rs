@@ -47,6 +47,7 @@ use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{web, HttpRequest, HttpResponse};
 use skein_actors::NodeActors;
@@ -113,6 +114,27 @@ pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
         message: format!("{} is not allowed here (allowed: {allow})", req.method()),
         allow,
     })
+}
+
+/// Middleware: `HEAD` on a route that has `GET` is answered as that `GET`
+/// would be — the same status and headers, without the body (actix-http
+/// never sends a body in answer to a `HEAD` request). On any other route
+/// `HEAD` stays `HEAD`, and [`not_found`] answers 405 naming the methods.
+pub async fn head_as_get(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if req.method() == Method::HEAD && has_get(req.match_pattern().as_deref()) {
+        req.head_mut().method = Method::GET;
+    }
+    next.call(req).await
+}
+
+/// Whether the route `pattern` (as actix matched it) has a `GET`.
+fn has_get(pattern: Option<&str>) -> bool {
+    auth::table::ROUTES
+        .iter()
+        .any(|(method, p, _)| *method == Method::GET && pattern == Some(*p))
 }
 
 /// Middleware: counts every request by route pattern, method and status.

@@ -90,8 +90,11 @@ export SKEIN_OPENAPI_PYTHON="$compat_venv/bin/python"
 # --- HAProxy for tests/load_balancer.rs -------------------------------------
 # (section owned by the load-balancer tests) The cluster tests put a real
 # HAProxy, configured from deploy/haproxy.cfg, in front of two nodes; they
-# fail, never skip, when it is missing.
+# fail, never skip, when it is missing. tests/deploy.rs also runs nginx from
+# deploy/nginx.conf and checks deploy/skein.service with systemd-analyze.
 command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || apt_install haproxy
+[ -x /usr/sbin/nginx ] || apt_install nginx-light
+[ -x /usr/bin/systemd-analyze ] || apt_install systemd
 export SKEIN_TEST_HAPROXY="$(command -v haproxy || echo /usr/sbin/haproxy)"
 # --- end of the HAProxy section ---------------------------------------------
 

@@ -46,30 +46,42 @@ pub fn skein_command(
 /// advisory lock on `$TMPDIR/skein-test-ports/PORT.lock`, held until this
 /// process exits.
 pub fn free_port() -> u16 {
+    free_ports_at(&[0])
+}
+
+/// A base port `B` such that `B + o` is free and reserved (as by
+/// [`free_port`]) for every offset `o` in `offsets`: for scripts that take
+/// one base port and derive the others from it.
+#[allow(dead_code)]
+pub fn free_ports_at(offsets: &[u16]) -> u16 {
     use std::sync::Mutex;
     static HELD: Mutex<Vec<std::fs::File>> = Mutex::new(Vec::new());
     const FIRST: u32 = 20_000;
     const COUNT: u32 = 12_000;
     let dir = std::env::temp_dir().join("skein-test-ports");
     std::fs::create_dir_all(&dir).expect("create the port lock directory");
+    let span = u32::from(offsets.iter().copied().max().unwrap_or(0));
     let mut seed = [0u8; 4];
     getrandom::fill(&mut seed).expect("random seed");
-    let start = u32::from_le_bytes(seed) % COUNT;
+    let start = u32::from_le_bytes(seed) % (COUNT - span);
     let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
-    for offset in 0..COUNT {
-        let port = (FIRST + (start + offset) % COUNT) as u16;
-        let Ok(lock) = std::fs::File::create(dir.join(format!("{port}.lock"))) else {
-            continue;
-        };
-        if lock.try_lock().is_err() {
-            continue;
+    'bases: for offset in 0..COUNT - span {
+        let base = FIRST + (start + offset) % (COUNT - span);
+        let mut locks = Vec::with_capacity(offsets.len());
+        for o in offsets {
+            let port = (base + u32::from(*o)) as u16;
+            let Ok(lock) = std::fs::File::create(dir.join(format!("{port}.lock"))) else {
+                continue 'bases;
+            };
+            if lock.try_lock().is_err() || TcpListener::bind(("127.0.0.1", port)).is_err() {
+                continue 'bases;
+            }
+            locks.push(lock);
         }
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            held.push(lock);
-            return port;
-        }
+        held.extend(locks);
+        return base as u16;
     }
-    panic!("no free port in {FIRST}..{}", FIRST + COUNT);
+    panic!("no free ports in {FIRST}..{}", FIRST + COUNT);
 }
 
 /// A running node.

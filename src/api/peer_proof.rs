@@ -120,7 +120,7 @@ impl PeerProof {
             return Err("the proof does not verify with the cluster key");
         }
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        seen.admit(mac, sent, now)?;
+        seen.admit(&mac, sent, now)?;
         Ok(node.to_owned())
     }
 
@@ -131,18 +131,24 @@ impl PeerProof {
     }
 }
 
+/// A remembered proof: the first 128 bits of its (verified) MAC.
+type Seen = [u8; 16];
+
 /// The proofs accepted within their validity window, to refuse them a
-/// second time; bounded by [`MAX_REMEMBERED`].
+/// second time; bounded by [`MAX_REMEMBERED`] (about 64 MiB at most).
 #[derive(Debug, Default)]
 pub struct ReplayCache {
-    macs: HashSet<Vec<u8>>,
+    macs: HashSet<Seen>,
     /// `(signed at, MAC)` in order of acceptance, to forget the expired.
-    order: VecDeque<(u64, Vec<u8>)>,
+    order: VecDeque<(u64, Seen)>,
 }
 
 impl ReplayCache {
     /// Remembers `mac` (signed at `sent`), refusing it if already seen.
-    fn admit(&mut self, mac: Vec<u8>, sent: u64, now: u64) -> Result<(), &'static str> {
+    fn admit(&mut self, mac: &[u8], sent: u64, now: u64) -> Result<(), &'static str> {
+        let mut seen = Seen::default();
+        let n = mac.len().min(seen.len());
+        seen[..n].copy_from_slice(&mac[..n]);
         let window = MAX_SKEW.as_millis() as u64;
         // A proof signed before `now - window` can no longer be accepted;
         // proofs arrive roughly in time order, so the front expires first.
@@ -153,14 +159,14 @@ impl ReplayCache {
             let (_, old) = self.order.pop_front().expect("front exists");
             self.macs.remove(&old);
         }
-        if self.macs.contains(&mac) {
+        if self.macs.contains(&seen) {
             return Err("replayed proof (already used once)");
         }
         if self.macs.len() >= MAX_REMEMBERED {
             return Err("too many forwarded requests in flight to remember another proof");
         }
-        self.macs.insert(mac.clone());
-        self.order.push_back((sent, mac));
+        self.macs.insert(seen);
+        self.order.push_back((sent, seen));
         Ok(())
     }
 }

@@ -132,11 +132,10 @@ async fn serve(
         config,
     });
     let roots = tls.client_config();
-    let proof = state
-        .actors
-        .cluster
-        .as_ref()
-        .map(|c| api::peer_proof::PeerProof::new(c.key.clone(), c.node_name.clone()));
+    let proof = state.actors.cluster.as_ref().map(|c| {
+        api::peer_proof::PeerProof::new(c.key.clone(), c.node_name.clone())
+            .counting_in(c.state.clone())
+    });
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())

@@ -18,7 +18,7 @@
 use std::collections::HashMap;
 use std::fs::{self, DirBuilder, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// Errors raised while laying out or writing the storage root.
@@ -121,12 +121,20 @@ impl StorageRoot {
         self.root.join("Logs")
     }
 
-    /// Creates the root and its sub-directories (mode 0700) where missing.
-    /// Existing directories keep their mode.
+    /// Creates the root and its sub-directories (mode 0700) where missing,
+    /// and tightens the root, `Secrets/` and `Certificates/` to 0700 when
+    /// they exist with looser permissions (logging each change).
     pub fn ensure(&self) -> Result<(), StorageError> {
         create_private_dir(&self.root)?;
         for sub in SUBDIRS {
             create_private_dir(&self.root.join(sub))?;
+        }
+        for dir in [
+            self.root.clone(),
+            self.secrets_dir(),
+            self.certificates_dir(),
+        ] {
+            tighten_dir(&dir)?;
         }
         Ok(())
     }
@@ -168,6 +176,26 @@ pub fn create_private_dir(path: &Path) -> Result<(), StorageError> {
         .mode(0o700)
         .create(path)
         .map_err(|e| StorageError::io("create directory", path, e))
+}
+
+/// Sets directory `path` to mode 0700 when group or others have any
+/// access to it; says so in the log.
+pub fn tighten_dir(path: &Path) -> Result<(), StorageError> {
+    let mode = fs::metadata(path)
+        .map_err(|e| StorageError::io("inspect directory", path, e))?
+        .permissions()
+        .mode()
+        & 0o7777;
+    if mode & 0o077 == 0 {
+        return Ok(());
+    }
+    fs::set_permissions(path, fs::Permissions::from_mode(0o700))
+        .map_err(|e| StorageError::io("restrict the permissions of", path, e))?;
+    log::warn!(
+        "{} was readable by others (mode {mode:04o}): restricted to the service's user (0700)",
+        path.display()
+    );
+    Ok(())
 }
 
 /// Replaces `path` atomically with `contents`, mode 0600: writes a temporary
@@ -221,7 +249,6 @@ pub fn touch_private_file(path: &Path) -> Result<(), StorageError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         pairs
@@ -266,5 +293,33 @@ mod tests {
         touch_private_file(&root.metastore_db()).unwrap();
         let meta = fs::metadata(root.metastore_db()).unwrap();
         assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    }
+
+    #[test]
+    fn loose_existing_directories_are_tightened() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = StorageRoot::new(tmp.path().join("root"));
+        let loose = [
+            root.path().to_path_buf(),
+            root.secrets_dir(),
+            root.certificates_dir(),
+        ];
+        for dir in &loose {
+            fs::create_dir_all(dir).unwrap();
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        fs::create_dir_all(root.stream_dir()).unwrap();
+        fs::set_permissions(root.stream_dir(), fs::Permissions::from_mode(0o750)).unwrap();
+        root.ensure().unwrap();
+        for dir in &loose {
+            let mode = fs::metadata(dir).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700, "{}", dir.display());
+        }
+        // Only the root and the secret folders are changed.
+        let stream = fs::metadata(root.stream_dir())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(stream & 0o777, 0o750);
     }
 }

@@ -5,6 +5,8 @@
 //! reset`; and that passwords, hashes and secrets never reach files or logs
 //! in plain text, with every file under the storage root private.
 
+#[path = "support/cli.rs"]
+mod cli_support;
 #[path = "support/cluster.rs"]
 mod cluster;
 mod support;
@@ -380,17 +382,28 @@ fn auth_is_off_on_a_localhost_node_and_current_says_so() {
     assert_eq!(call(node.port, "GET", "/api/apikeys", &[], "").status, 200);
 }
 
+/// `POST /api/apikeys` with `body` on an open node.
+fn create_key(node: &Server, body: Value) -> Answer {
+    let json = [("Content-Type", "application/json")];
+    call(node.port, "POST", "/api/apikeys", &json, &body.to_string())
+}
+
+/// Posts `clef` to `/ingest/clef` with API key `token`.
+fn ingest_with_key(node: &Server, token: &str, clef: &str) -> Answer {
+    let headers = [
+        ("X-Seq-ApiKey", token),
+        ("Content-Type", "application/vnd.serilog.clef"),
+    ];
+    call(node.port, "POST", "/ingest/clef", &headers, clef)
+}
+
 #[test]
 fn an_api_key_stamps_its_applied_properties_on_what_it_ingests() {
     let node = Server::start();
-    let key = call(
-        node.port,
-        "POST",
-        "/api/apikeys",
-        &[("Content-Type", "application/json")],
-        &json!({"Title": "shop", "AppliedProperties": [
-            {"Name": "App", "Value": "shop"}, {"Name": "Tier", "Value": 3}]})
-        .to_string(),
+    let key = create_key(
+        &node,
+        json!({"Title": "shop", "AppliedProperties": [
+            {"Name": "App", "Value": "shop"}, {"Name": "Tier", "Value": 3}]}),
     );
     assert_eq!(key.status, 201, "{}", key.body);
     assert_eq!(
@@ -399,16 +412,7 @@ fn an_api_key_stamps_its_applied_properties_on_what_it_ingests() {
     );
     let token = key.json()["Token"].as_str().unwrap().to_owned();
     let clef = "{\"@t\":\"2025-01-01T00:00:00Z\",\"@m\":\"hi\",\"App\":\"forged\",\"Own\":1}\n";
-    let sent = call(
-        node.port,
-        "POST",
-        "/ingest/clef",
-        &[
-            ("X-Seq-ApiKey", &token),
-            ("Content-Type", "application/vnd.serilog.clef"),
-        ],
-        clef,
-    );
+    let sent = ingest_with_key(&node, &token, clef);
     assert_eq!(sent.status, 201, "{}", sent.body);
     // Without the key, nothing is stamped.
     let plain = call(node.port, "POST", "/ingest/clef", &[], clef);
@@ -430,6 +434,29 @@ fn an_api_key_stamps_its_applied_properties_on_what_it_ingests() {
     assert!(all
         .iter()
         .any(|p| p["App"] == json!("forged") && !p.contains_key("Tier")));
+}
+
+#[test]
+fn an_api_keys_minimum_level_drops_what_is_below_it_at_ingestion() {
+    let node = Server::start();
+    let key = create_key(
+        &node,
+        json!({"Title": "warnings only", "MinimumLevel": "Warning"}),
+    );
+    assert_eq!(key.status, 201, "{}", key.body);
+    let token = key.json()["Token"].as_str().unwrap().to_owned();
+    let clef = "{\"@t\":\"2025-01-01T00:00:00Z\",\"@m\":\"info below\",\"@l\":\"Information\"}\n\
+                {\"@t\":\"2025-01-01T00:00:01Z\",\"@m\":\"warning kept\",\"@l\":\"Warning\"}\n\
+                {\"@t\":\"2025-01-01T00:00:02Z\",\"@m\":\"error kept\",\"@l\":\"Error\"}\n";
+    let sent = ingest_with_key(&node, &token, clef);
+    assert_eq!(sent.status, 201, "{}", sent.body);
+    assert_eq!(sent.json()["MinimumLevelAccepted"], json!("Warning"));
+    let events = call(node.port, "GET", "/api/events?count=10", &[], "").body;
+    assert!(!events.contains("info below"), "{events}");
+    assert!(
+        events.contains("warning kept") && events.contains("error kept"),
+        "{events}"
+    );
 }
 
 #[test]
@@ -777,6 +804,45 @@ fn secrets_and_password_hashes_stay_out_of_files_and_logs() {
     for dir in dirs_under(&node.root) {
         let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode & 0o077, 0, "{} has mode {mode:o}", dir.display());
+    }
+}
+
+#[test]
+fn a_running_clusters_secrets_stay_out_of_both_nodes_files_and_logs() {
+    let db = cli_support::TestDatabase::create();
+    // PostgreSQL here trusts local connections: the password is not
+    // checked, only carried in the connection string like a real one.
+    const PG_PASSWORD: &str = "pg-Pa55word-in-the-url";
+    let url = db.url.replacen(
+        "postgres://postgres@",
+        &format!("postgres://postgres:{PG_PASSWORD}@"),
+        1,
+    );
+    assert!(url.contains(PG_PASSWORD), "{url}");
+    let (a, b) = cluster::pair(Some(&url), &cluster::fast_timing());
+    let event = "{\"@t\":\"2026-01-01T00:00:00Z\",\"@mt\":\"through {N}\",\"N\":1}\n";
+    cluster::wait_for(Duration::from_secs(30), "the leader accepts writes", || {
+        cluster::ingest_clef(a.api, event).0 == 201
+    });
+    let (status, body) = cluster::ingest_clef(b.api, event);
+    assert_eq!(status, 201, "{body}");
+    cluster::wait_for(Duration::from_secs(30), "the follower catches up", || {
+        a.generation() == b.generation()
+    });
+    for node in [&a, &b] {
+        let log = node.log();
+        assert!(log.contains("replicat"), "a running cluster node:\n{log}");
+        for secret in [cluster::CLUSTER_KEY, PG_PASSWORD, url.as_str()] {
+            assert!(
+                !log.contains(secret),
+                "{secret} in {}'s log:\n{log}",
+                node.name
+            );
+            for file in files_under(&node.root()) {
+                let bytes = std::fs::read(&file).unwrap_or_default();
+                assert!(!contains(&bytes, secret), "{secret} in {}", file.display());
+            }
+        }
     }
 }
 

@@ -74,3 +74,101 @@ fn forged_forwarding_headers_are_dropped_and_real_forwarding_is_proven() {
     assert_eq!(status, 201, "{body}");
     assert!(a.log().contains("not proven"), "{}", a.log());
 }
+
+/// `name` in `/api/cluster`'s entry for the node answering on `port`.
+fn cluster_counter(port: u16, name: &str) -> u64 {
+    let (status, body) = request(port, "GET", "/api/cluster", &[], b"");
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    v["Nodes"][0][name]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no {name} in {body}"))
+}
+
+#[test]
+fn proofs_cover_the_client_address_are_good_once_and_forged_addresses_do_not_throttle() {
+    use skein::api::peer_proof::{Crossing, PeerProof, PROOF_HEADER};
+    use skein_actors::replication::ClusterKey;
+
+    let (a, _b) = pair(None, &HashMap::new());
+    wait_for(Duration::from_secs(30), "the leader accepts writes", || {
+        cluster::ingest_clef(a.api, EVENT).0 == 201
+    });
+    // A proof as the follower `b` makes them (the test knows the cluster key).
+    let follower = PeerProof::new(ClusterKey::new(cluster::CLUSTER_KEY).unwrap(), "b");
+    const COUNTER: &str = "RequestsRejectedForgedForwarding";
+    let refused_before = cluster_counter(a.api, COUNTER);
+    let login = |proof: Option<&str>, forwarded_for: &str, user: &str| {
+        let body = format!("{{\"Username\":\"{user}\",\"Password\":\"wrong\"}}");
+        let mut headers = vec![
+            ("Content-Type", "application/json"),
+            ("X-Forwarded-For", forwarded_for),
+        ];
+        if let Some(p) = proof {
+            headers.extend([
+                ("X-Skein-Proxied", "1"),
+                ("X-Skein-Term", "1"),
+                (PROOF_HEADER, p),
+            ]);
+        }
+        request(a.api, "POST", "/api/users/login", &headers, body.as_bytes()).0
+    };
+    let signed = |forwarded_for: &str| {
+        follower.sign(&Crossing {
+            method: "POST",
+            path_and_query: "/api/users/login",
+            hops: "1",
+            term: "1",
+            forwarded_for,
+        })
+    };
+
+    // A genuine proof: the signed client address is the caller's.
+    let proof = signed("192.0.2.50");
+    assert_eq!(login(Some(&proof), "192.0.2.50", "proven"), 401);
+    assert!(
+        a.log()
+            .contains("failed login for `proven` from 192.0.2.50"),
+        "{}",
+        a.log()
+    );
+    assert_eq!(cluster_counter(a.api, COUNTER), refused_before);
+
+    // Replayed word for word: refused, counted, the address not trusted.
+    assert_eq!(login(Some(&proof), "192.0.2.50", "replayed"), 401);
+    assert!(a.log().contains("replayed proof"), "{}", a.log());
+    assert!(
+        a.log()
+            .contains("failed login for `replayed` from 127.0.0.1"),
+        "{}",
+        a.log()
+    );
+    assert_eq!(cluster_counter(a.api, COUNTER), refused_before + 1);
+
+    // A fresh proof sent with another client address: refused too.
+    let proof = signed("192.0.2.51");
+    assert_eq!(login(Some(&proof), "198.51.100.1", "moved"), 401);
+    assert!(
+        a.log().contains("failed login for `moved` from 127.0.0.1"),
+        "{}",
+        a.log()
+    );
+    assert_eq!(cluster_counter(a.api, COUNTER), refused_before + 2);
+
+    // A client's own X-Forwarded-For (no proof) changes nothing: every
+    // failure counts against its real address, which is then throttled.
+    let mut last = 0;
+    for i in 0..25 {
+        last = login(None, &format!("198.51.100.{i}"), &format!("guess{i}"));
+        if last == 429 {
+            break;
+        }
+    }
+    assert_eq!(last, 429, "{}", a.log());
+    assert!(
+        a.log()
+            .contains("login refused: too many failed logins from 127.0.0.1"),
+        "{}",
+        a.log()
+    );
+}

@@ -21,7 +21,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use certs::{PfxKind, TestCa};
+use certs::{Leaf, PfxKind, TestCa};
 use cluster::ClusterNode;
 use rustls::pki_types::ServerName;
 use skein::tls::{self, certificates, ReloadableCertificate, TlsError};
@@ -113,12 +113,12 @@ fn a_client_trusting_the_private_ca_connects_and_others_are_refused() {
     let cert = ReloadableCertificate::new("test listener", source(&pfx)).unwrap();
 
     // No CA in Certificates/: only the system roots, which do not know it.
-    let untrusting = tls::client_config(certificates_dir.path());
+    let untrusting = tls::client_config(tls::PeerRoots::new(certificates_dir.path()));
     let err = ping(serve_once(&cert), untrusting).unwrap_err();
     assert!(err.to_lowercase().contains("unknownissuer"), "{err}");
 
     std::fs::copy(ca.cert_path(), certificates_dir.path().join("test-ca.crt")).unwrap();
-    let trusting = tls::client_config(certificates_dir.path());
+    let trusting = tls::client_config(tls::PeerRoots::new(certificates_dir.path()));
     let first = ping(serve_once(&cert), trusting.clone()).unwrap();
 
     // A renewed certificate at the same path is served after a reload.
@@ -144,33 +144,33 @@ fn https(
     path: &str,
     body: &[u8],
 ) -> (u16, String) {
-    let name = ServerName::try_from("127.0.0.1").unwrap();
-    let conn = rustls::ClientConnection::new(config.clone(), name).unwrap();
-    let Ok(tcp) = TcpStream::connect(("127.0.0.1", port)) else {
-        return (0, String::new());
-    };
-    tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let mut tls = rustls::StreamOwned::new(conn, tcp);
     let head = format!(
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
          Content-Type: application/vnd.serilog.clef\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );
-    if tls
-        .write_all(head.as_bytes())
-        .and_then(|_| tls.write_all(body))
-        .is_err()
-    {
-        return (0, String::new());
+    match https_raw(port, config, &[head.as_bytes(), body].concat()) {
+        Some(raw) => support::parse_response(&raw),
+        None => (0, String::new()),
     }
+}
+
+/// Sends `request` over TLS (trusting `config`'s roots) and reads the
+/// whole answer; `None` when the connection or handshake fails.
+fn https_raw(port: u16, config: &Arc<rustls::ClientConfig>, request: &[u8]) -> Option<Vec<u8>> {
+    let name = ServerName::try_from("127.0.0.1").unwrap();
+    let conn = rustls::ClientConnection::new(config.clone(), name).unwrap();
+    let tcp = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut tls = rustls::StreamOwned::new(conn, tcp);
+    tls.write_all(request).ok()?;
     let mut raw = Vec::new();
     match tls.read_to_end(&mut raw) {
         // A peer that closes without close_notify still sent its answer.
-        Ok(_) => {}
-        Err(e) if !raw.is_empty() && e.kind() == std::io::ErrorKind::UnexpectedEof => {}
-        Err(_) => return (0, String::new()),
+        Ok(_) => Some(raw),
+        Err(e) if !raw.is_empty() && e.kind() == std::io::ErrorKind::UnexpectedEof => Some(raw),
+        Err(_) => None,
     }
-    support::parse_response(&raw)
 }
 
 fn generation_over_https(port: u16, roots: &Arc<rustls::ClientConfig>) -> String {
@@ -219,7 +219,7 @@ fn a_two_node_cluster_runs_entirely_over_https_and_wss() {
     ca.issue_pfx(&["127.0.0.1", "localhost"], PASSWORD, PfxKind::Modern, &pfx);
     let trusting_dir = tempfile::tempdir().unwrap();
     std::fs::copy(ca.cert_path(), trusting_dir.path().join("ca.crt")).unwrap();
-    let roots = tls::client_config(trusting_dir.path());
+    let roots = tls::client_config(tls::PeerRoots::new(trusting_dir.path()));
 
     let (mut a, mut b) = (ClusterNode::new("a"), ClusterNode::new("b"));
     for n in [&mut a, &mut b] {
@@ -274,20 +274,114 @@ fn a_two_node_cluster_runs_entirely_over_https_and_wss() {
     );
 
     // A client that does not trust the private CA is refused.
-    let system_only = tls::client_config(scratch.path());
+    let system_only = tls::client_config(tls::PeerRoots::new(scratch.path()));
     assert_eq!(https(a.api, &system_only, "GET", "/health", b"").0, 0);
 
-    // A certificate renewed in place is served after SIGHUP, without a restart.
+    // A certificate renewed in place is served after SIGHUP, without a
+    // restart: the leaf a TLS client sees is the new one.
+    let before = served_leaf(a.api, &roots).unwrap();
     let renewed = scratch.path().join("renewed.pfx");
     ca.issue_pfx(&["127.0.0.1"], PASSWORD, PfxKind::Legacy, &renewed);
+    let new_leaf = certificates::load(&renewed, Some(PASSWORD)).unwrap().chain[0].to_vec();
+    assert_ne!(new_leaf, before, "a new serial and key");
     let served = a.root().join("Certificates").join(format!("{}.pfx", a.api));
     std::fs::copy(&renewed, &served).unwrap();
+    assert_eq!(
+        served_leaf(a.api, &roots).unwrap(),
+        before,
+        "not before SIGHUP"
+    );
     // SAFETY: signalling our own child process.
     unsafe { libc::kill(a.pid().unwrap() as i32, libc::SIGHUP) };
     cluster::wait_for(Duration::from_secs(10), "the reload is logged", || {
         a.log().contains("listener certificate(s) reloaded")
     });
+    assert_eq!(served_leaf(a.api, &roots).unwrap(), new_leaf);
     assert_eq!(https(a.api, &roots, "GET", "/health", b"").0, 200);
+
+    // CA rotation: the follower trusts a new CA placed in Certificates/
+    // on SIGHUP; the leader's cluster and internal API certificates are
+    // re-issued by it; proxying and replication carry on.
+    let new_ca = TestCa::new();
+    let rotated = scratch.path().join("rotated.pfx");
+    new_ca.issue_pfx(&["127.0.0.1"], PASSWORD, PfxKind::Modern, &rotated);
+    let b_certs = b.root().join("Certificates");
+    std::fs::copy(new_ca.cert_path(), b_certs.join("rotated-ca.crt")).unwrap();
+    // SAFETY: signalling our own child process.
+    unsafe { libc::kill(b.pid().unwrap() as i32, libc::SIGHUP) };
+    cluster::wait_for(Duration::from_secs(10), "the follower reloads", || {
+        b.log()
+            .contains("and 2 CA certificate(s) from Certificates/")
+    });
+    for port in [a.cluster, a.internal] {
+        let pfx = a.root().join("Certificates").join(format!("{port}.pfx"));
+        std::fs::copy(&rotated, pfx).unwrap();
+    }
+    // SAFETY: as above.
+    unsafe { libc::kill(a.pid().unwrap() as i32, libc::SIGHUP) };
+    cluster::wait_for(Duration::from_secs(10), "the leader reloads", || {
+        a.log().matches("listener certificate(s) reloaded").count() == 2
+    });
+    let (status, body) = https(b.api, &roots, "POST", "/ingest/clef", events.as_bytes());
+    assert_eq!(status, 201, "{body}\n{}", b.log());
+    cluster::wait_for(Duration::from_secs(30), "replication carries on", || {
+        let g = generation_over_https(a.api, &roots);
+        !g.is_empty() && g == generation_over_https(b.api, &roots)
+    });
+}
+
+/// The leaf certificate the TLS listener on `port` presents to a client
+/// verifying it with `config`.
+fn served_leaf(port: u16, config: &Arc<rustls::ClientConfig>) -> Result<Vec<u8>, String> {
+    let name = ServerName::try_from("127.0.0.1").unwrap();
+    let mut conn = rustls::ClientConnection::new(config.clone(), name).unwrap();
+    let mut tcp = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    while conn.is_handshaking() {
+        conn.complete_io(&mut tcp).map_err(|e| e.to_string())?;
+    }
+    Ok(conn.peer_certificates().ok_or("no certificate")?[0].to_vec())
+}
+
+#[test]
+fn a_ca_rotated_in_certificates_is_trusted_by_peer_connections_after_a_reload() {
+    tls::install_crypto_provider();
+    let (old_ca, new_ca) = (TestCa::new(), TestCa::new());
+    let certificates_dir = tempfile::tempdir().unwrap();
+    let trusted = certificates_dir.path().join("cluster-ca.crt");
+    std::fs::copy(old_ca.cert_path(), &trusted).unwrap();
+    // The configuration a node hands its peer connections, built once.
+    let roots = tls::PeerRoots::new(certificates_dir.path());
+    let config = tls::client_config(roots.clone());
+
+    // The peer's certificate is re-issued by a new CA.
+    let scratch = tempfile::tempdir().unwrap();
+    let pfx = scratch.path().join("peer.pfx");
+    new_ca.issue_pfx(&["127.0.0.1"], PASSWORD, PfxKind::Modern, &pfx);
+    let cert = ReloadableCertificate::new("peer", source(&pfx)).unwrap();
+    // (Both test CAs have the same name: the old one's key does not verify.)
+    let err = ping(serve_once(&cert), config.clone()).unwrap_err();
+    assert!(err.contains("invalid peer certificate"), "{err}");
+
+    // The new CA replaces the old one in Certificates/; after the reload
+    // (what SIGHUP does) the same configuration trusts it.
+    std::fs::copy(new_ca.cert_path(), &trusted).unwrap();
+    assert!(
+        ping(serve_once(&cert), config.clone()).is_err(),
+        "not before the reload"
+    );
+    assert_eq!(roots.reload(), 1);
+    ping(serve_once(&cert), config.clone()).unwrap();
+
+    // A file that is not a usable certificate is skipped (and logged), the
+    // rest still trusted.
+    std::fs::write(
+        certificates_dir.path().join("junk.pem"),
+        b"not a certificate",
+    )
+    .unwrap();
+    assert_eq!(roots.reload(), 1);
+    ping(serve_once(&cert), config).unwrap();
 }
 
 #[test]
@@ -322,4 +416,106 @@ fn a_node_refuses_to_start_without_a_usable_certificate() {
     node.set_secret("certificates.defaultPassword", PASSWORD);
     ca.issue_pfx(&["seq002.example.com"], PASSWORD, PfxKind::Modern, &pfx);
     expect_refusal(&mut node, "not 127.0.0.1");
+    let expired = Leaf {
+        dates: Some(("20200101000000Z", "20200201000000Z")),
+        ..Leaf::default()
+    };
+    ca.issue(&["127.0.0.1"], PASSWORD, &expired, &pfx);
+    expect_refusal(&mut node, "the certificate expired on");
+    let not_yet = Leaf {
+        dates: Some(("20991201000000Z", "20991231000000Z")),
+        ..Leaf::default()
+    };
+    ca.issue(&["127.0.0.1"], PASSWORD, &not_yet, &pfx);
+    expect_refusal(&mut node, "the certificate is not valid before");
+}
+
+#[test]
+fn an_rsa_leaf_certificate_is_served() {
+    tls::install_crypto_provider();
+    let ca = TestCa::new();
+    let dir = tempfile::tempdir().unwrap();
+    let pfx = dir.path().join("443.pfx");
+    let rsa = Leaf {
+        rsa: true,
+        kind: PfxKind::Legacy,
+        ..Leaf::default()
+    };
+    ca.issue(&["127.0.0.1"], PASSWORD, &rsa, &pfx);
+    std::fs::copy(ca.cert_path(), dir.path().join("ca.crt")).unwrap();
+    let cert = ReloadableCertificate::new("rsa listener", source(&pfx)).unwrap();
+    let config = tls::client_config(tls::PeerRoots::new(dir.path()));
+    let leaf = ping(serve_once(&cert), config).unwrap();
+    let served = certificates::load(&pfx, Some(PASSWORD)).unwrap().chain[0].to_vec();
+    assert_eq!(leaf, served);
+    // An RSA public key's algorithm identifier (rsaEncryption, 1.2.840.113549.1.1.1).
+    let rsa_oid = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+    assert!(leaf.windows(rsa_oid.len()).any(|w| w == rsa_oid));
+}
+
+#[test]
+fn a_login_over_https_gets_a_secure_session_cookie() {
+    use std::process::Stdio;
+    tls::install_crypto_provider();
+    let ca = TestCa::new();
+    let mut node = ClusterNode::new("secure");
+    node.init_secret_key();
+    node.set_secret("certificates.defaultPassword", PASSWORD);
+    let certs = node.root().join("Certificates");
+    std::fs::create_dir_all(&certs).unwrap();
+    ca.issue_pfx(
+        &["127.0.0.1"],
+        PASSWORD,
+        PfxKind::Modern,
+        &certs.join(format!("{}.pfx", node.api)),
+    );
+    std::fs::copy(ca.cert_path(), certs.join("ca.crt")).unwrap();
+    let mut hash = node
+        .command()
+        .args(["config", "hash"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    hash.stdin
+        .take()
+        .unwrap()
+        .write_all(b"admin-Pa55word-tls\n")
+        .unwrap();
+    let hash = String::from_utf8(hash.wait_with_output().unwrap().stdout).unwrap();
+    for (k, v) in [
+        (
+            "SKEIN_API_LISTENURIS",
+            format!("https://127.0.0.1:{}", node.api),
+        ),
+        ("SKEIN_AUTH_REQUIRED", "true".into()),
+        ("SKEIN_FIRSTRUN_ADMINUSERNAME", "admin".into()),
+        ("SKEIN_FIRSTRUN_ADMINPASSWORDHASH", hash.trim().into()),
+    ] {
+        node.env.insert(k.into(), v);
+    }
+    node.spawn();
+    let roots = tls::client_config(tls::PeerRoots::new(&certs));
+    cluster::wait_for(Duration::from_secs(30), "/health over https", || {
+        node.assert_running();
+        https(node.api, &roots, "GET", "/health", b"").0 != 0
+    });
+    let body = r#"{"Username":"admin","Password":"admin-Pa55word-tls"}"#;
+    let request = format!(
+        "POST /api/users/login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let raw = https_raw(node.api, &roots, request.as_bytes()).expect("an answer");
+    let answer = String::from_utf8_lossy(&raw);
+    let head = answer.split("\r\n\r\n").next().unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{answer}");
+    let cookie = head
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
+        .unwrap_or_else(|| panic!("no cookie in {head}"));
+    let attributes: Vec<&str> = cookie.split(';').map(str::trim).collect();
+    for wanted in ["Secure", "HttpOnly", "SameSite=Lax"] {
+        assert!(attributes.contains(&wanted), "{wanted} missing: {cookie}");
+    }
 }

@@ -160,14 +160,19 @@ fn malformed_frames_wrong_versions_and_followers_are_refused_without_panics() {
     actix_rt::System::new().block_on(async {
         let d = tempfile::tempdir().unwrap();
         let store = Arc::new(Store::open(d.path(), opts()).unwrap());
-        let (_a, url) = leader(store, Role::Leader, setup("a", "k", None));
+        let leader_setup = setup("a", "k", None);
+        let refusals = leader_setup.state.clone();
+        let (_a, url) = leader(store, Role::Leader, leader_setup);
+        let malformed = || refusals.refusals().counts().malformed_handshake;
         let mut c = raw(&url).await;
         send(&mut c, b"\xc1 not msgpack".to_vec()).await;
         assert!(next_refusal(&mut c).await.contains("malformed"));
+        assert_eq!(malformed(), 1);
 
         let mut c = raw(&url).await;
         send(&mut c, hello(99)).await;
         assert!(next_refusal(&mut c).await.contains("protocol version 99"));
+        assert_eq!(malformed(), 1, "an old peer is not an attack");
 
         let mut c = raw(&url).await;
         let ack = Frame::Ack {
@@ -175,6 +180,7 @@ fn malformed_frames_wrong_versions_and_followers_are_refused_without_panics() {
         };
         send(&mut c, ack.encode().unwrap()).await;
         assert!(next_refusal(&mut c).await.contains("unexpected Ack"));
+        assert_eq!(malformed(), 2);
 
         let d2 = tempfile::tempdir().unwrap();
         let other = Arc::new(Store::open(d2.path(), opts()).unwrap());
@@ -412,6 +418,15 @@ fn a_replayed_or_forged_handshake_is_refused_and_counted() {
             Frame::Welcome { .. }
         ));
         assert_eq!(state.counters().invalid_key, 0);
+        // Past the handshake, a frame not sealed by the session is refused.
+        let ack = Frame::Ack {
+            generation: Generation::ZERO,
+        };
+        send(&mut genuine, ack.encode().unwrap()).await;
+        wait_until(Duration::from_secs(5), || {
+            state.refusals().counts().session_check == 1
+        })
+        .await;
 
         // Replayed word for word on a new connection: the leader's fresh
         // nonce makes the recorded proof worthless.
@@ -432,5 +447,82 @@ fn a_replayed_or_forged_handshake_is_refused_and_counted() {
         assert!(next_refusal(&mut forged).await.contains("key"));
         assert_eq!(state.counters().invalid_key, 2);
         assert_eq!(state.counters().established, 1);
+    });
+}
+
+/// A fake leader: answers a Hello with a Challenge and any Proof with a
+/// Welcome whose leader proof is forged.
+struct FakeLeader;
+
+impl actix::Actor for FakeLeader {
+    type Context = actix_web_actors::ws::WebsocketContext<Self>;
+}
+
+impl
+    actix::StreamHandler<Result<actix_web_actors::ws::Message, actix_web_actors::ws::ProtocolError>>
+    for FakeLeader
+{
+    fn handle(
+        &mut self,
+        msg: Result<actix_web_actors::ws::Message, actix_web_actors::ws::ProtocolError>,
+        ctx: &mut actix_web_actors::ws::WebsocketContext<Self>,
+    ) {
+        let Ok(actix_web_actors::ws::Message::Binary(bytes)) = msg else {
+            return;
+        };
+        let answer = match Frame::decode(&bytes) {
+            Ok(Frame::Hello { .. }) => Frame::Challenge {
+                nonce_l: vec![1; 32],
+            },
+            Ok(Frame::Proof { .. }) => Frame::Welcome {
+                leader: "mallory".into(),
+                term: 1,
+                store_id: "x".into(),
+                generation: Generation::ZERO,
+                common: Generation::ZERO,
+                proof_l: vec![0; 32],
+            },
+            _ => return,
+        };
+        ctx.binary(answer.encode().unwrap());
+    }
+}
+
+#[test]
+fn a_follower_refuses_and_counts_a_forged_leader_proof() {
+    actix_rt::System::new().block_on(async {
+        let server = HttpServer::new(|| {
+            App::new().route(
+                "/",
+                web::get().to(
+                    |req: actix_web::HttpRequest, body: web::Payload| async move {
+                        actix_web_actors::ws::start(FakeLeader, &req, body)
+                    },
+                ),
+            )
+        })
+        .workers(1)
+        .bind(("127.0.0.1", 0))
+        .unwrap();
+        let port = server.addrs()[0].port();
+        actix_rt::spawn(server.run());
+        let d = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(d.path(), opts()).unwrap());
+        let follower = setup("b", "k3y", Some(format!("ws://127.0.0.1:{port}/")));
+        let _rx = actix::Actor::start(ReplicationReceiver::new(store, follower.clone(), None));
+        wait_until(Duration::from_secs(10), || {
+            follower.state.refusals().counts().forged_leader >= 1
+        })
+        .await;
+        let session = follower.state.leader_session();
+        assert!(!session.connected);
+        assert!(
+            session
+                .last_error
+                .unwrap_or_default()
+                .contains("cluster key"),
+            "{:?}",
+            follower.state.leader_session()
+        );
     });
 }

@@ -285,7 +285,11 @@ async fn forward_request(
             out = out.append_header((name.clone(), value.clone()));
         }
     }
+    let mut forwarded_for = String::new();
     for (name, value) in forwarded_headers(req) {
+        if name == "x-forwarded-for" {
+            forwarded_for = value.to_str().unwrap_or_default().to_owned();
+        }
         out = out.insert_header((name, value));
     }
     let (hops, term) = (hops.to_string(), term.to_string());
@@ -296,6 +300,7 @@ async fn forward_request(
             path_and_query: pq,
             hops: &hops,
             term: &term,
+            forwarded_for: &forwarded_for,
         });
         if let Some(value) = peer_proof::header_value(&signed) {
             out = out.insert_header((HeaderName::from_static(peer_proof::PROOF_HEADER), value));

@@ -8,8 +8,11 @@
 //! - [`server`]: a listener's rustls configuration whose certificate can be
 //!   reloaded in place (SIGHUP) without dropping connections or data.
 //! - [`client`]: the configuration peers connect with: the system's roots
-//!   plus any CA certificate placed in `Certificates/` (so a private CA works).
-//! - [`node`]: a running node's listeners and peer roots, reloaded on SIGHUP.
+//!   plus any CA certificate placed in `Certificates/` (so a private CA
+//!   works), re-read in place on reload.
+//! - [`node`]: a running node's listeners and peer roots, both reloaded on
+//!   SIGHUP (a renewed certificate is served, a CA added to or rotated in
+//!   `Certificates/` trusted, without a restart).
 //!
 //! rustls runs on one crypto provider, *ring*: [`install_crypto_provider`]
 //! is called once at start-up, before any configuration is built.
@@ -20,7 +23,7 @@ pub mod node;
 pub mod server;
 
 pub use certificates::{Identity, TlsError, CERTIFICATE_PASSWORD_SECRET};
-pub use client::client_config;
+pub use client::{client_config, PeerRoots};
 pub use node::{reload_on_sighup, NodeTls};
 pub use server::ReloadableCertificate;
 

@@ -4,13 +4,14 @@
 //! another password, expired or for another name), keeps every listener's
 //! certificate for [`NodeTls::reload`] (SIGHUP, see
 //! [`reload_on_sighup`]) and gives the client configuration for
-//! connections to peers.
+//! connections to peers, whose trusted roots the same reload re-reads.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use super::certificates::{self, TlsError, CERTIFICATE_PASSWORD_SECRET};
+use super::client::PeerRoots;
 use super::server::ReloadableCertificate;
 use crate::secrets::SecretStore;
 use crate::storage::StorageRoot;
@@ -20,16 +21,22 @@ pub struct NodeTls {
     dir: PathBuf,
     secrets: Arc<SecretStore>,
     listeners: Mutex<Vec<Arc<ReloadableCertificate>>>,
+    peers: Arc<PeerRoots>,
+    client: Arc<rustls::ClientConfig>,
 }
 
 impl NodeTls {
     /// TLS for the node at `root`, reading the PFX password from `secrets`.
     pub fn new(root: &StorageRoot, secrets: Arc<SecretStore>) -> Arc<NodeTls> {
         super::install_crypto_provider();
+        let dir = root.certificates_dir();
+        let peers = PeerRoots::new(&dir);
         Arc::new(NodeTls {
-            dir: root.certificates_dir(),
+            client: super::client::client_config(peers.clone()),
+            dir,
             secrets,
             listeners: Mutex::new(Vec::new()),
+            peers,
         })
     }
 
@@ -56,9 +63,11 @@ impl NodeTls {
         Ok(config)
     }
 
-    /// Re-reads every listener's certificate; one that fails keeps the
-    /// certificate it has (logged). The number reloaded.
-    pub fn reload(&self) -> usize {
+    /// Re-reads every listener's certificate (one that fails keeps the
+    /// certificate it has, logged) and the roots peers are verified with.
+    /// The number of listener certificates reloaded and of CA certificates
+    /// trusted from `Certificates/`.
+    pub fn reload(&self) -> (usize, usize) {
         let listeners = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
         let mut reloaded = 0;
         for cert in listeners.iter() {
@@ -67,13 +76,13 @@ impl NodeTls {
                 Err(e) => log::error!("certificate not reloaded, the current one stays: {e}"),
             }
         }
-        reloaded
+        (reloaded, self.peers.reload())
     }
 
     /// The configuration for connections to peers (system roots plus the
-    /// CA certificates in `Certificates/`).
+    /// CA certificates in `Certificates/`, as of the last reload).
     pub fn client_config(&self) -> Arc<rustls::ClientConfig> {
-        super::client::client_config(&self.dir)
+        self.client.clone()
     }
 }
 
@@ -88,7 +97,10 @@ pub async fn reload_on_sighup(tls: Arc<NodeTls>) {
         }
     };
     while hangups.recv().await.is_some() {
-        let n = tls.reload();
-        log::info!("SIGHUP: {n} listener certificate(s) reloaded");
+        let (n, cas) = tls.reload();
+        log::info!(
+            "SIGHUP: {n} listener certificate(s) reloaded; peers verified with the system roots \
+             and {cas} CA certificate(s) from Certificates/"
+        );
     }
 }

@@ -75,8 +75,17 @@ impl TestCa {
 
     /// Issues a leaf certificate for `names` (DNS names or IP addresses)
     /// and writes it with its key as a PFX file at `out`, encrypted with
-    /// `password`.
+    /// `password`: an EC P-256 key, valid from now for 10 days.
     pub fn issue_pfx(&self, names: &[&str], password: &str, kind: PfxKind, out: &Path) {
+        let leaf = Leaf {
+            kind,
+            ..Leaf::default()
+        };
+        self.issue(names, password, &leaf, out);
+    }
+
+    /// [`TestCa::issue_pfx`] with the key type and validity of `leaf`.
+    pub fn issue(&self, names: &[&str], password: &str, leaf: &Leaf, out: &Path) {
         let d = self.dir.path();
         let san: Vec<String> = names
             .iter()
@@ -88,49 +97,69 @@ impl TestCa {
         std::fs::write(
             d.join("leaf.ext"),
             format!(
-                "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n\
+                "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n\
                  extendedKeyUsage=serverAuth,clientAuth\nsubjectAltName={}\n",
                 san.join(",")
             ),
         )
         .unwrap();
-        openssl(
-            d,
-            &[
-                "req",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-nodes",
-                "-keyout",
-                "leaf.key",
-                "-out",
-                "leaf.csr",
-                "-subj",
-                &format!("/CN={}", names[0]),
-            ],
-        );
-        openssl(
-            d,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                "leaf.csr",
-                "-CA",
-                "ca.crt",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-out",
-                "leaf.crt",
-                "-days",
-                "10",
-                "-extfile",
-                "leaf.ext",
-            ],
-        );
+        let subject = format!("/CN={}", names[0]);
+        let mut req = vec!["req", "-newkey"];
+        match leaf.rsa {
+            true => req.extend(["rsa:2048"]),
+            false => req.extend(["ec", "-pkeyopt", "ec_paramgen_curve:P-256"]),
+        }
+        req.extend([
+            "-nodes", "-keyout", "leaf.key", "-out", "leaf.csr", "-subj", &subject,
+        ]);
+        openssl(d, &req);
+        match leaf.dates {
+            None => openssl(
+                d,
+                &[
+                    "x509",
+                    "-req",
+                    "-in",
+                    "leaf.csr",
+                    "-CA",
+                    "ca.crt",
+                    "-CAkey",
+                    "ca.key",
+                    "-CAcreateserial",
+                    "-out",
+                    "leaf.crt",
+                    "-days",
+                    "10",
+                    "-extfile",
+                    "leaf.ext",
+                ],
+            ),
+            // OpenSSL 3.0's `x509` cannot back-date: `openssl ca` can.
+            Some((start, end)) => {
+                std::fs::write(d.join("ca.cnf"), CA_CONFIG).unwrap();
+                std::fs::write(d.join("index.txt"), b"").unwrap();
+                openssl(
+                    d,
+                    &[
+                        "ca",
+                        "-batch",
+                        "-config",
+                        "ca.cnf",
+                        "-notext",
+                        "-in",
+                        "leaf.csr",
+                        "-out",
+                        "leaf.crt",
+                        "-startdate",
+                        start,
+                        "-enddate",
+                        end,
+                        "-extfile",
+                        "leaf.ext",
+                    ],
+                );
+            }
+        }
         let pass = format!("pass:{password}");
         let out = out.to_str().expect("utf-8 path");
         let mut args = vec![
@@ -147,9 +176,37 @@ impl TestCa {
             "-out",
             out,
         ];
-        if let PfxKind::Legacy = kind {
+        if let PfxKind::Legacy = leaf.kind {
             args.push("-legacy");
         }
         openssl(d, &args);
     }
 }
+
+/// How [`TestCa::issue`] makes a leaf certificate.
+#[derive(Clone, Copy, Debug)]
+pub struct Leaf {
+    /// The PFX encryption.
+    pub kind: PfxKind,
+    /// An RSA 2048 key instead of EC P-256.
+    pub rsa: bool,
+    /// Validity as `(start, end)` in OpenSSL's `YYYYMMDDHHMMSSZ`; `None`:
+    /// from now for 10 days.
+    pub dates: Option<(&'static str, &'static str)>,
+}
+
+impl Default for Leaf {
+    fn default() -> Leaf {
+        Leaf {
+            kind: PfxKind::Modern,
+            rsa: false,
+            dates: None,
+        }
+    }
+}
+
+/// A minimal `openssl ca` configuration for the test CA's directory.
+const CA_CONFIG: &str = "[ca]\ndefault_ca = test\n[test]\ndir = .\ndatabase = index.txt\n\
+new_certs_dir = .\ncertificate = ca.crt\nprivate_key = ca.key\nserial = ca.srl\n\
+rand_serial = yes\ndefault_md = sha256\npolicy = any\nunique_subject = no\n\
+copy_extensions = none\n[any]\ncommonName = supplied\n";

@@ -5,6 +5,7 @@
 //! - [`auth`]: challenge–response with the cluster key (HMAC-SHA256).
 //! - [`state`]: what replication reports: per-follower positions on the
 //!   leader, the session on a follower, connection counters.
+//! - [`refusals`]: what this node refused from peers, counted by kind.
 //! - [`sender`]: [`ReplicationSender`], one WebSocket actor per follower
 //!   session on the leader.
 //! - [`source`]: the sender's store reads: `Ops` frames, snapshots.
@@ -18,6 +19,7 @@ pub mod auth;
 pub mod endpoint;
 pub mod protocol;
 pub mod receiver;
+pub mod refusals;
 pub mod seal;
 pub mod sender;
 pub mod set_aside;
@@ -28,6 +30,7 @@ use std::time::Duration;
 
 pub use auth::ClusterKey;
 pub use receiver::ReplicationReceiver;
+pub use refusals::{RefusalCounts, Refusals};
 pub use sender::ReplicationSender;
 pub use state::{
     FollowerInfo, LeaderSession, ReplicationCounters, ReplicationState, TrafficCounters,

@@ -196,7 +196,9 @@ async fn next_frame(
             ws::Frame::Binary(bytes) => {
                 state.frame_received(bytes.len());
                 let frame = match seal {
-                    Some(seal) => seal.open(&bytes)?,
+                    Some(seal) => seal
+                        .open(&bytes)
+                        .inspect_err(|_| state.refusals().session_check())?,
                     None => &bytes[..],
                 };
                 return match Frame::decode(frame)? {
@@ -260,7 +262,10 @@ async fn session(
     conn.send(&hello).await?;
     let nonce_l = match conn.next_frame(HANDSHAKE_TIMEOUT, &setup.state).await? {
         Frame::Challenge { nonce_l } => nonce_l,
-        f => return Err(ReplicationError::Unexpected(f.kind())),
+        f => {
+            setup.state.refusals().malformed_handshake();
+            return Err(ReplicationError::Unexpected(f.kind()));
+        }
     };
     let hmac = setup.key.follower_proof(&nonce_l, &nonce_f, &node);
     conn.send(&Frame::Proof { hmac }).await?;
@@ -275,6 +280,7 @@ async fn session(
             proof_l,
         } => {
             if !setup.key.verify_leader(&nonce_l, &nonce_f, &node, &proof_l) {
+                setup.state.refusals().forged_leader();
                 return Err(ReplicationError::InvalidKey);
             }
             conn.seal = Some(SessionSeal::follower(&setup.key, &nonce_l, &nonce_f, &node));
@@ -288,7 +294,10 @@ async fn session(
             );
             (leader, generation)
         }
-        f => return Err(ReplicationError::Unexpected(f.kind())),
+        f => {
+            setup.state.refusals().malformed_handshake();
+            return Err(ReplicationError::Unexpected(f.kind()));
+        }
     };
     *established = true;
     let state: &ReplicationState = &setup.state;

@@ -418,13 +418,24 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for ReplicationSender
         self.last_heard = Instant::now();
         let outcome = match msg {
             Ok(ws::Message::Binary(bytes)) => {
+                let refusals = self.setup.state.refusals();
                 let opened = match &mut self.seal {
-                    Some(seal) => seal.open(&bytes),
+                    Some(seal) => seal.open(&bytes).inspect_err(|_| refusals.session_check()),
                     None => Ok(&bytes[..]),
                 };
+                let handshake = self.seal.is_none();
                 opened
                     .and_then(Frame::decode)
                     .and_then(|frame| self.on_frame(ctx, frame))
+                    .inspect_err(|e| {
+                        let bad = matches!(
+                            e,
+                            ReplicationError::Malformed(_) | ReplicationError::Unexpected(_)
+                        );
+                        if handshake && bad {
+                            self.setup.state.refusals().malformed_handshake();
+                        }
+                    })
             }
             Ok(ws::Message::Ping(p)) => {
                 ctx.pong(&p);

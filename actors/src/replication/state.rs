@@ -93,6 +93,7 @@ struct Inner {
     known_followers: Mutex<std::collections::BTreeSet<String>>,
     leader: Mutex<LeaderSession>,
     listeners: Mutex<Vec<Recipient<ReplicationReported>>>,
+    refusals: super::Refusals,
 }
 
 /// Replication's shared state.
@@ -290,6 +291,11 @@ impl ReplicationState {
     pub fn update_leader_session(&self, f: impl FnOnce(&mut LeaderSession)) {
         f(&mut lock(&self.0.leader));
         self.notify();
+    }
+
+    /// What this node refused from peers, by kind.
+    pub fn refusals(&self) -> &super::Refusals {
+        &self.0.refusals
     }
 }
 

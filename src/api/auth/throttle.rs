@@ -3,9 +3,11 @@
 //!
 //! The per-username limit lives in the metastore (see
 //! `skein_actors::metastore::users`); this one stops a single address from
-//! guessing many usernames. The address is the TCP peer's: a forwarded
-//! `X-Forwarded-For` is not trusted until forwarded requests carry proof
-//! of cluster membership, so logins proxied by a follower share its address.
+//! guessing many usernames. The address is the TCP peer's, or — for a
+//! login a follower forwarded with a valid proof of cluster membership —
+//! the client address that follower signed into the proof (see
+//! `crate::api::peer_proof`); a client's own `X-Forwarded-For` is never
+//! trusted.
 
 use std::collections::HashMap;
 use std::net::IpAddr;

@@ -58,7 +58,9 @@ export function mountCluster(el) {
       h('td', { class: 'lag' }, lag(n, leader)),
       h('td', { class: 'state' }, n.StateDescription),
       h('td', { class: 'mono', title: 'accepted / rejected (invalid key) / established' },
-        `${n.ConnectionsAccepted} / ${n.ConnectionsRejectedInvalidKey} / ${n.ConnectionsEstablished}`))));
+        `${n.ConnectionsAccepted} / ${n.ConnectionsRejectedInvalidKey} / ${n.ConnectionsEstablished}`,
+        n.RequestsRejectedForgedForwarding == null ? '' : h('div', { class: 'muted', title: 'refused: malformed handshakes / frames failing the session check / forged leader proofs / forged or replayed forwarding proofs' },
+          `refused ${n.ConnectionsRejectedMalformedHandshake} / ${n.FramesRejectedSessionCheck} / ${n.ConnectionsRejectedForgedLeader} / ${n.RequestsRejectedForgedForwarding}`)))));
     if (!demoting) {
       const follower = c.Nodes.find((n) => n.Role === 'Follower' && !n.StateDescription.startsWith('unreachable'));
       fill(actions, leader

@@ -212,6 +212,21 @@ fn the_guide_followed_literally_forms_a_cluster() {
         "the follower stores the event",
         || leader.generation() == follower.generation(),
     );
+    // A resource created through the follower: its Location is canonical.
+    let signal = br#"{"Title":"Guide","Filter":"Step = 'followed'"}"#;
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("X-Seq-ApiKey", token.as_str()),
+    ];
+    let created = support::exchange(follower.api, "POST", "/api/signals", &headers, signal);
+    assert_eq!(created.status, 201, "{}", created.body);
+    let location = created.header("Location").unwrap_or_default().to_owned();
+    assert!(
+        location.starts_with(&format!("{CANONICAL}/api/signals/")),
+        "{location}"
+    );
+    let entity: Value = serde_json::from_str(&created.body).unwrap_or(Value::Null);
+    assert_eq!(entity["Links"]["Self"], location.as_str(), "{entity}");
     for node in [&leader, &follower] {
         let (_, root) = get(node, &token, "/api");
         assert_eq!(

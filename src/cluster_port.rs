@@ -88,12 +88,22 @@ pub fn cluster_server(
     })
     .workers(1)
     .shutdown_timeout(1);
-    let server = match tls_config {
-        Some(c) => server.bind_rustls_0_23((host.as_str(), port), c),
-        None => server.bind((host.as_str(), port)),
+    let mut server = server;
+    let binds = crate::listen::bind_hosts(uri, &host, true);
+    for bind in &binds {
+        let context = || format!("cannot listen for the cluster on {bind}:{port}");
+        for socket in crate::listen::bind(bind, port).with_context(context)? {
+            server = match &tls_config {
+                Some(c) => server.listen_rustls_0_23(socket, c.clone()),
+                None => server.listen(socket),
+            }
+            .with_context(context)?;
+        }
     }
-    .with_context(|| format!("cannot listen for the cluster on {host}:{port}"))?
-    .run();
-    log::info!("cluster port listening on {uri}");
+    let server = server.run();
+    log::info!(
+        "cluster port listening on {uri} (bound to {})",
+        binds.join(", ")
+    );
     Ok(Some(server))
 }

@@ -16,6 +16,8 @@
 //! - [`node`]: `skein run`, wiring store, metastore, actors and HTTP server.
 //! - [`cluster_port`]: the cluster port (replication WebSocket) and the
 //!   node's replication setup.
+//! - [`listen`]: where listeners bind (peer-facing `localhost` binds every
+//!   interface).
 //! - [`tls`]: PFX certificates under `Certificates/` for `https://`/`wss://`
 //!   listeners (reloadable) and the roots peers are verified against.
 
@@ -23,6 +25,7 @@ pub mod api;
 pub mod cli;
 pub mod client;
 pub mod cluster_port;
+pub mod listen;
 pub mod metastore_url;
 pub mod node;
 pub mod secrets;

@@ -153,13 +153,18 @@ async fn serve(
     })
     .shutdown_timeout(10);
     for l in &listeners {
-        let (host, port) = (l.host.as_str(), l.port);
-        server = match &l.tls {
-            Some(tls) => server.bind_rustls_0_23((host, port), tls.clone()),
-            None => server.bind((host, port)),
+        for host in &l.binds {
+            let port = l.port;
+            let context = || format!("cannot listen on {host}:{port}");
+            for socket in crate::listen::bind(host, port).with_context(context)? {
+                server = match &l.tls {
+                    Some(tls) => server.listen_rustls_0_23(socket, tls.clone()),
+                    None => server.listen(socket),
+                }
+                .with_context(context)?;
+            }
         }
-        .with_context(|| format!("cannot listen on {host}:{port}"))?;
-        log::info!("listening on {}", l.uri());
+        log::info!("listening on {} (bound to {})", l.uri(), l.binds.join(", "));
     }
     eprintln!(
         "skein {} listening on {}",
@@ -204,6 +209,8 @@ async fn announce_auth(
 struct Listener {
     host: String,
     port: u16,
+    /// The hosts it binds (see [`crate::listen`]).
+    binds: Vec<String>,
     /// Set for `https://` listen URIs.
     tls: Option<rustls::ServerConfig>,
 }
@@ -215,22 +222,28 @@ impl Listener {
     }
 }
 
-/// A listener for every listen URI (and the internal API URI), with its
-/// certificate when it is `https://`; one address cannot be both.
+/// A listener for every listen URI (and the internal API URI, which binds
+/// every interface when its host is `localhost`: see [`crate::listen`]),
+/// with its certificate when it is `https://`; one address cannot be both.
 fn listeners(config: &RuntimeConfig, tls: &NodeTls) -> anyhow::Result<Vec<Listener>> {
-    let mut uris: Vec<&Url> = config.listen_uris.iter().collect();
-    uris.extend(config.cluster.internal_api_uri.iter());
+    let mut uris: Vec<(&Url, bool)> = config.listen_uris.iter().map(|u| (u, false)).collect();
+    uris.extend(config.cluster.internal_api_uri.iter().map(|u| (u, true)));
     let mut out: Vec<Listener> = Vec::new();
-    for uri in uris {
+    for (uri, peer_facing) in uris {
         let secure = match uri.scheme() {
             "https" => true,
             "http" => false,
             other => bail!("{uri}: listen URIs are http:// or https://, not {other}://"),
         };
         let (host, port) = crate::tls::host_and_port(uri)?;
-        if let Some(seen) = out.iter().find(|l| l.host == host && l.port == port) {
+        let binds = crate::listen::bind_hosts(uri, &host, peer_facing);
+        if let Some(seen) = out.iter_mut().find(|l| l.host == host && l.port == port) {
             if seen.tls.is_some() != secure {
                 bail!("{host}:{port} is listed both as http:// and as https://");
+            }
+            // Every interface includes the loopback one.
+            if binds.len() > seen.binds.len() {
+                seen.binds = binds;
             }
             continue;
         }
@@ -241,7 +254,12 @@ fn listeners(config: &RuntimeConfig, tls: &NodeTls) -> anyhow::Result<Vec<Listen
             ),
             false => None,
         };
-        out.push(Listener { host, port, tls });
+        out.push(Listener {
+            host,
+            port,
+            binds,
+            tls,
+        });
     }
     Ok(out)
 }

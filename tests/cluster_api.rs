@@ -237,3 +237,135 @@ fn demote_hands_leadership_to_the_follower() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[path = "support/cluster.rs"]
+mod cluster;
+
+/// `POST /api/cluster/demote` with `Accept: application/x-ndjson` on `port`:
+/// each JSON line of the answer with the time it arrived (read as it
+/// streams), and the answer's head.
+fn demote_lines(port: u16, query: &str) -> (String, Vec<(Instant, Value)>) {
+    use std::io::{BufRead as _, BufReader, Write as _};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    write!(
+        s,
+        "POST /api/cluster/demote?{query} HTTP/1.1\r\nHost: test\r\nAccept: application/x-ndjson\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut reader = BufReader::new(s);
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap() == 0 || line == "\r\n" {
+            break;
+        }
+        head.push_str(&line);
+    }
+    let mut lines = Vec::new();
+    for line in reader.lines() {
+        let line = line.expect("read the answer");
+        // Chunk sizes and chunk ends are not JSON; every step is one chunk.
+        if line.trim_start().starts_with('{') {
+            let value: Value = serde_json::from_str(line.trim()).expect("a JSON line");
+            lines.push((Instant::now(), value));
+        }
+    }
+    (head, lines)
+}
+
+#[test]
+fn demote_streams_its_steps_as_they_happen_directly_through_a_proxy_and_in_the_cli() {
+    let db = TestDatabase::create();
+    let (a, b) = cluster::pair(Some(&db.url), &cluster::fast_timing());
+    let healthy = |n: &cluster::ClusterNode| n.json("/health/cluster").1["Status"] == "Healthy";
+    cluster::wait_for(Duration::from_secs(20), "a healthy cluster", || healthy(&a));
+
+    // A demotion towards a node that never catches up (`ghost`) waits
+    // `catchUpSeconds`: its first step must arrive long before its end,
+    // asked of the leader and through the follower's proxy alike.
+    for (via, port) in [("the leader", a.api), ("the follower's proxy", b.api)] {
+        let asked = Instant::now();
+        let (head, lines) = demote_lines(port, "to=ghost&catchUpSeconds=3");
+        assert!(head.starts_with("HTTP/1.1 200"), "{via}: {head}");
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("content-type: application/x-ndjson"),
+            "{via}: {head}"
+        );
+        assert!(lines.len() >= 2, "{via}: {lines:?}");
+        let (first_at, first) = &lines[0];
+        let (last_at, last) = lines.last().unwrap();
+        assert!(
+            first["Step"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("stopped accepting writes"),
+            "{via}: {lines:?}"
+        );
+        assert!(
+            last["Error"].as_str().unwrap_or("").contains("ghost"),
+            "{via}: {last}"
+        );
+        assert!(
+            first_at.duration_since(asked) < Duration::from_millis(2000),
+            "{via}: the first step came only after {:?}",
+            first_at.duration_since(asked)
+        );
+        assert!(
+            last_at.duration_since(*first_at) >= Duration::from_millis(2500),
+            "{via}: the steps were not streamed: {:?} between the first and the last",
+            last_at.duration_since(*first_at)
+        );
+        cluster::wait_for(Duration::from_secs(20), "a leads on", || healthy(&a));
+    }
+
+    // A real hand-over with the follower frozen: `skein node demote` prints
+    // the first step while the follower cannot catch up, the last only
+    // after it is thawed.
+    b.pause();
+    let (status, body) = a.post("/api/events/raw?clef", "application/json", EVENT);
+    assert_eq!(status, 201, "{body}");
+    let mut child = a
+        .command()
+        .args(["node", "demote", "--url", &a.url()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start node demote");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send((Instant::now(), line));
+        }
+    });
+    let mut seen = Vec::new();
+    let first_step = loop {
+        let (at, line) = rx
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|e| panic!("no step printed ({e}): {seen:?}"));
+        seen.push(line.clone());
+        if line.contains("stopped accepting writes") {
+            break at;
+        }
+    };
+    std::thread::sleep(Duration::from_millis(1500));
+    let thawed = Instant::now();
+    b.resume();
+    let status = child.wait().unwrap();
+    reader.join().unwrap();
+    let rest: Vec<(Instant, String)> = rx.try_iter().collect();
+    seen.extend(rest.iter().map(|(_, l)| l.clone()));
+    assert!(status.success(), "{seen:?}\n{}", a.log());
+    assert!(first_step < thawed);
+    let (last_at, last) = rest.last().expect("more lines after the first step");
+    assert!(last.contains("Leadership handed to b"), "{seen:?}");
+    assert!(
+        *last_at > thawed,
+        "the last line came before the follower was thawed: {seen:?}"
+    );
+}

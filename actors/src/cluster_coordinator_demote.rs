@@ -137,6 +137,22 @@ impl Handler<DemoteLeader> for ClusterCoordinator {
     }
 }
 
+/// A demotion's steps so far, each also sent live when asked for.
+struct Steps {
+    all: Vec<String>,
+    live: Option<tokio::sync::mpsc::UnboundedSender<String>>,
+}
+
+impl Steps {
+    fn push(&mut self, step: String) {
+        if let Some(live) = &self.live {
+            // The caller may have gone; the demotion goes on regardless.
+            let _ = live.send(step.clone());
+        }
+        self.all.push(step);
+    }
+}
+
 /// Waits for `msg.to` to reach this (drained) node's generation, then hands
 /// leadership over in the metastore.
 async fn hand_over(
@@ -148,9 +164,13 @@ async fn hand_over(
     (lease, poll): (Duration, Duration),
 ) -> Demoted {
     let target = store.generation();
-    let mut steps = vec![format!(
+    let mut steps = Steps {
+        all: Vec::new(),
+        live: msg.progress,
+    };
+    steps.push(format!(
         "stopped accepting writes at generation {target} (new requests are held; those running finished)"
-    )];
+    ));
     let to = msg.to;
     let ready = caught_up((&ms, acked.as_ref()), &to, target, msg.catch_up, poll)
         .await
@@ -184,7 +204,7 @@ async fn hand_over(
         Ok(Some(t)) => {
             steps.push(format!("handed leadership to {to} in term {t}"));
             Ok(DemoteReport {
-                steps,
+                steps: steps.all,
                 term: t,
                 new_leader: to,
             })

@@ -170,14 +170,21 @@ async fn demotion_hands_leadership_to_a_caught_up_follower() {
     let a = node(&ms, "a", Role::Leader).await;
     let b = node(&ms, "b", Role::Follower).await;
     tokio::time::sleep(Duration::from_millis(150)).await;
+    let (live, mut steps) = tokio::sync::mpsc::unbounded_channel();
     let demote = DemoteLeader {
         to: "b".into(),
         catch_up: Duration::from_secs(2),
         force: false,
+        progress: Some(live),
     };
     let report = a.coordinator.send(demote).await.unwrap().unwrap();
     assert_eq!((report.term, report.new_leader.as_str()), (2, "b"));
     assert_eq!(report.steps.len(), 3, "{:?}", report.steps);
+    let mut sent = Vec::new();
+    while let Some(step) = steps.recv().await {
+        sent.push(step);
+    }
+    assert_eq!(sent, report.steps, "every step is sent live, in order");
     a.expect(RoleChanged {
         role: Role::Follower,
         term: 2,
@@ -192,6 +199,7 @@ async fn demotion_hands_leadership_to_a_caught_up_follower() {
         to: "b".into(),
         catch_up: Duration::ZERO,
         force: true,
+        progress: None,
     };
     let refused = a.coordinator.send(again).await.unwrap();
     assert!(matches!(refused, Err(ClusterError::NotLeader)));
@@ -209,6 +217,7 @@ async fn demotion_drains_admitted_requests_before_fencing_and_the_gates_follow()
         to: "b".into(),
         catch_up: Duration::from_secs(2),
         force: false,
+        progress: None,
     };
     let report = tokio::spawn(a.coordinator.send(demote));
     tokio::time::sleep(Duration::from_millis(300)).await;

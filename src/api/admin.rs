@@ -107,11 +107,6 @@ pub fn clip(text: &str) -> String {
     }
 }
 
-/// `{"Self": "api/<collection>/<id>"}`.
-pub fn links(collection: &str, id: &str) -> Value {
-    serde_json::json!({ "Self": format!("api/{collection}/{id}") })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

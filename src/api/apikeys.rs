@@ -22,6 +22,7 @@ use skein_store::Timestamp;
 
 use super::admin::{self, clip, named, Body};
 use super::error::ApiError;
+use super::links::Links;
 use super::AppState;
 
 /// The permission names an API key may carry, in Seq's order.
@@ -163,7 +164,7 @@ pub fn permission_names(p: Permissions) -> Vec<&'static str> {
 }
 
 /// A key as the API shows it: never the token or its hash.
-pub fn entity(key: &ApiKeyInfo) -> Value {
+pub fn entity(key: &ApiKeyInfo, links: &Links) -> Value {
     json!({
         "Id": key.id,
         "Title": key.title,
@@ -179,18 +180,22 @@ pub fn entity(key: &ApiKeyInfo) -> Value {
             .created_at
             .timestamp_nanos_opt()
             .map(|n| format_timestamp(Timestamp(n))),
-        "Links": admin::links("apikeys", &key.id),
+        "Links": links.entity("apikeys", &key.id),
     })
 }
 
 async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let keys = state.credentials.metastore().list_api_keys().await?;
-    Ok(HttpResponse::Ok().json(keys.iter().map(entity).collect::<Vec<_>>()))
+    Ok(HttpResponse::Ok().json(
+        keys.iter()
+            .map(|k| entity(k, &state.links()))
+            .collect::<Vec<_>>(),
+    ))
 }
 
 async fn get(state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let key = find(&state, &id).await?;
-    Ok(HttpResponse::Ok().json(entity(&key)))
+    Ok(HttpResponse::Ok().json(entity(&key, &state.links())))
 }
 
 async fn create(
@@ -206,10 +211,11 @@ async fn create(
         created.info.title,
         created.info.permissions
     );
-    let mut out = entity(&created.info);
+    let links = state.links();
+    let mut out = entity(&created.info, &links);
     out["Token"] = Value::String(created.token);
     Ok(HttpResponse::Created()
-        .insert_header((LOCATION, format!("api/apikeys/{}", created.info.id)))
+        .insert_header((LOCATION, links.resource("apikeys", &created.info.id)))
         .json(out))
 }
 

@@ -5,7 +5,8 @@
 //!   (200 unless Unhealthy; Degraded while the leader has no up-to-date follower);
 //! - `GET /api/cluster` → `{"Nodes":[…Seq node entities…],"Notifications":[…],…}`;
 //! - `POST /api/cluster/demote[?to=NODE&force=true&catchUpSeconds=N]` on the
-//!   leader: graceful hand-over, answering the steps it took.
+//!   leader: graceful hand-over, answering the steps it took — or, with
+//!   `Accept: application/x-ndjson`, streaming each step as it happens.
 //!
 //! The ClusterCoordinator's address is app data
 //! (`web::Data<Option<Addr<ClusterCoordinator>>>`); without it the node is
@@ -14,11 +15,14 @@
 use std::time::Duration;
 
 use actix::Addr;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError as _};
+use bytes::Bytes;
+use futures_util::StreamExt as _;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use skein_actors::cluster_coordinator::{ClusterError, ClusterTiming, GetNodeRow};
-use skein_actors::messages::{DemoteLeader, Role};
+use skein_actors::messages::{DemoteLeader, DemoteReport, Role};
 use skein_actors::metastore::cluster::{Leadership, NodeRow};
 // chrono as the metastore's rows carry it (the binary has no chrono of its own).
 use skein_actors::metastore::sea_orm::sea_query::value::prelude::chrono::{DateTime, Utc};
@@ -30,6 +34,11 @@ use super::AppState;
 
 /// The notification shown while the leader has no up-to-date follower.
 pub const NO_UP_TO_DATE_FOLLOWER: &str = "no up-to-date follower";
+
+/// The media type of a live demotion: one JSON object per line, each
+/// `{"Step": …}` as it happens, the last the result (as the JSON answer) or
+/// `{"Error": …, "Status": …}`.
+pub const NDJSON: &str = "application/x-ndjson";
 
 /// How long a demotion waits for the follower by default.
 pub const DEFAULT_CATCH_UP: Duration = Duration::from_secs(30);
@@ -279,22 +288,75 @@ async fn demote(
         Some(to) => to.trim().to_string(),
         None => peer(&state, &me).await?,
     };
+    let live = wants_ndjson(&req);
+    let (progress, steps) = match live {
+        true => {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            (Some(tx), Some(rx))
+        }
+        false => (None, None),
+    };
     let msg = DemoteLeader {
         to,
         catch_up: query
             .catch_up_seconds
             .map_or(DEFAULT_CATCH_UP, Duration::from_secs),
         force: query.force,
+        progress,
     };
-    let report = coordinator.send(msg).await?.map_err(|e| match e {
-        ClusterError::NotLeader => ApiError::BadRequest(e.to_string()),
-        e => ApiError::Unavailable(e.to_string()),
-    })?;
-    Ok(HttpResponse::Ok().json(json!({
-        "Steps": report.steps,
-        "Term": report.term,
-        "NewLeader": report.new_leader,
-    })))
+    // `send` queues the message now; the answer is awaited below.
+    let done = coordinator.send(msg);
+    let result = async move {
+        done.await?.map_err(|e| match e {
+            ClusterError::NotLeader => ApiError::BadRequest(e.to_string()),
+            e => ApiError::Unavailable(e.to_string()),
+        })
+    };
+    let Some(mut steps) = steps else {
+        return result.await.map(|r| HttpResponse::Ok().json(report(&r)));
+    };
+    // One line per step as it happens, then the result (or the error): the
+    // steps end when the demotion has finished with its step sender.
+    let lines = futures_util::stream::poll_fn(move |cx| steps.poll_recv(cx))
+        .map(|step| json!({ "Step": step }))
+        .chain(futures_util::stream::once(async move {
+            match result.await {
+                Ok(r) => report(&r),
+                Err(e) => json!({ "Error": e.to_string(), "Status": e.status_code().as_u16() }),
+            }
+        }))
+        .map(|line| {
+            let mut bytes = serde_json::to_vec(&line).unwrap_or_default();
+            bytes.push(b'\n');
+            Ok::<_, actix_web::Error>(Bytes::from(bytes))
+        });
+    Ok(HttpResponse::Ok()
+        .content_type(NDJSON)
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header(("X-Accel-Buffering", "no"))
+        .streaming(lines))
+}
+
+/// A finished demotion as the API answers it.
+fn report(r: &DemoteReport) -> Value {
+    json!({
+        "Steps": r.steps,
+        "Term": r.term,
+        "NewLeader": r.new_leader,
+    })
+}
+
+/// Whether the client asked for the demotion's steps live ([`NDJSON`]).
+fn wants_ndjson(req: &HttpRequest) -> bool {
+    req.headers()
+        .get_all(header::ACCEPT)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| {
+            t.split(';')
+                .next()
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case(NDJSON))
+        })
 }
 
 /// The follower to hand over to: the freshest other node in the follower

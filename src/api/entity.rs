@@ -6,6 +6,8 @@ use skein_store::event::model::unescape_json_str;
 use skein_store::event::{format_timestamp, render_message, MessageTemplateTokens};
 use skein_store::{Event, EventId, EventView};
 
+use super::links::Links;
+
 /// One property as Seq lists it: name and value (JSON type and digits kept).
 #[derive(Serialize)]
 pub struct PropertyEntity {
@@ -60,7 +62,7 @@ pub struct EventEntity {
 
 impl EventEntity {
     /// The entity for a stored event.
-    pub fn new(id: EventId, e: &Event, render: bool) -> EventEntity {
+    pub fn new(id: EventId, e: &Event, render: bool, links: &Links) -> EventEntity {
         let tokens = match (&e.message_template, &e.message) {
             (Some(t), _) => MessageTemplateTokens::parse(t),
             (None, Some(m)) => {
@@ -88,7 +90,7 @@ impl EventEntity {
             trace_id: e.trace_id.as_deref().map(str::to_owned),
             span_id: e.span_id.as_deref().map(str::to_owned),
             links: EventLinks {
-                self_link: format!("api/events/{id_text}"),
+                self_link: links.resource("events", &id_text),
             },
             id: id_text,
         }

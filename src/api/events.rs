@@ -126,10 +126,11 @@ async fn list(p: Params, state: web::Data<AppState>) -> Result<HttpResponse, Api
         }
         return Ok(HttpResponse::Ok().content_type(CLEF).body(out));
     }
+    let links = state.links();
     let entities: Vec<EventEntity> = page
         .events
         .iter()
-        .map(|(id, e)| EventEntity::new(*id, e, render))
+        .map(|(id, e)| EventEntity::new(*id, e, render, &links))
         .collect();
     Ok(HttpResponse::Ok().json(entities))
 }
@@ -158,7 +159,7 @@ async fn one(
     let render = flag(&p, "render")?;
     match page.events.first() {
         Some((found, e)) if *found == id => {
-            Ok(HttpResponse::Ok().json(EventEntity::new(id, e, render)))
+            Ok(HttpResponse::Ok().json(EventEntity::new(id, e, render, &state.links())))
         }
         _ => Err(ApiError::NotFound(format!("no event `{id}`"))),
     }

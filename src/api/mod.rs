@@ -15,6 +15,7 @@
 //! - [`health`]: `GET /health`.
 //! - [`cluster`]: `GET /health/cluster`, `GET /api/cluster`, `POST /api/cluster/demote`.
 //! - [`root`]: `GET /api`.
+//! - [`links`]: the links answers carry, on `api.canonicalUri` when set.
 //! - [`openapi`]: `GET /api/openapi.json`, the API's OpenAPI document,
 //!   built from the permission table.
 //! - [`metrics`]: `GET /metrics` and the per-request metrics middleware.
@@ -34,6 +35,7 @@ pub mod error;
 pub mod events;
 pub mod health;
 pub mod ingest;
+pub mod links;
 pub mod metrics;
 pub mod nodelay;
 pub mod openapi;
@@ -70,6 +72,13 @@ pub struct AppState {
     pub instance_name: String,
     /// The node's validated configuration (listen and cluster URIs, limits).
     pub config: crate::settings::runtime::RuntimeConfig,
+}
+
+impl AppState {
+    /// The links this node generates (on `api.canonicalUri` when set).
+    pub fn links(&self) -> links::Links {
+        links::Links::new(self.config.canonical_uri.as_ref())
+    }
 }
 
 /// Registers every route.

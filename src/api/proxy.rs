@@ -2,8 +2,8 @@
 //! its leader ("Followers proxy, not redirect").
 //!
 //! Every request except the node's own endpoints (`/health`, `/health/…`,
-//! `/metrics`, the cluster WebSocket paths under `/cluster/` and any
-//! `Upgrade` request) needs the leader, and the node's [`LeaderGate`] says
+//! `/metrics` and the cluster WebSocket paths under `/cluster/`, the only
+//! place an `Upgrade` request stays local) needs the leader, and the node's [`LeaderGate`] says
 //! where it goes ([`LeaderGate::route`]): served here while this node leads
 //! (counted, so a graceful demotion can drain it), held while leadership is
 //! being handed over or this node waits to be promoted, or sent to the
@@ -198,14 +198,15 @@ where
     }
 }
 
-/// Requests every node answers itself.
+/// Requests every node answers itself. An `Upgrade` header changes nothing:
+/// only the cluster WebSocket paths stay local; on any other path an
+/// `Upgrade` request is the leader's like every other.
 fn served_locally(req: &ServiceRequest) -> bool {
     let path = req.path();
     path == "/health"
         || path.starts_with("/health/")
         || path == "/metrics"
         || path.starts_with("/cluster/")
-        || req.headers().contains_key(header::UPGRADE)
 }
 
 /// How often a request crossed between nodes and the sender's term: (0, 0)
@@ -456,6 +457,25 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
+
+    #[test]
+    fn only_the_cluster_websocket_path_stays_local_for_an_upgrade() {
+        use actix_web::test::TestRequest;
+        let upgrade = |path: &str| {
+            TestRequest::get()
+                .uri(path)
+                .insert_header((header::UPGRADE, "websocket"))
+                .insert_header((header::CONNECTION, "Upgrade"))
+                .to_srv_request()
+        };
+        assert!(served_locally(&upgrade("/cluster/replicate")));
+        assert!(!served_locally(&upgrade("/api/events")));
+        assert!(!served_locally(&upgrade("/api/events/raw")));
+        assert!(!served_locally(&upgrade("/")));
+        assert!(served_locally(
+            &TestRequest::get().uri("/health").to_srv_request()
+        ));
+    }
 
     #[test]
     fn crossings_are_read_from_the_headers() {

@@ -11,20 +11,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 async fn root(state: web::Data<AppState>) -> HttpResponse {
+    let links = state.links();
+    let link = |path: &str| links.to(path);
     HttpResponse::Ok().json(serde_json::json!({
         "Product": "Skein",
         "Version": env!("CARGO_PKG_VERSION"),
         "InstanceName": state.instance_name,
         "Links": {
-            "Events": "api/events",
-            "EventsRaw": "api/events/raw",
-            "Data": "api/data",
-            "ApiKeys": "api/apikeys",
-            "Signals": "api/signals",
-            "Settings": "api/settings",
-            "Health": "health",
-            "Metrics": "metrics",
-            "OpenApi": "api/openapi.json",
+            "Events": link("api/events"),
+            "EventsRaw": link("api/events/raw"),
+            "Data": link("api/data"),
+            "ApiKeys": link("api/apikeys"),
+            "Signals": link("api/signals"),
+            "Settings": link("api/settings"),
+            "Health": link("health"),
+            "Metrics": link("metrics"),
+            "OpenApi": link("api/openapi.json"),
         },
     }))
 }

@@ -20,6 +20,7 @@ use skein_store::query::parse_duration;
 
 use super::admin::{self, clip, Body};
 use super::error::ApiError;
+use super::links::Links;
 use super::AppState;
 
 /// Routes of this module.
@@ -131,22 +132,23 @@ impl KnownSetting {
     }
 }
 
-fn entity(setting: &KnownSetting, value: Option<Value>) -> Value {
+fn entity(setting: &KnownSetting, value: Option<Value>, links: &Links) -> Value {
     json!({
         "Name": setting.name,
         "Value": value.unwrap_or(Value::Null),
         "Description": setting.description,
-        "Links": admin::links("settings", setting.name),
+        "Links": links.entity("settings", setting.name),
     })
 }
 
 async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let stored = state.credentials.metastore().settings().await?;
+    let links = state.links();
     let all: Vec<Value> = KNOWN
         .iter()
         .map(|k| {
             let value = stored.iter().find(|(n, _)| n == k.name).map(|(_, v)| v);
-            entity(k, value.cloned())
+            entity(k, value.cloned(), &links)
         })
         .collect();
     Ok(HttpResponse::Ok().json(all))
@@ -158,7 +160,7 @@ async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let setting = known(&name)?;
     let value = state.credentials.metastore().setting(setting.name).await?;
-    Ok(HttpResponse::Ok().json(entity(setting, value)))
+    Ok(HttpResponse::Ok().json(entity(setting, value, &state.links())))
 }
 
 async fn put(
@@ -179,7 +181,7 @@ async fn put(
         }
     }
     applied(&state, setting, value.as_ref());
-    Ok(HttpResponse::Ok().json(entity(setting, value)))
+    Ok(HttpResponse::Ok().json(entity(setting, value, &state.links())))
 }
 
 async fn remove(

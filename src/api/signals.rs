@@ -20,6 +20,7 @@ use skein_store::query::Filter;
 
 use super::admin::{self, clip, named, Body};
 use super::error::ApiError;
+use super::links::Links;
 use super::AppState;
 
 /// The longest title accepted.
@@ -112,24 +113,29 @@ pub fn check_filter(text: &str) -> Result<(), ApiError> {
 }
 
 /// A signal as the API shows it.
-pub fn entity(s: &Signal) -> Value {
+pub fn entity(s: &Signal, links: &Links) -> Value {
     json!({
         "Id": s.id,
         "Title": s.title,
         "Filter": s.filter,
         "Shared": s.shared,
         "OwnerId": s.owner,
-        "Links": admin::links("signals", &s.id),
+        "Links": links.entity("signals", &s.id),
     })
 }
 
 async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let signals = state.credentials.metastore().list_signals().await?;
-    Ok(HttpResponse::Ok().json(signals.iter().map(entity).collect::<Vec<_>>()))
+    Ok(HttpResponse::Ok().json(
+        signals
+            .iter()
+            .map(|s| entity(s, &state.links()))
+            .collect::<Vec<_>>(),
+    ))
 }
 
 async fn get(state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(entity(&find(&state, &id).await?)))
+    Ok(HttpResponse::Ok().json(entity(&find(&state, &id).await?, &state.links())))
 }
 
 async fn create(
@@ -139,9 +145,10 @@ async fn create(
     let new = body.validate(None)?;
     let signal = state.credentials.metastore().create_signal(new).await?;
     log::info!("signal {} ({}) created", signal.id, signal.title);
+    let links = state.links();
     Ok(HttpResponse::Created()
-        .insert_header((LOCATION, format!("api/signals/{}", signal.id)))
-        .json(entity(&signal)))
+        .insert_header((LOCATION, links.resource("signals", &signal.id)))
+        .json(entity(&signal, &links)))
 }
 
 async fn update(
@@ -156,7 +163,7 @@ async fn update(
         .metastore()
         .update_signal(&existing.id, new)
         .await?;
-    Ok(HttpResponse::Ok().json(entity(&signal)))
+    Ok(HttpResponse::Ok().json(entity(&signal, &state.links())))
 }
 
 async fn remove(

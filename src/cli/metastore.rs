@@ -5,15 +5,19 @@
 //!
 //! The copy ([`Metastore::copy_into`]) creates the schema with the same
 //! migrations as SQLite, refuses a target that holds other data unless
-//! `--force`, and is idempotent: running it again changes nothing.
+//! `--force`, and is idempotent: running it again changes nothing. Each
+//! table's line is printed as soon as it is copied, with a spinner on
+//! stderr when it is a terminal.
 
 use std::io::Write;
 
 use anyhow::{bail, Context as _};
 use clap::{Args, Subcommand};
+use skein_actors::metastore::copy::TableCopy;
 use skein_actors::metastore::{redact, Metastore};
 
 use super::{block_on, Context};
+use crate::client::progress;
 use crate::metastore_url::{postgres_url, POSTGRES_SECRET};
 use crate::storage;
 
@@ -49,6 +53,22 @@ pub fn execute(ctx: &Context, cmd: MetastoreCommand, out: &mut dyn Write) -> any
     }
 }
 
+/// One table's copy, as the command shows it.
+fn table_line(t: &TableCopy) -> String {
+    format!(
+        "  {:<19} {} copied, {} updated, {} unchanged{}",
+        t.table,
+        t.inserted,
+        t.updated,
+        t.unchanged,
+        if t.target_only > 0 {
+            format!(", {} only in the target (kept)", t.target_only)
+        } else {
+            String::new()
+        }
+    )
+}
+
 fn to_postgresql(
     ctx: &Context,
     args: &ToPostgresqlArgs,
@@ -75,28 +95,36 @@ fn to_postgresql(
     block_on(async {
         let source = Metastore::open(&source_url).await?;
         let target = Metastore::open(&target_url).await?;
-        let mut lines = Vec::new();
-        let result = source
-            .copy_into(&target, args.force, &mut |t| {
-                lines.push(format!(
-                    "  {:<19} {} copied, {} updated, {} unchanged{}",
-                    t.table,
-                    t.inserted,
-                    t.updated,
-                    t.unchanged,
-                    if t.target_only > 0 {
-                        format!(", {} only in the target (kept)", t.target_only)
-                    } else {
-                        String::new()
-                    }
-                ));
-            })
-            .await;
+        // Each table is reported as soon as it is written (plain lines on
+        // stdout, printed while the copy goes on); on a terminal a spinner on
+        // stderr shows the rows copied so far.
+        let bar = progress::bar(None, "{spinner} {msg} ({elapsed})");
+        bar.set_message("copying the metastore's tables");
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let copy = async {
+            let shown = bar.clone();
+            let mut rows = 0;
+            let result = source
+                .copy_into(&target, args.force, &mut |t| {
+                    rows += t.inserted + t.updated;
+                    shown.set_message(format!("{}: {rows} rows copied so far", t.table));
+                    let _ = tx.send(table_line(t));
+                })
+                .await;
+            drop(tx);
+            result
+        };
+        let print = async {
+            while let Some(line) = rx.recv().await {
+                bar.suspend(|| writeln!(out, "{line}").and_then(|()| out.flush()))?;
+            }
+            std::io::Result::Ok(())
+        };
+        let (result, printed) = futures_util::future::join(copy, print).await;
+        bar.finish_and_clear();
         let _ = target.close().await;
         let _ = source.close().await;
-        for line in lines {
-            writeln!(out, "{line}")?;
-        }
+        printed?;
         let tables = result?;
         let changed: usize = tables.iter().map(|t| t.inserted + t.updated).sum();
         if changed == 0 {

@@ -39,7 +39,7 @@ const RESTART: &str = "Restart the node (`skein run`) for the change to take eff
 pub enum NodeCommand {
     /// Configure this node's cluster URIs, its peer and the cluster key
     #[command(
-        after_help = "Examples:\n  skein node setup \\\n    --cluster-listen ws://localhost:5344 \\\n    --internal-api http://localhost \\\n    --peer-cluster ws://seq002.example.local:5344 \\\n    --peer-internal-api http://seq002.example.local \\\n    -k \"<cluster authentication key>\" \\\n    --node-name seq001.example.local\n\nThe key is stored encrypted (secret cluster.authenticationKey), so storage.secretKey must be set.\nA node that is set up follows unless `skein node lead` makes it the leader."
+        after_help = "Examples:\n  skein node setup \\\n    --cluster-listen ws://localhost:5344 \\\n    --internal-api http://localhost \\\n    --peer-cluster ws://seq002.example.local:5344 \\\n    --peer-internal-api http://seq002.example.local \\\n    -k \"<cluster authentication key>\" \\\n    --node-name seq001.example.local\n\nThe key is stored encrypted (secret cluster.authenticationKey), so storage.secretKey must be set.\nA node that is set up follows unless `skein node lead` makes it the leader.\nThe peer connects to the cluster listener and the internal API, so a host of `localhost`\nthere (as above) binds every interface (0.0.0.0 and [::]), not loopback only; use\n127.0.0.1 to keep one on loopback. (`localhost` in api.listenUris stays loopback only.)"
     )]
     Setup(SetupArgs),
     /// Make this node the leader (and take leadership in the shared metastore)
@@ -63,10 +63,10 @@ pub enum NodeCommand {
 /// `node setup` arguments.
 #[derive(Debug, Args)]
 pub struct SetupArgs {
-    /// The URI on which to listen for intra-cluster messages (ws:// or wss://)
+    /// The URI on which to listen for intra-cluster messages (ws:// or wss://; host localhost binds every interface)
     #[arg(long, value_name = "URI")]
     pub cluster_listen: String,
-    /// The URI on which to listen for API requests proxied by the peer (http:// or https://)
+    /// The URI on which to listen for API requests proxied by the peer (http:// or https://; host localhost binds every interface)
     #[arg(long, value_name = "URI")]
     pub internal_api: String,
     /// The URI on which the other node listens for intra-cluster messages
@@ -99,7 +99,7 @@ pub fn execute(ctx: &Context, cmd: NodeCommand, out: &mut dyn Write) -> anyhow::
             writeln!(out, "{RESTART}")?;
             Ok(())
         }
-        NodeCommand::Demote(args) => super::node_demote::execute(args, out),
+        NodeCommand::Demote(args) => super::node_demote::execute(args.with_local_url(ctx)?, out),
         NodeCommand::Status => super::node_status::print(ctx, out),
     }
 }

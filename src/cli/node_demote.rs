@@ -8,21 +8,36 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
-use bytes::Bytes;
 use clap::Args;
 use serde_json::Value;
+use url::Url;
 
-use crate::client::{self, ClientError, HttpClient, ServerArgs};
+use super::Context;
+use crate::client::{self, ClientError, Endpoint, HttpClient};
+use crate::settings::runtime::RuntimeConfig;
 
 /// How long `--wait` waits for the new leader.
 pub const WAIT_LIMIT: Duration = Duration::from_secs(60);
+/// How long the demotion itself may take (drain, catch-up, hand-over).
+pub const DEMOTE_LIMIT: Duration = Duration::from_secs(120);
+/// The media type the leader streams the demotion's steps in.
+pub const NDJSON: &str = "application/x-ndjson";
 
 /// `node demote` arguments.
 #[derive(Debug, Args)]
 pub struct DemoteArgs {
-    /// The running leader
-    #[command(flatten)]
-    pub server: ServerArgs,
+    /// The running leader's base URL (default: this node's first api.listenUris
+    /// entry, or its internal API, from the local configuration)
+    #[arg(long, env = "SKEIN_URL")]
+    pub url: Option<String>,
+    /// An API key, sent in the X-Seq-ApiKey header
+    #[arg(
+        long,
+        env = "SKEIN_API_KEY",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    pub api_key: Option<String>,
     /// Wait until the new leader has taken over
     #[arg(long)]
     pub wait: bool,
@@ -34,35 +49,56 @@ pub struct DemoteArgs {
     pub force: bool,
 }
 
-/// Executes `skein node demote`.
+impl DemoteArgs {
+    /// These arguments with `--url` defaulted from the node's local
+    /// configuration ([`local_url`]) when absent.
+    pub fn with_local_url(mut self, ctx: &Context) -> anyhow::Result<DemoteArgs> {
+        if self.url.is_none() {
+            self.url = Some(local_url(&ctx.runtime()?)?);
+        }
+        Ok(self)
+    }
+}
+
+/// Where this node's API is reached from the machine it runs on: its first
+/// `api.listenUris` entry (an all-interfaces host read as loopback), else
+/// its internal API URI.
+pub fn local_url(config: &RuntimeConfig) -> anyhow::Result<String> {
+    let uri = config
+        .listen_uris
+        .first()
+        .or(config.cluster.internal_api_uri.as_ref())
+        .context("the local configuration names no API address: pass --url")?;
+    let mut uri: Url = uri.clone();
+    let host = match uri.host() {
+        Some(url::Host::Ipv4(ip)) if ip.is_unspecified() => Some("127.0.0.1"),
+        Some(url::Host::Ipv6(ip)) if ip.is_unspecified() => Some("[::1]"),
+        _ => None,
+    };
+    if let Some(host) = host {
+        uri.set_host(Some(host))
+            .with_context(|| format!("{uri}: cannot address it locally"))?;
+    }
+    Ok(uri.as_str().trim_end_matches('/').to_owned())
+}
+
+/// Executes `skein node demote` (`args.url` set, see
+/// [`DemoteArgs::with_local_url`]): prints each step as the leader reports it.
 pub fn execute(args: DemoteArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let mut query: Vec<(&str, &str)> = Vec::new();
-    if let Some(to) = &args.to {
-        query.push(("to", to));
-    }
-    if args.force {
-        query.push(("force", "true"));
-    }
-    writeln!(out, "Demoting the leader at {} ...", args.server.url)?;
-    let client = HttpClient::new(args.server.endpoint()?);
-    let path = "/api/cluster/demote";
-    let answer = client::block_on(client.post(path, &query, "application/json", Bytes::new()))
-        .map_err(|e| match e {
-            ClientError::Status { message, .. } => anyhow::anyhow!("demotion refused: {message}"),
-            e => anyhow::Error::new(e).context("cannot reach the leader"),
-        })?;
-    let report: Value =
-        serde_json::from_slice(&answer).context("unexpected answer: not a demotion report")?;
-    for step in report["Steps"].as_array().into_iter().flatten() {
-        writeln!(out, "  {}", step.as_str().unwrap_or_default())?;
-    }
-    let new_leader = report["NewLeader"].as_str().unwrap_or_default().to_string();
-    let term = report["Term"].as_u64().unwrap_or_default();
+    let url = args.url.as_deref().unwrap_or("http://localhost:5341");
+    writeln!(out, "Demoting the leader at {url} ...")?;
+    out.flush()?;
+    let client = HttpClient::new(Endpoint::new(url, args.api_key.as_deref())?);
+    let (new_leader, term) = client::block_on(demote(&client, &args, &mut |step| {
+        writeln!(out, "  {step}")?;
+        out.flush()
+    }))?;
     writeln!(out, "Leadership handed to {new_leader} in term {term}.")?;
     if !args.wait {
         return Ok(());
     }
     writeln!(out, "Waiting for {new_leader} to lead ...")?;
+    out.flush()?;
     let started = Instant::now();
     while started.elapsed() < WAIT_LIMIT {
         if let Ok(body) = client::block_on(client.get("/api/cluster", &[])) {
@@ -74,6 +110,49 @@ pub fn execute(args: DemoteArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         std::thread::sleep(Duration::from_millis(250));
     }
     bail!("{new_leader} did not report itself as leader within {WAIT_LIMIT:?}")
+}
+
+/// Asks the leader behind `client` to demote itself, handing each step to
+/// `on_step` as it happens; the new leader and its term.
+pub async fn demote(
+    client: &HttpClient,
+    args: &DemoteArgs,
+    on_step: &mut dyn FnMut(&str) -> std::io::Result<()>,
+) -> anyhow::Result<(String, u64)> {
+    let mut query: Vec<(&str, &str)> = Vec::new();
+    if let Some(to) = &args.to {
+        query.push(("to", to));
+    }
+    if args.force {
+        query.push(("force", "true"));
+    }
+    let mut result: Option<Result<(String, u64), String>> = None;
+    let mut on_line = |line: &[u8]| {
+        let line: Value = serde_json::from_slice(line)
+            .map_err(|e| ClientError::BadAnswer(format!("not a demotion step: {e}")))?;
+        if let Some(step) = line["Step"].as_str() {
+            on_step(step).map_err(|e| ClientError::BadAnswer(e.to_string()))?;
+        } else if let Some(error) = line["Error"].as_str() {
+            result = Some(Err(error.to_owned()));
+        } else {
+            let leader = line["NewLeader"].as_str().unwrap_or_default().to_owned();
+            result = Some(Ok((leader, line["Term"].as_u64().unwrap_or_default())));
+        }
+        Ok(())
+    };
+    let path = ("/api/cluster/demote", query.as_slice());
+    client
+        .post_lines(path, NDJSON, DEMOTE_LIMIT, &mut on_line)
+        .await
+        .map_err(|e| match e {
+            ClientError::Status { message, .. } => anyhow::anyhow!("demotion refused: {message}"),
+            e => anyhow::Error::new(e).context("cannot reach the leader"),
+        })?;
+    match result {
+        Some(Ok(done)) => Ok(done),
+        Some(Err(error)) => bail!("demotion refused: {error}"),
+        None => bail!("the leader's answer ended before the demotion's result"),
+    }
 }
 
 /// Whether `/api/cluster`'s answer shows `name` leading in `term` or later.

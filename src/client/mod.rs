@@ -235,6 +235,51 @@ impl HttpClient {
         answer(&url, sent).await
     }
 
+    /// `POST path` with an empty body, asking for `accept`, reading the
+    /// answer line by line as it arrives: `on_line` gets each complete line
+    /// (without its newline) of a 2xx answer; other statuses are errors as
+    /// for [`HttpClient::post`]. `timeout` bounds the whole exchange.
+    pub async fn post_lines(
+        &self,
+        (path, query): (&str, &[(&str, &str)]),
+        accept: &str,
+        timeout: Duration,
+        on_line: &mut dyn FnMut(&[u8]) -> Result<(), ClientError>,
+    ) -> Result<(), ClientError> {
+        use futures_util::StreamExt as _;
+        let url = self.endpoint.url(path, query);
+        let request = self
+            .with_key(self.client.post(&url))
+            .insert_header((awc::http::header::ACCEPT, accept))
+            .timeout(timeout);
+        let sent = request.send().await;
+        let broke = |e: awc::error::PayloadError| ClientError::Unreachable {
+            url: url.clone(),
+            reason: format!("the answer broke off: {e}"),
+        };
+        let mut response = match sent {
+            Ok(r) if r.status().is_success() => r,
+            other => return answer(&url, other).await.map(drop),
+        };
+        let mut pending: Vec<u8> = Vec::new();
+        while let Some(chunk) = response.next().await {
+            pending.extend_from_slice(&chunk.map_err(broke)?);
+            if pending.len() > MAX_ANSWER_BYTES {
+                return Err(ClientError::BadAnswer(format!(
+                    "an answer line is over {MAX_ANSWER_BYTES} bytes"
+                )));
+            }
+            while let Some(end) = pending.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = pending.drain(..=end).collect();
+                on_line(&line[..end])?;
+            }
+        }
+        if !pending.is_empty() {
+            on_line(&pending)?;
+        }
+        Ok(())
+    }
+
     fn with_key(&self, request: awc::ClientRequest) -> awc::ClientRequest {
         match &self.endpoint.api_key {
             Some(key) => request.insert_header((API_KEY_HEADER, key.as_str())),

@@ -38,7 +38,8 @@ pub struct RuntimeConfig {
     pub cluster: ClusterConfig,
     /// Whether every API route (but the public ones) needs a user session or
     /// an API key: `auth.required`, or when unset, whether any API URI binds
-    /// beyond the loopback interface (see [`binds_beyond_loopback`]).
+    /// beyond the loopback interface (see [`binds_beyond_loopback`] and
+    /// [`peer_facing_beyond_loopback`]).
     pub auth_required: bool,
 }
 
@@ -119,7 +120,10 @@ impl RuntimeConfig {
             }
         }
         let auth_required = settings.auth.required.unwrap_or_else(|| {
-            binds_beyond_loopback(listen_uris.iter().chain(&cluster.internal_api_uri))
+            binds_beyond_loopback(listen_uris.iter())
+                || peer_facing_beyond_loopback(
+                    cluster.internal_api_uri.iter().chain(&cluster.listen_uri),
+                )
         });
         Ok(RuntimeConfig {
             listen_uris,
@@ -144,6 +148,13 @@ pub fn binds_beyond_loopback<'a>(mut uris: impl Iterator<Item = &'a Url>) -> boo
         Some(url::Host::Ipv6(ip)) => !ip.is_loopback(),
         None => true,
     })
+}
+
+/// [`binds_beyond_loopback`] for the peer-facing URIs (internal API,
+/// cluster listener), where `localhost` binds every interface (see
+/// [`crate::listen`]) and so counts as beyond loopback.
+pub fn peer_facing_beyond_loopback<'a>(mut uris: impl Iterator<Item = &'a Url>) -> bool {
+    uris.any(|u| crate::listen::peer_facing_binds_all(u) || binds_beyond_loopback([u].into_iter()))
 }
 
 fn invalid(key: &str, detail: &str) -> SettingsError {
@@ -238,5 +249,16 @@ mod tests {
         let rc = RuntimeConfig::from_settings(&s).unwrap();
         assert_eq!(rc.cluster.role, NodeRole::Follower);
         assert!(rc.secret_key.is_some());
+        assert!(
+            rc.auth_required,
+            "localhost peer-facing URIs bind every interface"
+        );
+        s.cluster.listen_uri = Some("ws://127.0.0.1:5344".into());
+        s.cluster.internal_api_uri = Some("http://127.0.0.1:5345".into());
+        let rc = RuntimeConfig::from_settings(&s).unwrap();
+        assert!(!rc.auth_required, "loopback addresses stay loopback");
+        s.cluster.listen_uri = Some("ws://localhost:5344".into());
+        let rc = RuntimeConfig::from_settings(&s).unwrap();
+        assert!(rc.auth_required, "the cluster listener counts too");
     }
 }

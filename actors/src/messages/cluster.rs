@@ -34,6 +34,9 @@ pub struct DemoteLeader {
     pub catch_up: Duration,
     /// Hand over even when `to` has not caught up in time.
     pub force: bool,
+    /// Where each step is sent as it happens (the report lists them all at
+    /// the end), for a caller that shows progress live.
+    pub progress: Option<tokio::sync::mpsc::UnboundedSender<String>>,
 }
 
 /// What a demotion did, step by step.

@@ -17,8 +17,9 @@ use skein_actors::metastore::{Role, UserInfo};
 use skein_store::event::format_timestamp;
 use skein_store::Timestamp;
 
-use crate::api::admin::{self, clip, Body};
+use crate::api::admin::{clip, Body};
 use crate::api::apikeys::permission_names;
+use crate::api::links::Links;
 use crate::api::{ApiError, AppState};
 
 /// The body of `POST /api/users`.
@@ -36,7 +37,7 @@ pub struct NewUserBody {
 }
 
 /// A user as the API shows it (never the hash).
-pub fn entity(u: &UserInfo) -> Value {
+pub fn entity(u: &UserInfo, links: &Links) -> Value {
     json!({
         "Id": u.id,
         "Username": u.username,
@@ -44,7 +45,7 @@ pub fn entity(u: &UserInfo) -> Value {
         "Permissions": permission_names(u.role.permissions()),
         "CreatedUtc": utc(u.created_at),
         "LockedUntilUtc": u.locked_until.filter(|_| u.is_locked()).and_then(utc),
-        "Links": admin::links("users", &u.id),
+        "Links": links.entity("users", &u.id),
     })
 }
 
@@ -57,7 +58,12 @@ pub fn utc(t: DateTimeUtc) -> Option<String> {
 /// `GET /api/users`.
 pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let users = state.credentials.metastore().list_users().await?;
-    Ok(HttpResponse::Ok().json(users.iter().map(entity).collect::<Vec<_>>()))
+    Ok(HttpResponse::Ok().json(
+        users
+            .iter()
+            .map(|u| entity(u, &state.links()))
+            .collect::<Vec<_>>(),
+    ))
 }
 
 /// `POST /api/users`.
@@ -85,7 +91,7 @@ pub async fn create(
         .create_user(&username, &hash, role)
         .await?;
     log::info!("user `{}` created with role {}", user.username, role.name());
-    Ok(HttpResponse::Created().json(entity(&user)))
+    Ok(HttpResponse::Created().json(entity(&user, &state.links())))
 }
 
 /// `DELETE /api/users/{id}`: removes the user and ends their sessions.

@@ -232,6 +232,10 @@ fn success_content(answer: Answer) -> Option<Value> {
     Some(match answer {
         Answer::Object | Answer::Health => json!({ "application/json": object }),
         Answer::List => json!({ "application/json": list }),
+        Answer::Steps => json!({
+            "application/json": object,
+            crate::api::cluster::NDJSON: {"schema": {"type": "object"}},
+        }),
         Answer::Events => json!({ "application/json": list, CLEF_CONTENT_TYPE: text }),
         Answer::Metrics => json!({ "application/openmetrics-text": text }),
         Answer::Ui => json!({

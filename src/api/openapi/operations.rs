@@ -84,6 +84,9 @@ pub enum Answer {
     Events,
     /// A node's health report (also the body of its 503).
     Health,
+    /// A JSON object, or with `Accept: application/x-ndjson` one JSON
+    /// object per line as the work goes on (the last the result).
+    Steps,
     /// OpenMetrics text.
     Metrics,
     /// A file of the web UI.
@@ -191,7 +194,7 @@ const DEMOTE_QUERY: &[Param] = &[
     param("catchUpSeconds", Whole, "how long to wait for the follower (default 30)"),
 ];
 
-use Answer::{Events, Health, List, Metrics, Nothing, Object, Ui};
+use Answer::{Events, Health, List, Metrics, Nothing, Object, Steps, Ui};
 
 /// Every route's description, in the permission table's order.
 #[rustfmt::skip]
@@ -242,7 +245,7 @@ pub static OPERATIONS: &[Operation] = &[
         .json(setting),
     op(DELETE, "/api/settings/{name}", Nothing, &[204], "Clear a server setting"),
     op(GET, "/api/cluster", Object, &[200], "The cluster's nodes and notifications"),
-    op(POST, "/api/cluster/demote", Object, &[200, 400], "Hand leadership to a follower")
+    op(POST, "/api/cluster/demote", Steps, &[200, 400], "Hand leadership to a follower")
         .query(DEMOTE_QUERY),
 ];
 

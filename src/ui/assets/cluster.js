@@ -83,23 +83,54 @@ export function mountCluster(el) {
     fill(progress);
     step(`asked ${leader.Name} to hand leadership to ${follower.Name}`);
     const seen = new Map(last.Nodes.map((n) => [n.Name, `${n.Role}|${n.StateDescription}`]));
-    const watch = setInterval(async () => {
+    const observe = async () => {
       const c = await refresh();
       for (const n of (c && c.Nodes) || []) {
         const now = `${n.Role}|${n.StateDescription}`;
         if (seen.get(n.Name) !== now) { seen.set(n.Name, now); step(`${n.Name}: ${n.Role}, ${n.StateDescription} (generation ${n.Generation})`); }
       }
-    }, 400);
+    };
+    const watch = setInterval(observe, 400);
     try {
-      const r = await api(`/api/cluster/demote?to=${encodeURIComponent(follower.Name)}`, { method: 'POST' });
-      for (const s of r.Steps || []) step(typeof s === 'string' ? s : JSON.stringify(s), 'done');
-      step(`${r.NewLeader} now leads (term ${r.Term})`, 'done result');
+      // The leader streams its steps (one JSON line each, the result last).
+      const res = await fetch(`/api/cluster/demote?to=${encodeURIComponent(follower.Name)}`, {
+        method: 'POST', credentials: 'same-origin', headers: { Accept: 'application/x-ndjson' },
+      });
+      if (!res.ok) {
+        const text = await res.text();
+        let json = null;
+        try { json = JSON.parse(text); } catch { json = null; }
+        if (res.status === 401) window.dispatchEvent(new CustomEvent('auth-required'));
+        throw new Error((json && json.Error) || text || `HTTP ${res.status}`);
+      }
+      const reader = res.body.getReader();
+      const decoder = new TextDecoder();
+      let pending = '';
+      let result = null;
+      const line = (text) => {
+        if (!text.trim()) return;
+        const l = JSON.parse(text);
+        if (typeof l.Step === 'string') step(l.Step, 'done');
+        else result = l;
+      };
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        pending += decoder.decode(value, { stream: true });
+        let nl;
+        while ((nl = pending.indexOf('\n')) >= 0) { line(pending.slice(0, nl)); pending = pending.slice(nl + 1); }
+      }
+      line(pending + decoder.decode());
+      if (!result) throw new Error('the answer ended before the demotion\'s result');
+      if (result.Error) throw new Error(result.Error);
+      step(`${result.NewLeader} now leads (term ${result.Term})`, 'done result');
     } catch (err) {
       step(`demotion failed: ${err.message}`, 'fail result');
     } finally {
       clearInterval(watch);
       demoting = false;
-      refresh();
+      // The last look logs the final role change too.
+      await observe();
     }
   }
 

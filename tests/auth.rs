@@ -5,6 +5,8 @@
 //! reset`; and that passwords, hashes and secrets never reach files or logs
 //! in plain text, with every file under the storage root private.
 
+#[path = "support/cli.rs"]
+mod cli_support;
 #[path = "support/cluster.rs"]
 mod cluster;
 mod support;

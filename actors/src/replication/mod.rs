@@ -5,6 +5,8 @@
 //! - [`auth`]: challenge–response with the cluster key (HMAC-SHA256).
 //! - [`state`]: what replication reports: per-follower positions on the
 //!   leader, the session on a follower, connection counters.
+//! - [`freshness`]: whether a follower is up to date while the leader keeps
+//!   committing.
 //! - [`sender`]: [`ReplicationSender`], one WebSocket actor per follower
 //!   session on the leader.
 //! - [`source`]: the sender's store reads: `Ops` frames, snapshots.
@@ -16,6 +18,7 @@
 
 pub mod auth;
 pub mod endpoint;
+pub mod freshness;
 pub mod protocol;
 pub mod receiver;
 pub mod seal;

@@ -3,11 +3,12 @@
 //! in-flight requests finish; everything acknowledged is already fsynced).
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use anyhow::{bail, Context as _};
-use skein_actors::cluster_coordinator::{ClusterTiming, CoordinatorConfig};
+use skein_actors::cluster_coordinator::{ClusterTiming, CoordinatorConfig, Start};
 use skein_actors::messages::Role;
 use skein_actors::metastore::sea_orm::DbBackend;
 use skein_actors::metastore::Metastore;
@@ -18,7 +19,7 @@ use url::Url;
 
 use crate::api::{self, AppState, Credentials, Metrics};
 use crate::cli::Context;
-use crate::metastore_url::metastore_url;
+use crate::metastore_url::{metastore_url, POSTGRES_SECRET};
 use crate::settings::runtime::{NodeRole, RuntimeConfig};
 use crate::tls::NodeTls;
 
@@ -53,6 +54,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
     };
     let instance_name = config.cluster.node_name.clone().unwrap_or_else(hostname);
     let mut cluster = crate::cluster_port::cluster_setup(&config, &secrets, &instance_name)?;
+    require_shared_metastore(&config, &secrets)?;
     if let Some(setup) = &mut cluster {
         setup.client_tls = Some(tls.client_config());
     }
@@ -90,10 +92,16 @@ async fn serve(
     // Leadership from the shared metastore (ClusterCoordinator).
     let timing = ClusterTiming::from_env(|k| std::env::var(k).ok());
     let shared = role != Role::Standalone && metastore.backend() != DbBackend::Sqlite;
-    let (role, term, may_resume) = match shared {
+    let start = match shared {
         true => ClusterCoordinator::decide(&metastore, &instance_name, role, term, &timing).await,
-        false => (role, term, false),
+        false => Start {
+            role,
+            term,
+            may_resume: false,
+            renewed_at: Instant::now(),
+        },
     };
+    let (role, term) = (start.role, start.term);
     let actors = NodeActors::start_clustered(store, role, term, cluster);
     let gate = api::proxy::LeaderGate::new(role, term);
     let coordinator = shared.then(|| {
@@ -109,7 +117,7 @@ async fn serve(
         let (supervisor, health) = (actors.supervisor.clone(), actors.health.clone());
         let (ms, store) = (metastore.clone(), actors.store.clone());
         let (s, h) = (supervisor.recipient(), Some(health.recipient()));
-        let c = ClusterCoordinator::start(ms, store, me, s, h, role, term, may_resume);
+        let c = ClusterCoordinator::start(ms, store, me, s, h, start);
         if let Some(setup) = &actors.cluster {
             setup.state.report_to(c.clone().recipient());
         }
@@ -180,6 +188,28 @@ async fn serve(
     }
     log::info!("stopped");
     Ok(())
+}
+
+/// Refuses a clustered node (leader or follower) without the shared
+/// PostgreSQL metastore: leadership is coordinated there, and two nodes
+/// each on its own embedded metastore could both lead.
+fn require_shared_metastore(
+    config: &RuntimeConfig,
+    secrets: &crate::secrets::SecretStore,
+) -> anyhow::Result<()> {
+    if config.cluster.role == NodeRole::Standalone || secrets.contains(POSTGRES_SECRET)? {
+        return Ok(());
+    }
+    bail!(
+        "this node is part of a cluster (cluster.role = {}) but has no shared metastore: \
+         leadership is coordinated in PostgreSQL, shared by both nodes. Set it with \
+         `skein secret set -k {POSTGRES_SECRET} -v \"<connection string>\"` \
+         (or move this node's metadata there with `skein metastore to-postgresql`)",
+        match config.cluster.role {
+            NodeRole::Leader => "leader",
+            _ => "follower",
+        }
+    )
 }
 
 /// Creates the first administrator from the first-run variables (when no

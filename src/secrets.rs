@@ -9,7 +9,10 @@
 //! decrypt. Plain text never reaches the disk.
 //!
 //! Every change first checks that the configured key opens every existing
-//! secret: a missing or wrong key is an error that changes nothing.
+//! secret: a missing or wrong key is an error that changes nothing. Only
+//! the names Skein reads ([`KNOWN_SECRETS`]) can be set: a mistyped or
+//! foreign name (e.g. Seq's `metastore.msSql.connectionString`) would be
+//! stored and silently ignored.
 
 use std::fs;
 use std::io;
@@ -42,6 +45,14 @@ pub enum SecretsError {
         "invalid secret name `{0}`: use letters, digits, `.`, `_` and `-`, not starting with `.`"
     )]
     BadName(String),
+    /// A secret name Skein does not read.
+    #[error("unknown secret `{name}`: {hint}known secrets are {}", KNOWN_SECRETS.join(", "))]
+    Unknown {
+        /// The name given.
+        name: String,
+        /// A pointer for a name from elsewhere (empty, or ending in "; ").
+        hint: &'static str,
+    },
     /// A secret file is damaged.
     #[error("secret file for `{name}` is damaged: {detail}")]
     Corrupt {
@@ -177,6 +188,7 @@ impl SecretStore {
     /// Encrypts and stores `value` as `name`, replacing any previous value.
     pub fn set(&self, name: &str, value: &str) -> Result<(), SecretsError> {
         validate_name(name)?;
+        known_name(name)?;
         let key = self.key.as_ref().ok_or(SecretsError::MissingKey)?;
         self.verify_key()?;
         storage::create_private_dir(&self.dir)?;
@@ -229,6 +241,31 @@ impl SecretStore {
     fn io_error(&self, path: PathBuf, source: io::Error) -> SecretsError {
         SecretsError::Io { path, source }
     }
+}
+
+/// Every secret name Skein reads.
+pub const KNOWN_SECRETS: &[&str] = &[
+    crate::cli::node::CLUSTER_KEY_SECRET,
+    crate::tls::certificates::CERTIFICATE_PASSWORD_SECRET,
+    crate::metastore_url::POSTGRES_SECRET,
+];
+
+/// Refuses a name Skein does not read, pointing Seq's SQL Server
+/// metastore secret at the PostgreSQL one.
+fn known_name(name: &str) -> Result<(), SecretsError> {
+    if KNOWN_SECRETS.contains(&name) {
+        return Ok(());
+    }
+    let hint = match name.to_ascii_lowercase().as_str() {
+        "metastore.mssql.connectionstring" => {
+            "Skein's shared metastore is PostgreSQL, not SQL Server: set metastore.postgres.connectionString; "
+        }
+        _ => "",
+    };
+    Err(SecretsError::Unknown {
+        name: name.to_string(),
+        hint,
+    })
 }
 
 fn validate_name(name: &str) -> Result<(), SecretsError> {
@@ -370,7 +407,7 @@ mod tests {
 
         let wrong = SecretStore::new(&root, Some(SecretKey::generate().unwrap()));
         assert!(matches!(
-            wrong.set("other", "x"),
+            wrong.set(crate::cli::node::CLUSTER_KEY_SECRET, "x"),
             Err(SecretsError::WrongKey(_))
         ));
         assert!(matches!(
@@ -383,7 +420,7 @@ mod tests {
         ));
         let missing = SecretStore::new(&root, None);
         assert!(matches!(
-            missing.set("other", "x"),
+            missing.set(crate::cli::node::CLUSTER_KEY_SECRET, "x"),
             Err(SecretsError::MissingKey)
         ));
         assert!(matches!(
@@ -404,31 +441,45 @@ mod tests {
     fn renamed_files_do_not_decrypt_and_names_are_checked() {
         let key = SecretKey::generate().unwrap();
         let (_tmp, root, store) = store(Some(&key));
-        store.set("a", "1").unwrap();
+        let (a, b) = (KNOWN_SECRETS[0], KNOWN_SECRETS[1]);
+        store.set(a, "1").unwrap();
         fs::rename(
-            root.secrets_dir().join("a.secret"),
-            root.secrets_dir().join("b.secret"),
+            root.secrets_dir().join(format!("{a}.secret")),
+            root.secrets_dir().join(format!("{b}.secret")),
         )
         .unwrap();
-        assert!(matches!(store.get("b"), Err(SecretsError::WrongKey(_))));
+        assert!(matches!(store.get(b), Err(SecretsError::WrongKey(_))));
         for bad in ["", "../x", ".hidden", "a/b", "sp ace"] {
             assert!(
                 matches!(store.set(bad, "v"), Err(SecretsError::BadName(_))),
                 "{bad}"
             );
         }
+        let unknown = store.set("metastore.msSql.connectionString", "Server=x");
+        let message = unknown.unwrap_err().to_string();
+        assert!(
+            message.contains("set metastore.postgres.connectionString")
+                && message.contains("known secrets are cluster.authenticationKey"),
+            "{message}"
+        );
+        assert!(matches!(
+            store.set("typo.secret", "v"),
+            Err(SecretsError::Unknown { .. })
+        ));
+        assert!(!root.secrets_dir().join("typo.secret.secret").exists());
     }
 
     #[test]
     fn rekey_moves_every_secret_to_the_new_key() {
         let old = SecretKey::generate().unwrap();
         let (_tmp, root, store) = store(Some(&old));
-        store.set("a", "1").unwrap();
-        store.set("b", "2").unwrap();
+        let (a, b) = (KNOWN_SECRETS[0], KNOWN_SECRETS[1]);
+        store.set(a, "1").unwrap();
+        store.set(b, "2").unwrap();
         let new = SecretKey::generate().unwrap();
         assert_eq!(store.rekey(&new).unwrap(), 2);
         let reopened = SecretStore::new(&root, Some(new));
-        assert_eq!(reopened.get("b").unwrap().as_deref(), Some("2"));
-        assert!(store.get("a").is_err());
+        assert_eq!(reopened.get(b).unwrap().as_deref(), Some("2"));
+        assert!(store.get(a).is_err());
     }
 }

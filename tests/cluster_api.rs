@@ -1,12 +1,15 @@
 //! End to end: one real node leading a cluster whose metastore is a real
 //! PostgreSQL database. `/api/cluster` and `/health/cluster` show it as the
 //! leader with no up-to-date follower; when a second node takes leadership
-//! with `skein node lead`, the first stops accepting writes (fencing).
+//! with `skein node lead`, the first stops accepting writes (fencing). A
+//! follower keeping up under continuous ingestion is shown up to date.
 
 mod support;
 
 #[path = "support/cli.rs"]
 mod cli_support;
+#[path = "support/cluster.rs"]
+mod cluster;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -119,27 +122,26 @@ fn a_leader_shows_itself_and_is_fenced_when_another_node_takes_over() {
 
     let second = Node::new();
     configure(|a| second.ok(a), &key, &db.url, "node-b", &pb, &pa);
+    // node-a's lease still runs: `node lead` waits it out before it returns,
+    // by which time node-a must have stopped acknowledging writes.
+    let taken = Instant::now();
     let lead = second.ok(&["node", "lead"]);
     assert!(
         lead.contains("node-b leads the cluster in term 2"),
         "{lead}"
     );
-
-    let taken = Instant::now();
-    let fenced = loop {
-        let (status, _) = first.post("/api/events/raw?clef", "application/json", EVENT);
-        if status == 503 {
-            break taken.elapsed();
-        }
-        assert_eq!(status, 201, "{}", first.log());
-        assert!(
-            taken.elapsed() < Duration::from_secs(5),
-            "still accepting writes:\n{}",
-            first.log()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    eprintln!("fenced {fenced:?} after node-b took leadership");
+    assert!(
+        lead.contains("for the previous leader's lease to run out"),
+        "{lead}"
+    );
+    eprintln!("node lead returned after {:?}", taken.elapsed());
+    let (status, _) = first.post("/api/events/raw?clef", "application/json", EVENT);
+    assert_eq!(
+        status,
+        503,
+        "the old leader acknowledged a write after node lead returned:\n{}",
+        first.log()
+    );
     assert!(first.log().contains("leadership lost"), "{}", first.log());
     // Its heartbeat row says so too (its own /api/cluster is now proxied).
     let started = Instant::now();
@@ -237,9 +239,6 @@ fn demote_hands_leadership_to_the_follower() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
-
-#[path = "support/cluster.rs"]
-mod cluster;
 
 /// `POST /api/cluster/demote` with `Accept: application/x-ndjson` on `port`:
 /// each JSON line of the answer with the time it arrived (read as it
@@ -367,5 +366,59 @@ fn demote_streams_its_steps_as_they_happen_directly_through_a_proxy_and_in_the_c
     assert!(
         *last_at > thawed,
         "the last line came before the follower was thawed: {seen:?}"
+    );
+}
+
+#[test]
+fn under_continuous_ingestion_a_keeping_up_follower_is_up_to_date() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+    use std::sync::Arc;
+    let db = TestDatabase::create();
+    let (a, b) = cluster::pair(Some(&db.url), &cluster::fast_timing());
+    let healthy = |n: &cluster::ClusterNode| n.json("/api/cluster").1["Status"] == "Healthy";
+    cluster::wait_for(Duration::from_secs(30), "a leads a healthy cluster", || {
+        a.health()["role"] == "Leader" && healthy(&a)
+    });
+    let stop = Arc::new(AtomicBool::new(false));
+    let acked = Arc::new(AtomicUsize::new(0));
+    let writer = {
+        let (stop, acked, port) = (stop.clone(), acked.clone(), a.api);
+        std::thread::spawn(move || {
+            while !stop.load(SeqCst) {
+                let body = "{\"@t\":\"2026-01-01T00:00:00Z\",\"@mt\":\"load\"}\n";
+                if cluster::ingest_clef(port, body).0 == 201 {
+                    acked.fetch_add(1, SeqCst);
+                }
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_secs(1));
+    let (mut polls, mut good, mut seen) = (0, 0, Vec::new());
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(5) {
+        let (_, view) = a.json("/api/cluster");
+        polls += 1;
+        let follower = view["Nodes"]
+            .as_array()
+            .and_then(|n| n.iter().find(|n| n["Name"] == "b"))
+            .cloned()
+            .unwrap_or_default();
+        if view["Status"] == "Healthy" && follower["IsUpToDate"] == true {
+            good += 1;
+        } else {
+            seen.push(view.to_string());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let during = acked.load(SeqCst);
+    stop.store(true, SeqCst);
+    writer.join().unwrap();
+    eprintln!("{good}/{polls} polls healthy while {during} batches were acknowledged");
+    assert!(during > 50, "too little ingestion to judge: {during}");
+    assert!(
+        good * 10 >= polls * 9,
+        "{good}/{polls} polls healthy; e.g. {:?}\n--- b\n{}",
+        seen.first(),
+        b.log()
     );
 }

@@ -11,7 +11,10 @@
 //! - an empty node replacing a lost one catches up fully;
 //! - a non-empty follower whose position the leader's history no longer
 //!   reaches (retention deleted it) copies a snapshot instead of being refused;
-//! - a follower holding another store moves it aside whole and copies the leader's.
+//! - a follower holding another store moves it aside whole and copies the leader's;
+//! - `node lead` while the old leader, cut off from PostgreSQL, still
+//!   writes: the new leader acknowledges nothing before the old one's last
+//!   acknowledgement, and no acknowledged event is lost.
 
 mod support;
 
@@ -19,6 +22,8 @@ mod support;
 mod cli_support;
 #[path = "support/cluster.rs"]
 mod cluster;
+#[path = "support/tcp_proxy.rs"]
+mod tcp_proxy;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -317,4 +322,141 @@ fn a_follower_holding_another_store_moves_it_aside_and_copies_the_leaders() {
     a.stop();
     b.stop();
     assert_same_files(&a, &b);
+}
+
+/// One acknowledged ingestion: when its 201 arrived, who acknowledged it
+/// in which term, and the event's key.
+struct Ack {
+    at: std::time::SystemTime,
+    by: String,
+    term: u64,
+    key: String,
+}
+
+/// Ingests one event per request into `port` until `stop`; every 201.
+fn ingest_until(
+    port: u16,
+    tag: &'static str,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<Vec<Ack>> {
+    std::thread::spawn(move || {
+        let mut acks = Vec::new();
+        let mut i = 0;
+        while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+            i += 1;
+            let key = format!("{tag}-{i}");
+            let body =
+                format!("{{\"@t\":\"2026-01-01T00:00:00Z\",\"@mt\":\"k\",\"K\":\"{key}\"}}\n");
+            let answer = cluster::ingest_clef_answer(port, &body);
+            let at = std::time::SystemTime::now();
+            if answer.status != 201 {
+                std::thread::sleep(Duration::from_millis(20));
+                continue;
+            }
+            let by = answer.header("x-skein-acked-by").expect("X-Skein-Acked-By");
+            let term = answer.header("x-skein-acked-term").expect("a term");
+            acks.push(Ack {
+                at,
+                by: by.to_owned(),
+                term: term.parse().expect("a term"),
+                key,
+            });
+        }
+        acks
+    })
+}
+
+/// `url` with its port replaced by `port`.
+fn via_port(url: &str, port: u16) -> String {
+    let mut u = url::Url::parse(url).unwrap();
+    u.set_port(Some(port)).unwrap();
+    u.to_string()
+}
+
+#[test]
+fn node_lead_while_the_cut_off_leader_still_writes_never_makes_two_writers() {
+    let db = TestDatabase::create();
+    let pg = url::Url::parse(&db.url).unwrap().port().unwrap_or(5432);
+    let link = tcp_proxy::TcpProxy::start(pg);
+    let (mut a, mut b) = (Node::new("a"), Node::new("b"));
+    a.env.extend(fast_timing());
+    b.env.extend(fast_timing());
+    a.setup(
+        &b,
+        cluster::CLUSTER_KEY,
+        Some(&via_port(&db.url, link.port())),
+    );
+    b.setup(&a, cluster::CLUSTER_KEY, Some(&db.url));
+    a.ok(&["node", "lead"]);
+    b.ok(&["node", "follow"]);
+    a.start();
+    b.start();
+    wait_role(&mut a, "Leader");
+    wait_role(&mut b, "Follower");
+
+    // Clients write into both nodes directly, all along.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writers = [
+        ingest_until(a.api, "to-a", stop.clone()),
+        ingest_until(b.api, "to-b", stop.clone()),
+    ];
+    std::thread::sleep(Duration::from_secs(1));
+    // a can no longer reach PostgreSQL (nor tell that it lost leadership);
+    // its lease still runs when b is told to lead.
+    link.blackhole();
+    let out = b.ok(&["node", "lead"]);
+    assert!(
+        out.contains("waiting") && out.contains("for the previous leader's lease to run out"),
+        "{out}"
+    );
+    assert!(out.contains("b leads the cluster in term 2"), "{out}");
+    wait_role(&mut b, "Leader");
+    std::thread::sleep(Duration::from_secs(2));
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let acks: Vec<Ack> = writers
+        .into_iter()
+        .flat_map(|w| w.join().unwrap())
+        .collect();
+
+    let last_old = acks.iter().filter(|k| k.by == "a").map(|k| k.at).max();
+    let first_new = acks.iter().filter(|k| k.by == "b").map(|k| k.at).min();
+    let (last_old, first_new) = (
+        last_old.expect("a acknowledged"),
+        first_new.expect("b acknowledged"),
+    );
+    assert!(
+        first_new > last_old,
+        "b acknowledged at {first_new:?}, before a's last acknowledgement at {last_old:?}"
+    );
+    assert!(acks
+        .iter()
+        .all(|k| (k.by.as_str(), k.term) == ("a", 1) || (k.by.as_str(), k.term) == ("b", 2)));
+
+    // Healed, a follows b. Every acknowledged event is on the leader, or —
+    // acknowledged by a just before it fenced itself, when its replication
+    // stopped before sending them — set aside on a, kept for export.
+    link.heal();
+    wait_role(&mut a, "Follower");
+    wait_caught_up(&a, &b);
+    let acked: BTreeSet<String> = acks.iter().map(|k| k.key.clone()).collect();
+    let on_b = keys_on(&b);
+    let aside: BTreeSet<String> = set_aside(&a)
+        .iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "clef"))
+        .flat_map(|p| keys_in(&std::fs::read_to_string(p).unwrap()))
+        .collect();
+    eprintln!(
+        "{} acknowledged, {} of them set aside on a: {aside:?}",
+        acked.len(),
+        acked.intersection(&aside).count()
+    );
+    let lost: Vec<&String> = acked
+        .iter()
+        .filter(|k| !on_b.contains(*k) && !aside.contains(*k))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged events lost: {lost:?}",
+        lost.len()
+    );
 }

@@ -4,6 +4,8 @@
 //! floor, nothing acknowledged is lost, and ingestion resumes on its own —
 //! without a restart — when space is freed.
 
+#[path = "support/cli.rs"]
+mod cli_support;
 #[path = "support/cluster.rs"]
 mod cluster;
 mod support;

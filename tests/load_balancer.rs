@@ -97,16 +97,8 @@ fn stored_uids(node: &ClusterNode) -> HashMap<String, usize> {
     }
 }
 
-/// Waits until `node` reports itself leader and `follower` follows.
-fn wait_leads(node: &ClusterNode, follower: &ClusterNode) {
-    wait_for(Duration::from_secs(30), "the new leader leads", || {
-        node.health()["role"] == "Leader" && follower.health()["role"] == "Follower"
-    });
-}
-
 /// Waits until `node` reports itself leader and the cluster healthy (its
-/// follower up to date; under continuous ingestion the two rarely show the
-/// same generation at once, so only when idle).
+/// follower up to date, under continuous ingestion too).
 fn wait_leads_with_follower(node: &ClusterNode, follower: &ClusterNode) {
     let started = Instant::now();
     loop {
@@ -284,12 +276,12 @@ fn graceful_failover_under_load_through_haproxy_fails_no_request_and_loses_no_ev
     let out = demote(&a, &b);
     assert!(out.contains("b reached generation"), "{out}");
     let_load_run(&load, 20);
-    wait_leads(&b, &a);
+    wait_leads_with_follower(&b, &a);
     let_load_run(&load, 20);
     // The demotion itself waits for the follower to catch up.
     demote(&b, &a);
     let_load_run(&load, 20);
-    wait_leads(&a, &b);
+    wait_leads_with_follower(&a, &b);
     let (acked, failures, _) = load.finish();
 
     a.assert_running();
@@ -342,7 +334,7 @@ fn graceful_failover_duration() {
     let nodes = [&a, &b];
     for round in 0..4 {
         let (from, to) = (nodes[round % 2], nodes[(round + 1) % 2]);
-        wait_leads(from, to);
+        wait_leads_with_follower(from, to);
         let_load_run(&load, 50);
         let started = Instant::now();
         let poll = std::thread::scope(|s| {

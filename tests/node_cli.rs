@@ -82,9 +82,35 @@ fn the_guides_setup_leads_in_term_one_and_a_second_lead_moves_to_term_two() {
         status.contains("leader:           seq001.example.local (this node)"),
         "{status}"
     );
-    assert!(status.contains("lease:            valid until"), "{status}");
+    // `node lead` takes no lease for a node that may not run: the node
+    // renews it when it does (so another `node lead` waits for nothing).
+    assert!(status.contains("lease:            expired at"), "{status}");
     // Leading again keeps the term.
     assert!(first.ok(&["node", "lead"]).contains("term 1"));
+    // A stopped node the metastore names as leader would lead again when
+    // started: `node follow` refuses (nothing runs at --url).
+    let refused = first.fails(&["node", "follow", "--url", "http://127.0.0.1:1"]);
+    assert!(
+        refused.contains("names this node (seq001.example.local) the leader in term 1")
+            && refused.contains("skein node lead"),
+        "{refused}"
+    );
+    // Seq's SQL Server settings point at PostgreSQL and change nothing.
+    let mssql = first.fails(&[
+        "secret",
+        "set",
+        "-k",
+        "metastore.msSql.connectionString",
+        "-v",
+        "Server=db;Database=seq",
+    ]);
+    assert!(
+        mssql.contains("set metastore.postgres.connectionString"),
+        "{mssql}"
+    );
+    assert!(!first.ok(&["secret", "list"]).contains("msSql"));
+    let moved = first.fails(&["metastore", "to-mssql", "--connection-string=Server=db"]);
+    assert!(moved.contains("skein metastore to-postgresql"), "{moved}");
 
     // The follower: same secret key and database; peers point at the leader.
     let second = Node::new();

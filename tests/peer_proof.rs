@@ -4,6 +4,8 @@
 //! dropped and the attempt logged), while the follower's own forwarding —
 //! signed with the cluster key — is accepted by the leader.
 
+#[path = "support/cli.rs"]
+mod cli_support;
 #[path = "support/cluster.rs"]
 mod cluster;
 mod support;

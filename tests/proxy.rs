@@ -9,6 +9,10 @@ use std::time::{Duration, Instant};
 
 use support::{free_port, request, Server};
 
+#[path = "support/cli.rs"]
+mod cli_support;
+use cli_support::TestDatabase;
+
 const CLEF: &str = "application/vnd.serilog.clef";
 /// A storage secret key (`skein show-key --generate`), for tests only.
 const SECRET_KEY: &str = "jabax75mGuaEDQuAg3PGoO5vWTt9ApVgKe8hvw1jXlI=";
@@ -45,12 +49,18 @@ fn follower_env(leader: &str, extra: &[(&str, &str)]) -> HashMap<String, String>
 
 /// Starts a follower with `env` and a cluster key (a clustered node refuses
 /// to start without one).
-fn follower(env: HashMap<String, String>) -> Server {
-    Server::start_prepared(env, |s| {
+fn follower(env: HashMap<String, String>) -> (Server, TestDatabase) {
+    // A clustered node needs the shared metastore too.
+    let db = TestDatabase::create();
+    let node = Server::start_prepared(env, |s| {
         let key = "cluster.authenticationKey";
         let out = s.cli(&["secret", "set", "-k", key, "-v", "cluster-key-0123456789"]);
         assert!(out.status.success(), "{out:?}");
-    })
+        let pg = "metastore.postgres.connectionString";
+        let out = s.cli(&["secret", "set", "-k", pg, "-v", &db.url]);
+        assert!(out.status.success(), "{out:?}");
+    });
+    (node, db)
 }
 
 /// The node's own `/health` report (200 or 503: a follower without its
@@ -64,7 +74,7 @@ fn health(node: &Server) -> serde_json::Value {
 #[test]
 fn follower_forwards_to_the_leader_and_answers_503_when_it_is_gone() {
     let mut a = Server::start();
-    let b = follower(follower_env(&a.url, &[]));
+    let (b, _db) = follower(follower_env(&a.url, &[]));
     let (ha, hb) = (health(&a), health(&b));
     assert_eq!(hb["role"], "Follower", "B answers its own /health: {hb}");
     assert_eq!(ha["role"], "Standalone");
@@ -129,7 +139,7 @@ fn follower_forwards_to_the_leader_and_answers_503_when_it_is_gone() {
 #[test]
 fn follower_enforces_the_payload_limit_and_survives_an_unroutable_leader() {
     // 192.0.2.1 (TEST-NET-1) never answers: the connect timeout must apply.
-    let b = follower(follower_env(
+    let (b, _db) = follower(follower_env(
         "http://192.0.2.1:9",
         &[("SKEIN_INGESTION_MAXPAYLOADBYTES", "2048")],
     ));

@@ -5,6 +5,8 @@
 //! A follower killed while copying a snapshot resumes the copy where it
 //! stopped when it comes back.
 
+#[path = "support/cli.rs"]
+mod cli_support;
 #[path = "support/cluster.rs"]
 mod cluster;
 mod support;
@@ -139,9 +141,10 @@ fn a_follower_killed_while_copying_a_snapshot_resumes_the_copy() {
     let mut a_via_link = ClusterNode::new("a");
     a_via_link.cluster = link.port();
     a_via_link.internal = a.internal;
-    a.setup(&b, CLUSTER_KEY, None);
-    b.setup(&a_via_link, CLUSTER_KEY, None);
-    a.ok(&["config", "set", "-k", "cluster.role", "-v", "leader"]);
+    let db = cluster::new_database(&mut a, &mut b);
+    a.setup(&b, CLUSTER_KEY, Some(&db));
+    b.setup(&a_via_link, CLUSTER_KEY, Some(&db));
+    a.ok(&["node", "lead"]);
     b.ok(&["node", "follow"]);
     a.start();
     b.start();

@@ -13,6 +13,8 @@
 //!
 //! Needs root and `/dev/fuse` (fails, never skips, without them).
 
+#[path = "support/cli.rs"]
+mod cli_support;
 #[path = "support/cluster.rs"]
 mod cluster;
 #[path = "support/slow_disk.rs"]

@@ -7,7 +7,15 @@
 //! sends `RoleChanged { Follower, .. }` to the NodeSupervisor at once
 //! (fencing: the StoreWriter stops accepting writes). A follower that the
 //! leadership row names in a newer term (a graceful hand-over to it) renews
-//! the lease and becomes leader. [`DemoteLeader`] hands leadership over.
+//! the lease and becomes leader — but when that term was taken while the
+//! previous leader's lease still ran, only once the database's clock has
+//! passed that lease (until then it renews its own and reports that it is
+//! waiting), so two nodes never both accept writes. [`DemoteLeader`] hands
+//! leadership over.
+//!
+//! A leader's own lease deadline counts from an [`Instant`] taken before
+//! the renewing statement is sent, so it always falls before the lease's
+//! expiry in the database; it fences itself at least a heartbeat before it.
 //!
 //! The coordinator keeps the node's [`LeaderGate`] current: closed at once
 //! when the node stops leading; opened only after the NodeSupervisor has
@@ -37,9 +45,6 @@ pub struct ClusterTiming {
     /// How long a renewed lease lasts; a leader that cannot renew within it
     /// stops accepting writes.
     pub lease: Duration,
-    /// A follower at the leader's generation is up to date when it synced
-    /// within this.
-    pub sync_fresh: Duration,
     /// A node row older than this is shown as unreachable.
     pub node_stale: Duration,
 }
@@ -49,7 +54,6 @@ impl Default for ClusterTiming {
         ClusterTiming {
             heartbeat: Duration::from_secs(1),
             lease: Duration::from_secs(10),
-            sync_fresh: Duration::from_secs(10),
             node_stale: Duration::from_secs(5),
         }
     }
@@ -57,8 +61,8 @@ impl Default for ClusterTiming {
 
 impl ClusterTiming {
     /// The defaults, overridden (for tests) by `SKEIN_CLUSTER_HEARTBEAT_MS`,
-    /// `SKEIN_CLUSTER_LEASE_MS`, `SKEIN_CLUSTER_SYNC_FRESH_MS` and
-    /// `SKEIN_CLUSTER_NODE_STALE_MS` as `lookup` finds them; unparsable or
+    /// `SKEIN_CLUSTER_LEASE_MS` and `SKEIN_CLUSTER_NODE_STALE_MS` as
+    /// `lookup` finds them; unparsable or
     /// zero values are ignored.
     pub fn from_env(lookup: impl Fn(&str) -> Option<String>) -> ClusterTiming {
         let ms = |key: &str, default: Duration| {
@@ -71,7 +75,6 @@ impl ClusterTiming {
         ClusterTiming {
             heartbeat: ms("SKEIN_CLUSTER_HEARTBEAT_MS", d.heartbeat),
             lease: ms("SKEIN_CLUSTER_LEASE_MS", d.lease),
-            sync_fresh: ms("SKEIN_CLUSTER_SYNC_FRESH_MS", d.sync_fresh),
             node_stale: ms("SKEIN_CLUSTER_NODE_STALE_MS", d.node_stale),
         }
     }
@@ -126,6 +129,22 @@ pub struct CoordinatorConfig {
     pub replication: Option<crate::replication::ReplicationState>,
 }
 
+/// How a node starts, as [`ClusterCoordinator::decide`] read the leadership
+/// row.
+#[derive(Clone, Copy, Debug)]
+pub struct Start {
+    /// The role to start in.
+    pub role: Role,
+    /// The term to start in.
+    pub term: u64,
+    /// Free to lead once the leadership row is seen to name this node (and
+    /// any lease of the previous leader has run out).
+    pub may_resume: bool,
+    /// Taken before the lease was last renewed: a leader's local lease
+    /// deadline counts from here.
+    pub renewed_at: Instant,
+}
+
 /// Ask for this node's row as it would be heartbeated now.
 #[derive(Debug, Message)]
 #[rtype(result = "NodeRow")]
@@ -144,6 +163,9 @@ pub struct ClusterCoordinator {
     renewed_at: Instant,
     /// When the metastore last answered a whole round.
     contact_at: Instant,
+    /// Named leader, waiting this long (as of the last round) for the
+    /// previous leader's lease to run out.
+    waiting: Option<Duration>,
     /// Fenced only for want of the metastore: leads again if still named.
     may_resume: bool,
     in_flight: bool,
@@ -156,66 +178,87 @@ enum Outcome {
     Renewed,
     Lost(u64),
     Promoted(u64),
+    /// Named leader in this term, but the previous leader's lease runs for
+    /// this long yet.
+    Waiting(u64, Duration),
     Follows(u64),
 }
 
 impl ClusterCoordinator {
-    /// The role to start in: leader when the leadership row names `me` and
-    /// the lease can be renewed, or when `configured` is leader and nobody
-    /// has ever led (then leadership is taken); otherwise follower.
+    /// How to start: leader when the leadership row names `me`, the lease
+    /// can be renewed and no previous leader's lease still runs (while one
+    /// does, follower free to lead once it has run out), or when
+    /// `configured` is leader and nobody has ever led (then leadership is
+    /// taken); otherwise follower.
     pub async fn initial_role(
         ms: &Metastore,
         me: &str,
         configured: Role,
         timing: &ClusterTiming,
-    ) -> Result<(Role, u64), MetastoreError> {
+    ) -> Result<Start, MetastoreError> {
+        let renewed_at = Instant::now();
+        let start = |role, term, may_resume| Start {
+            role,
+            term,
+            may_resume,
+            renewed_at,
+        };
         let now = ms.current_leadership().await?;
         if now.leader_node.as_deref() == Some(me) {
             if ms.renew_lease(me, now.term, timing.lease).await? {
-                return Ok((Role::Leader, now.term));
+                if !now.previous_lease_remaining.is_zero() {
+                    return Ok(start(Role::Follower, now.term, true));
+                }
+                return Ok(start(Role::Leader, now.term, false));
             }
         } else if configured == Role::Leader && now.leader_node.is_none() {
             if let Some(term) = ms.take_leadership(me, now.term, timing.lease).await? {
-                return Ok((Role::Leader, term));
+                return Ok(start(Role::Leader, term, false));
             }
         }
-        Ok((Role::Follower, now.term))
+        Ok(start(Role::Follower, now.term, false))
     }
 
     /// [`ClusterCoordinator::initial_role`], or — when the metastore cannot
     /// be read — follower in `store_term`, free to lead once the leadership
-    /// row is seen to name this node (the third value).
+    /// row is seen to name this node.
     pub async fn decide(
         ms: &Metastore,
         me: &str,
         configured: Role,
         store_term: u64,
         timing: &ClusterTiming,
-    ) -> (Role, u64, bool) {
+    ) -> Start {
         match Self::initial_role(ms, me, configured, timing).await {
-            Ok((role, term)) => (role, term, false),
+            Ok(start) => start,
             Err(e) => {
                 log::warn!("cluster: cannot read the leadership row ({e}); following for now");
-                (Role::Follower, store_term, true)
+                Start {
+                    role: Role::Follower,
+                    term: store_term,
+                    may_resume: true,
+                    renewed_at: Instant::now(),
+                }
             }
         }
     }
 
-    /// Starts the coordinator for a node already running in `role`/`term`
-    /// (as decided by [`ClusterCoordinator::initial_role`]). `may_resume`
-    /// lets a node that could not reach the metastore at start-up lead
-    /// once it can, if the leadership row names it.
-    #[allow(clippy::too_many_arguments)]
+    /// Starts the coordinator for a node already running as `start` says
+    /// (as decided by [`ClusterCoordinator::decide`]).
     pub fn start(
         ms: Metastore,
         store: Arc<Store>,
         config: CoordinatorConfig,
         supervisor: Recipient<RoleChanged>,
         health: Option<Recipient<ReportHealth>>,
-        role: Role,
-        term: u64,
-        may_resume: bool,
+        start: Start,
     ) -> Addr<ClusterCoordinator> {
+        let Start {
+            role,
+            term,
+            may_resume,
+            renewed_at,
+        } = start;
         ClusterCoordinator {
             ms,
             store,
@@ -224,8 +267,9 @@ impl ClusterCoordinator {
             health,
             role,
             term,
-            renewed_at: Instant::now(),
+            renewed_at,
             contact_at: Instant::now(),
+            waiting: None,
             may_resume,
             in_flight: false,
             demoting: false,
@@ -277,6 +321,7 @@ impl ClusterCoordinator {
         // leader's is left over from before its promotion.
         let state = match (&self.replication.state, self.role) {
             _ if self.demoting => "handing leadership over".to_string(),
+            (_, Role::Follower) if self.waiting.is_some() => waiting_state(self.waiting),
             (_, Role::Leader) => format!("leading in term {}", self.term),
             (Some(s), _) => s.clone(),
             (None, _) if self.may_resume => "not accepting writes: lease not renewed".into(),
@@ -299,7 +344,10 @@ impl ClusterCoordinator {
         }
     }
 
-    /// Fences a leader whose lease may run out before the next round.
+    /// Fences a leader whose lease may run out within a heartbeat (checked
+    /// every quarter heartbeat, so at least three quarters of one before
+    /// the lease runs out in the database: time for requests admitted
+    /// before the fence to finish).
     fn check_lease(&mut self, ctx: &mut Context<Self>) {
         let timing = self.config.timing;
         if self.role == Role::Leader && self.renewed_at.elapsed() + timing.heartbeat >= timing.lease
@@ -353,6 +401,7 @@ impl ClusterCoordinator {
             }
         };
         self.contact_at = Instant::now();
+        self.waiting = None;
         if let Some(term) = elsewhere {
             self.config.gate.leader_elsewhere(term);
         }
@@ -366,6 +415,17 @@ impl ClusterCoordinator {
                 self.may_resume = false;
                 self.change(Role::Follower, term, ctx);
             }
+            Outcome::Waiting(term, left) => {
+                if self.waiting.is_none() {
+                    log::warn!(
+                        "cluster: named leader in term {term}; {}",
+                        waiting_state(Some(left))
+                    );
+                }
+                self.waiting = Some(left);
+                // Look again as soon as it has run out.
+                ctx.run_later(left + Duration::from_millis(10), Self::tick);
+            }
             Outcome::Promoted(term) => {
                 self.renewed_at = started;
                 self.may_resume = false;
@@ -376,6 +436,19 @@ impl ClusterCoordinator {
                 self.change(Role::Follower, term, ctx);
             }
             Outcome::Follows(_) => {}
+        }
+    }
+
+    /// Samples the leader's generation for the up-to-date judgement (see
+    /// [`crate::replication::freshness`]).
+    fn sample_freshness(&self) {
+        let Some(state) = &self.config.replication else {
+            return;
+        };
+        match self.role {
+            Role::Leader => state.note_leader_generation(Some(self.store.generation())),
+            Role::Follower => state.note_leader_generation(None),
+            Role::Standalone => {}
         }
     }
 
@@ -395,6 +468,12 @@ impl ClusterCoordinator {
             detail,
         }));
     }
+}
+
+/// The state a node waiting `left` for the previous leader's lease reports.
+fn waiting_state(left: Option<Duration>) -> String {
+    let secs = left.unwrap_or_default().as_secs_f64().ceil();
+    format!("waiting {secs:.0} s for the previous leader's lease to run out")
 }
 
 /// Heartbeat, read the leadership row, renew or take over as the row says;
@@ -441,6 +520,9 @@ async fn decide_round(
     }
     let handed_over = now.term > term || (resume && now.term == term);
     if named && promote && handed_over && ms.renew_lease(me, now.term, lease).await? {
+        if !now.previous_lease_remaining.is_zero() {
+            return Ok(Outcome::Waiting(now.term, now.previous_lease_remaining));
+        }
         return Ok(Outcome::Promoted(now.term));
     }
     Ok(Outcome::Follows(now.term))
@@ -455,6 +537,8 @@ impl Actor for ClusterCoordinator {
         ctx.run_interval(heartbeat, Self::tick);
         let fast = (heartbeat / 4).max(Duration::from_millis(20));
         ctx.run_interval(fast, |act, ctx| {
+            act.check_lease(ctx);
+            act.sample_freshness();
             if act.config.gate.has_waiters() {
                 act.tick(ctx);
             }

@@ -4,6 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use chrono::Utc;
 use skein_store::StoreOptions;
 
 use super::*;
@@ -13,7 +14,6 @@ use crate::metastore::test_support::tempdir;
 const FAST: ClusterTiming = ClusterTiming {
     heartbeat: Duration::from_millis(50),
     lease: Duration::from_millis(600),
-    sync_fresh: Duration::from_secs(1),
     node_stale: Duration::from_secs(1),
 };
 
@@ -63,9 +63,10 @@ async fn metastore() -> Metastore {
 
 async fn node(ms: &Metastore, me: &str, configured: Role) -> Node {
     let store = Arc::new(Store::open(tempdir().join("stream"), StoreOptions::default()).unwrap());
-    let (role, term) = ClusterCoordinator::initial_role(ms, me, configured, &FAST)
+    let start = ClusterCoordinator::initial_role(ms, me, configured, &FAST)
         .await
         .unwrap();
+    let (role, term) = (start.role, start.term);
     let seen = Arc::new(Mutex::new(Vec::new()));
     let gate = LeaderGate::new(role, term);
     let probe = Probe(seen.clone()).start();
@@ -77,16 +78,8 @@ async fn node(ms: &Metastore, me: &str, configured: Role) -> Node {
         gate: gate.clone(),
         replication: None,
     };
-    let coordinator = ClusterCoordinator::start(
-        ms.clone(),
-        store,
-        config,
-        probe.recipient(),
-        None,
-        role,
-        term,
-        false,
-    );
+    let coordinator =
+        ClusterCoordinator::start(ms.clone(), store, config, probe.recipient(), None, start);
     Node {
         coordinator,
         seen,
@@ -97,11 +90,79 @@ async fn node(ms: &Metastore, me: &str, configured: Role) -> Node {
 #[actix::test]
 async fn the_initial_role_follows_the_leadership_row() {
     let ms = metastore().await;
-    let r = |me, role| ClusterCoordinator::initial_role(&ms, me, role, &FAST);
-    assert_eq!(r("a", Role::Follower).await.ok(), Some((Role::Follower, 0)));
-    assert_eq!(r("a", Role::Leader).await.ok(), Some((Role::Leader, 1)));
-    assert_eq!(r("a", Role::Follower).await.ok(), Some((Role::Leader, 1)));
-    assert_eq!(r("b", Role::Leader).await.ok(), Some((Role::Follower, 1)));
+    let ms = &ms;
+    let r = |me, role| async move {
+        let s = ClusterCoordinator::initial_role(ms, me, role, &FAST)
+            .await
+            .unwrap();
+        (s.role, s.term, s.may_resume)
+    };
+    assert_eq!(r("a", Role::Follower).await, (Role::Follower, 0, false));
+    assert_eq!(r("a", Role::Leader).await, (Role::Leader, 1, false));
+    assert_eq!(r("a", Role::Follower).await, (Role::Leader, 1, false));
+    assert_eq!(r("b", Role::Leader).await, (Role::Follower, 1, false));
+    // Named while a's lease still runs: b starts following, free to lead.
+    assert_eq!(
+        ms.take_leadership("b", 1, FAST.lease).await.unwrap(),
+        Some(2)
+    );
+    assert_eq!(r("b", Role::Follower).await, (Role::Follower, 2, true));
+}
+
+#[actix::test]
+async fn a_node_that_takes_leadership_from_a_live_lease_waits_it_out() {
+    let ms = metastore().await;
+    let _a = node(&ms, "a", Role::Leader).await;
+    let b = node(&ms, "b", Role::Follower).await;
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let before = ms.current_leadership().await.unwrap().lease_expires_at;
+    // `node lead` on b while a's lease runs.
+    assert_eq!(
+        ms.take_leadership("b", 1, FAST.lease).await.unwrap(),
+        Some(2)
+    );
+    let row = ms.current_leadership().await.unwrap();
+    assert!(!row.previous_lease_remaining.is_zero());
+    // a's lease, perhaps renewed once more since it was read.
+    let a_lease = row.previous_lease_expires_at.unwrap();
+    assert!(a_lease >= before.unwrap());
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let waiting = b.coordinator.send(GetNodeRow).await.unwrap();
+    assert!(
+        waiting.state.starts_with("waiting ")
+            && waiting
+                .state
+                .ends_with(" s for the previous leader's lease to run out"),
+        "{}",
+        waiting.state
+    );
+    // SQLite's clock is this machine's: b leads only once a's lease is over.
+    let promoted = |b: &Node| {
+        b.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|m| m.role == Role::Leader)
+    };
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while !promoted(&b) {
+        assert!(
+            Utc::now() < a_lease + chrono::Duration::seconds(2),
+            "b never led"
+        );
+        assert!(Instant::now() < deadline, "b never led");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let at = Utc::now();
+    assert!(
+        at >= a_lease,
+        "b led at {at}, before a's lease ran out at {a_lease}"
+    );
+    b.expect(RoleChanged {
+        role: Role::Leader,
+        term: 2,
+    })
+    .await;
 }
 
 #[actix::test]

@@ -17,6 +17,8 @@
 //!   throttle to `users` and creates `sessions`
 //! - [`m20251126_000008_api_key_applied_properties`] adds
 //!   `api_keys.applied_properties`
+//! - [`m20251126_000009_leadership_previous_lease`] adds
+//!   `cluster_leadership.previous_lease_expires_at`
 
 pub use sea_orm_migration::prelude::*;
 
@@ -28,6 +30,7 @@ pub mod m20251125_000005_create_cluster_leadership;
 pub mod m20251125_000006_create_cluster_nodes;
 pub mod m20251126_000007_create_sessions;
 pub mod m20251126_000008_api_key_applied_properties;
+pub mod m20251126_000009_leadership_previous_lease;
 
 /// Applies Skein's metastore migrations in order.
 pub struct Migrator;
@@ -44,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20251125_000006_create_cluster_nodes::Migration),
             Box::new(m20251126_000007_create_sessions::Migration),
             Box::new(m20251126_000008_api_key_applied_properties::Migration),
+            Box::new(m20251126_000009_leadership_previous_lease::Migration),
         ]
     }
 }

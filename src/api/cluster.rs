@@ -12,6 +12,7 @@
 //! (`web::Data<Option<Addr<ClusterCoordinator>>>`); without it the node is
 //! standalone.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use actix::Addr;
@@ -64,11 +65,15 @@ pub struct ClusterView {
 }
 
 /// Builds the view from this node's live `me` row, every stored row and
-/// the leadership row, at `now`.
+/// the leadership row, at `now`. Whether a follower is up to date comes
+/// from this node's live replication state, `live` (by node name; see
+/// `ReplicationState::up_to_date`): on the leader, its connected
+/// followers; on a follower, itself. A follower missing there is not.
 pub fn view(
     me: &NodeRow,
     rows: &[NodeRow],
     leadership: &Leadership,
+    live: &BTreeMap<String, bool>,
     now: DateTime<Utc>,
     timing: &ClusterTiming,
 ) -> ClusterView {
@@ -87,7 +92,6 @@ pub fn view(
     let leader = all
         .iter()
         .find(|(r, up)| *up && Some(r.name.as_str()) == leader_name && r.role == "leader");
-    let leader_gen = leader.map(|(r, _)| (r.generation_model, r.generation_write));
     let mut notifications = Vec::new();
     let mut up_to_date_followers = 0;
     let nodes = all
@@ -98,8 +102,7 @@ pub fn view(
             let up_to_date = if is_leader || r.role == "standalone" {
                 *up
             } else {
-                *up && leader_gen == Some((r.generation_model, r.generation_write))
-                    && fresh(r.last_sync_at, timing.sync_fresh)
+                *up && live.get(&r.name).copied().unwrap_or(false)
             };
             if up_to_date && !is_leader && r.role == "follower" {
                 up_to_date_followers += 1;
@@ -209,10 +212,19 @@ async fn current(req: &HttpRequest, state: &AppState) -> Result<ClusterView, Api
             leader_node: None,
             lease_expires_at: None,
             lease_valid: false,
+            previous_lease_expires_at: None,
+            previous_lease_remaining: Duration::ZERO,
         };
         (Vec::new(), none)
     };
-    Ok(view(&me, &rows, &leadership, Utc::now(), &timing))
+    let live = match &state.actors.cluster {
+        Some(c) => {
+            let leading = (me.role == "leader").then(|| state.actors.store.generation());
+            c.state.up_to_date(leading, &me.name)
+        }
+        None => BTreeMap::new(),
+    };
+    Ok(view(&me, &rows, &leadership, &live, Utc::now(), &timing))
 }
 
 async fn health(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {

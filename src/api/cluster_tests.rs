@@ -28,7 +28,13 @@ fn leadership(leader: Option<&str>) -> Leadership {
         leader_node: leader.map(str::to_string),
         lease_expires_at: None,
         lease_valid: true,
+        previous_lease_expires_at: None,
+        previous_lease_remaining: Duration::ZERO,
     }
+}
+
+fn live(pairs: &[(&str, bool)]) -> BTreeMap<String, bool> {
+    pairs.iter().map(|(n, f)| (n.to_string(), *f)).collect()
 }
 
 #[test]
@@ -38,6 +44,7 @@ fn a_leader_alone_is_degraded_with_no_up_to_date_follower() {
         &me,
         &[],
         &leadership(Some("a")),
+        &live(&[]),
         Utc::now(),
         &ClusterTiming::default(),
     );
@@ -49,24 +56,29 @@ fn a_leader_alone_is_degraded_with_no_up_to_date_follower() {
 }
 
 #[test]
-fn a_follower_at_the_leaders_generation_that_synced_recently_is_up_to_date() {
-    let me = row("a", "leader", (2, 5), None);
+fn a_follower_is_up_to_date_as_the_live_replication_state_says() {
+    let me = row("a", "leader", (2, 9), None);
     let t = ClusterTiming::default();
     let l = leadership(Some("a"));
-    let caught_up = [row("b", "follower", (2, 5), Some(200))];
-    let v = view(&me, &caught_up, &l, Utc::now(), &t);
+    // Its row may lag the leader's generation: the live state decides.
+    let b = [row("b", "follower", (2, 5), Some(200))];
+    let v = view(&me, &b, &l, &live(&[("b", true)]), Utc::now(), &t);
     assert_eq!(v.status, "Healthy", "{v:?}");
     assert_eq!(v.nodes[1]["IsUpToDate"], true);
     assert!(v.nodes[1]["MillisecondsSinceLastSync"].as_u64().unwrap() >= 200);
-    for behind in [
-        row("b", "follower", (2, 4), Some(200)),
-        row("b", "follower", (2, 5), Some(60_000)),
-        row("b", "follower", (2, 5), None),
-    ] {
-        let v = view(&me, &[behind], &l, Utc::now(), &t);
+    for flags in [live(&[("b", false)]), live(&[]), live(&[("c", true)])] {
+        let v = view(&me, &b, &l, &flags, Utc::now(), &t);
         assert_eq!(v.status, "Degraded");
         assert_eq!(v.nodes[1]["IsUpToDate"], false);
     }
+    // A follower's own view agrees.
+    let me = row("b", "follower", (2, 5), Some(200));
+    let a = [row("a", "leader", (2, 9), None)];
+    let v = view(&me, &a, &l, &live(&[("b", true)]), Utc::now(), &t);
+    assert_eq!(
+        (v.status, &v.nodes[0]["IsUpToDate"]),
+        ("Healthy", &json!(true))
+    );
 }
 
 #[test]
@@ -78,6 +90,7 @@ fn a_stale_row_is_unreachable_and_no_leader_is_unhealthy() {
         &me,
         &[old],
         &leadership(Some("a")),
+        &live(&[]),
         Utc::now(),
         &ClusterTiming::default(),
     );
@@ -99,6 +112,7 @@ fn a_standalone_node_is_healthy() {
         &me,
         &[],
         &leadership(None),
+        &live(&[]),
         Utc::now(),
         &ClusterTiming::default(),
     );

@@ -33,6 +33,18 @@ pub enum MetastoreCommand {
         after_help = "Examples:\n  skein metastore to-postgresql --connection-string=\"postgres://skein:pw@db.example.local/skein\"\n  skein metastore to-postgresql --connection-string=\"Host=db;Database=skein;Username=skein;Password=pw\" --force\n\nStop the node first. The connection string is stored encrypted (needs storage.secretKey);\nthe embedded metastore is kept. Running the command again changes nothing."
     )]
     ToPostgresql(ToPostgresqlArgs),
+    /// Seq's move to SQL Server: refused with a pointer to `to-postgresql`
+    #[command(
+        name = "to-mssql",
+        hide = true,
+        disable_help_flag = true,
+        after_help = "Examples:\n  skein metastore to-postgresql --connection-string=\"postgres://skein:pw@db.example.local/skein\""
+    )]
+    ToMssql {
+        /// Whatever was given (ignored).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        args: Vec<String>,
+    },
 }
 
 /// `metastore to-postgresql` arguments.
@@ -50,6 +62,9 @@ pub struct ToPostgresqlArgs {
 pub fn execute(ctx: &Context, cmd: MetastoreCommand, out: &mut dyn Write) -> anyhow::Result<()> {
     match cmd {
         MetastoreCommand::ToPostgresql(args) => to_postgresql(ctx, &args, out),
+        MetastoreCommand::ToMssql { .. } => bail!(
+            "Skein's shared metastore is PostgreSQL, not SQL Server: use `skein metastore to-postgresql --connection-string=\"postgres://user:password@host/database\"`"
+        ),
     }
 }
 

@@ -25,9 +25,14 @@ use crate::storage::write_private_file;
 /// The secret holding the cluster authentication key.
 pub const CLUSTER_KEY_SECRET: &str = "cluster.authenticationKey";
 
-/// The lease `node lead` takes; the started node renews it (it may renew an
-/// expired lease as long as nobody has taken a newer term).
-pub const LEAD_LEASE: Duration = Duration::from_secs(30);
+/// The lease `node lead` takes: none. The node renews it when it runs (it
+/// may renew an expired lease as long as nobody has taken a newer term);
+/// a lease taken for a node that may not be running would only make the
+/// next `node lead` wait for nothing.
+const LEAD_LEASE: Duration = Duration::ZERO;
+
+/// How often `node lead` looks whether the previous leader's lease has run out.
+const LEASE_POLL: Duration = Duration::from_millis(250);
 
 const RESTART: &str = "Restart the node (`skein run`) for the change to take effect.";
 
@@ -48,8 +53,10 @@ pub enum NodeCommand {
     )]
     Lead,
     /// Make this node a follower of the cluster's leader
-    #[command(after_help = "Examples:\n  skein node follow")]
-    Follow,
+    #[command(
+        after_help = "Examples:\n  skein node follow\n  skein node follow --url http://seq001.example.local\n\nA running leader hands leadership to its follower first (as `skein node demote --wait`).\nA stopped node that the shared metastore names as leader would lead again when started:\nthe command refuses (start it and run `skein node follow`, or run `skein node lead` on the\nother node) unless --force."
+    )]
+    Follow(FollowArgs),
     /// Hand a running leader's leadership to its follower (graceful fail-over)
     #[command(
         after_help = "Examples:\n  skein node demote --url http://seq001.example.local --wait\n\nThe leader stops accepting writes, waits for the follower to reach its generation,\nhands leadership over in the next term and follows the new leader."
@@ -88,18 +95,24 @@ pub struct SetupArgs {
     pub node_name: String,
 }
 
+/// `node follow` arguments.
+#[derive(Debug, Args)]
+pub struct FollowArgs {
+    /// Where this node's API is, when it runs
+    #[command(flatten)]
+    pub node: super::node_demote::NodeApiArgs,
+    /// Only set cluster.role = follower, even when the shared metastore names this stopped node as leader
+    #[arg(long)]
+    pub force: bool,
+}
+
 /// Executes a `node` command.
 pub fn execute(ctx: &Context, cmd: NodeCommand, out: &mut dyn Write) -> anyhow::Result<()> {
     match cmd {
         NodeCommand::Setup(args) => setup(ctx, &args, out),
         NodeCommand::Lead => lead(ctx, out),
-        NodeCommand::Follow => {
-            write_keys(ctx, &[("cluster.role", "follower")])?;
-            writeln!(out, "This node will follow the cluster's leader.")?;
-            writeln!(out, "{RESTART}")?;
-            Ok(())
-        }
-        NodeCommand::Demote(args) => super::node_demote::execute(args.with_local_url(ctx)?, out),
+        NodeCommand::Follow(args) => follow(ctx, args, out),
+        NodeCommand::Demote(args) => super::node_demote::execute(ctx, args, out),
         NodeCommand::Status => super::node_status::print(ctx, out),
     }
 }
@@ -166,7 +179,7 @@ fn lead(ctx: &Context, out: &mut dyn Write) -> anyhow::Result<()> {
     let mut term = None;
     if shared {
         let url = metastore_url(&ctx.root, &secrets)?;
-        match block_on(take(&url, &name))? {
+        match block_on(take(&url, &name, out))? {
             Ok(t) => term = Some(t),
             Err(TakeError::Unreachable(e)) => writeln!(
                 out,
@@ -191,7 +204,7 @@ fn lead(ctx: &Context, out: &mut dyn Write) -> anyhow::Result<()> {
         None if !shared => {
             writeln!(
                 out,
-                "Node {name} is configured to lead (no shared metastore is configured: set {POSTGRES_SECRET})."
+                "Node {name} is configured to lead, but no shared metastore is configured: `skein run` refuses a clustered node without one (set {POSTGRES_SECRET})."
             )?;
             writeln!(out, "{RESTART}")?;
         }
@@ -203,15 +216,137 @@ fn lead(ctx: &Context, out: &mut dyn Write) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `node follow`: a running leader is demoted gracefully (through its
+/// API); a stopped one the metastore names as leader is refused unless
+/// `--force`; then `cluster.role = follower` is written.
+fn follow(ctx: &Context, args: FollowArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    rendered(ctx, &[("cluster.role", "follower")])?;
+    let name = ctx.runtime()?.cluster.node_name.unwrap_or_default();
+    let secrets = ctx.secrets()?;
+    let named = match secrets.contains(POSTGRES_SECRET)? && !name.trim().is_empty() {
+        true => {
+            let url = metastore_url(&ctx.root, &secrets)?;
+            block_on(leadership(&url))?
+                .ok()
+                .filter(|l| l.leader_node.as_deref() == Some(name.as_str()))
+        }
+        false => None,
+    };
+    if let Some(now) = &named {
+        if leads_here(ctx, &args.node) {
+            let demote = super::node_demote::DemoteArgs {
+                node: args.node,
+                wait: true,
+                to: None,
+                force: false,
+            };
+            super::node_demote::execute(ctx, demote, out)?;
+        } else if !args.force {
+            bail!(
+                "the shared metastore names this node ({name}) the leader in term {}, so it would lead again when started. \
+                 Start it (`skein run`) and run `skein node follow` again to hand leadership over gracefully, \
+                 or run `skein node lead` on the other node; --force only sets cluster.role",
+                now.term
+            );
+        } else {
+            writeln!(
+                out,
+                "Warning: the shared metastore still names this node the leader in term {}: it leads again when started unless another node takes leadership (`skein node lead` there).",
+                now.term
+            )?;
+        }
+    }
+    write_keys(ctx, &[("cluster.role", "follower")])?;
+    writeln!(out, "This node will follow the cluster's leader.")?;
+    if named.is_none() {
+        writeln!(out, "{RESTART}")?;
+    }
+    Ok(())
+}
+
+/// The leadership row, or why the metastore could not be read.
+async fn leadership(
+    url: &str,
+) -> Result<skein_actors::metastore::cluster::Leadership, skein_actors::metastore::MetastoreError> {
+    let ms = Metastore::open(url).await?;
+    let now = ms.current_leadership().await;
+    let _ = ms.close().await;
+    now
+}
+
+/// Whether this node's running API (`node`) answers and reports it leader.
+fn leads_here(ctx: &Context, node: &super::node_demote::NodeApiArgs) -> bool {
+    let Ok(endpoint) = node.endpoint(ctx) else {
+        return false;
+    };
+    let client = crate::client::HttpClient::new(endpoint);
+    crate::client::block_on(client.get("/health", &[]))
+        .ok()
+        .and_then(|body| serde_json::from_slice::<Value>(&body).ok())
+        .is_some_and(|h| h["role"] == "Leader")
+}
+
 enum TakeError {
     Unreachable(skein_actors::metastore::MetastoreError),
     Lost(anyhow::Error),
 }
 
 /// Takes leadership for `me` in the next term (keeping the current term
-/// when `me` already leads in it).
-async fn take(url: &str, me: &str) -> Result<u64, TakeError> {
+/// when `me` already leads in it), then — when the previous leader's lease
+/// still runs, so it may still be accepting writes — waits, saying so on
+/// `out`, until it has run out and `me` may accept writes.
+async fn take(url: &str, me: &str, out: &mut dyn Write) -> Result<u64, TakeError> {
     let ms = Metastore::open(url).await.map_err(TakeError::Unreachable)?;
+    let result = match take_term(&ms, me).await {
+        Ok(term) => wait_previous_lease(&ms, me, term, out).await.map(|_| term),
+        Err(e) => Err(e),
+    };
+    let _ = ms.close().await;
+    result
+}
+
+/// Waits until no previous leader's lease runs in `term`, which `me` leads.
+async fn wait_previous_lease(
+    ms: &Metastore,
+    me: &str,
+    term: u64,
+    out: &mut dyn Write,
+) -> Result<(), TakeError> {
+    let lost = |e: anyhow::Error| TakeError::Lost(e);
+    let mut said = false;
+    loop {
+        let now = ms.current_leadership().await.map_err(|e| lost(e.into()))?;
+        if now.term != term || now.leader_node.as_deref() != Some(me) {
+            return Err(lost(anyhow::anyhow!(
+                "another node took leadership (term {}) while this one waited",
+                now.term
+            )));
+        }
+        let left = now.previous_lease_remaining;
+        if left.is_zero() {
+            if said {
+                writeln!(out, "The previous leader's lease has run out.")
+                    .map_err(|e| lost(e.into()))?;
+            }
+            return Ok(());
+        }
+        if !said {
+            writeln!(
+                out,
+                "Node {me} leads in term {term}; waiting {:.0} s for the previous leader's lease to run out (until then it may still accept writes, so this node does not)...",
+                left.as_secs_f64().ceil()
+            )
+            .map_err(|e| lost(e.into()))?;
+            out.flush().map_err(|e| lost(e.into()))?;
+            said = true;
+        }
+        tokio::time::sleep(left.min(LEASE_POLL)).await;
+    }
+}
+
+/// Takes leadership for `me` in the next term, or keeps the current one
+/// (without touching its lease) when `me` already leads in it.
+async fn take_term(ms: &Metastore, me: &str) -> Result<u64, TakeError> {
     let lost = |e: skein_actors::metastore::MetastoreError| TakeError::Lost(e.into());
     let mut result = Err(TakeError::Lost(anyhow::anyhow!(
         "other nodes kept changing the leadership term; try again"
@@ -219,9 +354,8 @@ async fn take(url: &str, me: &str) -> Result<u64, TakeError> {
     for _ in 0..5 {
         let now = ms.current_leadership().await.map_err(lost)?;
         if now.leader_node.as_deref() == Some(me) {
-            ms.renew_lease(me, now.term, LEAD_LEASE)
-                .await
-                .map_err(lost)?;
+            // A running leader's lease is its own: shortening it here
+            // would let another node take over while it still writes.
             result = Ok(now.term);
             break;
         }
@@ -234,7 +368,6 @@ async fn take(url: &str, me: &str) -> Result<u64, TakeError> {
             break;
         }
     }
-    let _ = ms.close().await;
     result
 }
 

@@ -23,10 +23,10 @@ pub const DEMOTE_LIMIT: Duration = Duration::from_secs(120);
 /// The media type the leader streams the demotion's steps in.
 pub const NDJSON: &str = "application/x-ndjson";
 
-/// `node demote` arguments.
-#[derive(Debug, Args)]
-pub struct DemoteArgs {
-    /// The running leader's base URL (default: this node's first api.listenUris
+/// How to reach this node's running API (`node demote`, `node follow`).
+#[derive(Debug, Clone, Args)]
+pub struct NodeApiArgs {
+    /// The running node's base URL (default: this node's first api.listenUris
     /// entry, or its internal API, from the local configuration)
     #[arg(long, env = "SKEIN_URL")]
     pub url: Option<String>,
@@ -38,6 +38,26 @@ pub struct DemoteArgs {
         value_name = "KEY"
     )]
     pub api_key: Option<String>,
+}
+
+impl NodeApiArgs {
+    /// The node's endpoint: `--url`, else [`local_url`] of the local
+    /// configuration.
+    pub fn endpoint(&self, ctx: &Context) -> anyhow::Result<Endpoint> {
+        let url = match &self.url {
+            Some(url) => url.clone(),
+            None => local_url(&ctx.runtime()?)?,
+        };
+        Ok(Endpoint::new(&url, self.api_key.as_deref())?)
+    }
+}
+
+/// `node demote` arguments.
+#[derive(Debug, Args)]
+pub struct DemoteArgs {
+    /// Where the running leader's API is
+    #[command(flatten)]
+    pub node: NodeApiArgs,
     /// Wait until the new leader has taken over
     #[arg(long)]
     pub wait: bool,
@@ -47,17 +67,6 @@ pub struct DemoteArgs {
     /// Hand over even when the follower has not caught up in time
     #[arg(long)]
     pub force: bool,
-}
-
-impl DemoteArgs {
-    /// These arguments with `--url` defaulted from the node's local
-    /// configuration ([`local_url`]) when absent.
-    pub fn with_local_url(mut self, ctx: &Context) -> anyhow::Result<DemoteArgs> {
-        if self.url.is_none() {
-            self.url = Some(local_url(&ctx.runtime()?)?);
-        }
-        Ok(self)
-    }
 }
 
 /// Where this node's API is reached from the machine it runs on: its first
@@ -82,13 +91,12 @@ pub fn local_url(config: &RuntimeConfig) -> anyhow::Result<String> {
     Ok(uri.as_str().trim_end_matches('/').to_owned())
 }
 
-/// Executes `skein node demote` (`args.url` set, see
-/// [`DemoteArgs::with_local_url`]): prints each step as the leader reports it.
-pub fn execute(args: DemoteArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let url = args.url.as_deref().unwrap_or("http://localhost:5341");
-    writeln!(out, "Demoting the leader at {url} ...")?;
+/// Executes `skein node demote`: prints each step as the leader reports it.
+pub fn execute(ctx: &Context, args: DemoteArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let endpoint = args.node.endpoint(ctx)?;
+    writeln!(out, "Demoting the leader at {} ...", endpoint.base())?;
     out.flush()?;
-    let client = HttpClient::new(Endpoint::new(url, args.api_key.as_deref())?);
+    let client = HttpClient::new(endpoint);
     let (new_leader, term) = client::block_on(demote(&client, &args, &mut |step| {
         writeln!(out, "  {step}")?;
         out.flush()

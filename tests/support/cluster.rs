@@ -22,6 +22,10 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::{exchange, free_port, request, skein_command, Answer};
+// A clustered node needs the shared metastore: pairs set up without one
+// get a throwaway database of their own (every test including this module
+// includes `support/cli.rs` as `cli_support`).
+use crate::cli_support as database;
 
 /// The CLEF content type.
 pub const CLEF: &str = "application/vnd.serilog.clef";
@@ -58,6 +62,9 @@ pub struct ClusterNode {
     storage: Option<PathBuf>,
     child: Option<Child>,
     starts: u32,
+    /// The database made for this node's pair, dropped with the last of
+    /// them (after its process is killed).
+    database: Option<std::sync::Arc<database::TestDatabase>>,
 }
 
 impl ClusterNode {
@@ -73,6 +80,7 @@ impl ClusterNode {
             storage: None,
             child: None,
             starts: 0,
+            database: None,
         }
     }
 
@@ -393,7 +401,8 @@ pub fn configured_pair(
 }
 
 /// [`configured_pair`] on two nodes made by the caller (e.g. with
-/// [`ClusterNode::new_in`]).
+/// [`ClusterNode::new_in`]). Without `metastore`, the pair gets a fresh
+/// database of its own (a clustered node refuses to run without one).
 pub fn configure_pair(
     (mut a, mut b): (ClusterNode, ClusterNode),
     metastore: Option<&str>,
@@ -402,15 +411,25 @@ pub fn configure_pair(
 ) -> (ClusterNode, ClusterNode) {
     a.env.extend(env.clone());
     b.env.extend(env.clone());
-    a.setup(&b, CLUSTER_KEY, metastore);
-    b.setup(&a, b_key, metastore);
-    if metastore.is_some() {
-        a.ok(&["node", "lead"]);
-    } else {
-        a.ok(&["config", "set", "-k", "cluster.role", "-v", "leader"]);
-    }
+    let url = match metastore {
+        Some(url) => url.to_owned(),
+        None => new_database(&mut a, &mut b),
+    };
+    a.setup(&b, CLUSTER_KEY, Some(&url));
+    b.setup(&a, b_key, Some(&url));
+    a.ok(&["node", "lead"]);
     b.ok(&["node", "follow"]);
     (a, b)
+}
+
+/// Creates a database for `a` and `b` (dropped with the last of them);
+/// its URL.
+pub fn new_database(a: &mut ClusterNode, b: &mut ClusterNode) -> String {
+    let db = std::sync::Arc::new(database::TestDatabase::create());
+    let url = db.url.clone();
+    a.database = Some(db.clone());
+    b.database = Some(db);
+    url
 }
 
 /// [`configured_pair`] with the shared key, started, `a` accepting writes.

@@ -2,7 +2,10 @@
 //!
 //! Leadership is the single `cluster_leadership` row (id 1): a term, the
 //! leader's node name and a lease. The term changes only by compare-and-swap
-//! (`... WHERE term = $seen`), so at most one node leads in any term. Every
+//! (`... WHERE term = $seen`), so at most one node leads in any term. A term
+//! taken while the previous leader's lease still ran keeps that lease's
+//! expiry (`previous_lease_expires_at`): the previous leader may still be
+//! accepting writes until then, so the new one must not. Every
 //! time is the database's clock (`now()` on PostgreSQL, `'now'` on SQLite),
 //! never a node's: the two backends' expressions live in [`Dialect`], the
 //! one place that differs between them.
@@ -29,6 +32,13 @@ pub struct Leadership {
     pub lease_expires_at: Option<DateTime<Utc>>,
     /// Whether the lease is still running by the database's clock.
     pub lease_valid: bool,
+    /// The previous leader's lease, when it still ran as this term was
+    /// taken (see [`Metastore::take_leadership`]).
+    pub previous_lease_expires_at: Option<DateTime<Utc>>,
+    /// How long, by the database's clock, until that lease has run out
+    /// (zero once it has, or when there is none): the leader of this term
+    /// must not accept writes before.
+    pub previous_lease_remaining: Duration,
 }
 
 /// A node's heartbeat row in `cluster_nodes`.
@@ -105,6 +115,43 @@ impl Dialect {
             _ => format!("CASE WHEN {column} IS NOT NULL AND {column} > now() THEN 1 ELSE 0 END"),
         }
     }
+
+    /// A float: the seconds until `column` (0 when it is null or past).
+    fn seconds_until(&self, column: &str) -> String {
+        let future = self.is_future(column);
+        match self.0 {
+            DbBackend::Sqlite => format!(
+                "CASE WHEN {future} = 1 THEN (julianday({column}) - julianday('now')) * 86400.0 \
+                 ELSE 0.0 END"
+            ),
+            _ => format!(
+                "CASE WHEN {future} = 1 THEN CAST(EXTRACT(EPOCH FROM ({column} - now())) AS float8) \
+                 ELSE CAST(0 AS float8) END"
+            ),
+        }
+    }
+
+    /// A boolean: whether timestamp `a` lies after timestamp `b`.
+    fn later(&self, a: &str, b: &str) -> String {
+        match self.0 {
+            DbBackend::Sqlite => format!("julianday({a}) > julianday({b})"),
+            _ => format!("{a} > {b}"),
+        }
+    }
+
+    /// The later of the still-running leases among the leadership row's
+    /// current and previous ones (null when neither runs): what a node
+    /// taking leadership now must wait out.
+    fn running_lease(&self) -> String {
+        let (lease, prev) = ("lease_expires_at", "previous_lease_expires_at");
+        format!(
+            "CASE WHEN {pf} = 1 AND ({lf} = 0 OR {later}) THEN {prev} \
+             WHEN {lf} = 1 THEN {lease} ELSE NULL END",
+            pf = self.is_future(prev),
+            lf = self.is_future(lease),
+            later = self.later(prev, lease),
+        )
+    }
 }
 
 impl Metastore {
@@ -116,9 +163,11 @@ impl Metastore {
     pub async fn current_leadership(&self) -> Result<Leadership, MetastoreError> {
         let d = self.dialect();
         let sql = format!(
-            "SELECT term, leader_node, lease_expires_at, {} AS lease_valid \
+            "SELECT term, leader_node, lease_expires_at, {} AS lease_valid, \
+             previous_lease_expires_at, {} AS previous_remaining \
              FROM cluster_leadership WHERE id = 1",
-            d.is_future("lease_expires_at")
+            d.is_future("lease_expires_at"),
+            d.seconds_until("previous_lease_expires_at"),
         );
         let row = self
             .db
@@ -130,11 +179,20 @@ impl Metastore {
             leader_node: row.try_get("", "leader_node")?,
             lease_expires_at: row.try_get("", "lease_expires_at")?,
             lease_valid: row.try_get::<i32>("", "lease_valid")? != 0,
+            previous_lease_expires_at: row.try_get("", "previous_lease_expires_at")?,
+            previous_lease_remaining: Duration::try_from_secs_f64(
+                row.try_get::<f64>("", "previous_remaining")?.max(0.0),
+            )
+            .unwrap_or(Duration::MAX),
         })
     }
 
     /// Takes leadership if the term is still `seen_term`: returns the new
-    /// term we now lead in, or `None` when another node moved first.
+    /// term we now lead in, or `None` when another node moved first. When
+    /// a lease still runs (the current leader's, or one the current term
+    /// itself waits for), its expiry is recorded as the new term's
+    /// `previous_lease_expires_at`: the taker must not accept writes before
+    /// the database's clock has passed it.
     pub async fn take_leadership(
         &self,
         me: &str,
@@ -145,7 +203,8 @@ impl Metastore {
         let d = self.dialect();
         let sql = format!(
             "UPDATE cluster_leadership SET term = term + 1, leader_node = $1, \
-             lease_expires_at = {} WHERE id = 1 AND term = $3",
+             previous_lease_expires_at = {}, lease_expires_at = {} WHERE id = 1 AND term = $3",
+            d.running_lease(),
             d.now_plus("$2")
         );
         let values = vec![me.into(), lease.as_secs_f64().into(), signed(seen_term)?];
@@ -173,8 +232,9 @@ impl Metastore {
     }
 
     /// Graceful hand-over: when `me` leads in `term`, makes `to` the leader
-    /// of the next term (with no lease until `to` renews it) and returns
-    /// that term; `None` when `me` does not lead in `term`.
+    /// of the next term (with no lease until `to` renews it, and none to
+    /// wait for: `me` has stopped writing) and returns that term; `None`
+    /// when `me` does not lead in `term`.
     pub async fn hand_over(
         &self,
         me: &str,
@@ -184,7 +244,8 @@ impl Metastore {
         let to = node_name(to)?;
         let d = self.dialect();
         let sql = "UPDATE cluster_leadership SET term = term + 1, leader_node = $2, \
-                   lease_expires_at = NULL WHERE id = 1 AND term = $3 AND leader_node = $1";
+                   lease_expires_at = NULL, previous_lease_expires_at = NULL \
+                   WHERE id = 1 AND term = $3 AND leader_node = $1";
         let values = vec![me.into(), to.into(), signed(term)?];
         let changed = self.db.execute_raw(d.statement(sql, values)).await?;
         Ok((changed.rows_affected() == 1).then_some(term + 1))

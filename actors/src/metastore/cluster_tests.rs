@@ -49,11 +49,26 @@ async fn suite(ms: &Metastore) {
     assert_eq!(ms.take_leadership(b, 0, LONG).await.unwrap(), None);
     assert!(!ms.renew_lease(b, 1, LONG).await.unwrap());
     assert!(ms.renew_lease(&a, 1, LONG).await.unwrap());
+    assert_eq!(
+        ms.current_leadership()
+            .await
+            .unwrap()
+            .previous_lease_remaining,
+        Duration::ZERO
+    );
     assert_eq!(ms.take_leadership(b, 1, LONG).await.unwrap(), Some(2));
     assert!(
         !ms.renew_lease(&a, 1, LONG).await.unwrap(),
         "the old leader lost"
     );
+    // Taken while a's lease ran: b must wait it out.
+    let taken = ms.current_leadership().await.unwrap();
+    let left = taken.previous_lease_remaining;
+    assert!(
+        left > LONG - Duration::from_secs(10) && left <= LONG,
+        "{left:?}"
+    );
+    assert!(taken.previous_lease_expires_at.is_some());
     assert!(ms.renew_lease(b, 2, LONG).await.unwrap());
 
     // Hand-over: only the current leader, in its term.
@@ -66,6 +81,14 @@ async fn suite(ms: &Metastore) {
         (3, Some(a.as_str()))
     );
     assert!(!handed.lease_valid, "no lease until the new leader renews");
+    assert_eq!(
+        (
+            handed.previous_lease_expires_at,
+            handed.previous_lease_remaining
+        ),
+        (None, Duration::ZERO),
+        "a graceful hand-over waits for nothing"
+    );
     assert!(ms.renew_lease(&a, 3, LONG).await.unwrap());
     assert!(ms.current_leadership().await.unwrap().lease_valid);
     assert!(matches!(
@@ -91,6 +114,36 @@ async fn suite(ms: &Metastore) {
     // Renewing an expired lease nobody took is still safe.
     assert!(ms.renew_lease(b, 4, LONG).await.unwrap());
     assert!(ms.current_leadership().await.unwrap().lease_valid);
+
+    // The wait for a previous lease ends with it, by the database's clock.
+    assert_eq!(ms.hand_over(b, 4, &a).await.unwrap(), Some(5));
+    assert!(ms
+        .renew_lease(&a, 5, Duration::from_millis(300))
+        .await
+        .unwrap());
+    assert_eq!(ms.take_leadership(b, 5, LONG).await.unwrap(), Some(6));
+    let left = ms
+        .current_leadership()
+        .await
+        .unwrap()
+        .previous_lease_remaining;
+    assert!(
+        left > Duration::ZERO && left <= Duration::from_millis(300),
+        "{left:?}"
+    );
+    while !ms
+        .current_leadership()
+        .await
+        .unwrap()
+        .previous_lease_remaining
+        .is_zero()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the previous lease never ran out"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 async fn heartbeats(ms: &Metastore) {

@@ -122,6 +122,7 @@ impl Metastore {
             |m| m.id.to_string(),
             |mut m| {
                 m.lease_expires_at = m.lease_expires_at.map(micros);
+                m.previous_lease_expires_at = m.previous_lease_expires_at.map(micros);
                 m
             },
         )

@@ -6,6 +6,8 @@
 //! - [`state`]: what replication reports: per-follower positions on the
 //!   leader, the session on a follower, connection counters.
 //! - [`refusals`]: what this node refused from peers, counted by kind.
+//! - [`freshness`]: whether a follower is up to date while the leader keeps
+//!   committing.
 //! - [`sender`]: [`ReplicationSender`], one WebSocket actor per follower
 //!   session on the leader.
 //! - [`source`]: the sender's store reads: `Ops` frames, snapshots.
@@ -17,6 +19,7 @@
 
 pub mod auth;
 pub mod endpoint;
+pub mod freshness;
 pub mod protocol;
 pub mod receiver;
 pub mod refusals;

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use skein_store::Generation;
 
+use super::freshness::{Freshness, Source};
 use crate::messages::{ComponentHealth, ReplicationReported};
 
 /// One follower session on the leader.
@@ -92,6 +93,7 @@ struct Inner {
     followers: Mutex<BTreeMap<u64, FollowerInfo>>,
     known_followers: Mutex<std::collections::BTreeSet<String>>,
     leader: Mutex<LeaderSession>,
+    freshness: Mutex<Freshness>,
     listeners: Mutex<Vec<Recipient<ReplicationReported>>>,
     refusals: super::Refusals,
 }
@@ -285,6 +287,54 @@ impl ReplicationState {
     /// Records (and reports) that this follower set something aside.
     pub fn note_set_aside(&self, description: String) {
         self.update_leader_session(|s| s.set_aside.push(description));
+    }
+
+    /// Samples the leader's generation for [`Freshness`]: `Some(own)` (this
+    /// node's store) while this node leads, `None` while it follows (the
+    /// leader's, from its last frame, while connected).
+    pub fn note_leader_generation(&self, leading: Option<Generation>) {
+        let (source, generation) = match leading {
+            Some(own) => (Source::OwnStore, own),
+            None => match self.leader_session() {
+                LeaderSession {
+                    connected: true,
+                    leader_generation: Some(g),
+                    ..
+                } => (Source::LeaderFrames, g),
+                _ => return,
+            },
+        };
+        let now = std::time::Instant::now();
+        lock(&self.0.freshness).note(source, now, generation);
+    }
+
+    /// Which nodes this node's live replication state calls up to date (see
+    /// [`Freshness`]): on a leader at `leading`, each connected follower;
+    /// on a follower, `me` itself.
+    pub fn up_to_date(&self, leading: Option<Generation>, me: &str) -> BTreeMap<String, bool> {
+        let now = std::time::Instant::now();
+        let freshness = lock(&self.0.freshness);
+        match leading {
+            Some(leader) => self
+                .followers(leader)
+                .into_iter()
+                .map(|f| {
+                    let fresh = freshness.up_to_date(Source::OwnStore, now, f.generation, leader);
+                    (f.node, fresh)
+                })
+                .fold(BTreeMap::new(), |mut m, (node, fresh)| {
+                    *m.entry(node).or_insert(false) |= fresh;
+                    m
+                }),
+            None => {
+                let s = self.leader_session();
+                let fresh = s.connected
+                    && s.leader_generation.is_some_and(|l| {
+                        freshness.up_to_date(Source::LeaderFrames, now, s.generation, l)
+                    });
+                BTreeMap::from([(me.to_owned(), fresh)])
+            }
+        }
     }
 
     /// Updates the follower's session record.

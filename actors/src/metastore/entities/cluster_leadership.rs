@@ -15,6 +15,9 @@ pub struct Model {
     pub leader_node: Option<String>,
     /// When the leader's lease runs out unless renewed.
     pub lease_expires_at: Option<DateTimeUtc>,
+    /// The previous leader's lease when it was still running as this term
+    /// was taken: the leader accepts no writes before it has run out.
+    pub previous_lease_expires_at: Option<DateTimeUtc>,
 }
 
 /// `cluster_leadership` has no relations.

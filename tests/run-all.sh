@@ -98,15 +98,18 @@ command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || apt_install haproxy
 export SKEIN_TEST_HAPROXY="$(command -v haproxy || echo /usr/sbin/haproxy)"
 # --- end of the HAProxy section ---------------------------------------------
 
-# --- Chromium and playwright-core for tests/ui.rs ---------------------------
-# (section owned by the admin UI tests) Debian's chromium, driven by
-# playwright-core (locked by tests/ui/package-lock.json; it never downloads a
-# browser). tests/ui.rs fails, never skips, when either is missing.
+# --- Chromium, Firefox and puppeteer-core for tests/ui.rs -------------------
+# (section owned by the admin UI tests) Debian's chromium and firefox-esr,
+# both driven by puppeteer-core (locked by tests/ui/package-lock.json; it
+# never downloads a browser). tests/ui.rs fails, never skips, when any is
+# missing.
 [ -x /usr/bin/chromium ] || apt_install chromium
+[ -x /usr/bin/firefox-esr ] || apt_install firefox-esr
 log "npm ci (tests/ui)"
 (cd tests/ui && npm ci --no-audit --no-fund --loglevel=error)
 export SKEIN_UI_DIR="$PWD/tests/ui"
 export SKEIN_CHROMIUM=/usr/bin/chromium
+export SKEIN_FIREFOX=/usr/bin/firefox-esr
 export SKEIN_UI_NODE="$(command -v node)"
 # --- end of the admin UI section ---------------------------------------------
 

@@ -1,5 +1,8 @@
 //! Reading events: `GET /api/events` (newest first; `filter`, `count`,
-//! `fromDateUtc`, `toDateUtc`, `afterId`, `startAtId`, `render`, `clef`),
+//! `fromDateUtc`, `toDateUtc`, `afterId`, `startAtId`, `render`, `clef`;
+//! or, with `fromArrival`, the events that arrived at or after an arrival
+//! number, oldest arrival first — the live tail; every answer names the
+//! next arrival number in `X-Skein-Next-Arrival`),
 //! `GET /api/events/{id}` and `GET /api/data?q=…` (SQL-style queries:
 //! `{"Columns":[…],"Rows":[[…]]}`). Searches run on blocking threads.
 
@@ -8,7 +11,10 @@ use std::collections::HashMap;
 use actix_web::{web, HttpResponse};
 use skein_store::event::{parse_timestamp, write_clef};
 use skein_store::query::{EvalContext, Filter, Query};
-use skein_store::search::{run_query, search_events, SearchError, SearchRequest, DEFAULT_COUNT};
+use skein_store::search::{
+    events_since_arrival, next_arrival, run_query, search_events, ArrivalRequest, SearchError,
+    SearchRequest, DEFAULT_COUNT,
+};
 use skein_store::{EventId, Timestamp};
 
 use super::entity::EventEntity;
@@ -19,6 +25,8 @@ use super::AppState;
 pub const MAX_FILTER_LEN: usize = 64 * 1024;
 /// The CLEF content type.
 const CLEF: &str = "application/vnd.serilog.clef";
+/// The answer header naming the arrival number a tail reads from next.
+pub const NEXT_ARRIVAL_HEADER: &str = "X-Skein-Next-Arrival";
 
 /// Routes of this module.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -105,6 +113,16 @@ async fn list(p: Params, state: web::Data<AppState>) -> Result<HttpResponse, Api
             .map_err(|_| ApiError::BadRequest(format!("count: `{c}` is not a whole number")))?,
         None => DEFAULT_COUNT,
     };
+    let since = param(&p, "fromArrival")
+        .map(|v| {
+            v.parse::<u64>().map_err(|_| {
+                ApiError::BadRequest(format!(
+                    "fromArrival: `{}` is not an arrival number",
+                    super::admin::clip(v)
+                ))
+            })
+        })
+        .transpose()?;
     let req = SearchRequest {
         from: time_param(&p, &["fromDateUtc"])?,
         to: time_param(&p, &["toDateUtc"])?,
@@ -113,26 +131,53 @@ async fn list(p: Params, state: web::Data<AppState>) -> Result<HttpResponse, Api
         start_at_id: id_param(&p, "startAtId")?,
         ..SearchRequest::default()
     };
+    if since.is_some() && (req.after_id.is_some() || req.start_at_id.is_some()) {
+        return Err(ApiError::BadRequest(
+            "fromArrival reads in arrival order: it cannot be combined with afterId or startAtId"
+                .into(),
+        ));
+    }
     let (render, clef) = (flag(&p, "render")?, flag(&p, "clef")?);
     let store = state.actors.store.clone();
-    let page = web::block(move || search_events(&store, &filter, &req, &EvalContext::system()))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let (events, next) = web::block(move || {
+        let ctx = EvalContext::system();
+        match since {
+            Some(since) => {
+                let arrival = ArrivalRequest {
+                    since,
+                    from: req.from,
+                    to: req.to,
+                    count: req.count,
+                };
+                events_since_arrival(&store, &filter, &arrival, &ctx)
+                    .map(|page| (page.events, page.next_arrival))
+            }
+            None => {
+                // Read before searching: a tail starting here may repeat an
+                // event of this page, never miss one.
+                let next = next_arrival(&store);
+                search_events(&store, &filter, &req, &ctx).map(|page| (page.events, next))
+            }
+        }
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let mut answer = HttpResponse::Ok();
+    answer.insert_header((NEXT_ARRIVAL_HEADER, next.to_string()));
     if clef {
         let mut out = Vec::new();
-        for (_, e) in &page.events {
+        for (_, e) in &events {
             write_clef(e, &mut out);
             out.push(b'\n');
         }
-        return Ok(HttpResponse::Ok().content_type(CLEF).body(out));
+        return Ok(answer.content_type(CLEF).body(out));
     }
     let links = state.links();
-    let entities: Vec<EventEntity> = page
-        .events
+    let entities: Vec<EventEntity> = events
         .iter()
         .map(|(id, e)| EventEntity::new(*id, e, render, &links))
         .collect();
-    Ok(HttpResponse::Ok().json(entities))
+    Ok(answer.json(entities))
 }
 
 async fn one(

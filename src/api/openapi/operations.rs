@@ -169,6 +169,7 @@ const EVENT_QUERY: &[Param] = &[
     param("startAtId", EventId, "events from this one on, in result order"),
     param("render", Flag, "include each event's rendered message"),
     param("clef", Flag, "answer CLEF lines instead of JSON"),
+    param("fromArrival", Whole, "events that ARRIVED at or after this arrival number, oldest arrival first (a live tail; pass the answer's X-Skein-Next-Arrival header next time)"),
 ];
 
 const RENDER: &[Param] = &[param("render", Flag, "include the rendered message")];

@@ -12,7 +12,12 @@ export class ApiError extends Error {
 }
 
 /** Calls the API; the parsed JSON answer (null for 204). */
-export async function api(path, { method = 'GET', body } = {}) {
+export async function api(path, options) {
+  return (await apiRead(path, options)).json;
+}
+
+/** Calls the API; the parsed JSON answer and the answer's headers. */
+export async function apiRead(path, { method = 'GET', body } = {}) {
   const init = { method, headers: { Accept: 'application/json' }, credentials: 'same-origin' };
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
@@ -41,7 +46,7 @@ export async function api(path, { method = 'GET', body } = {}) {
     }
     throw new ApiError(res.status, (json && json.Error) || text || res.statusText || `HTTP ${res.status}`);
   }
-  return json;
+  return { json, headers: res.headers };
 }
 
 /** A query string from an object, leaving out empty values. */

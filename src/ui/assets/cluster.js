@@ -10,9 +10,13 @@ import { refreshNotifications } from './app.js';
 
 const REFRESH_MS = 1000;
 
-/** How far `node` is behind `leader`, from their generations. */
+/** Whether the node answers (its heartbeat is fresh). */
+const connected = (node) => !node.StateDescription.startsWith('unreachable');
+
+/** How far `node` is behind `leader`, from their generations ("unknown" when it does not answer). */
 function lag(node, leader) {
   if (!leader || node === leader) return '—';
+  if (!connected(node)) return 'unknown';
   const [lm, lw] = leader.Generation.split('.').map(Number);
   const [m, w] = node.Generation.split('.').map(Number);
   if (m === lm && w === lw) return 'none';
@@ -57,12 +61,13 @@ export function mountCluster(el) {
       h('td', { class: 'sync' }, n.Role === 'Leader' ? '—' : (n.MillisecondsSinceLastSync == null ? 'never' : `${formatAge(n.MillisecondsSinceLastSync)} ago`)),
       h('td', { class: 'lag' }, lag(n, leader)),
       h('td', { class: 'state' }, n.StateDescription),
-      h('td', { class: 'mono', title: 'accepted / rejected (invalid key) / established' },
-        `${n.ConnectionsAccepted} / ${n.ConnectionsRejectedInvalidKey} / ${n.ConnectionsEstablished}`,
-        n.RequestsRejectedForgedForwarding == null ? '' : h('div', { class: 'muted', title: 'refused: malformed handshakes / frames failing the session check / forged leader proofs / forged or replayed forwarding proofs' },
+      h('td', { class: 'connections mono' },
+        h('span', { class: 'counts', title: 'accepted / rejected (invalid key) / established' },
+          `${n.ConnectionsAccepted} / ${n.ConnectionsRejectedInvalidKey} / ${n.ConnectionsEstablished}`),
+        n.RequestsRejectedForgedForwarding == null ? '' : h('div', { class: 'muted refused', title: 'refused: malformed handshakes / frames failing the session check / forged leader proofs / forged or replayed forwarding proofs' },
           `refused ${n.ConnectionsRejectedMalformedHandshake} / ${n.FramesRejectedSessionCheck} / ${n.ConnectionsRejectedForgedLeader} / ${n.RequestsRejectedForgedForwarding}`)))));
     if (!demoting) {
-      const follower = c.Nodes.find((n) => n.Role === 'Follower' && !n.StateDescription.startsWith('unreachable'));
+      const follower = c.Nodes.find((n) => n.Role === 'Follower' && connected(n));
       fill(actions, leader
         ? h('button', { class: 'danger demote', disabled: !follower, onclick: () => demote(leader, follower) }, `Demote leader ${leader.Name}`)
         : h('span', { class: 'muted' }, 'No node leads: nothing to demote.'),

@@ -3,8 +3,13 @@
 // newest-first events that expand to every property and the exception,
 // click-to-filter, live tail, CLEF export and a permalink per event
 // (#/events/event-…).
+//
+// The live tail reads by ARRIVAL (`fromArrival`, cursor from the answers'
+// X-Skein-Next-Arrival header), not by id: ids sort by timestamp, so an
+// event arriving now with an older `@t` would otherwise never show, and a
+// burst larger than one read would leave a silent gap.
 
-import { api, query, errorPosition } from './api.js';
+import { api, apiRead, query, errorPosition } from './api.js';
 import { h, fill, levelBadge, levelClass, formatTime, show } from './dom.js';
 import { drawHistogram } from './histogram.js';
 import { mountSignals } from './signals.js';
@@ -19,7 +24,10 @@ const RANGES = {
 const PAGE = 100;
 const KEEP = 1000;
 const TAIL_MS = 1000;
-const EXPORT_MAX = 100000;
+/** The most events one export holds: the server's largest page. */
+const EXPORT_MAX = 10000;
+/** The header naming the arrival number the tail reads from next. */
+const NEXT_ARRIVAL = 'X-Skein-Next-Arrival';
 
 /** Whether each filter text is an expression (else it is a free-text search). */
 const expressions = new Map();
@@ -74,6 +82,10 @@ export function mount(root, r) {
   let tailTimer = null;
   let lastHistogram = 0;
   let exportCount = PAGE;
+  /** The arrival number the tail reads from next (null until a search answered). */
+  let cursor = null;
+  /** Events the tail read while catching up after a full read (0 when caught up). */
+  let catchingUp = 0;
 
   const input = h('input', {
     type: 'text', name: 'filter', value: state.filter, spellcheck: false, autocomplete: 'off',
@@ -86,9 +98,10 @@ export function mount(root, r) {
   const toInput = h('input', { type: 'datetime-local', name: 'to', step: 1, value: state.to });
   const custom = h('span', { class: 'custom' }, fromInput, '→', toInput);
   const tailButton = h('button', { type: 'button', class: 'tail', title: 'Show new events as they arrive', onclick: () => setTail(!state.tail) }, '● Tail');
-  const exportLink = h('a', { class: 'export', download: 'events.clef', title: 'Download the matching events as CLEF' }, h('button', { type: 'button', tabindex: -1 }, 'Export CLEF'));
+  const exportLink = h('a', { class: 'export button', download: 'events.clef', role: 'button', title: 'Download the matching events as CLEF' }, 'Export CLEF');
+  const exportNote = h('span', { class: 'export-note muted', hidden: true });
   const bar = h('form', { class: 'filterbar', onsubmit: (e) => { e.preventDefault(); apply(); } },
-    filterBox, h('button', { type: 'submit', class: 'primary' }, 'Search'), range, custom, tailButton, exportLink);
+    filterBox, h('button', { type: 'submit', class: 'primary' }, 'Search'), range, custom, tailButton, exportLink, exportNote);
   const errorBox = h('div', { class: 'filter-error', hidden: true, role: 'alert' });
   const histogram = h('div', { class: 'histogram' });
   const status = h('div', { class: 'status-line' });
@@ -160,9 +173,10 @@ export function mount(root, r) {
     fill(status, 'Searching…');
     let eff;
     let events;
+    let headers;
     try {
       eff = await effective();
-      events = await api(eventsUrl(eff.list, { count: PAGE, render: true }));
+      ({ json: events, headers } = await apiRead(eventsUrl(eff.list, { count: PAGE, render: true })));
     } catch (err) {
       if (seq !== loadSeq) return;
       showError(err);
@@ -172,6 +186,8 @@ export function mount(root, r) {
     }
     if (seq !== loadSeq) return;
     showError(null);
+    cursor = headers.get(NEXT_ARRIVAL);
+    catchingUp = 0;
     shown = events;
     fill(list, events.map((e) => eventRow(e, false)));
     more.hidden = events.length < PAGE;
@@ -194,7 +210,10 @@ export function mount(root, r) {
           apply();
         },
       });
-      exportCount = Math.min(Math.max(total, shown.length), EXPORT_MAX);
+      const matching = Math.max(total, shown.length);
+      exportCount = Math.min(matching, EXPORT_MAX);
+      exportNote.hidden = matching <= EXPORT_MAX;
+      fill(exportNote, `the export holds the newest ${EXPORT_MAX.toLocaleString()} of ${matching.toLocaleString()} events`);
       updateExport();
     } catch (err) {
       fill(histogram, h('div', { class: 'axis error-text' }, `histogram: ${err.message}`));
@@ -210,7 +229,8 @@ export function mount(root, r) {
 
   function updateStatus() {
     fill(status, h('span', {}, `${shown.length} event${shown.length === 1 ? '' : 's'} shown, newest first`),
-      state.tail && h('span', { class: 'ok-text' }, 'tailing — new events appear as they arrive'));
+      state.tail && h('span', { class: 'ok-text' }, 'tailing — new events appear as they arrive'),
+      state.tail && catchingUp > 0 && h('span', { class: 'backlog' }, `${catchingUp} more events arrived — catching up`));
   }
 
   async function loadMore() {
@@ -226,32 +246,50 @@ export function mount(root, r) {
     } catch (err) { showError(err); }
   }
 
+  /**
+   * One tail read: the matching events that arrived since the cursor, shown
+   * newest arrival on top. A full read means more are waiting: the status
+   * line says so and the next read follows at once (nothing is skipped).
+   * Returns whether the read was full.
+   */
   async function tick() {
-    if (loadSeq === 0) return;
+    if (loadSeq <= 0 || cursor === null) return false;
     const seq = loadSeq;
+    let full = false;
     try {
       const eff = await effective();
-      const newest = shown.length ? shown[0].Id : '';
-      const w = timeWindow();
-      const events = await api(`/api/events${query({ filter: eff.list, count: PAGE, render: true, fromDateUtc: iso(w.from), toDateUtc: iso(w.to) })}`);
-      if (seq !== loadSeq) return;
-      const fresh = events.filter((e) => e.Id > newest);
+      const { json: events, headers } = await apiRead(eventsUrl(eff.list, { count: PAGE, render: true, fromArrival: cursor }));
+      if (seq !== loadSeq) return false;
+      cursor = headers.get(NEXT_ARRIVAL) ?? cursor;
+      full = events.length === PAGE;
+      const have = new Set(shown.map((e) => e.Id));
+      const fresh = events.filter((e) => !have.has(e.Id)).reverse();
+      catchingUp = full ? catchingUp + fresh.length : 0;
       if (fresh.length) {
         shown = fresh.concat(shown).slice(0, KEEP);
         list.prepend(...fresh.map((e) => eventRow(e, true)));
         while (list.children.length > KEEP) list.lastChild.remove();
-        updateStatus();
       }
+      updateStatus();
       if (Date.now() - lastHistogram > 10000) refreshHistogram(eff.expr);
     } catch { /* the next tick tries again */ }
+    return full;
+  }
+
+  /** The next tail read: TAIL_MS after the last one, at once after a full one. */
+  function scheduleTail(delay = TAIL_MS) {
+    clearTimeout(tailTimer);
+    tailTimer = state.tail ? setTimeout(async () => {
+      const full = await tick();
+      if (state.tail) scheduleTail(full ? 0 : TAIL_MS);
+    }, delay) : null;
   }
 
   function setTail(on) {
     state.tail = on;
     tailButton.classList.toggle('on', on);
     tailButton.setAttribute('aria-pressed', on ? 'true' : 'false');
-    clearInterval(tailTimer);
-    tailTimer = on ? setInterval(tick, TAIL_MS) : null;
+    scheduleTail();
     writeHash();
     updateStatus();
   }
@@ -293,7 +331,7 @@ export function mount(root, r) {
   });
   setTail(state.tail);
 
-  return () => { clearInterval(tailTimer); loadSeq = -1; };
+  return () => { clearTimeout(tailTimer); tailTimer = null; state.tail = false; loadSeq = -1; };
 }
 
 /** A time for a datetime-local input. */
@@ -314,6 +352,12 @@ function message(e) {
   });
 }
 
+/** The event's message template, spelled from its tokens (braces in text doubled). */
+function template(e) {
+  return (e.MessageTemplateTokens || [])
+    .map((t) => (t.PropertyName === undefined ? String(t.Text).replace(/[{}]/g, '$&$&') : t.RawText)).join('');
+}
+
 /** Every property, the built-ins and the exception of an event. */
 function eventDetail(e, addClause) {
   const value = (name, v) => {
@@ -326,6 +370,7 @@ function eventDetail(e, addClause) {
     h('td', { class: 'value' }, c ? h('span', { class: 'v', onclick: (ev) => { ev.stopPropagation(); addClause(c); } }, v) : v));
   return h('div', { class: 'detail' },
     h('table', { class: 'props' }, rows,
+      builtin('@MessageTemplate', template(e)),
       builtin('@Level', e.Level, `@Level = '${String(e.Level).replace(/'/g, "''")}'`),
       builtin('@EventType', e.EventType),
       builtin('@TraceId', e.TraceId, e.TraceId && `@TraceId = '${e.TraceId}'`),

@@ -44,7 +44,7 @@ impl Sink for Feed<'_> {
 }
 
 /// Blocks in `[from, to)` that `filter` may match, pruned by header.
-fn candidate_blocks(
+pub(crate) fn candidate_blocks(
     store: &Store,
     bounds: &Bounds,
     filter: Option<&Filter>,
@@ -82,13 +82,8 @@ pub fn count_events(
     if table == Some([false; 6]) {
         return Ok(0);
     }
-    let fields = filter.fields();
-    let needles = needles(Some(filter));
-    let plan = Plan {
-        fields: &fields,
-        needles: &needles,
-        bounds: &bounds,
-    };
+    let (fields, needles) = (filter.fields(), needles(Some(filter)));
+    let plan = Plan::new(&fields, &needles, &bounds);
     let total = blocks
         .par_iter()
         .map(|b| {

@@ -5,6 +5,9 @@
 //!   block pruning, parallel windows and an exact early stop (`page`).
 //! - [`count_events`]: matches in a range, from block headers alone when the
 //!   filter tests only the level (`aggregate`).
+//! - [`events_since_arrival`]: matching events in arrival order from an
+//!   arrival number on (the live tail), pruned by the blocks' arrival spans
+//!   (`arrival`).
 //! - [`run_query`]: a SQL-style [`crate::query::Query`], one runner per
 //!   parallel task, merged (`aggregate`).
 //!
@@ -16,6 +19,7 @@
 //! nowhere in its column. Full events are decoded only for the page.
 
 mod aggregate;
+mod arrival;
 mod page;
 mod prefilter;
 mod projection;
@@ -25,6 +29,7 @@ mod scan;
 mod tests;
 
 pub use aggregate::{count_events, run_query};
+pub use arrival::{events_since_arrival, next_arrival, ArrivalPage, ArrivalRequest};
 pub use page::search_events;
 
 use crate::stream::{Order, StoreError};
@@ -35,6 +40,17 @@ pub const MAX_PAGE: usize = 10_000;
 
 /// Events per page when the client names no count (Seq's default).
 pub const DEFAULT_COUNT: usize = 30;
+
+/// Refuses a page larger than [`MAX_PAGE`].
+fn check_page(count: usize) -> Result<(), SearchError> {
+    if count > MAX_PAGE {
+        return Err(SearchError::PageTooLarge {
+            requested: count,
+            max: MAX_PAGE,
+        });
+    }
+    Ok(())
+}
 
 /// What page of events to return.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -24,7 +24,7 @@ use crate::{Event, EventId, EventView};
 
 use super::prefilter::needles;
 use super::scan::{id_span, scan_block, Bounds, Plan, Sink};
-use super::{SearchError, SearchPage, SearchRequest, SearchStats, MAX_PAGE};
+use super::{check_page, SearchError, SearchPage, SearchRequest, SearchStats};
 
 /// Most blocks scanned in one parallel window.
 const MAX_WINDOW: usize = 64;
@@ -48,10 +48,13 @@ fn leading_edge(order: Order, b: &BlockRef) -> EventId {
 
 /// A match: its id, the block (index into the sorted block list) and row.
 #[derive(Clone, Copy, Debug)]
-struct Hit {
-    id: EventId,
-    block: usize,
-    row: u32,
+pub(crate) struct Hit {
+    /// The event's id.
+    pub id: EventId,
+    /// Index of its block in the list the search scanned.
+    pub block: usize,
+    /// Its row in that block.
+    pub row: u32,
 }
 
 /// Collects one block's matches, keeping its best `keep` in result order.
@@ -97,12 +100,7 @@ pub fn search_events(
     req: &SearchRequest,
     ctx: &EvalContext,
 ) -> Result<SearchPage, SearchError> {
-    if req.count > MAX_PAGE {
-        return Err(SearchError::PageTooLarge {
-            requested: req.count,
-            max: MAX_PAGE,
-        });
-    }
+    check_page(req.count)?;
     Ok(search_unbounded(store, filter, req, ctx)?)
 }
 
@@ -132,13 +130,8 @@ pub(crate) fn search_unbounded(
     let order = req.order;
     blocks.sort_by(|a, b| rank(order, leading_edge(order, a), leading_edge(order, b)));
 
-    let fields = filter.fields();
-    let needles = needles(Some(filter));
-    let plan = Plan {
-        fields: &fields,
-        needles: &needles,
-        bounds: &bounds,
-    };
+    let (fields, needles) = (filter.fields(), needles(Some(filter)));
+    let plan = Plan::new(&fields, &needles, &bounds);
     let mut page: Vec<Hit> = Vec::new();
     let mut window = rayon::current_num_threads().max(1);
     let mut next = 0;
@@ -186,16 +179,17 @@ pub(crate) fn search_unbounded(
         next = end;
         window = (window * 2).min(MAX_WINDOW);
     }
-    let events = materialize(store, &blocks, &page, order)?;
+    let mut events = materialize(store, &blocks, &page)?;
+    events.sort_unstable_by(|a, b| rank(order, a.0, b.0));
     Ok(SearchPage { events, stats })
 }
 
-/// Decodes the page's events, each of their blocks once, in parallel.
-fn materialize(
+/// Decodes the page's events, each of their blocks once, in parallel
+/// (in no particular order: the caller sorts them).
+pub(crate) fn materialize(
     store: &Store,
     blocks: &[BlockRef],
     page: &[Hit],
-    order: Order,
 ) -> Result<Vec<(EventId, Event)>, StoreError> {
     let mut by_block: Vec<usize> = page.iter().map(|h| h.block).collect();
     by_block.sort_unstable();
@@ -212,9 +206,7 @@ fn materialize(
             Ok(rows.filter_map(get).collect())
         })
         .collect::<Result<_, StoreError>>()?;
-    let mut all: Vec<(EventId, Event)> = decoded.into_iter().flatten().collect();
-    all.sort_unstable_by(|a, b| rank(order, a.0, b.0));
-    Ok(all)
+    Ok(decoded.into_iter().flatten().collect())
 }
 
 /// The request's time range and paging ids as [`Bounds`].

@@ -138,6 +138,17 @@ pub(crate) struct Plan<'a> {
     pub bounds: &'a Bounds,
 }
 
+impl<'a> Plan<'a> {
+    /// A plan reading `fields`, skipping blocks without a needle, admitting `bounds`.
+    pub(crate) fn new(fields: &'a Fields, needles: &'a [Needle], bounds: &'a Bounds) -> Plan<'a> {
+        Plan {
+            fields,
+            needles,
+            bounds,
+        }
+    }
+}
+
 /// Reads one block and feeds each event the plan admits to `sink`, through
 /// a [`Projection`] of its fields or, when the filter renders messages,
 /// through the fully decoded block. Returns the number of events fed (none

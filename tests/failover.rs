@@ -14,7 +14,10 @@
 //! - a follower holding another store moves it aside whole and copies the leader's;
 //! - `node lead` while the old leader, cut off from PostgreSQL, still
 //!   writes: the new leader acknowledges nothing before the old one's last
-//!   acknowledgement, and no acknowledged event is lost.
+//!   acknowledgement, and no acknowledged event is lost;
+//! - `node follow` on a running leader hands leadership over gracefully and
+//!   the node stays a follower across a restart; on a stopped node the
+//!   metastore names leader it is refused (unless `--force`).
 
 mod support;
 
@@ -459,4 +462,42 @@ fn node_lead_while_the_cut_off_leader_still_writes_never_makes_two_writers() {
         "{} acknowledged events lost: {lost:?}",
         lost.len()
     );
+}
+
+#[test]
+fn node_follow_hands_a_running_leaders_role_over_and_refuses_a_stopped_leader() {
+    let db = TestDatabase::create();
+    let (mut a, mut b) = cluster::pair(Some(&db.url), &fast_timing());
+    wait_role(&mut a, "Leader");
+    let keys = ingest(&a, "follow", 5, 20);
+    wait_caught_up(&b, &a);
+
+    // No --url: the command finds the running node from its local config
+    // (the harness passes the API address to `skein run` in the
+    // environment; an operator's skein.json holds it).
+    a.ok(&["config", "set", "-k", "api.listenUris", "-v", &a.url()]);
+    let out = a.ok(&["node", "follow"]);
+    assert!(
+        out.contains(&format!("{} leads in term", b.name))
+            && out.contains("This node will follow the cluster's leader."),
+        "{out}"
+    );
+    wait_role(&mut b, "Leader");
+    wait_role(&mut a, "Follower");
+    assert_eq!(keys_on(&b), keys, "every event is on the new leader");
+    a.stop();
+    a.start();
+    wait_role(&mut a, "Follower");
+
+    // The leader stopped: the metastore still names it, so `node follow`
+    // would not stop it leading again at start; refused unless --force.
+    b.stop();
+    let refused = b.run(&["node", "follow"]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && stderr.contains("names this node"),
+        "{stderr}"
+    );
+    let forced = b.ok(&["node", "follow", "--force"]);
+    assert!(forced.contains("leads again when started"), "{forced}");
 }

@@ -242,8 +242,13 @@ fn follow(ctx: &Context, args: FollowArgs, out: &mut dyn Write) -> anyhow::Resul
             };
             super::node_demote::execute(ctx, demote, out)?;
         } else if !args.force {
+            let tried = args
+                .node
+                .endpoint(ctx)
+                .map_or_else(|e| e.to_string(), |e| e.base().to_owned());
             bail!(
-                "the shared metastore names this node ({name}) the leader in term {}, so it would lead again when started. \
+                "the shared metastore names this node ({name}) the leader in term {}, so it would lead again when started, \
+                 and no running leader answered at {tried} (pass --url if it runs elsewhere). \
                  Start it (`skein run`) and run `skein node follow` again to hand leadership over gracefully, \
                  or run `skein node lead` on the other node; --force only sets cluster.role",
                 now.term

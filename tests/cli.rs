@@ -211,7 +211,7 @@ fn secrets_are_encrypted_and_a_wrong_key_changes_nothing() {
         "secret",
         "set",
         "-k",
-        "metastore.other",
+        "cluster.authenticationKey",
         "-v",
         "-starts-with-dash",
     ]);
@@ -243,7 +243,7 @@ fn secrets_are_encrypted_and_a_wrong_key_changes_nothing() {
         "new",
     ]);
     assert!(err.contains("wrong"), "{err}");
-    let err = node.fails(&["secret", "clear", "-k", "metastore.other"]);
+    let err = node.fails(&["secret", "clear", "-k", "cluster.authenticationKey"]);
     assert!(err.contains("wrong"), "{err}");
     assert_eq!(all_bytes(&node.root().join("Secrets")), before);
     node.env.remove("SKEIN_STORAGE_SECRETKEY");
@@ -254,16 +254,18 @@ fn secrets_are_encrypted_and_a_wrong_key_changes_nothing() {
     assert!(out.contains("Re-encrypted 2 secret(s)"), "{out}");
     assert!(node
         .ok(&["secret", "list"])
-        .contains("metastore.other  [ok]"));
+        .contains("cluster.authenticationKey  [ok]"));
     assert_ne!(all_bytes(&node.root().join("Secrets")), before);
     let err = node.fails(&["config", "clear", "-k", "storage.secretKey"]);
     assert!(err.contains("refusing"), "{err}");
 
-    node.ok(&["secret", "clear", "-k", "metastore.other"]);
+    node.ok(&["secret", "clear", "-k", "cluster.authenticationKey"]);
     node.ok(&["secret", "clear", "-k", "certificates.defaultPassword"]);
     assert!(node.ok(&["secret", "list"]).contains("No secrets"));
     node.fails(&["secret", "clear", "-k", "certificates.defaultPassword"]);
     node.fails(&["secret", "set", "-k", "../escape", "-v", "x"]);
+    let err = node.fails(&["secret", "set", "-k", "metastore.other", "-v", "x"]);
+    assert!(err.contains("unknown secret"), "{err}");
 }
 
 #[test]

@@ -30,14 +30,9 @@ pub struct NodeApiArgs {
     /// entry, or its internal API, from the local configuration)
     #[arg(long, env = "SKEIN_URL")]
     pub url: Option<String>,
-    /// An API key, sent in the X-Seq-ApiKey header
-    #[arg(
-        long,
-        env = "SKEIN_API_KEY",
-        hide_env_values = true,
-        value_name = "KEY"
-    )]
-    pub api_key: Option<String>,
+    /// The API key to send
+    #[command(flatten)]
+    pub key: crate::client::ApiKeyArg,
 }
 
 impl NodeApiArgs {
@@ -48,7 +43,7 @@ impl NodeApiArgs {
             Some(url) => url.clone(),
             None => local_url(&ctx.runtime()?)?,
         };
-        Ok(Endpoint::new(&url, self.api_key.as_deref())?)
+        Ok(Endpoint::new(&url, self.key.api_key.as_deref())?)
     }
 }
 

@@ -42,6 +42,14 @@ pub struct ServerArgs {
     /// The server's base URL
     #[arg(long, env = "SKEIN_URL", default_value = "http://localhost:5341")]
     pub url: String,
+    /// The API key to send
+    #[command(flatten)]
+    pub key: ApiKeyArg,
+}
+
+/// `--api-key` (or `SKEIN_API_KEY`): shared by every client command.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ApiKeyArg {
     /// An API key, sent in the X-Seq-ApiKey header
     #[arg(
         long,
@@ -55,7 +63,7 @@ pub struct ServerArgs {
 impl ServerArgs {
     /// The validated endpoint these arguments name.
     pub fn endpoint(&self) -> Result<Endpoint, ClientError> {
-        Endpoint::new(&self.url, self.api_key.as_deref())
+        Endpoint::new(&self.url, self.key.api_key.as_deref())
     }
 }
 

@@ -81,6 +81,7 @@ export function mount(root, r) {
   let loadSeq = 0;
   let tailTimer = null;
   let lastHistogram = 0;
+  let histogramSeq = 0;
   let exportCount = PAGE;
   /** The arrival number the tail reads from next (null until a search answered). */
   let cursor = null;
@@ -197,12 +198,15 @@ export function mount(root, r) {
     refreshHistogram(eff.expr);
   }
 
+  /** Redraws the histogram for `expr`; an older, slower redraw never overwrites a newer one. */
   async function refreshHistogram(expr) {
     lastHistogram = Date.now();
+    const seq = ++histogramSeq;
+    const isCurrent = () => seq === histogramSeq && loadSeq >= 0;
     const w = timeWindow();
     try {
       const total = await drawHistogram(histogram, {
-        expr, from: w.from, to: w.to,
+        expr, from: w.from, to: w.to, isCurrent,
         onPick: (from, to) => {
           state.range = 'custom';
           state.from = localInput(from); state.to = localInput(to);
@@ -210,13 +214,14 @@ export function mount(root, r) {
           apply();
         },
       });
+      if (total === null) return;
       const matching = Math.max(total, shown.length);
       exportCount = Math.min(matching, EXPORT_MAX);
       exportNote.hidden = matching <= EXPORT_MAX;
       fill(exportNote, `the export holds the newest ${EXPORT_MAX.toLocaleString()} of ${matching.toLocaleString()} events`);
       updateExport();
     } catch (err) {
-      fill(histogram, h('div', { class: 'axis error-text' }, `histogram: ${err.message}`));
+      if (isCurrent()) fill(histogram, h('div', { class: 'axis error-text' }, `histogram: ${err.message}`));
     }
   }
 

@@ -32,8 +32,10 @@ async function counts(expr, width, from, to) {
  * Draws the histogram of events matching `expr` (a filter expression, or ''
  * for all) between `from` and `to` (ms since the epoch; `from` null = since
  * the first event). `onPick(from, to)` is called when a bar is clicked.
+ * Draws nothing and answers null when `isCurrent()` turns false while the
+ * counts load (a newer search has started its own histogram by then).
  */
-export async function drawHistogram(el, { expr, from, to, onPick }) {
+export async function drawHistogram(el, { expr, from, to, onPick, isCurrent = () => true }) {
   let stop = to || Date.now();
   let start = from;
   let w, literal, first, rows;
@@ -41,6 +43,7 @@ export async function drawHistogram(el, { expr, from, to, onPick }) {
     // All time: find the first day with events, then zoom in on the span
     // that holds events (at most a few queries).
     const days = await counts(expr, '1d', null, null);
+    if (!isCurrent()) return null;
     if (!days.length) { fill(el, h('div', { class: 'axis' }, 'no events')); return 0; }
     start = days[0][0];
     stop = Math.max(stop, days[days.length - 1][0] + DAY * Number(days[days.length - 1][0] > stop));
@@ -57,6 +60,7 @@ export async function drawHistogram(el, { expr, from, to, onPick }) {
     first = Math.floor(start / w) * w;
     rows = await counts(expr, literal, start, stop);
   }
+  if (!isCurrent()) return null;
   const byTime = new Map(rows);
   const buckets = [];
   for (let t = first; t < stop; t += w) buckets.push([t, byTime.get(t) || 0]);

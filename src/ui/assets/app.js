@@ -59,8 +59,16 @@ async function logout() {
   await whoAmI();
 }
 
-/** The notification area: the cluster's warnings, refreshed every few seconds. */
+let notificationsSeq = 0;
+
+/**
+ * The notification area: the cluster's warnings, refreshed every few seconds
+ * (from `cluster` when the caller has just read it). An answer that arrives
+ * after a newer call has started is dropped, so a stale warning never
+ * replaces a fresh state.
+ */
 export async function refreshNotifications(cluster) {
+  const seq = ++notificationsSeq;
   let notes = [];
   try {
     const c = cluster || await api('/api/cluster');
@@ -68,6 +76,7 @@ export async function refreshNotifications(cluster) {
   } catch (e) {
     if (e.status !== 401 && e.status !== 403 && e.status !== 404) notes = [`cannot read the cluster's state: ${e.message}`];
   }
+  if (seq !== notificationsSeq) return;
   fill(notifications, notes.map((n) => h('div', { class: `notice${/no node leads|cannot/.test(n) ? ' bad' : ''}` }, n)));
 }
 

@@ -60,6 +60,16 @@ fn forged_forwarding_headers_are_dropped_and_real_forwarding_is_proven() {
         started.elapsed()
     );
     assert!(b.log().contains("not proven"), "{}", b.log());
+    // The follower counted it, and the cluster screen shows it from any
+    // node: the follower's API is proxied to the leader, which reads the
+    // follower's counters from its heartbeat row.
+    for via in [a.api, b.api] {
+        wait_for(
+            Duration::from_secs(10),
+            "the follower's refusal in /api/cluster",
+            || node_counter(via, "b", "RequestsRejectedForgedForwarding") >= 1,
+        );
+    }
 
     // Sent straight to the leader, the forged claim is dropped there too.
     let (status, body) = request(
@@ -77,14 +87,34 @@ fn forged_forwarding_headers_are_dropped_and_real_forwarding_is_proven() {
     assert!(a.log().contains("not proven"), "{}", a.log());
 }
 
-/// `name` in `/api/cluster`'s entry for the node answering on `port`.
-fn cluster_counter(port: u16, name: &str) -> u64 {
+/// `/api/cluster`'s node entries as asked on `port`, the answering node first.
+fn cluster_nodes(port: u16) -> Vec<serde_json::Value> {
     let (status, body) = request(port, "GET", "/api/cluster", &[], b"");
     assert_eq!(status, 200, "{body}");
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-    v["Nodes"][0][name]
+    v["Nodes"].as_array().cloned().unwrap_or_default()
+}
+
+/// The counter `name` of one `/api/cluster` node entry.
+fn counter(entry: &serde_json::Value, name: &str) -> u64 {
+    entry[name]
         .as_u64()
-        .unwrap_or_else(|| panic!("no {name} in {body}"))
+        .unwrap_or_else(|| panic!("no {name} in {entry}"))
+}
+
+/// `name` in `/api/cluster`'s entry for the node answering on `port`.
+fn cluster_counter(port: u16, name: &str) -> u64 {
+    counter(&cluster_nodes(port)[0], name)
+}
+
+/// `name` in the entry for `node` of `/api/cluster` as asked on `port`.
+fn node_counter(port: u16, node: &str, name: &str) -> u64 {
+    let nodes = cluster_nodes(port);
+    let entry = nodes
+        .iter()
+        .find(|n| n["Name"] == node)
+        .unwrap_or_else(|| panic!("no node {node} in {nodes:?}"));
+    counter(entry, name)
 }
 
 #[test]

@@ -341,6 +341,12 @@ impl ClusterCoordinator {
             accepted: self.replication.accepted,
             invalid_key: self.replication.invalid_key,
             established: self.replication.established,
+            refusals: self
+                .config
+                .replication
+                .as_ref()
+                .map(|r| r.refusals().counts())
+                .unwrap_or_default(),
         }
     }
 

@@ -19,6 +19,8 @@
 //!   `api_keys.applied_properties`
 //! - [`m20251126_000009_leadership_previous_lease`] adds
 //!   `cluster_leadership.previous_lease_expires_at`
+//! - [`m20251126_000010_cluster_node_refusals`] adds the refusal counters
+//!   to `cluster_nodes`
 
 pub use sea_orm_migration::prelude::*;
 
@@ -31,6 +33,7 @@ pub mod m20251125_000006_create_cluster_nodes;
 pub mod m20251126_000007_create_sessions;
 pub mod m20251126_000008_api_key_applied_properties;
 pub mod m20251126_000009_leadership_previous_lease;
+pub mod m20251126_000010_cluster_node_refusals;
 
 /// Applies Skein's metastore migrations in order.
 pub struct Migrator;
@@ -48,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20251126_000007_create_sessions::Migration),
             Box::new(m20251126_000008_api_key_applied_properties::Migration),
             Box::new(m20251126_000009_leadership_previous_lease::Migration),
+            Box::new(m20251126_000010_cluster_node_refusals::Migration),
         ]
     }
 }

@@ -128,6 +128,10 @@ pub fn view(
                 "ConnectionsAccepted": r.accepted,
                 "ConnectionsRejectedInvalidKey": r.invalid_key,
                 "ConnectionsEstablished": r.established,
+                "ConnectionsRejectedMalformedHandshake": r.refusals.malformed_handshake,
+                "FramesRejectedSessionCheck": r.refusals.session_check,
+                "ConnectionsRejectedForgedLeader": r.refusals.forged_leader,
+                "RequestsRejectedForgedForwarding": r.refusals.forged_forwarding,
             })
         })
         .collect();
@@ -192,6 +196,7 @@ async fn live_row(req: &HttpRequest, state: &AppState) -> Result<NodeRow, ApiErr
         accepted: 0,
         invalid_key: 0,
         established: 0,
+        refusals: Default::default(),
     })
 }
 
@@ -240,36 +245,13 @@ async fn health(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
 }
 
 async fn cluster(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let mut v = current(&req, &state).await?;
-    if let (Some(c), Some(me)) = (&state.actors.cluster, v.nodes.first_mut()) {
-        add_refusals(me, c.state.refusals().counts());
-    }
+    let v = current(&req, &state).await?;
     Ok(HttpResponse::Ok().json(json!({
         "Nodes": v.nodes,
         "Notifications": v.notifications,
         "Status": v.status,
         "Description": v.description,
     })))
-}
-
-/// This node's refusal counters (see
-/// [`skein_actors::replication::refusals`]) beside its connection counters;
-/// live, so only on the entry of the node that answers.
-fn add_refusals(node: &mut Value, r: skein_actors::replication::RefusalCounts) {
-    let fields = [
-        (
-            "ConnectionsRejectedMalformedHandshake",
-            r.malformed_handshake,
-        ),
-        ("FramesRejectedSessionCheck", r.session_check),
-        ("ConnectionsRejectedForgedLeader", r.forged_leader),
-        ("RequestsRejectedForgedForwarding", r.forged_forwarding),
-    ];
-    if let Some(map) = node.as_object_mut() {
-        for (name, n) in fields {
-            map.insert(name.into(), n.into());
-        }
-    }
 }
 
 /// `POST /api/cluster/demote` query parameters.

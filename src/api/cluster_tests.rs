@@ -19,6 +19,12 @@ fn row(name: &str, role: &str, generation: (u64, u64), synced_ms_ago: Option<i64
         accepted: 1,
         invalid_key: 2,
         established: 3,
+        refusals: skein_actors::replication::RefusalCounts {
+            malformed_handshake: 4,
+            session_check: 5,
+            forged_leader: 6,
+            forged_forwarding: 7,
+        },
     }
 }
 
@@ -53,6 +59,33 @@ fn a_leader_alone_is_degraded_with_no_up_to_date_follower() {
     assert_eq!(v.nodes[0]["Role"], "Leader");
     assert_eq!(v.nodes[0]["Generation"], "2.5");
     assert_eq!(v.nodes[0]["ConnectionsRejectedInvalidKey"], 2);
+}
+
+#[test]
+fn every_node_shows_its_own_refusal_counters_from_its_row() {
+    let me = row("a", "leader", (2, 5), None);
+    let mut follower = row("b", "follower", (2, 5), Some(100));
+    follower.refusals.forged_leader = 60;
+    let v = view(
+        &me,
+        &[follower],
+        &leadership(Some("a")),
+        &live(&[("b", true)]),
+        Utc::now(),
+        &ClusterTiming::default(),
+    );
+    let counts = |i: usize| {
+        [
+            "ConnectionsRejectedMalformedHandshake",
+            "FramesRejectedSessionCheck",
+            "ConnectionsRejectedForgedLeader",
+            "RequestsRejectedForgedForwarding",
+        ]
+        .map(|k| v.nodes[i][k].as_u64())
+    };
+    assert_eq!(counts(0), [Some(4), Some(5), Some(6), Some(7)]);
+    assert_eq!(v.nodes[1]["Name"], "b");
+    assert_eq!(counts(1), [Some(4), Some(5), Some(60), Some(7)]);
 }
 
 #[test]

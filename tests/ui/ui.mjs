@@ -356,7 +356,7 @@ async function cluster() {
   const agreed = await until(async () => {
     const c = await (await fetch('/api/cluster')).json();
     const rs = [...document.querySelectorAll('table.cluster tbody tr[data-node]')];
-    const cell = (r, k) => r.querySelector(k).textContent;
+    const cell = (r, k) => r.querySelector(k)?.textContent;
     const ok = rs.length === c.Nodes.length && c.Nodes.every((n) => {
       const r = rs.find((x) => x.dataset.node === n.Name);
       if (!r) return false;
@@ -364,6 +364,7 @@ async function cluster() {
       return r.dataset.role === n.Role && cell(r, '.generation') === n.Generation
         && cell(r, '.state') === n.StateDescription
         && cell(r, '.connections .counts') === `${n.ConnectionsAccepted} / ${n.ConnectionsRejectedInvalidKey} / ${n.ConnectionsEstablished}`
+        && cell(r, '.connections .refused') === `refused ${n.ConnectionsRejectedMalformedHandshake} / ${n.FramesRejectedSessionCheck} / ${n.ConnectionsRejectedForgedLeader} / ${n.RequestsRejectedForgedForwarding}`
         && (leader ? cell(r, '.sync') === '—' && cell(r, '.lag') === '—'
           : n.MillisecondsSinceLastSync != null && / ago$/.test(cell(r, '.sync')) && cell(r, '.lag') === 'none');
     });

@@ -20,6 +20,7 @@ use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, QueryOrder, Statement, Va
 
 use super::entities::cluster_node;
 use super::{Metastore, MetastoreError};
+use crate::replication::RefusalCounts;
 
 /// The leadership row as the database sees it now.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -71,6 +72,8 @@ pub struct NodeRow {
     pub invalid_key: u64,
     /// Cluster sessions established.
     pub established: u64,
+    /// What the node refused from peers, by kind.
+    pub refusals: RefusalCounts,
 }
 
 /// The SQL that differs between SQLite and PostgreSQL: parameters and the
@@ -259,14 +262,20 @@ impl Metastore {
         let sql = format!(
             "INSERT INTO cluster_nodes (name, role, term, generation_model, generation_write, \
              last_sync_at, seen_at, cluster_uri, internal_api_uri, state, accepted, invalid_key, \
-             established) VALUES ($1, $2, $3, $4, $5, $6, {now}, $7, $8, $9, $10, $11, $12) \
+             established, refused_malformed_handshake, refused_session_check, \
+             refused_forged_leader, refused_forged_forwarding) \
+             VALUES ($1, $2, $3, $4, $5, $6, {now}, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
              ON CONFLICT (name) DO UPDATE SET role = excluded.role, term = excluded.term, \
              generation_model = excluded.generation_model, \
              generation_write = excluded.generation_write, last_sync_at = excluded.last_sync_at, \
              seen_at = excluded.seen_at, cluster_uri = excluded.cluster_uri, \
              internal_api_uri = excluded.internal_api_uri, state = excluded.state, \
              accepted = excluded.accepted, invalid_key = excluded.invalid_key, \
-             established = excluded.established",
+             established = excluded.established, \
+             refused_malformed_handshake = excluded.refused_malformed_handshake, \
+             refused_session_check = excluded.refused_session_check, \
+             refused_forged_leader = excluded.refused_forged_leader, \
+             refused_forged_forwarding = excluded.refused_forged_forwarding",
             now = d.now()
         );
         let values = vec![
@@ -282,6 +291,10 @@ impl Metastore {
             signed(node.accepted)?,
             signed(node.invalid_key)?,
             signed(node.established)?,
+            signed(node.refusals.malformed_handshake)?,
+            signed(node.refusals.session_check)?,
+            signed(node.refusals.forged_leader)?,
+            signed(node.refusals.forged_forwarding)?,
         ];
         self.db.execute_raw(d.statement(&sql, values)).await?;
         Ok(())
@@ -303,6 +316,18 @@ impl Metastore {
                     accepted: n("accepted", m.accepted)?,
                     invalid_key: n("invalid_key", m.invalid_key)?,
                     established: n("established", m.established)?,
+                    refusals: RefusalCounts {
+                        malformed_handshake: n(
+                            "refused_malformed_handshake",
+                            m.refused_malformed_handshake,
+                        )?,
+                        session_check: n("refused_session_check", m.refused_session_check)?,
+                        forged_leader: n("refused_forged_leader", m.refused_forged_leader)?,
+                        forged_forwarding: n(
+                            "refused_forged_forwarding",
+                            m.refused_forged_forwarding,
+                        )?,
+                    },
                     name: m.name,
                     role: m.role,
                     last_sync_at: m.last_sync_at,

@@ -162,6 +162,12 @@ async fn heartbeats(ms: &Metastore) {
         accepted: 1,
         invalid_key: 0,
         established: 1,
+        refusals: RefusalCounts {
+            malformed_handshake: 2,
+            session_check: 3,
+            forged_leader: 4,
+            forged_forwarding: 5,
+        },
     };
     ms.heartbeat(&row).await.unwrap();
     let first = ms.nodes().await.unwrap();
@@ -186,6 +192,10 @@ async fn heartbeats(ms: &Metastore) {
     );
     assert_eq!(follower.last_sync_at, None);
     assert_eq!(follower.cluster_uri.as_deref(), Some("ws://seq002:5344"));
+    assert_eq!(
+        follower.refusals, row.refusals,
+        "the refusal counters round-trip"
+    );
     row.name = String::new();
     assert!(ms.heartbeat(&row).await.is_err());
 }

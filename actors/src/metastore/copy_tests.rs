@@ -48,6 +48,7 @@ async fn source() -> (Metastore, String, std::path::PathBuf) {
         accepted: 0,
         invalid_key: 0,
         established: 0,
+        refusals: Default::default(),
     })
     .await
     .unwrap();

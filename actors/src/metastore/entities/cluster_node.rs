@@ -33,6 +33,14 @@ pub struct Model {
     pub invalid_key: i64,
     /// Cluster sessions established.
     pub established: i64,
+    /// Handshakes refused as malformed or out of order.
+    pub refused_malformed_handshake: i64,
+    /// Frames refused by the session check.
+    pub refused_session_check: i64,
+    /// Forged leader proofs refused.
+    pub refused_forged_leader: i64,
+    /// Forwarded requests whose proof of membership was refused.
+    pub refused_forged_forwarding: i64,
 }
 
 /// `cluster_nodes` has no relations.

@@ -436,8 +436,11 @@ fn node_lead_while_the_cut_off_leader_still_writes_never_makes_two_writers() {
         .all(|k| (k.by.as_str(), k.term) == ("a", 1) || (k.by.as_str(), k.term) == ("b", 2)));
 
     // Healed, a follows b. Every acknowledged event is on the leader, or —
-    // acknowledged by a just before it fenced itself, when its replication
-    // stopped before sending them — set aside on a, kept for export.
+    // acknowledged by a just before it fenced itself, should b have been
+    // promoted before a's session streamed them to it (a fenced leader
+    // drains its sessions, and b follows while it waits out a's lease, so
+    // this takes a replication lag longer than that wait) — set aside on a,
+    // kept for export.
     link.heal();
     wait_role(&mut a, "Follower");
     wait_caught_up(&a, &b);

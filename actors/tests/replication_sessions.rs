@@ -11,6 +11,8 @@ use futures_util::{SinkExt as _, StreamExt as _};
 use skein_actors::messages::Role;
 use skein_actors::replication::endpoint::{self, SenderHub};
 use skein_actors::replication::protocol::{Frame, PROTOCOL_VERSION};
+use skein_actors::replication::seal::SessionSeal;
+use skein_actors::replication::timing::HEARTBEAT;
 use skein_actors::replication::{ClusterKey, ClusterSetup, ReplicationReceiver, ReplicationState};
 use skein_actors::NodeActors;
 use skein_store::event::parse_clef;
@@ -447,6 +449,73 @@ fn a_replayed_or_forged_handshake_is_refused_and_counted() {
         assert!(next_refusal(&mut forged).await.contains("key"));
         assert_eq!(state.counters().invalid_key, 2);
         assert_eq!(state.counters().established, 1);
+    });
+}
+
+/// The next binary frame, opened with the session's seal.
+async fn next_sealed(conn: &mut Conn, seal: &mut SessionSeal) -> Frame {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), conn.next()).await {
+            Ok(Some(Ok(ws::Frame::Binary(b)))) => {
+                return Frame::decode(seal.open(&b).unwrap()).unwrap()
+            }
+            Ok(Some(Ok(_))) => {}
+            other => panic!("no frame: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_leader_fenced_in_its_own_term_ends_a_session_only_once_the_follower_holds_all() {
+    actix_rt::System::new().block_on(async {
+        let d = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(d.path(), opts()).unwrap());
+        append(&store, 50);
+        let (actors, url) = leader(store.clone(), Role::Leader, setup("a", "k3y", None));
+        let key = ClusterKey::new("k3y").unwrap();
+
+        // A follower that receives the leader's operations and does not yet
+        // acknowledge them.
+        let mut conn = raw(&url).await;
+        let nonce_l = challenge(&mut conn).await;
+        let hmac = key.follower_proof(&nonce_l, &[7; 32], "b");
+        send(&mut conn, Frame::Proof { hmac }.encode().unwrap()).await;
+        assert!(matches!(next_frame(&mut conn).await, Frame::Welcome { .. }));
+        let mut seal = SessionSeal::follower(&key, &nonce_l, &[7; 32], "b");
+        while !matches!(next_sealed(&mut conn, &mut seal).await, Frame::Ops { .. }) {}
+
+        // The leader's lease runs out: it accepts no more writes, in the
+        // same term (no newer leader is known).
+        actors
+            .supervisor
+            .send(skein_actors::messages::RoleChanged {
+                role: Role::Follower,
+                term: 1,
+            })
+            .await
+            .unwrap();
+        // Two heartbeats later the session is still open: the follower has
+        // not acknowledged what it was sent.
+        let until = Instant::now() + 2 * HEARTBEAT + HEARTBEAT / 2;
+        while Instant::now() < until {
+            match next_sealed(&mut conn, &mut seal).await {
+                Frame::Refused { reason } => {
+                    panic!("the session ended before the follower held everything: {reason}")
+                }
+                _ => continue,
+            }
+        }
+        // Once it has, the session ends.
+        let ack = Frame::Ack {
+            generation: store.generation(),
+        };
+        send(&mut conn, seal.seal(ack.encode().unwrap())).await;
+        loop {
+            if let Frame::Refused { reason } = next_sealed(&mut conn, &mut seal).await {
+                assert!(reason.contains("holds all it had"), "{reason}");
+                break;
+            }
+        }
     });
 }
 

@@ -8,7 +8,10 @@
 //! StoreWriter announces them, and sends heartbeats; when the follower's
 //! position is older than the history kept, it serves a snapshot instead
 //! ([`super::source`]). A malformed or
-//! unexpected frame ends the session with a logged reason.
+//! unexpected frame ends the session with a logged reason. A node that
+//! learns of a newer term ends its sessions at once; one fenced in its own
+//! term (its lease ran out) first streams the follower the rest of what it
+//! holds.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -69,6 +72,9 @@ pub struct ReplicationSender {
     sent: Generation,
     unacked: VecDeque<Generation>,
     fetching: bool,
+    /// The node stopped leading in this term; the session ends once the
+    /// follower holds everything ([`ReplicationSender::drain_then_end`]).
+    draining: bool,
     /// Seals frames once `Welcome` is sent.
     seal: Option<SessionSeal>,
 }
@@ -101,6 +107,7 @@ impl ReplicationSender {
             sent: Generation::ZERO,
             unacked: VecDeque::new(),
             fetching: false,
+            draining: false,
             seal: None,
         }
     }
@@ -345,16 +352,48 @@ impl ReplicationSender {
         let generation = self.store.generation();
         self.send(ctx, &Frame::Heartbeat { generation });
         self.pump(ctx);
-        // A node that stopped leading (or moved to another term) ends its sessions.
+        // A node that moved to another term ends its sessions; one that
+        // stopped leading in this term drains them first.
         let ask = self.supervisor.send(GetRole);
         ctx.spawn(ask.into_actor(self).map(|answer, act, ctx| {
             if let Ok((role, term)) = answer {
-                if !role.accepts_writes() || term != act.term {
+                if term != act.term {
                     let why = format!("this node is now {} in term {term}", role.name());
                     act.end(ctx, &why);
+                } else if role.accepts_writes() {
+                    act.draining = false;
+                } else {
+                    act.drain_then_end(ctx, role);
                 }
             }
         }));
+    }
+
+    /// A leader fenced in the session's own term (its lease ran out and no
+    /// newer leader is known) accepts no more writes, but the follower may
+    /// still lack the last ones it acknowledged to clients. The session
+    /// streams on until the follower has acknowledged everything this store
+    /// holds, then ends: those writes reach the node that leads next instead
+    /// of being set aside on this one when it follows.
+    fn drain_then_end(&mut self, ctx: &mut Ctx, role: Role) {
+        let streaming = matches!(self.phase, Phase::Streaming { .. });
+        let holds_all = self.unacked.is_empty() && self.sent >= self.store.generation();
+        if !streaming || holds_all {
+            let why = format!(
+                "this node is now {} in term {}; the follower holds all it had",
+                role.name(),
+                self.term
+            );
+            return self.end(ctx, &why);
+        }
+        if !self.draining {
+            self.draining = true;
+            log::warn!(
+                "stopped leading in term {}: streaming the rest to {} before ending the session",
+                self.term,
+                self.peer
+            );
+        }
     }
 
     /// Sends the next `Ops` frame when the follower is behind and the window allows.

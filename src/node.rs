@@ -140,6 +140,18 @@ async fn serve(
         config,
     });
     let roots = tls.client_config();
+    // After a reload of the trusted CAs, a follower's session over wss://
+    // reconnects to verify its leader's certificate against them.
+    let verified_leader = state
+        .actors
+        .cluster
+        .as_ref()
+        .filter(|c| {
+            c.peer_cluster_uri
+                .as_deref()
+                .is_some_and(|u| u.starts_with("wss://"))
+        })
+        .map(|c| c.state.clone());
     let proof = state.actors.cluster.as_ref().map(|c| {
         api::peer_proof::PeerProof::new(c.key.clone(), c.node_name.clone())
             .counting_in(c.state.clone())
@@ -179,7 +191,11 @@ async fn serve(
         env!("CARGO_PKG_VERSION"),
         describe(&listeners)
     );
-    actix_web::rt::spawn(crate::tls::reload_on_sighup(tls));
+    actix_web::rt::spawn(crate::tls::reload_on_sighup(tls, move || {
+        if let Some(state) = &verified_leader {
+            state.verify_leader_again();
+        }
+    }));
     match cluster_server {
         Some(cluster) => {
             futures_util::future::try_join(server.run(), cluster).await?;

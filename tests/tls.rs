@@ -328,6 +328,33 @@ fn a_two_node_cluster_runs_entirely_over_https_and_wss() {
         let g = generation_over_https(a.api, &roots);
         !g.is_empty() && g == generation_over_https(b.api, &roots)
     });
+
+    // A CA withdrawn from Certificates/ is distrusted on SIGHUP, also by the
+    // replication session verified with it: the follower reconnects and
+    // refuses the leader's certificate ...
+    let rotated_ca = b_certs.join("rotated-ca.crt");
+    std::fs::remove_file(&rotated_ca).unwrap();
+    // SAFETY: as above.
+    unsafe { libc::kill(b.pid().unwrap() as i32, libc::SIGHUP) };
+    cluster::wait_for(
+        Duration::from_secs(30),
+        "the follower refuses the leader's certificate",
+        || {
+            let log = b.log();
+            log.contains("the trusted CAs were reloaded: reconnecting")
+                && log.contains("invalid peer certificate")
+        },
+    );
+    // ... until the CA is trusted again.
+    std::fs::copy(new_ca.cert_path(), &rotated_ca).unwrap();
+    // SAFETY: as above.
+    unsafe { libc::kill(b.pid().unwrap() as i32, libc::SIGHUP) };
+    let (status, body) = https(a.api, &roots, "POST", "/ingest/clef", events.as_bytes());
+    assert_eq!(status, 201, "{body}\n{}", a.log());
+    cluster::wait_for(Duration::from_secs(30), "replication resumes", || {
+        let g = generation_over_https(a.api, &roots);
+        !g.is_empty() && g == generation_over_https(b.api, &roots)
+    });
 }
 
 /// The leaf certificate the TLS listener on `port` presents to a client

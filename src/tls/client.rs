@@ -50,13 +50,19 @@ pub fn roots(dir: &Path) -> (RootCertStore, usize) {
 
 /// A rustls client configuration for connections to peers, verified by
 /// `roots` (and following its reloads).
+///
+/// Session resumption is off: a resumed TLS session skips certificate
+/// verification, so after a CA is withdrawn a peer could go on being
+/// accepted on the strength of a session verified with it. Peer
+/// connections are long-lived (replication) or pooled (proxying), so every
+/// new one paying a full handshake costs little.
 pub fn client_config(roots: Arc<PeerRoots>) -> Arc<rustls::ClientConfig> {
-    Arc::new(
-        rustls::ClientConfig::builder()
-            .dangerous()
-            .with_custom_certificate_verifier(roots)
-            .with_no_client_auth(),
-    )
+    let mut config = rustls::ClientConfig::builder()
+        .dangerous()
+        .with_custom_certificate_verifier(roots)
+        .with_no_client_auth();
+    config.resumption = rustls::client::Resumption::disabled();
+    Arc::new(config)
 }
 
 /// The certificates of each `*.crt`, `*.pem` and `*.cer` file under `dir`.

@@ -86,8 +86,10 @@ impl NodeTls {
     }
 }
 
-/// Reloads `tls`'s certificates on every SIGHUP, for as long as the node runs.
-pub async fn reload_on_sighup(tls: Arc<NodeTls>) {
+/// Reloads `tls`'s certificates on every SIGHUP, for as long as the node
+/// runs, then calls `reloaded` (which has connections verified with the old
+/// roots verified again).
+pub async fn reload_on_sighup(tls: Arc<NodeTls>, reloaded: impl Fn()) {
     use tokio::signal::unix::{signal, SignalKind};
     let mut hangups = match signal(SignalKind::hangup()) {
         Ok(s) => s,
@@ -102,5 +104,6 @@ pub async fn reload_on_sighup(tls: Arc<NodeTls>) {
             "SIGHUP: {n} listener certificate(s) reloaded; peers verified with the system roots \
              and {cas} CA certificate(s) from Certificates/"
         );
+        reloaded();
     }
 }

@@ -119,4 +119,8 @@ pub enum ReplicationError {
     /// Replication is misconfigured.
     #[error("{0}")]
     Config(String),
+    /// The trusted CAs were reloaded; the session reconnects to verify the
+    /// leader's certificate again.
+    #[error("the trusted CAs were reloaded: reconnecting to verify the leader again")]
+    TrustReloaded,
 }

@@ -6,7 +6,8 @@
 //! copying bytes, on a blocking thread) and acknowledges each generation it
 //! holds durably. A lost or failed session is retried with exponential
 //! backoff; the session's state is published in [`ReplicationState`] and as
-//! the `replication` health component.
+//! the `replication` health component. When the trusted CAs are reloaded
+//! (SIGHUP) the session reconnects, verifying the leader again.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -185,9 +186,14 @@ async fn next_frame(
     state: &ReplicationState,
 ) -> Result<Frame, ReplicationError> {
     loop {
-        let item = tokio::time::timeout(limit, conn.next())
-            .await
-            .map_err(|_| ReplicationError::Timeout(limit))?;
+        // Only a wait is cut short, never an apply: a reconnect resumes
+        // from what the store durably holds.
+        let item = tokio::select! {
+            item = tokio::time::timeout(limit, conn.next()) => {
+                item.map_err(|_| ReplicationError::Timeout(limit))?
+            }
+            () = state.leader_trust_changed() => return Err(ReplicationError::TrustReloaded),
+        };
         let frame = match item {
             None => return Err(ReplicationError::Connection("closed by the leader".into())),
             Some(f) => f.map_err(|e| ReplicationError::Connection(e.to_string()))?,

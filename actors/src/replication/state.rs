@@ -96,6 +96,10 @@ struct Inner {
     freshness: Mutex<Freshness>,
     listeners: Mutex<Vec<Recipient<ReplicationReported>>>,
     refusals: super::Refusals,
+    /// Set when the trusted CAs were reloaded: the follower's session ends
+    /// at its next wait for a frame and reconnects, verifying the leader's
+    /// certificate against the new roots.
+    leader_trust_changed: tokio::sync::Notify,
 }
 
 /// Replication's shared state.
@@ -346,6 +350,18 @@ impl ReplicationState {
     /// What this node refused from peers, by kind.
     pub fn refusals(&self) -> &super::Refusals {
         &self.0.refusals
+    }
+
+    /// The trusted CAs were reloaded: the follower's session with its
+    /// leader (over `wss://`) reconnects, so a leader whose certificate is
+    /// no longer trusted is refused instead of kept on an old verification.
+    pub fn verify_leader_again(&self) {
+        self.0.leader_trust_changed.notify_one();
+    }
+
+    /// Resolves once [`ReplicationState::verify_leader_again`] was called.
+    pub(super) async fn leader_trust_changed(&self) {
+        self.0.leader_trust_changed.notified().await;
     }
 }
 

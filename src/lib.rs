@@ -14,6 +14,8 @@
 //! - [`api`]: the actix-web HTTP API.
 //! - [`ui`]: the admin web UI, embedded in the binary and served at `/`.
 //! - [`node`]: `skein run`, wiring store, metastore, actors and HTTP server.
+//! - [`run_lock`]: the running node's claim on its storage root
+//!   (`skein.pid`, one process per event store).
 //! - [`cluster_port`]: the cluster port (replication WebSocket) and the
 //!   node's replication setup.
 //! - [`listen`]: where listeners bind (peer-facing `localhost` binds every
@@ -28,6 +30,7 @@ pub mod cluster_port;
 pub mod listen;
 pub mod metastore_url;
 pub mod node;
+pub mod run_lock;
 pub mod secrets;
 pub mod settings;
 pub mod storage;

@@ -23,12 +23,19 @@ use crate::metastore_url::{metastore_url, POSTGRES_SECRET};
 use crate::settings::runtime::{NodeRole, RuntimeConfig};
 use crate::tls::NodeTls;
 
+/// What the node prints on standard error once every listener is bound:
+/// `skein VERSION ready: listening on URI[, URI…]` (`skein service start`
+/// waits for it).
+pub const READY: &str = "ready: listening on";
+
 /// Runs the node in the foreground until it is told to stop.
 pub fn run(ctx: &Context) -> anyhow::Result<()> {
     let config = ctx.runtime()?;
     ctx.root
         .ensure()
         .context("cannot prepare the storage root")?;
+    // Held until the node stops: one process per event store.
+    let _claim = crate::run_lock::claim(ctx.root.path())?;
     let secrets = Arc::new(ctx.secrets()?);
     let url = metastore_url(&ctx.root, &secrets)?;
     let tls = NodeTls::new(&ctx.root, secrets.clone());
@@ -187,7 +194,7 @@ async fn serve(
         log::info!("listening on {} (bound to {})", l.uri(), l.binds.join(", "));
     }
     eprintln!(
-        "skein {} listening on {}",
+        "skein {} {READY} {}",
         env!("CARGO_PKG_VERSION"),
         describe(&listeners)
     );

@@ -7,7 +7,8 @@
 //!   Certificates/   PFX files for https:// and wss:// listeners
 //!   Stream/         the event store
 //!   Metastore/      metastore.db, the embedded SQLite metastore
-//!   Logs/           the server's own diagnostic logs
+//!   Logs/           the server's own diagnostic logs (`skein service`'s output)
+//!   skein.pid       the running node's claim on the root (see `run_lock`)
 //! ```
 //!
 //! The root is `--storage DIR`, else `SKEIN_STORAGE`, else a default chosen by

@@ -5,10 +5,10 @@
 //! connection string as a secret, `api.canonicalUri` set to the load
 //! balancer's address, `node setup` with `localhost` in the listen URIs and
 //! the peer's (non-loopback) address in the peer URIs, `node lead` on the
-//! leader only — then `skein run` on each (the guide's `seq service start`).
-//! Only the ports differ from the guide (both nodes share this machine):
-//! `api.listenUris` is set to a free port with `config set` before `run`
-//! (`ClusterNode::start`, the `skein run` used here, passes the same value).
+//! leader only — then `skein service start` on each. Only the ports differ
+//! from the guide (both nodes share this machine): `api.listenUris` is set
+//! to a free port with `config set` (and the same value is in the
+//! environment of every command, as the harness gives it).
 
 mod support;
 
@@ -136,7 +136,8 @@ fn the_guide_followed_literally_forms_a_cluster() {
         "--system",
     ]);
     let token = cli_support::token_of(&out);
-    leader.start();
+    // "seq service start"
+    leader.service_start();
     // The leader's internal API and cluster port are reachable on the
     // machine's network address, as the peer reaches them.
     for port in [leader.internal, leader.cluster] {
@@ -163,7 +164,7 @@ fn the_guide_followed_literally_forms_a_cluster() {
 
     // The follower: the same secret key, `show-key` not regenerated.
     configure(&follower, &leader, ip, &secret, &db.url);
-    follower.start();
+    follower.service_start();
     wait_for(
         Duration::from_secs(30),
         "the follower is up to date",

@@ -10,7 +10,9 @@
 //!   [`node_status`] prints the status)
 //! - [`metastore`]: `skein metastore to-postgresql` (move the embedded
 //!   metastore into a shared PostgreSQL database)
-//! - [`run`]: `skein run` (the node service; not yet available)
+//! - [`run`]: `skein run` (the node, in the foreground)
+//! - [`service`]: `skein service start | stop | restart | status` (the node
+//!   in the background)
 //! - [`ingest`], [`search`], [`bench`]: client commands that talk to a
 //!   server over HTTP (see [`crate::client`]); they need no storage root
 //!
@@ -30,6 +32,7 @@ pub mod node_status;
 pub mod run;
 pub mod search;
 pub mod secret;
+pub mod service;
 pub mod show_key;
 pub mod user;
 
@@ -75,6 +78,9 @@ pub struct Cli {
 pub enum Command {
     /// Run the node in the foreground
     Run(run::RunArgs),
+    /// Start, stop or check the node in the background
+    #[command(subcommand)]
+    Service(service::ServiceCommand),
     /// Create, read and change the node's local configuration (skein.json)
     #[command(subcommand)]
     Config(config::ConfigCommand),
@@ -149,6 +155,7 @@ pub fn run(cli: Cli, env: &HashMap<String, String>, out: &mut dyn Write) -> anyh
     };
     match cli.command {
         Command::Run(args) => run::execute(&ctx()?, args, out),
+        Command::Service(cmd) => service::execute(&ctx()?, cmd, out),
         Command::Config(cmd) => config::execute(&ctx()?, cmd, out),
         Command::ShowKey(args) => show_key::execute(&ctx()?, args, out),
         Command::Secret(cmd) => secret::execute(&ctx()?, cmd, out),

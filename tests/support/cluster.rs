@@ -62,6 +62,8 @@ pub struct ClusterNode {
     storage: Option<PathBuf>,
     child: Option<Child>,
     starts: u32,
+    /// Started with `skein service start` (detached; see [`ClusterNode::service_start`]).
+    detached: bool,
     /// The database made for this node's pair, dropped with the last of
     /// them (after its process is killed).
     database: Option<std::sync::Arc<database::TestDatabase>>,
@@ -80,6 +82,7 @@ impl ClusterNode {
             storage: None,
             child: None,
             starts: 0,
+            detached: false,
             database: None,
         }
     }
@@ -215,6 +218,16 @@ impl ClusterNode {
         self.child = Some(child);
     }
 
+    /// Starts the node with `skein service start` (the guide's `seq service
+    /// start`): detached from this process, its output in the storage
+    /// root's `Logs/skein.log` (part of [`ClusterNode::log`]); stopped with
+    /// `skein service stop`, or killed, when the node is dropped. The
+    /// command's output.
+    pub fn service_start(&mut self) -> String {
+        self.detached = true;
+        self.ok(&["service", "start"])
+    }
+
     /// Starts `skein run` and waits until `/health` answers at all.
     pub fn start(&mut self) {
         self.spawn();
@@ -296,7 +309,12 @@ impl ClusterNode {
 
     /// Everything the node has logged, over all its starts.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+        let mut log = std::fs::read_to_string(self.log_path()).unwrap_or_default();
+        if self.detached {
+            let service = self.root().join("Logs").join("skein.log");
+            log += &std::fs::read_to_string(service).unwrap_or_default();
+        }
+        log
     }
 
     /// `GET path` on the public API → (status, body); status 0 when the
@@ -368,6 +386,13 @@ impl Drop for ClusterNode {
     fn drop(&mut self) {
         self.resume();
         self.kill();
+        if self.detached && !self.run(&["service", "stop"]).status.success() {
+            let claim = std::fs::read_to_string(self.root().join("skein.pid"));
+            if let Some(pid) = claim.ok().and_then(|p| p.trim().parse::<i32>().ok()) {
+                // SAFETY: killing the node this harness started.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
     }
 }
 

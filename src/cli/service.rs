@@ -1,0 +1,196 @@
+//! `skein service start | stop | restart | status`: the node as a
+//! background service on its storage root — the guide's `seq service start`.
+//!
+//! `start` runs `skein --storage ROOT run` detached (its own session, no
+//! terminal), its output appended to `Logs/skein.log`, and waits until the
+//! node says it is listening; when the node stops instead, the reason (the
+//! log's new lines) is the command's error. Whether a node runs is read from
+//! its claim on the root ([`crate::run_lock`]), so `start` on a running node
+//! and `stop` on a stopped one change nothing and succeed, as systemd's do.
+//! `stop` sends SIGTERM (in-flight requests finish; everything acknowledged
+//! is already on disk) and waits for the claim to be released.
+//!
+//! Under systemd, manage the installed unit (`deploy/skein.service`) with
+//! `systemctl` instead: it restarts the node on failure and at boot.
+
+use std::fs::OpenOptions;
+use std::io::{Read as _, Seek as _, SeekFrom, Write};
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use clap::Subcommand;
+
+use super::Context;
+use crate::node::READY;
+use crate::run_lock;
+
+/// How long `start` waits for the node to listen.
+pub const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long `stop` waits for the node to finish.
+pub const STOP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// `service` subcommands.
+#[derive(Debug, Subcommand)]
+#[command(
+    after_help = "Examples:\n  skein service start\n  skein service status\n  \
+skein --storage /srv/skein service stop\n\n\
+The output goes to Logs/skein.log under the storage root. Under systemd use \
+`systemctl start|stop|status skein` with deploy/skein.service instead."
+)]
+pub enum ServiceCommand {
+    /// Start the node in the background and wait until it listens
+    Start,
+    /// Stop the running node (SIGTERM) and wait until it has stopped
+    Stop,
+    /// Stop the node if it runs, then start it
+    Restart,
+    /// Say whether the node runs, with its process id and log file
+    Status,
+}
+
+/// Executes a `service` subcommand.
+pub fn execute(ctx: &Context, cmd: ServiceCommand, out: &mut dyn Write) -> anyhow::Result<()> {
+    let root = ctx.root.path();
+    match cmd {
+        ServiceCommand::Start => start(ctx, out),
+        ServiceCommand::Stop => stop(root, out),
+        ServiceCommand::Restart => {
+            stop(root, out)?;
+            start(ctx, out)
+        }
+        ServiceCommand::Status => match run_lock::running(root)? {
+            Some(pid) => {
+                writeln!(
+                    out,
+                    "skein is running on {} (pid {pid}); log: {}",
+                    root.display(),
+                    log_file(ctx).display()
+                )?;
+                Ok(())
+            }
+            None => bail!("skein is not running on {}", root.display()),
+        },
+    }
+}
+
+/// `Logs/skein.log` under the storage root.
+fn log_file(ctx: &Context) -> PathBuf {
+    ctx.root.logs_dir().join("skein.log")
+}
+
+fn start(ctx: &Context, out: &mut dyn Write) -> anyhow::Result<()> {
+    let root = ctx.root.path();
+    if let Some(pid) = run_lock::running(root)? {
+        writeln!(
+            out,
+            "skein is already running on {} (pid {pid})",
+            root.display()
+        )?;
+        return Ok(());
+    }
+    ctx.root
+        .ensure()
+        .context("cannot prepare the storage root")?;
+    let path = log_file(ctx);
+    let mut log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .read(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    let from = log.seek(SeekFrom::End(0))?;
+    let exe = std::env::current_exe().context("cannot find the skein executable")?;
+    let mut command = Command::new(exe);
+    command
+        .arg("--storage")
+        .arg(root)
+        .arg("run")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log.try_clone()?);
+    // SAFETY: setsid is async-signal-safe and touches no memory of ours.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::setsid() == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().context("cannot start `skein run`")?;
+    let started = Instant::now();
+    loop {
+        let said = new_lines(&mut log, from)?;
+        if let Some(line) = said.lines().find(|l| l.contains(READY)) {
+            writeln!(out, "{}", line.trim())?;
+            writeln!(
+                out,
+                "skein started on {} (pid {}); log: {}",
+                root.display(),
+                child.id(),
+                path.display()
+            )?;
+            return Ok(());
+        }
+        if let Some(status) = child.try_wait()? {
+            bail!(
+                "skein run stopped at start ({status}):\n{}",
+                said.trim_end()
+            );
+        }
+        if started.elapsed() > START_TIMEOUT {
+            bail!(
+                "skein run (pid {}) did not start listening within {}s; see {}",
+                child.id(),
+                START_TIMEOUT.as_secs(),
+                path.display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// What the log holds from `from` on.
+fn new_lines(log: &mut std::fs::File, from: u64) -> anyhow::Result<String> {
+    let mut bytes = Vec::new();
+    log.seek(SeekFrom::Start(from))?;
+    log.read_to_end(&mut bytes)?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+fn stop(root: &Path, out: &mut dyn Write) -> anyhow::Result<()> {
+    let pid = match run_lock::running(root)? {
+        None => {
+            writeln!(out, "skein is not running on {}", root.display())?;
+            return Ok(());
+        }
+        Some(0) => bail!(
+            "skein is starting on {}; try again in a moment",
+            root.display()
+        ),
+        Some(pid) => pid,
+    };
+    let target = libc::pid_t::try_from(pid).context("a process id out of range")?;
+    // SAFETY: kill(2) with a process id read from the claim and a valid signal.
+    if unsafe { libc::kill(target, libc::SIGTERM) } == -1 {
+        let e = std::io::Error::last_os_error();
+        return Err(e).with_context(|| format!("cannot signal process {pid}"));
+    }
+    writeln!(out, "stopping skein (pid {pid}) …")?;
+    let started = Instant::now();
+    while run_lock::running(root)?.is_some() {
+        if started.elapsed() > STOP_TIMEOUT {
+            bail!(
+                "skein (pid {pid}) is still running after {}s; `kill -9 {pid}` ends it \
+                 (everything acknowledged is on disk)",
+                STOP_TIMEOUT.as_secs()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    writeln!(out, "skein stopped on {}", root.display())?;
+    Ok(())
+}

@@ -1,0 +1,156 @@
+//! `skein service start | stop | restart | status` — the guide's
+//! `seq service start` — against the real binary: the node runs detached
+//! from the command, its storage root is claimed by one process at a time,
+//! a start that fails says why, and data survives a stop and a start.
+
+#[path = "support/cli.rs"]
+mod cli_support;
+#[path = "support/cluster.rs"]
+mod cluster;
+mod support;
+
+use std::process::Output;
+
+use cluster::{ClusterNode, CLEF};
+
+/// A node run through `skein service` (stopped when dropped, see
+/// [`ClusterNode::service_start`]).
+struct Service(ClusterNode);
+
+impl Service {
+    fn new() -> Service {
+        let mut node = ClusterNode::new("svc");
+        node.env.insert("SKEIN_API_LISTENURIS".into(), node.url());
+        Service(node)
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let mut all = vec!["service"];
+        all.extend_from_slice(args);
+        self.0.run(&all)
+    }
+
+    /// `skein service ARGS`, which must succeed; its stdout.
+    fn ok(&mut self, args: &[&str]) -> String {
+        if args == ["start"] {
+            return self.0.service_start();
+        }
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "skein service {args:?} failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `skein service ARGS`, which must fail; its stderr.
+    fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(!out.status.success(), "skein service {args:?} succeeded");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    /// The running node's process id, from `status`.
+    fn pid(&mut self) -> u32 {
+        let status = self.ok(&["status"]);
+        status
+            .split("(pid ")
+            .nth(1)
+            .and_then(|rest| rest.split(')').next())
+            .and_then(|pid| pid.parse().ok())
+            .unwrap_or_else(|| panic!("no pid in {status:?}"))
+    }
+}
+
+#[test]
+fn service_start_runs_the_node_in_the_background_until_service_stop() {
+    let mut svc = Service::new();
+    assert!(svc.fails(&["status"]).contains("not running"));
+
+    let started = svc.ok(&["start"]);
+    assert!(
+        started.contains("ready: listening on") && started.contains("skein started"),
+        "{started}"
+    );
+    // The command has returned; the node answers on its own.
+    assert_eq!(svc.0.get("/health").0, 200);
+    let pid = svc.pid();
+    let event = "{\"@t\":\"2026-01-01T00:00:00Z\",\"@mt\":\"Kept {N}\",\"N\":1}\n";
+    assert_eq!(svc.0.post("/ingest/clef", CLEF, event.as_bytes()).0, 201);
+
+    // Starting again changes nothing; a second `skein run` on the root is
+    // refused, naming the running one.
+    assert!(svc
+        .ok(&["start"])
+        .contains(&format!("already running on {}", svc.0.root().display())));
+    assert_eq!(svc.pid(), pid);
+    let second = svc.0.run(&["run"]);
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        !second.status.success() && said.contains(&format!("process {pid}")),
+        "{said}"
+    );
+    assert_eq!(svc.0.get("/health").0, 200, "the running node is untouched");
+
+    let stopped = svc.ok(&["stop"]);
+    assert!(stopped.contains("skein stopped"), "{stopped}");
+    assert_eq!(svc.0.get("/health").0, 0, "nothing answers");
+    assert!(svc.fails(&["status"]).contains("not running"));
+    assert!(
+        svc.ok(&["stop"]).contains("not running"),
+        "stopping twice is fine"
+    );
+    let log = std::fs::read_to_string(svc.0.root().join("Logs").join("skein.log")).unwrap();
+    assert!(log.contains("stopped"), "a graceful stop, logged:\n{log}");
+
+    // Restart (from stopped) and the event is still there.
+    svc.ok(&["restart"]);
+    assert_ne!(svc.pid(), pid);
+    let (status, found) = svc.0.get("/api/events?filter=N%20%3D%201");
+    assert_eq!(status, 200);
+    assert!(found.contains("Kept"), "{found}");
+    // Restart (from running): a new process.
+    let before = svc.pid();
+    svc.ok(&["restart"]);
+    assert_ne!(svc.pid(), before);
+    svc.ok(&["stop"]);
+}
+
+#[test]
+fn a_node_killed_hard_leaves_no_claim_behind() {
+    let mut svc = Service::new();
+    svc.ok(&["start"]);
+    let pid = svc.pid();
+    // SAFETY: killing the node this test started.
+    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    cluster::wait_for(
+        std::time::Duration::from_secs(10),
+        "the claim ends with the process",
+        || !svc.run(&["status"]).status.success(),
+    );
+    assert!(
+        svc.0.root().join("skein.pid").exists(),
+        "the stale file stays"
+    );
+    svc.ok(&["start"]);
+    assert_eq!(svc.0.get("/health").0, 200);
+    svc.ok(&["stop"]);
+}
+
+#[test]
+fn a_start_that_fails_says_why_and_leaves_nothing_running() {
+    let mut svc = Service::new();
+    // The port is taken by another listener.
+    let taken = std::net::TcpListener::bind(("127.0.0.1", svc.0.api)).unwrap();
+    let said = svc.fails(&["start"]);
+    assert!(
+        said.contains("stopped at start") && said.contains("cannot listen on"),
+        "{said}"
+    );
+    assert!(svc.fails(&["status"]).contains("not running"));
+    drop(taken);
+    svc.ok(&["start"]);
+    svc.ok(&["stop"]);
+}

@@ -380,9 +380,20 @@ fn a_follower_behind_the_kept_history_copies_a_snapshot_then_streams() {
 
 /// The next binary frame (pings and the like skipped).
 async fn next_frame(conn: &mut Conn) -> Frame {
+    next_frame_opened(conn, None).await
+}
+
+/// The next binary frame, opened with the session's `seal` when given.
+async fn next_frame_opened(conn: &mut Conn, mut seal: Option<&mut SessionSeal>) -> Frame {
     loop {
         match tokio::time::timeout(Duration::from_secs(5), conn.next()).await {
-            Ok(Some(Ok(ws::Frame::Binary(b)))) => return Frame::decode(&b).unwrap(),
+            Ok(Some(Ok(ws::Frame::Binary(b)))) => {
+                let bytes = match seal.as_mut() {
+                    Some(seal) => seal.open(&b).unwrap(),
+                    None => &b[..],
+                };
+                return Frame::decode(bytes).unwrap();
+            }
             Ok(Some(Ok(_))) => {}
             other => panic!("no frame: {other:?}"),
         }
@@ -452,19 +463,6 @@ fn a_replayed_or_forged_handshake_is_refused_and_counted() {
     });
 }
 
-/// The next binary frame, opened with the session's seal.
-async fn next_sealed(conn: &mut Conn, seal: &mut SessionSeal) -> Frame {
-    loop {
-        match tokio::time::timeout(Duration::from_secs(5), conn.next()).await {
-            Ok(Some(Ok(ws::Frame::Binary(b)))) => {
-                return Frame::decode(seal.open(&b).unwrap()).unwrap()
-            }
-            Ok(Some(Ok(_))) => {}
-            other => panic!("no frame: {other:?}"),
-        }
-    }
-}
-
 #[test]
 fn a_leader_fenced_in_its_own_term_ends_a_session_only_once_the_follower_holds_all() {
     actix_rt::System::new().block_on(async {
@@ -482,7 +480,10 @@ fn a_leader_fenced_in_its_own_term_ends_a_session_only_once_the_follower_holds_a
         send(&mut conn, Frame::Proof { hmac }.encode().unwrap()).await;
         assert!(matches!(next_frame(&mut conn).await, Frame::Welcome { .. }));
         let mut seal = SessionSeal::follower(&key, &nonce_l, &[7; 32], "b");
-        while !matches!(next_sealed(&mut conn, &mut seal).await, Frame::Ops { .. }) {}
+        while !matches!(
+            next_frame_opened(&mut conn, Some(&mut seal)).await,
+            Frame::Ops { .. }
+        ) {}
 
         // The leader's lease runs out: it accepts no more writes, in the
         // same term (no newer leader is known).
@@ -498,7 +499,7 @@ fn a_leader_fenced_in_its_own_term_ends_a_session_only_once_the_follower_holds_a
         // not acknowledged what it was sent.
         let until = Instant::now() + 2 * HEARTBEAT + HEARTBEAT / 2;
         while Instant::now() < until {
-            match next_sealed(&mut conn, &mut seal).await {
+            match next_frame_opened(&mut conn, Some(&mut seal)).await {
                 Frame::Refused { reason } => {
                     panic!("the session ended before the follower held everything: {reason}")
                 }
@@ -511,7 +512,7 @@ fn a_leader_fenced_in_its_own_term_ends_a_session_only_once_the_follower_holds_a
         };
         send(&mut conn, seal.seal(ack.encode().unwrap())).await;
         loop {
-            if let Frame::Refused { reason } = next_sealed(&mut conn, &mut seal).await {
+            if let Frame::Refused { reason } = next_frame_opened(&mut conn, Some(&mut seal)).await {
                 assert!(reason.contains("holds all it had"), "{reason}");
                 break;
             }

@@ -334,6 +334,7 @@ fn a_two_node_cluster_runs_entirely_over_https_and_wss() {
     // refuses the leader's certificate ...
     let rotated_ca = b_certs.join("rotated-ca.crt");
     std::fs::remove_file(&rotated_ca).unwrap();
+    let before = b.log().len();
     // SAFETY: as above.
     unsafe { libc::kill(b.pid().unwrap() as i32, libc::SIGHUP) };
     cluster::wait_for(
@@ -341,8 +342,9 @@ fn a_two_node_cluster_runs_entirely_over_https_and_wss() {
         "the follower refuses the leader's certificate",
         || {
             let log = b.log();
-            log.contains("the trusted CAs were reloaded: reconnecting")
-                && log.contains("invalid peer certificate")
+            let since = log.get(before..).unwrap_or("");
+            since.contains("the trusted CAs were reloaded: reconnecting")
+                && since.contains("invalid peer certificate")
         },
     );
     // ... until the CA is trusted again.

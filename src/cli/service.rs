@@ -42,12 +42,22 @@ The output goes to Logs/skein.log under the storage root. Under systemd use \
 )]
 pub enum ServiceCommand {
     /// Start the node in the background and wait until it listens
+    #[command(after_help = "Examples:\n  skein service start\n  \
+SKEIN_STORAGE_SECRETKEY=\"<secret key>\" skein --storage /srv/skein service start\n\n\
+Runs `skein run` detached, its output appended to Logs/skein.log, and returns once the\n\
+node listens, or fails with the node's own reason. A running node is left as it is.")]
     Start,
     /// Stop the running node (SIGTERM) and wait until it has stopped
+    #[command(after_help = "Examples:\n  skein service stop\n\n\
+In-flight requests finish; everything acknowledged is already on disk. A stopped node\n\
+is left as it is.")]
     Stop,
     /// Stop the node if it runs, then start it
+    #[command(after_help = "Examples:\n  skein service restart")]
     Restart,
     /// Say whether the node runs, with its process id and log file
+    #[command(after_help = "Examples:\n  skein service status\n\n\
+Fails (exit status 1) when no node runs on the storage root.")]
     Status,
 }
 

@@ -16,12 +16,15 @@ mod support;
 mod cli_support;
 #[path = "support/cluster.rs"]
 mod cluster;
+#[path = "support/guide_steps.rs"]
+mod guide_steps;
 
 use std::net::{IpAddr, TcpStream, UdpSocket};
 use std::time::Duration;
 
 use cli_support::TestDatabase;
 use cluster::{wait_for, ClusterNode};
+use guide_steps::GuideNode;
 use serde_json::Value;
 use support::request;
 
@@ -56,33 +59,20 @@ fn non_loopback_ip() -> IpAddr {
 
 /// The guide's commands for one node, in its order.
 fn configure(node: &ClusterNode, peer: &ClusterNode, peer_ip: IpAddr, secret: &str, db: &str) {
-    node.ok(&["config", "create"]);
-    node.ok(&["config", "set", "-k", "storage.secretKey", "-v", secret]);
-    node.ok(&[
-        "secret",
-        "set",
-        "-k",
-        "metastore.postgres.connectionString",
-        "-v",
-        db,
-    ]);
-    node.ok(&["config", "set", "-k", "api.canonicalUri", "-v", CANONICAL]);
-    node.ok(&[
-        "node",
-        "setup",
-        "--cluster-listen",
-        &format!("ws://localhost:{}", node.cluster),
-        "--internal-api",
-        &format!("http://localhost:{}", node.internal),
-        "--peer-cluster",
-        &format!("ws://{peer_ip}:{}", peer.cluster),
-        "--peer-internal-api",
-        &format!("http://{peer_ip}:{}", peer.internal),
-        "-k",
-        KEY,
-        "--node-name",
-        &node.name,
-    ]);
+    guide_steps::configure(
+        |args| node.ok(args),
+        &GuideNode {
+            secret_key: secret,
+            connection_string: db,
+            canonical_uri: CANONICAL,
+            cluster_listen: &format!("ws://localhost:{}", node.cluster),
+            internal_api: &format!("http://localhost:{}", node.internal),
+            peer_cluster: &format!("ws://{peer_ip}:{}", peer.cluster),
+            peer_internal_api: &format!("http://{peer_ip}:{}", peer.internal),
+            cluster_key: KEY,
+            node_name: &node.name,
+        },
+    );
     // Not a guide step: the machine's ports are shared by both nodes (the
     // harness's `skein run` passes the same value in its environment).
     node.ok(&[

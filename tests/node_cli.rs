@@ -4,47 +4,32 @@
 
 #[path = "support/cli.rs"]
 mod cli_support;
+#[path = "support/guide_steps.rs"]
+mod guide_steps;
 
 use std::fs;
 
 use cli_support::{token_of, Node, TestDatabase};
+use guide_steps::GuideNode;
 
-/// The guide's configuration sequence for one node.
+/// The guide's configuration sequence for one node, with the guide's
+/// listen URIs and `peer` in its peer URIs.
 fn configure(node: &Node, key: &str, db: &str, name: &str, peer: &str) -> String {
-    node.ok(&["config", "create"]);
-    node.ok(&["config", "set", "-k", "storage.secretKey", "-v", key]);
-    node.ok(&[
-        "secret",
-        "set",
-        "-k",
-        "metastore.postgres.connectionString",
-        "-v",
-        db,
-    ]);
-    node.ok(&[
-        "config",
-        "set",
-        "-k",
-        "api.canonicalUri",
-        "-v",
-        "https://logs.example.local",
-    ]);
-    node.ok(&[
-        "node",
-        "setup",
-        "--cluster-listen",
-        "ws://localhost:5344",
-        "--internal-api",
-        "http://localhost",
-        "--peer-cluster",
-        &format!("ws://{peer}:5344"),
-        "--peer-internal-api",
-        &format!("http://{peer}"),
-        "-k",
-        "cluster-key-0123456789",
-        "--node-name",
-        name,
-    ])
+    let (peer_cluster, peer_internal_api) = (format!("ws://{peer}:5344"), format!("http://{peer}"));
+    guide_steps::configure(
+        |args| node.ok(args),
+        &GuideNode {
+            secret_key: key,
+            connection_string: db,
+            canonical_uri: "https://logs.example.local",
+            cluster_listen: "ws://localhost:5344",
+            internal_api: "http://localhost",
+            peer_cluster: &peer_cluster,
+            peer_internal_api: &peer_internal_api,
+            cluster_key: "cluster-key-0123456789",
+            node_name: name,
+        },
+    )
 }
 
 #[test]

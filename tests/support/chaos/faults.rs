@@ -122,11 +122,13 @@ impl Fault {
                 let at = Instant::now();
                 rig.cut_metastore(i);
                 std::thread::sleep(cut);
+                // The gap ends before the link heals: from then on the
+                // leader may renew and answer the requests it held.
+                let healed = Instant::now();
                 rig.heal_metastore(i);
                 // The fast timing's 3 s lease, a second's slack.
                 if leader == Some(i) {
-                    rig.lease_gaps
-                        .push((at + Duration::from_secs(4), Instant::now()));
+                    rig.lease_gaps.push((at + Duration::from_secs(4), healed));
                 }
                 format!(
                     "{}'s metastore link cut for {cut:?} (leader {leader:?})",
@@ -142,10 +144,14 @@ impl Fault {
                 let at = Instant::now();
                 pg.stop(mode);
                 std::thread::sleep(down);
+                // Neither node can renew anything while the server is down;
+                // the gap ends as the restart begins (the server accepts
+                // connections before `pg_ctl start -w` returns, and a leader
+                // that renews then answers the requests it held).
+                let restarting = Instant::now();
                 pg.start_again();
-                // Neither node can renew anything while the server is down.
                 rig.lease_gaps
-                    .push((at + Duration::from_secs(4), Instant::now()));
+                    .push((at + Duration::from_secs(4), restarting));
                 format!("PostgreSQL stopped -m {mode} for {down:?} (leader {leader:?})")
             }
             Fault::DiskFull => {

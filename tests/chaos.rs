@@ -66,24 +66,37 @@ fn acked(outcomes: &[Outcome]) -> usize {
 
 #[test]
 fn chaos_bounded_suite() {
-    let mut outcomes: Vec<Outcome> = Fault::ALL
-        .iter()
-        .enumerate()
-        .map(|(i, &kind)| {
+    // Each kind with two faults, then faults of every kind, one after
+    // another, in one run (the mixed run, six faults).
+    let outcomes: Vec<Outcome> = kinds()
+        .into_iter()
+        .map(|(i, kind)| {
             run(Schedule {
-                kind: Some(kind),
+                kind,
                 seed: SEED + i as u64,
-                faults: 2,
+                faults: if kind.is_some() { 2 } else { 6 },
             })
         })
         .collect();
-    // Then faults of every kind, one after another, in one run.
-    outcomes.push(run(Schedule {
-        kind: None,
-        seed: SEED + Fault::ALL.len() as u64,
-        faults: 6,
-    }));
     judge(&outcomes);
+}
+
+/// Every fault kind and then the mixed run (`None`), with their index in
+/// that order; only the one `SKEIN_CHAOS_ONLY=N` names when it is set.
+fn kinds() -> Vec<(usize, Option<Fault>)> {
+    let all = Fault::ALL
+        .iter()
+        .copied()
+        .map(Some)
+        .chain([None])
+        .enumerate();
+    match std::env::var("SKEIN_CHAOS_ONLY") {
+        Ok(only) => {
+            let n: usize = only.parse().expect("SKEIN_CHAOS_ONLY: a number");
+            all.filter(|(i, _)| *i == n).collect()
+        }
+        Err(_) => all.collect(),
+    }
 }
 
 fn env_or(name: &str, default: u64) -> u64 {
@@ -102,12 +115,8 @@ fn chaos_long() {
     println!("chaos_long: seed {seed}, {limit:?}, {faults} faults per run");
     let started = Instant::now();
     let mut outcomes = Vec::new();
-    // SKEIN_CHAOS_ONLY=N: only the N-th kind (0-based, table order; 11 = mixed).
-    let mut kinds: Vec<Option<Fault>> =
-        Fault::ALL.iter().copied().map(Some).chain([None]).collect();
-    if let Ok(only) = std::env::var("SKEIN_CHAOS_ONLY") {
-        kinds = vec![kinds[only.parse::<usize>().expect("SKEIN_CHAOS_ONLY: a number")]];
-    }
+    let kinds: Vec<Option<Fault>> = kinds().into_iter().map(|(_, kind)| kind).collect();
+    assert!(!kinds.is_empty(), "SKEIN_CHAOS_ONLY names no kind");
     let mut n = 0u64;
     while started.elapsed() < limit {
         let kind = kinds[n as usize % kinds.len()];

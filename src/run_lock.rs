@@ -72,10 +72,15 @@ pub fn claim(root: &Path) -> anyhow::Result<RunLock> {
             return Err(e).with_context(|| format!("cannot lock {}", path.display()))
         }
     }
-    file.set_len(0)
+    // The lock is the claim; the id is for people and `service stop`. A
+    // full disk must not keep the node from starting, so it is best effort.
+    let written = file
+        .set_len(0)
         .and_then(|()| file.seek(SeekFrom::Start(0)))
-        .and_then(|_| writeln!(file, "{}", std::process::id()))
-        .with_context(|| format!("cannot write {}", path.display()))?;
+        .and_then(|_| writeln!(file, "{}", std::process::id()));
+    if let Err(e) = written {
+        log::warn!("cannot write the process id to {}: {e}", path.display());
+    }
     Ok(RunLock { _file: file })
 }
 

@@ -178,8 +178,10 @@ fn stop(root: &Path, out: &mut dyn Write) -> anyhow::Result<()> {
             return Ok(());
         }
         Some(0) => bail!(
-            "skein is starting on {}; try again in a moment",
-            root.display()
+            "skein runs on {} but {} holds no process id yet (it is starting, or its disk was \
+             full when it started); try again in a moment, or stop it by its process id",
+            root.display(),
+            run_lock::pid_file(root).display()
         ),
         Some(pid) => pid,
     };

@@ -379,11 +379,10 @@ impl ReplicationSender {
         let streaming = matches!(self.phase, Phase::Streaming { .. });
         let holds_all = self.unacked.is_empty() && self.sent >= self.store.generation();
         if !streaming || holds_all {
-            let why = format!(
-                "this node is now {} in term {}; the follower holds all it had",
-                role.name(),
-                self.term
-            );
+            let mut why = format!("this node is now {} in term {}", role.name(), self.term);
+            if streaming {
+                why.push_str("; the follower holds all it had");
+            }
             return self.end(ctx, &why);
         }
         if !self.draining {

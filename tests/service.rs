@@ -102,8 +102,12 @@ fn service_start_runs_the_node_in_the_background_until_service_stop() {
         svc.ok(&["stop"]).contains("not running"),
         "stopping twice is fine"
     );
-    let log = std::fs::read_to_string(svc.0.root().join("Logs").join("skein.log")).unwrap();
+    let log_file = svc.0.root().join("Logs").join("skein.log");
+    let log = std::fs::read_to_string(&log_file).unwrap();
     assert!(log.contains("stopped"), "a graceful stop, logged:\n{log}");
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(&log_file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the log is private to the node's user");
 
     // Restart (from stopped) and the event is still there.
     svc.ok(&["restart"]);

@@ -15,6 +15,7 @@
 
 use std::fs::OpenOptions;
 use std::io::{Read as _, Seek as _, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -109,6 +110,7 @@ fn start(ctx: &Context, out: &mut dyn Write) -> anyhow::Result<()> {
         .create(true)
         .append(true)
         .read(true)
+        .mode(0o600)
         .open(&path)
         .with_context(|| format!("cannot open {}", path.display()))?;
     let from = log.seek(SeekFrom::End(0))?;

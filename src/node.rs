@@ -5,15 +5,16 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use actix::Actor as _;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use anyhow::{bail, Context as _};
 use skein_actors::cluster_coordinator::{ClusterTiming, CoordinatorConfig, Start};
+use skein_actors::messages::RefreshSettings;
 use skein_actors::messages::Role;
 use skein_actors::metastore::sea_orm::DbBackend;
 use skein_actors::metastore::Metastore;
-use skein_actors::store_writer::SetRetention;
-use skein_actors::{ClusterCoordinator, NodeActors};
+use skein_actors::{ClusterCoordinator, NodeActors, SettingsFollower};
 use skein_store::{Store, StoreOptions};
 use url::Url;
 
@@ -131,13 +132,15 @@ async fn serve(
         c
     });
     let cluster_server = crate::cluster_port::cluster_server(&config, &actors, &tls)?;
-    let credentials = Credentials::new(metastore);
-    let retention = credentials
-        .settings()
-        .await
-        .map(|s| s.retention)
-        .unwrap_or_default();
-    actors.store_writer.do_send(SetRetention(retention));
+    // The server-wide settings follow the metastore on every node, whatever
+    // its role; the store writer acts on them (retention).
+    let subscribers = vec![actors.store_writer.clone().recipient()];
+    let (follower, settings) = SettingsFollower::new(metastore.clone(), subscribers);
+    let follower = follower.start();
+    if let Err(e) = follower.send(RefreshSettings).await? {
+        log::warn!("cannot read the server settings yet (retrying every second): {e}");
+    }
+    let credentials = Credentials::new(metastore, settings, follower);
     let state = web::Data::new(AppState {
         actors,
         credentials,

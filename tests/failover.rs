@@ -17,7 +17,11 @@
 //!   acknowledgement, and no acknowledged event is lost;
 //! - `node follow` on a running leader hands leadership over gracefully and
 //!   the node stays a follower across a restart; on a stopped node the
-//!   metastore names leader it is refused (unless `--force`).
+//!   metastore names leader it is refused (unless `--force`);
+//! - server-wide settings changed through either node act on every node:
+//!   a retention period lengthened through the follower deletes nothing
+//!   inside it once that follower leads, and the ingestion settings hold
+//!   on a new leader from its first request.
 
 mod support;
 
@@ -34,6 +38,8 @@ use std::time::Duration;
 
 use cli_support::TestDatabase;
 use cluster::{assert_same_files, fast_timing, ingest_clef, wait_for, ClusterNode as Node};
+use skein_store::event::timestamp::format_timestamp;
+use skein_store::Timestamp;
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -503,4 +509,133 @@ fn node_follow_hands_a_running_leaders_role_over_and_refuses_a_stopped_leader() 
     );
     let forced = b.ok(&["node", "follow", "--force"]);
     assert!(forced.contains("leads again when started"), "{forced}");
+}
+
+/// `PUT /api/settings/{name}` with `{"Value": value}` on `node`, which must
+/// answer 200.
+fn set_setting(node: &Node, name: &str, value: &str) {
+    let (status, body) = support::request(
+        node.api,
+        "PUT",
+        &format!("/api/settings/{name}"),
+        &[("Content-Type", "application/json")],
+        format!(r#"{{"Value":{value}}}"#).as_bytes(),
+    );
+    assert_eq!(status, 200, "{body}\n{}", node.log());
+}
+
+/// The term `node` reports on `/health`.
+fn term_of(node: &Node) -> u64 {
+    node.health()["term"].as_u64().expect("a term on /health")
+}
+
+/// The #13 data-loss defect: a node read `retention.period` once at start,
+/// and a change served by the leader (a follower proxies it there) never
+/// reached it; promoted later, it deleted segments by the stale period, and
+/// the deletion replicated.
+#[test]
+fn a_retention_lengthened_through_the_follower_deletes_nothing_inside_it_after_fail_over() {
+    let (mut a, mut b) = cluster::configured_pair(None, &fast_timing(), cluster::CLUSTER_KEY);
+    a.start();
+    set_setting(&a, "retention.period", r#""1d""#);
+    // The follower starts while the period is one day...
+    b.start();
+    wait_role(&mut b, "Follower");
+    // ...and the operator lengthens it through the follower.
+    set_setting(&b, "retention.period", r#""30d""#);
+    wait_for(LIMIT, "the follower applies the new period", || {
+        b.log().contains("retention.period is now 30d (was 1d)")
+    });
+    // Events three days old fill and seal the first segment: inside the
+    // new period, outside the old one.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    let three_days_ago = now - Duration::from_secs(3 * 86_400);
+    let stamp = format_timestamp(Timestamp(three_days_ago.as_nanos() as i64));
+    cluster::ingest_noise(&a, 90, 1000, 1000, &stamp);
+    wait_caught_up(&b, &a);
+    let first = |n: &Node| n.root().join("Stream").join("seg-000001.idx");
+    assert!(
+        first(&b).exists(),
+        "the first segment is sealed on the follower"
+    );
+
+    a.ok(&["node", "demote", "--url", &a.url(), "--wait"]);
+    wait_role(&mut b, "Leader");
+    let term = term_of(&b);
+    // The new leader acts on retention only with settings it read in its
+    // own term; its first upkeep after that keeps the segment.
+    let line = format!("retention in term {term}: ");
+    wait_for(LIMIT, "the new leader decides on retention", || {
+        b.log().contains(&line)
+    });
+    let log = b.log();
+    let decided = log.lines().find(|l| l.contains(&line)).unwrap();
+    assert!(
+        decided.contains("events older than 30d are deleted"),
+        "{decided}"
+    );
+    // Upkeep runs on the decision itself; one more ingested batch and a
+    // caught-up follower show it has run and replicated.
+    let _ = ingest(&b, "after", 1, 10);
+    wait_caught_up(&a, &b);
+    for node in [&a, &b] {
+        assert!(
+            first(node).exists(),
+            "{} deleted events inside the retention period:\n{}",
+            node.name,
+            node.log()
+        );
+    }
+    assert!(
+        !b.log().contains("retention deleted segment"),
+        "{}",
+        b.log()
+    );
+}
+
+/// `ingestion.requireApiKey` and `ingestion.minimumLevel`, changed through
+/// either node, hold on the node that leads next from its first request,
+/// and every node logs the change it applied.
+#[test]
+fn ingestion_settings_changed_through_either_node_hold_on_the_next_leader() {
+    let (a, mut b) = cluster::pair(None, &fast_timing());
+    wait_role(&mut b, "Follower");
+    set_setting(&b, "ingestion.requireApiKey", "true");
+    set_setting(&b, "ingestion.minimumLevel", r#""Warning""#);
+    for node in [&a, &b] {
+        wait_for(LIMIT, "every node applies the settings", || {
+            let log = node.log();
+            log.contains("ingestion.requireApiKey is now true")
+                && log.contains("ingestion.minimumLevel is now Warning")
+        });
+    }
+    let event = |level: &str, k: &str| {
+        format!("{{\"@t\":\"2026-01-01T00:00:00Z\",\"@l\":\"{level}\",\"@mt\":\"E {{K}}\",\"K\":\"{k}\"}}\n")
+    };
+    let (status, body) = ingest_clef(a.api, &event("Warning", "refused"));
+    assert_eq!(status, 401, "{body}");
+
+    a.ok(&["node", "demote", "--url", &a.url(), "--wait"]);
+    wait_role(&mut b, "Leader");
+    let (status, body) = ingest_clef(b.api, &event("Warning", "refused-too"));
+    assert_eq!(status, 401, "the new leader requires a key at once: {body}");
+
+    // Cleared through the node that now follows: the leader applies it.
+    set_setting(&a, "ingestion.requireApiKey", "false");
+    wait_for(
+        LIMIT,
+        "the leader applies the cleared key requirement",
+        || b.log().contains("ingestion.requireApiKey is now false"),
+    );
+    let body = event("Information", "dropped") + &event("Warning", "kept");
+    let (status, text) = ingest_clef(b.api, &body);
+    assert_eq!(status, 201, "{text}");
+    assert_eq!(
+        keys_on(&b),
+        BTreeSet::from(["kept".to_string()]),
+        "the new leader drops events below the minimum level"
+    );
+    drop(a);
 }

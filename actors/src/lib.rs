@@ -7,6 +7,10 @@
 //!   blocking threads and hands batches to the writer.
 //! - [`store_writer`]: [`StoreWriter`] owns the event store: durable appends
 //!   (group commit), upkeep, generation announcements, store health.
+//! - [`retention`]: the pure decision whether and before when upkeep
+//!   deletes by retention.
+//! - [`settings_follower`]: [`SettingsFollower`] keeps the node on the
+//!   metastore's server-wide settings, whichever node changed them.
 //! - [`cluster_coordinator`]: [`ClusterCoordinator`] heartbeats, renews the
 //!   leader's lease, fences on a newer term and hands leadership over.
 //! - [`health_reporter`]: [`HealthReporter`] answers `/health`.
@@ -23,10 +27,13 @@ pub mod messages;
 pub mod metastore;
 pub mod node_supervisor;
 pub mod replication;
+pub mod retention;
+pub mod settings_follower;
 pub mod store_writer;
 
 pub use cluster_coordinator::ClusterCoordinator;
 pub use health_reporter::HealthReporter;
 pub use ingestor::Ingestor;
 pub use node_supervisor::{NodeActors, NodeSupervisor};
+pub use settings_follower::{SettingsFollower, SettingsView};
 pub use store_writer::StoreWriter;

@@ -1,34 +1,39 @@
 //! [`StoreWriter`]: owns the node's event store. Appends run on blocking
 //! threads where the store's group commit lets concurrent batches share one
 //! fsync; a batch is answered only once durable. It refuses writes unless the
-//! node's role accepts them, runs periodic upkeep (seal by age, retention),
-//! announces new generations and reports the store's health.
+//! node's role accepts them, runs periodic upkeep (seal by age, retention by
+//! the server settings read since the node began accepting writes: see
+//! [`crate::retention`]), announces new generations and reports the store's
+//! health.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use actix::prelude::*;
 use skein_store::stream::{AppendReceipt, StoreStatus};
-use skein_store::{Store, StoreError, Timestamp};
+use skein_store::{Store, StoreError};
 
 use crate::messages::{
     AppendBatch, AppendError, ComponentHealth, GenerationAdvanced, GetStoreStatus, ReportHealth,
-    Role, RoleChanged, SubscribeGenerations,
+    Role, RoleChanged, SettingsRead, SettingsSnapshot, SubscribeGenerations,
 };
+use crate::retention::{self, RetentionPlan};
+use crate::settings_follower::period;
 
 /// How often upkeep runs.
 pub const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(30);
-
-/// Sets (or clears) the retention period applied by upkeep.
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub struct SetRetention(pub Option<Duration>);
 
 /// The actor owning the event store.
 pub struct StoreWriter {
     store: Arc<Store>,
     role: Role,
-    retention: Option<Duration>,
+    term: u64,
+    /// Since when the node accepts writes in its current term.
+    writing_since: Option<Instant>,
+    /// The newest server settings read ([`SettingsRead`]).
+    settings: Option<SettingsSnapshot>,
+    /// The retention plan upkeep last followed, without its cutoff.
+    retention_followed: Option<RetentionPlan>,
     subscribers: Vec<Recipient<GenerationAdvanced>>,
     health: Option<Recipient<ReportHealth>>,
     healthy: Option<bool>,
@@ -44,7 +49,10 @@ impl StoreWriter {
         StoreWriter {
             store,
             role,
-            retention: None,
+            term: 0,
+            writing_since: role.accepts_writes().then(Instant::now),
+            settings: None,
+            retention_followed: None,
             subscribers: Vec::new(),
             health,
             healthy: None,
@@ -83,17 +91,43 @@ impl StoreWriter {
         }
     }
 
+    /// The retention plan for now, logged when it differs from the last.
+    fn retention_plan(&mut self) -> RetentionPlan {
+        let plan = retention::plan(
+            self.writing_since,
+            self.settings.as_ref(),
+            SystemTime::now(),
+        );
+        if self.retention_followed != Some(plan.summary()) {
+            self.retention_followed = Some(plan.summary());
+            let term = self.term;
+            match plan {
+                RetentionPlan::NotWriting => {}
+                RetentionPlan::AwaitingSettings => {
+                    log::info!("retention waits for the server settings to be read in term {term}")
+                }
+                RetentionPlan::KeepEverything => {
+                    log::info!("retention in term {term}: {}", period(None))
+                }
+                RetentionPlan::DeleteBefore { period: p, .. } => log::info!(
+                    "retention in term {term}: events older than {} are deleted",
+                    period(Some(p))
+                ),
+            }
+        }
+        plan
+    }
+
     fn maintain(&mut self, ctx: &mut Context<Self>) {
         let store = self.store.clone();
-        let cutoff = self.retention.map(|r| {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap_or_default();
-            Timestamp(now.saturating_sub(r).as_nanos() as i64)
-        });
+        let plan = self.retention_plan();
+        let cutoff = match plan {
+            RetentionPlan::DeleteBefore { cutoff, .. } => Some(cutoff),
+            _ => None,
+        };
         // A follower's store changes only by replicating its leader's
         // operations (seal, retention): local upkeep would make it diverge.
-        let local_upkeep = self.role.accepts_writes();
+        let local_upkeep = plan != RetentionPlan::NotWriting;
         let upkeep = async move {
             tokio::task::spawn_blocking(move || {
                 let deleted = if local_upkeep {
@@ -175,16 +209,30 @@ impl Handler<RoleChanged> for StoreWriter {
         if let Err(e) = self.store.set_term(msg.term) {
             log::error!("cannot move the store to term {}: {e}", msg.term);
         }
+        let writing = (msg.role.accepts_writes(), msg.term);
+        if writing != (self.role.accepts_writes(), self.term) {
+            self.writing_since = msg.role.accepts_writes().then(Instant::now);
+        }
         self.role = msg.role;
+        self.term = msg.term;
     }
 }
 
-impl Handler<SetRetention> for StoreWriter {
+impl Handler<SettingsRead> for StoreWriter {
     type Result = ();
 
-    fn handle(&mut self, msg: SetRetention, ctx: &mut Context<Self>) {
-        self.retention = msg.0;
-        self.maintain(ctx);
+    /// Runs upkeep at once when the settings change what retention does
+    /// (a new period, or the first read since the node began writing).
+    fn handle(&mut self, msg: SettingsRead, ctx: &mut Context<Self>) {
+        self.settings = Some(msg.0);
+        let plan = retention::plan(
+            self.writing_since,
+            self.settings.as_ref(),
+            SystemTime::now(),
+        );
+        if self.retention_followed != Some(plan.summary()) {
+            self.maintain(ctx);
+        }
     }
 }
 

@@ -1,17 +1,20 @@
-//! Who is calling: API keys (header `X-Seq-ApiKey` or `?apiKey=`), login
-//! sessions (the [`SESSION_COOKIE`] cookie) and the server-wide ingestion
-//! settings, all read from the metastore and cached briefly so that requests
-//! do not query SQL every time.
+//! Who is calling: API keys (header `X-Seq-ApiKey` or `?apiKey=`) and login
+//! sessions (the [`SESSION_COOKIE`] cookie), read from the metastore and
+//! cached briefly so that requests do not query SQL every time; and the
+//! server-wide ingestion settings as the node's [`SettingsFollower`] last
+//! read them.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use actix::Addr;
 use actix_web::HttpRequest;
 use serde_json::Value;
-use skein_actors::metastore::api_keys::parse_level;
-use skein_actors::metastore::{setting_names, Metastore, Permissions, UserInfo, VerifiedApiKey};
-use skein_store::query::parse_duration;
+use skein_actors::messages::{RefreshSettings, SettingsSnapshot};
+pub use skein_actors::metastore::settings::ServerSettings;
+use skein_actors::metastore::{Metastore, Permissions, UserInfo, VerifiedApiKey};
+use skein_actors::{SettingsFollower, SettingsView};
 use skein_store::Severity;
 
 use super::auth::throttle::LoginThrottle;
@@ -20,44 +23,17 @@ use super::error::ApiError;
 /// The cookie holding a login session's token.
 pub const SESSION_COOKIE: &str = "skein-session";
 
-/// How long settings and verified keys are trusted before being re-read.
+/// How long verified keys and sessions are trusted before being re-read,
+/// and how old the newest read of the server settings may be before
+/// ingestion refuses to guess them.
 pub const CACHE_TTL: Duration = Duration::from_secs(5);
 const MAX_CACHED_KEYS: usize = 10_000;
-
-/// Server-wide settings that ingestion and upkeep read.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct ServerSettings {
-    /// Refuse ingestion without a valid API key.
-    pub require_api_key: bool,
-    /// Drop events below this severity.
-    pub minimum_level: Option<Severity>,
-    /// Delete events older than this.
-    pub retention: Option<Duration>,
-}
-
-impl ServerSettings {
-    /// Reads the settings from the metastore; malformed values are logged and ignored.
-    pub async fn load(metastore: &Metastore) -> Result<ServerSettings, ApiError> {
-        let require = metastore
-            .setting(setting_names::REQUIRE_API_KEY_FOR_INGESTION)
-            .await?;
-        let level = metastore.setting(setting_names::MINIMUM_LEVEL).await?;
-        let retention = metastore.setting(setting_names::RETENTION_PERIOD).await?;
-        Ok(ServerSettings {
-            require_api_key: require.as_ref().and_then(Value::as_bool).unwrap_or(false),
-            minimum_level: level.as_ref().and_then(Value::as_str).and_then(parse_level),
-            retention: retention
-                .as_ref()
-                .and_then(Value::as_str)
-                .and_then(parse_duration),
-        })
-    }
-}
 
 /// Cached access to keys, sessions and settings.
 pub struct Credentials {
     metastore: Metastore,
-    settings: Mutex<Option<(ServerSettings, Instant)>>,
+    settings: SettingsView,
+    settings_follower: Addr<SettingsFollower>,
     keys: Cache<VerifiedApiKey>,
     sessions: Cache<UserInfo>,
     throttle: LoginThrottle,
@@ -124,11 +100,17 @@ pub struct IngestGrant {
 }
 
 impl Credentials {
-    /// Credentials backed by `metastore`.
-    pub fn new(metastore: Metastore) -> Credentials {
+    /// Credentials backed by `metastore`, with the server settings that
+    /// `settings_follower` reads from it (`settings` is its view).
+    pub fn new(
+        metastore: Metastore,
+        settings: SettingsView,
+        settings_follower: Addr<SettingsFollower>,
+    ) -> Credentials {
         Credentials {
             metastore,
-            settings: Mutex::new(None),
+            settings,
+            settings_follower,
             keys: Cache::new(),
             sessions: Cache::new(),
             throttle: LoginThrottle::default(),
@@ -145,9 +127,8 @@ impl Credentials {
         &self.throttle
     }
 
-    /// Forgets cached settings, keys and sessions (after they change).
+    /// Forgets cached keys and sessions (after they change).
     pub fn invalidate(&self) {
-        *self.settings.lock().expect("settings cache") = None;
         self.keys.clear();
         self.sessions.clear();
     }
@@ -157,16 +138,25 @@ impl Credentials {
         self.sessions.forget(token);
     }
 
-    /// The current server settings.
-    pub async fn settings(&self) -> Result<ServerSettings, ApiError> {
-        if let Some((s, at)) = self.settings.lock().expect("settings cache").clone() {
-            if at.elapsed() < CACHE_TTL {
-                return Ok(s);
-            }
+    /// The server settings as last read, unless that read began more than
+    /// [`CACHE_TTL`] ago (the metastore is not answering): 503 then.
+    pub fn settings(&self) -> Result<ServerSettings, ApiError> {
+        match self.settings.latest() {
+            Some(s) if s.read_at.elapsed() < CACHE_TTL => Ok(s.settings),
+            Some(s) => Err(ApiError::Unavailable(format!(
+                "the server settings could not be read from the metastore for {} s",
+                s.read_at.elapsed().as_secs()
+            ))),
+            None => Err(ApiError::Unavailable(
+                "the server settings have not been read from the metastore yet".into(),
+            )),
         }
-        let s = ServerSettings::load(&self.metastore).await?;
-        *self.settings.lock().expect("settings cache") = Some((s.clone(), Instant::now()));
-        Ok(s)
+    }
+
+    /// Reads the server settings again and applies them on this node
+    /// before returning (after this node changed them).
+    pub async fn refresh_settings(&self) -> Result<SettingsSnapshot, ApiError> {
+        Ok(self.settings_follower.send(RefreshSettings).await??)
     }
 
     async fn verify(&self, token: &str) -> Result<Option<VerifiedApiKey>, ApiError> {
@@ -205,7 +195,7 @@ impl Credentials {
     /// empty, `null` or unknown key counts as no key, which is fine unless
     /// the server requires keys for ingestion.
     pub async fn ingest_grant(&self, req: &HttpRequest) -> Result<IngestGrant, ApiError> {
-        let settings = self.settings().await?;
+        let settings = self.settings()?;
         let key = match presented_key(req) {
             Some(token) => self.verify(&token).await?,
             None => None,

@@ -1,7 +1,8 @@
 //! `/api/settings`: the server-wide settings in the metastore — list, read,
-//! set (validated per setting) and clear. A change takes effect at once on
-//! this node (the credentials cache is dropped; a new retention period goes
-//! to the store writer) and within the cache lifetime on the others.
+//! set (validated per setting) and clear. A change has taken effect on this
+//! node when the answer comes (its settings follower has read it again and
+//! told the store writer), and takes effect on every other node within its
+//! next read (about a second, `skein_actors::settings_follower`).
 //!
 //! ```text
 //! PUT /api/settings/retention.period {"Value":"30d"}
@@ -15,7 +16,6 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
 use skein_actors::metastore::api_keys::parse_level;
 use skein_actors::metastore::setting_names;
-use skein_actors::store_writer::SetRetention;
 use skein_store::query::parse_duration;
 
 use super::admin::{self, clip, Body};
@@ -180,7 +180,7 @@ async fn put(
             metastore.remove_setting(setting.name).await?;
         }
     }
-    applied(&state, setting, value.as_ref());
+    applied(&state, setting, value.as_ref()).await?;
     Ok(HttpResponse::Ok().json(entity(setting, value, &state.links())))
 }
 
@@ -194,21 +194,21 @@ async fn remove(
         .metastore()
         .remove_setting(setting.name)
         .await?;
-    applied(&state, setting, None);
+    applied(&state, setting, None).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Makes a stored change take effect on this node.
-fn applied(state: &AppState, setting: &KnownSetting, value: Option<&Value>) {
-    state.credentials.invalidate();
-    if setting.kind == Kind::Duration {
-        let period = value.and_then(Value::as_str).and_then(parse_duration);
-        state.actors.store_writer.do_send(SetRetention(period));
-    }
+/// Makes a stored change take effect on this node before the answer.
+async fn applied(
+    state: &AppState,
+    setting: &KnownSetting,
+    value: Option<&Value>,
+) -> Result<(), ApiError> {
     match value {
         Some(v) => log::info!("setting {} changed to {v}", setting.name),
         None => log::info!("setting {} cleared", setting.name),
     }
+    state.credentials.refresh_settings().await.map(|_| ())
 }
 
 #[cfg(test)]

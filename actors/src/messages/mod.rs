@@ -8,17 +8,20 @@
 //! - [`role`]: the node's role and its changes.
 //! - [`health`]: health questions and answers.
 //! - [`cluster`]: replication facts for the heartbeat; demotion requests.
+//! - [`settings`]: the server-wide settings as last read from the metastore.
 
 pub mod cluster;
 pub mod health;
 pub mod ingest;
 pub mod role;
+pub mod settings;
 pub mod store;
 
 pub use cluster::{DemoteLeader, DemoteReport, ReplicationReported};
 pub use health::{ComponentHealth, GetHealth, HealthReport, HealthStatus, ReportHealth};
 pub use ingest::{IngestBody, IngestError, IngestFormat, Ingested};
 pub use role::{Role, RoleChanged};
+pub use settings::{RefreshSettings, SettingsRead, SettingsSnapshot};
 pub use store::{
     AppendBatch, AppendError, GenerationAdvanced, GetStoreStatus, SubscribeGenerations,
 };

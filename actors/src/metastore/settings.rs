@@ -3,10 +3,15 @@
 //! Local, per-node configuration lives in `skein.json`; what belongs to the
 //! whole server (and so must follow a fail-over) lives here.
 
+use std::time::Duration;
+
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{EntityTrait, QueryOrder, Set};
 use serde_json::Value;
+use skein_store::query::parse_duration;
+use skein_store::Severity;
 
+use super::api_keys::parse_level;
 use super::entities::setting;
 use super::{Metastore, MetastoreError};
 
@@ -20,7 +25,43 @@ pub mod setting_names {
     pub const RETENTION_PERIOD: &str = "retention.period";
 }
 
+/// The server-wide settings that act on a node: what ingestion accepts and
+/// how long the store keeps events.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ServerSettings {
+    /// Refuse ingestion without a valid API key.
+    pub require_api_key: bool,
+    /// Drop events below this severity.
+    pub minimum_level: Option<Severity>,
+    /// Delete events older than this; `None` keeps everything.
+    pub retention: Option<Duration>,
+}
+
+impl ServerSettings {
+    /// The settings stored as `rows` (key, value); malformed values count
+    /// as unset (the API validates every value it stores).
+    pub fn from_rows(rows: &[(String, Value)]) -> ServerSettings {
+        let value = |key: &str| rows.iter().find(|(k, _)| k == key).map(|(_, v)| v);
+        ServerSettings {
+            require_api_key: value(setting_names::REQUIRE_API_KEY_FOR_INGESTION)
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            minimum_level: value(setting_names::MINIMUM_LEVEL)
+                .and_then(Value::as_str)
+                .and_then(parse_level),
+            retention: value(setting_names::RETENTION_PERIOD)
+                .and_then(Value::as_str)
+                .and_then(parse_duration),
+        }
+    }
+}
+
 impl Metastore {
+    /// The server-wide settings, read in one query.
+    pub async fn server_settings(&self) -> Result<ServerSettings, MetastoreError> {
+        Ok(ServerSettings::from_rows(&self.settings().await?))
+    }
+
     /// The value of `key`, `None` when unset.
     pub async fn setting(&self, key: &str) -> Result<Option<Value>, MetastoreError> {
         match setting::Entity::find_by_id(key.to_string())
@@ -78,4 +119,41 @@ fn parse(row: &setting::Model) -> Result<Value, MetastoreError> {
         key: row.key.clone(),
         detail: e.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn server_settings_come_from_their_rows_and_malformed_values_count_as_unset() {
+        let rows = |pairs: &[(&str, Value)]| -> Vec<(String, Value)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect()
+        };
+        assert_eq!(ServerSettings::from_rows(&[]), ServerSettings::default());
+        let set = ServerSettings::from_rows(&rows(&[
+            (setting_names::REQUIRE_API_KEY_FOR_INGESTION, json!(true)),
+            (setting_names::MINIMUM_LEVEL, json!("Warning")),
+            (setting_names::RETENTION_PERIOD, json!("30d")),
+            ("something.else", json!(1)),
+        ]));
+        assert_eq!(
+            set,
+            ServerSettings {
+                require_api_key: true,
+                minimum_level: Some(Severity::Warning),
+                retention: Some(Duration::from_secs(30 * 86_400)),
+            }
+        );
+        let malformed = ServerSettings::from_rows(&rows(&[
+            (setting_names::REQUIRE_API_KEY_FOR_INGESTION, json!("yes")),
+            (setting_names::MINIMUM_LEVEL, json!("loud")),
+            (setting_names::RETENTION_PERIOD, json!("forever")),
+        ]));
+        assert_eq!(malformed, ServerSettings::default());
+    }
 }

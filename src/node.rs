@@ -22,7 +22,7 @@ use crate::api::{self, AppState, Credentials, Metrics};
 use crate::cli::Context;
 use crate::metastore_url::{metastore_url, POSTGRES_SECRET};
 use crate::settings::runtime::{NodeRole, RuntimeConfig};
-use crate::tls::NodeTls;
+use crate::tls::{NodeNames, NodeTls};
 
 /// What the node prints on standard error once every listener is bound:
 /// `skein VERSION ready: listening on URI[, URI…]` (`skein service start`
@@ -39,7 +39,12 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
     let _claim = crate::run_lock::claim(ctx.root.path())?;
     let secrets = Arc::new(ctx.secrets()?);
     let url = metastore_url(&ctx.root, &secrets)?;
-    let tls = NodeTls::new(&ctx.root, secrets.clone());
+    let names = NodeNames::new(
+        config.canonical_uri.as_ref(),
+        config.cluster.node_name.as_deref(),
+        NodeNames::host_name().as_deref(),
+    );
+    let tls = NodeTls::new(&ctx.root, secrets.clone(), names);
     let listeners = listeners(&config, &tls)?;
     let opts = StoreOptions {
         disk_floor_bytes: config.flush_floor_bytes,
@@ -329,7 +334,5 @@ fn describe(listeners: &[Listener]) -> String {
 }
 
 fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_owned())
-        .unwrap_or_else(|_| "skein".into())
+    NodeNames::host_name().unwrap_or_else(|| "skein".into())
 }

@@ -24,7 +24,7 @@ use std::time::{Duration, SystemTime};
 use certs::{Leaf, PfxKind, TestCa};
 use cluster::ClusterNode;
 use rustls::pki_types::ServerName;
-use skein::tls::{self, certificates, ReloadableCertificate, TlsError};
+use skein::tls::{self, certificates, NodeNames, ReloadableCertificate, TlsError};
 
 const PASSWORD: &str = "pfx-pass-123";
 
@@ -32,7 +32,7 @@ fn source(path: &Path) -> tls::server::IdentitySource {
     let path = path.to_owned();
     Box::new(move || {
         let id = certificates::load(&path, Some(PASSWORD))?;
-        id.check("127.0.0.1", SystemTime::now())?;
+        id.check("127.0.0.1", &NodeNames::default(), SystemTime::now())?;
         Ok(id)
     })
 }
@@ -88,14 +88,19 @@ fn modern_and_legacy_pfx_files_decrypt_and_are_checked() {
             certificates::load(&path, Some(PASSWORD)).unwrap_or_else(|e| panic!("{kind:?}: {e}"));
         assert_eq!(id.chain.len(), 2, "{kind:?}: leaf and CA");
         let now = SystemTime::now();
-        id.check("localhost", now).unwrap();
-        id.check("127.0.0.1", now).unwrap();
-        id.check("0.0.0.0", now).unwrap();
-        let e = id.check("seq002.example.com", now).unwrap_err();
+        let none = NodeNames::default();
+        id.check("localhost", &none, now).unwrap();
+        id.check("127.0.0.1", &none, now).unwrap();
+        id.check("0.0.0.0", &none, now).unwrap();
+        let e = id.check("seq002.example.com", &none, now).unwrap_err();
         assert!(matches!(e, TlsError::NameMismatch(..)), "{e}");
-        assert!(e.to_string().contains("localhost, 127.0.0.1"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("is for localhost, 127.0.0.1, none of the names this node is reached by (seq002.example.com)"),
+            "{e}"
+        );
         let later = now + Duration::from_secs(30 * 24 * 3600);
-        let e = id.check("localhost", later).unwrap_err();
+        let e = id.check("localhost", &none, later).unwrap_err();
         assert!(e.to_string().contains("expired on"), "{kind:?}: {e}");
         let e = certificates::load(&path, Some("not-the-password")).unwrap_err();
         assert!(matches!(e, TlsError::WrongPassword(_)), "{kind:?}: {e}");
@@ -444,7 +449,10 @@ fn a_node_refuses_to_start_without_a_usable_certificate() {
     expect_refusal(&mut node, "wrong password");
     node.set_secret("certificates.defaultPassword", PASSWORD);
     ca.issue_pfx(&["seq002.example.com"], PASSWORD, PfxKind::Modern, &pfx);
-    expect_refusal(&mut node, "not 127.0.0.1");
+    expect_refusal(
+        &mut node,
+        "the certificate is for seq002.example.com, none of the names this node is reached by (127.0.0.1",
+    );
     let expired = Leaf {
         dates: Some(("20200101000000Z", "20200201000000Z")),
         ..Leaf::default()

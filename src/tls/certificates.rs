@@ -6,7 +6,8 @@
 //! [`CERTIFICATE_PASSWORD_SECRET`] (modern PBES2/AES and legacy 3DES/RC2
 //! files alike) and refused, with a message naming the file and the fix,
 //! when it is missing, the password is wrong, it holds no private key, it
-//! has expired or is not yet valid, or it does not name the host.
+//! has expired or is not yet valid, or it names none of the names the
+//! node is reached by (see [`super::names`]).
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -16,6 +17,8 @@ use p12_keystore::{KeyStore, Pkcs12ImportPolicy};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::{FromDer, X509Certificate};
+
+use super::names::{self, NodeNames};
 
 /// The secret holding the PFX files' password.
 pub const CERTIFICATE_PASSWORD_SECRET: &str = "certificates.defaultPassword";
@@ -63,8 +66,14 @@ pub enum TlsError {
     /// The certificate's validity period has not begun.
     #[error("{path}: the certificate is not valid before {when}", path = .0.display(), when = .1)]
     NotYetValid(PathBuf, String),
-    /// The certificate does not name the host it would serve.
-    #[error("{path}: the certificate is for {names}, not {host}", path = .0.display(), host = .1, names = .2)]
+    /// The certificate names none of the names the node is reached by:
+    /// the file, those names (comma-separated) and the certificate's.
+    #[error(
+        "{path}: the certificate is for {names}, none of the names this node is reached by \
+         ({candidates}): issue it for one of them, or set api.canonicalUri or --node-name to \
+         the name it is issued for",
+        path = .0.display(), candidates = .1, names = .2
+    )]
     NameMismatch(PathBuf, String, String),
     /// rustls refused the key or chain.
     #[error("{path}: {e}", path = .0.display(), e = .1)]
@@ -127,10 +136,10 @@ pub fn load(path: &Path, password: Option<&str>) -> Result<Identity, TlsError> {
 }
 
 impl Identity {
-    /// Checks that the leaf certificate is valid at `now` and names `host`
-    /// (a DNS name, wildcards included, or an IP address; an unspecified
-    /// address such as `0.0.0.0` is not checked: it names no one).
-    pub fn check(&self, host: &str, now: SystemTime) -> Result<(), TlsError> {
+    /// Checks that the leaf certificate is valid at `now` and names the
+    /// listener's `host` or one of the `node`'s names (see
+    /// [`super::names`]: DNS names, wildcards included, or IP addresses).
+    pub fn check(&self, host: &str, node: &NodeNames, now: SystemTime) -> Result<(), TlsError> {
         let malformed = |e: String| TlsError::Malformed(self.path.clone(), e);
         let (_, leaf) =
             X509Certificate::from_der(&self.chain[0]).map_err(|e| malformed(e.to_string()))?;
@@ -146,29 +155,12 @@ impl Identity {
             let when = validity.not_before.to_string();
             return Err(TlsError::NotYetValid(self.path.clone(), when));
         }
-        if host_is_unspecified(host) {
-            return Ok(());
-        }
-        let names = leaf_names(&leaf);
-        if names.iter().any(|n| name_matches(n, host)) {
-            return Ok(());
-        }
-        let listed = if names.is_empty() {
-            "no name".to_owned()
-        } else {
-            names.join(", ")
-        };
-        Err(TlsError::NameMismatch(
-            self.path.clone(),
-            host.to_owned(),
-            listed,
-        ))
+        names::check(
+            &self.path,
+            &leaf_names(&leaf),
+            &names::candidates(host, node),
+        )
     }
-}
-
-fn host_is_unspecified(host: &str) -> bool {
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    host == "*" || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_unspecified())
 }
 
 /// The names a leaf certificate is for: its subject alternative names, or
@@ -201,24 +193,6 @@ fn leaf_names(leaf: &X509Certificate<'_>) -> Vec<String> {
     names
 }
 
-/// Whether certificate name `name` covers `host` (`*.example.com` covers
-/// one label).
-fn name_matches(name: &str, host: &str) -> bool {
-    let host = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_ascii_lowercase();
-    if let (Ok(a), Ok(b)) = (name.parse::<IpAddr>(), host.parse::<IpAddr>()) {
-        return a == b;
-    }
-    match name.strip_prefix("*.") {
-        Some(suffix) => host
-            .split_once('.')
-            .is_some_and(|(label, rest)| !label.is_empty() && rest == suffix),
-        None => name == host,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,19 +212,6 @@ mod tests {
         std::fs::write(dir.path().join("seq001-443.pfx"), b"x").unwrap();
         let chosen = find(dir.path(), "seq001", 443).unwrap();
         assert!(chosen.ends_with("seq001-443.pfx"), "{chosen:?}");
-    }
-
-    #[test]
-    fn names_match_exactly_or_by_one_wildcard_label() {
-        assert!(name_matches("seq001.example.com", "SEQ001.example.com"));
-        assert!(name_matches("*.example.com", "seq001.example.com"));
-        assert!(!name_matches("*.example.com", "a.b.example.com"));
-        assert!(!name_matches("*.example.com", "example.com"));
-        assert!(name_matches("127.0.0.1", "127.0.0.1"));
-        assert!(name_matches("::1", "[::1]"));
-        assert!(!name_matches("127.0.0.1", "127.0.0.2"));
-        assert!(host_is_unspecified("0.0.0.0") && host_is_unspecified("[::]"));
-        assert!(!host_is_unspecified("localhost"));
     }
 
     #[test]

@@ -5,6 +5,10 @@
 //! - [`certificates`]: which PFX file serves a listen URI
 //!   (`<hostname>-<port>.pfx` before `<port>.pfx`), decrypting it with
 //!   `certificates.defaultPassword` and checking it (validity period, name).
+//! - [`names`]: the names a listener's certificate may be for (the
+//!   listener's host, `api.canonicalUri`'s host, the node name, the host
+//!   name), so the guide's `localhost` listeners serve the certificate
+//!   issued for the node's real name.
 //! - [`server`]: a listener's rustls configuration whose certificate can be
 //!   reloaded in place (SIGHUP) without dropping connections or data.
 //! - [`client`]: the configuration peers connect with: the system's roots
@@ -19,11 +23,13 @@
 
 pub mod certificates;
 pub mod client;
+pub mod names;
 pub mod node;
 pub mod server;
 
 pub use certificates::{Identity, TlsError, CERTIFICATE_PASSWORD_SECRET};
 pub use client::{client_config, PeerRoots};
+pub use names::NodeNames;
 pub use node::{reload_on_sighup, NodeTls};
 pub use server::ReloadableCertificate;
 

@@ -1,7 +1,8 @@
 //! A running node's TLS: [`NodeTls`] builds the rustls configuration of
 //! each `https://`/`wss://` listener from `Certificates/` (refusing to
 //! start with a clear message when the certificate is missing, locked with
-//! another password, expired or for another name), keeps every listener's
+//! another password, expired or for none of the node's names: see
+//! [`super::names`]), keeps every listener's
 //! certificate for [`NodeTls::reload`] (SIGHUP, see
 //! [`reload_on_sighup`]) and gives the client configuration for
 //! connections to peers, whose trusted roots the same reload re-reads.
@@ -12,6 +13,7 @@ use std::time::SystemTime;
 
 use super::certificates::{self, TlsError, CERTIFICATE_PASSWORD_SECRET};
 use super::client::PeerRoots;
+use super::names::NodeNames;
 use super::server::ReloadableCertificate;
 use crate::secrets::SecretStore;
 use crate::storage::StorageRoot;
@@ -20,14 +22,16 @@ use crate::storage::StorageRoot;
 pub struct NodeTls {
     dir: PathBuf,
     secrets: Arc<SecretStore>,
+    names: NodeNames,
     listeners: Mutex<Vec<Arc<ReloadableCertificate>>>,
     peers: Arc<PeerRoots>,
     client: Arc<rustls::ClientConfig>,
 }
 
 impl NodeTls {
-    /// TLS for the node at `root`, reading the PFX password from `secrets`.
-    pub fn new(root: &StorageRoot, secrets: Arc<SecretStore>) -> Arc<NodeTls> {
+    /// TLS for the node at `root`, reading the PFX password from `secrets`;
+    /// a listener's certificate may be for its own host or any of `names`.
+    pub fn new(root: &StorageRoot, secrets: Arc<SecretStore>, names: NodeNames) -> Arc<NodeTls> {
         super::install_crypto_provider();
         let dir = root.certificates_dir();
         let peers = PeerRoots::new(&dir);
@@ -35,6 +39,7 @@ impl NodeTls {
             client: super::client::client_config(peers.clone()),
             dir,
             secrets,
+            names,
             listeners: Mutex::new(Vec::new()),
             peers,
         })
@@ -44,6 +49,7 @@ impl NodeTls {
     /// certificate is reloaded by [`NodeTls::reload`].
     pub fn listener(&self, host: &str, port: u16) -> Result<rustls::ServerConfig, TlsError> {
         let (dir, secrets) = (self.dir.clone(), self.secrets.clone());
+        let names = self.names.clone();
         let host_owned = host.to_owned();
         let source = Box::new(move || {
             let path = certificates::find(&dir, &host_owned, port)?;
@@ -51,7 +57,7 @@ impl NodeTls {
                 .get(CERTIFICATE_PASSWORD_SECRET)
                 .map_err(|e| TlsError::Malformed(path.clone(), e.to_string()))?;
             let identity = certificates::load(&path, password.as_deref())?;
-            identity.check(&host_owned, SystemTime::now())?;
+            identity.check(&host_owned, &names, SystemTime::now())?;
             Ok(identity)
         });
         let cert = ReloadableCertificate::new(format!("{host}:{port}"), source)?;

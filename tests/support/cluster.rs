@@ -67,6 +67,9 @@ pub struct ClusterNode {
     /// The database made for this node's pair, dropped with the last of
     /// them (after its process is killed).
     database: Option<std::sync::Arc<database::TestDatabase>>,
+    /// The `/etc/hosts` this node's commands see (see
+    /// [`ClusterNode::resolve_with`]).
+    hosts: Option<PathBuf>,
 }
 
 impl ClusterNode {
@@ -84,6 +87,7 @@ impl ClusterNode {
             starts: 0,
             detached: false,
             database: None,
+            hosts: None,
         }
     }
 
@@ -118,9 +122,36 @@ impl ClusterNode {
         format!("ws://127.0.0.1:{}", self.cluster)
     }
 
-    /// `skein --storage ROOT` with a cleared environment plus `self.env`.
+    /// Runs every later command of this node (`skein run` and `skein
+    /// service start` included) in a mount namespace of its own in which
+    /// `hosts` is `/etc/hosts`: host names that resolve for this node
+    /// only, while the machine's `/etc/hosts`, which concurrent tests read,
+    /// stays as it is. Needs root (`unshare --mount`), as the tests run.
+    pub fn resolve_with(&mut self, hosts: &Path) {
+        self.hosts = Some(hosts.to_owned());
+    }
+
+    /// `skein --storage ROOT` with a cleared environment plus `self.env`
+    /// (inside its own mount namespace after [`ClusterNode::resolve_with`]).
     pub fn command(&self) -> Command {
-        skein_command(self.dir.path(), &self.root(), &self.env)
+        let skein = skein_command(self.dir.path(), &self.root(), &self.env);
+        let Some(hosts) = &self.hosts else {
+            return skein;
+        };
+        // `unshare` execs in place: the process id stays the node's.
+        let mut cmd = Command::new("unshare");
+        cmd.args(["--mount", "--propagation", "private", "sh", "-c"])
+            .arg(r#"mount --bind "$0" /etc/hosts && exec "$@""#)
+            .arg(hosts)
+            .arg(skein.get_program())
+            .args(skein.get_args())
+            .env_clear();
+        for (key, value) in skein.get_envs() {
+            if let Some(value) = value {
+                cmd.env(key, value);
+            }
+        }
+        cmd
     }
 
     /// Runs a command and returns its output.

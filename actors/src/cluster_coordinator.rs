@@ -347,6 +347,7 @@ impl ClusterCoordinator {
                 .as_ref()
                 .map(|r| r.refusals().counts())
                 .unwrap_or_default(),
+            catch_up: self.config.replication.as_ref().and_then(|r| r.catch_up()),
         }
     }
 

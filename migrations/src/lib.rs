@@ -21,6 +21,8 @@
 //!   `cluster_leadership.previous_lease_expires_at`
 //! - [`m20251126_000010_cluster_node_refusals`] adds the refusal counters
 //!   to `cluster_nodes`
+//! - [`m20251127_000011_cluster_node_catch_up`] adds a follower's snapshot
+//!   catch-up progress to `cluster_nodes`
 
 pub use sea_orm_migration::prelude::*;
 
@@ -34,6 +36,7 @@ pub mod m20251126_000007_create_sessions;
 pub mod m20251126_000008_api_key_applied_properties;
 pub mod m20251126_000009_leadership_previous_lease;
 pub mod m20251126_000010_cluster_node_refusals;
+pub mod m20251127_000011_cluster_node_catch_up;
 
 /// Applies Skein's metastore migrations in order.
 pub struct Migrator;
@@ -52,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20251126_000008_api_key_applied_properties::Migration),
             Box::new(m20251126_000009_leadership_previous_lease::Migration),
             Box::new(m20251126_000010_cluster_node_refusals::Migration),
+            Box::new(m20251127_000011_cluster_node_catch_up::Migration),
         ]
     }
 }

@@ -4,6 +4,10 @@
 //! - `GET /health/cluster` → `{"Status":"Healthy|Degraded|Unhealthy","Description":…}`
 //!   (200 unless Unhealthy; Degraded while the leader has no up-to-date follower);
 //! - `GET /api/cluster` → `{"Nodes":[…Seq node entities…],"Notifications":[…],…}`;
+//!   a follower copying a snapshot shows `"CatchUp": {"CopiedBytes",
+//!   "TotalBytes", "BytesPerSecond", "EstimatedSecondsLeft", "StartedAt",
+//!   "Description"}` in its entry (from its heartbeat row; `null` otherwise,
+//!   and while its heartbeat is stale);
 //! - `POST /api/cluster/demote[?to=NODE&force=true&catchUpSeconds=N]` on the
 //!   leader: graceful hand-over, answering the steps it took — or, with
 //!   `Accept: application/x-ndjson`, streaming each step as it happens.
@@ -28,6 +32,7 @@ use skein_actors::metastore::cluster::{Leadership, NodeRow};
 // chrono as the metastore's rows carry it (the binary has no chrono of its own).
 use skein_actors::metastore::sea_orm::sea_query::value::prelude::chrono::{DateTime, Utc};
 use skein_actors::node_supervisor::GetRole;
+use skein_actors::replication::CatchUpProgress;
 use skein_actors::ClusterCoordinator;
 
 use super::error::ApiError;
@@ -132,6 +137,7 @@ pub fn view(
                 "FramesRejectedSessionCheck": r.refusals.session_check,
                 "ConnectionsRejectedForgedLeader": r.refusals.forged_leader,
                 "RequestsRejectedForgedForwarding": r.refusals.forged_forwarding,
+                "CatchUp": r.catch_up.as_ref().filter(|_| *up).map(catch_up),
             })
         })
         .collect();
@@ -167,6 +173,18 @@ pub fn view(
     }
 }
 
+/// A follower's snapshot copy in progress, as a node entry shows it.
+fn catch_up(c: &CatchUpProgress) -> Value {
+    json!({
+        "CopiedBytes": c.copied_bytes,
+        "TotalBytes": c.total_bytes,
+        "BytesPerSecond": c.bytes_per_second,
+        "EstimatedSecondsLeft": c.seconds_left,
+        "StartedAt": c.started_at,
+        "Description": c.summary(),
+    })
+}
+
 fn role_name(role: &str) -> &'static str {
     match role {
         "leader" => Role::Leader.name(),
@@ -197,6 +215,7 @@ async fn live_row(req: &HttpRequest, state: &AppState) -> Result<NodeRow, ApiErr
         invalid_key: 0,
         established: 0,
         refusals: Default::default(),
+        catch_up: None,
     })
 }
 

@@ -25,6 +25,7 @@ fn row(name: &str, role: &str, generation: (u64, u64), synced_ms_ago: Option<i64
             forged_leader: 6,
             forged_forwarding: 7,
         },
+        catch_up: None,
     }
 }
 
@@ -151,4 +152,58 @@ fn a_standalone_node_is_healthy() {
     );
     assert_eq!((v.status, v.notifications.len()), ("Healthy", 0));
     assert_eq!(v.nodes[0]["Role"], "Standalone");
+}
+
+#[test]
+fn a_follower_copying_a_snapshot_shows_its_progress_while_its_heartbeat_is_fresh() {
+    let me = row("a", "leader", (2, 9), None);
+    let mut b = row("b", "follower", (0, 0), None);
+    let started_at = Utc::now() - chrono::Duration::seconds(3);
+    b.catch_up = Some(CatchUpProgress {
+        copied_bytes: 812_000_000,
+        total_bytes: 1_590_000_000,
+        bytes_per_second: Some(270_000_000),
+        seconds_left: Some(3),
+        started_at,
+    });
+    let (l, t) = (leadership(Some("a")), ClusterTiming::default());
+    let v = view(
+        &me,
+        std::slice::from_ref(&b),
+        &l,
+        &live(&[]),
+        Utc::now(),
+        &t,
+    );
+    assert_eq!(
+        v.nodes[0]["CatchUp"],
+        Value::Null,
+        "the leader copies nothing"
+    );
+    assert_eq!(
+        v.nodes[1]["CatchUp"],
+        json!({
+            "CopiedBytes": 812_000_000u64,
+            "TotalBytes": 1_590_000_000u64,
+            "BytesPerSecond": 270_000_000u64,
+            "EstimatedSecondsLeft": 3,
+            "StartedAt": started_at,
+            "Description": "812 MB of 1.59 GB (51%), 270 MB/s, about 3 s left",
+        })
+    );
+    // The rate is not known before the first bytes arrive.
+    let mut first = b.clone();
+    first.catch_up.as_mut().unwrap().bytes_per_second = None;
+    first.catch_up.as_mut().unwrap().seconds_left = None;
+    let v = view(&me, &[first], &l, &live(&[]), Utc::now(), &t);
+    assert_eq!(v.nodes[1]["CatchUp"]["BytesPerSecond"], Value::Null);
+    assert_eq!(
+        v.nodes[1]["CatchUp"]["Description"],
+        "812 MB of 1.59 GB (51%), rate not known yet"
+    );
+    assert_eq!(v.nodes[1]["CatchUp"]["CopiedBytes"], 812_000_000u64);
+    // A node whose heartbeat is stale copies nothing anyone can see.
+    b.seen_at = Some(Utc::now() - chrono::Duration::seconds(60));
+    let v = view(&me, &[b], &l, &live(&[]), Utc::now(), &t);
+    assert_eq!(v.nodes[1]["CatchUp"], Value::Null);
 }

@@ -220,9 +220,11 @@ fn a_tail_with_structural_operations_is_set_aside_and_replaced_by_a_snapshot() {
     assert!(p.a.generation() > common);
     let plan = p.b.snapshot_plan();
     let b = &p.b;
-    p.a.install_snapshot_in_place(&plan, &mut |name, offset, max| {
-        b.read_chunk(name, offset, max)
-    })
+    p.a.install_snapshot_in_place(
+        &plan,
+        &mut |name, offset, max| b.read_chunk(name, offset, max),
+        &mut |_| {},
+    )
     .unwrap();
     assert_eq!(p.a.generation(), p.b.generation());
     assert_eq!(files(&p.a_dir), files(&p.b_dir));

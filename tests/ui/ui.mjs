@@ -362,7 +362,9 @@ async function cluster() {
       if (!r) return false;
       const leader = n.Role === 'Leader';
       return r.dataset.role === n.Role && cell(r, '.generation') === n.Generation
-        && cell(r, '.state') === n.StateDescription
+        && cell(r, '.state .state-text') === n.StateDescription
+        && (n.CatchUp == null ? !r.querySelector('.catchup')
+          : cell(r, '.catchup-text') === n.CatchUp.Description && r.querySelector('.catchup progress') != null)
         && cell(r, '.connections .counts') === `${n.ConnectionsAccepted} / ${n.ConnectionsRejectedInvalidKey} / ${n.ConnectionsEstablished}`
         && cell(r, '.connections .refused') === `refused ${n.ConnectionsRejectedMalformedHandshake} / ${n.FramesRejectedSessionCheck} / ${n.ConnectionsRejectedForgedLeader} / ${n.RequestsRejectedForgedForwarding}`
         && (leader ? cell(r, '.sync') === '—' && cell(r, '.lag') === '—'

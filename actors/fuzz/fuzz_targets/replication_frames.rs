@@ -325,7 +325,7 @@ fn install(plan: &SnapshotPlan) {
     std::fs::create_dir_all(dir).expect("scratch folder");
     let mut fetch =
         |_: &str, _: u64, _: usize| Err(StoreError::Mismatch("the source is gone".into()));
-    if install_snapshot(&stream, plan, 0, &mut fetch).is_ok() {
+    if install_snapshot(&stream, plan, 0, &mut fetch, &mut |_| {}).is_ok() {
         if let Ok(store) = Store::open_replica(&stream, StoreOptions::default(), &plan.store_id) {
             let _ = (store.status(), store.snapshot_plan());
         }

@@ -20,7 +20,7 @@ use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, QueryOrder, Statement, Va
 
 use super::entities::cluster_node;
 use super::{Metastore, MetastoreError};
-use crate::replication::RefusalCounts;
+use crate::replication::{CatchUpProgress, RefusalCounts};
 
 /// The leadership row as the database sees it now.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -74,6 +74,8 @@ pub struct NodeRow {
     pub established: u64,
     /// What the node refused from peers, by kind.
     pub refusals: RefusalCounts,
+    /// The snapshot copy the node (a follower) is making, while it runs.
+    pub catch_up: Option<CatchUpProgress>,
 }
 
 /// The SQL that differs between SQLite and PostgreSQL: parameters and the
@@ -263,8 +265,11 @@ impl Metastore {
             "INSERT INTO cluster_nodes (name, role, term, generation_model, generation_write, \
              last_sync_at, seen_at, cluster_uri, internal_api_uri, state, accepted, invalid_key, \
              established, refused_malformed_handshake, refused_session_check, \
-             refused_forged_leader, refused_forged_forwarding) \
-             VALUES ($1, $2, $3, $4, $5, $6, {now}, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+             refused_forged_leader, refused_forged_forwarding, catch_up_copied_bytes, \
+             catch_up_total_bytes, catch_up_bytes_per_second, catch_up_seconds_left, \
+             catch_up_started_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, {now}, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+             $17, $18, $19, $20, $21) \
              ON CONFLICT (name) DO UPDATE SET role = excluded.role, term = excluded.term, \
              generation_model = excluded.generation_model, \
              generation_write = excluded.generation_write, last_sync_at = excluded.last_sync_at, \
@@ -275,10 +280,15 @@ impl Metastore {
              refused_malformed_handshake = excluded.refused_malformed_handshake, \
              refused_session_check = excluded.refused_session_check, \
              refused_forged_leader = excluded.refused_forged_leader, \
-             refused_forged_forwarding = excluded.refused_forged_forwarding",
+             refused_forged_forwarding = excluded.refused_forged_forwarding, \
+             catch_up_copied_bytes = excluded.catch_up_copied_bytes, \
+             catch_up_total_bytes = excluded.catch_up_total_bytes, \
+             catch_up_bytes_per_second = excluded.catch_up_bytes_per_second, \
+             catch_up_seconds_left = excluded.catch_up_seconds_left, \
+             catch_up_started_at = excluded.catch_up_started_at",
             now = d.now()
         );
-        let values = vec![
+        let mut values = vec![
             name.into(),
             node.role.clone().into(),
             signed(node.term)?,
@@ -296,6 +306,14 @@ impl Metastore {
             signed(node.refusals.forged_leader)?,
             signed(node.refusals.forged_forwarding)?,
         ];
+        let c = node.catch_up.as_ref();
+        values.extend([
+            optional(c.map(|c| c.copied_bytes))?,
+            optional(c.map(|c| c.total_bytes))?,
+            optional(c.and_then(|c| c.bytes_per_second))?,
+            optional(c.and_then(|c| c.seconds_left))?,
+            c.map(|c| c.started_at).into(),
+        ]);
         self.db.execute_raw(d.statement(&sql, values)).await?;
         Ok(())
     }
@@ -309,6 +327,26 @@ impl Metastore {
             .into_iter()
             .map(|m| {
                 let n = |what: &str, v: i64| unsigned(&format!("cluster_nodes.{what}"), v);
+                let maybe = |what: &str, v: Option<i64>| v.map(|v| n(what, v)).transpose();
+                let catch_up = match (
+                    maybe("catch_up_copied_bytes", m.catch_up_copied_bytes)?,
+                    maybe("catch_up_total_bytes", m.catch_up_total_bytes)?,
+                    m.catch_up_started_at,
+                ) {
+                    (Some(copied_bytes), Some(total_bytes), Some(started_at)) => {
+                        Some(CatchUpProgress {
+                            copied_bytes,
+                            total_bytes,
+                            bytes_per_second: maybe(
+                                "catch_up_bytes_per_second",
+                                m.catch_up_bytes_per_second,
+                            )?,
+                            seconds_left: maybe("catch_up_seconds_left", m.catch_up_seconds_left)?,
+                            started_at,
+                        })
+                    }
+                    _ => None,
+                };
                 Ok(NodeRow {
                     term: n("term", m.term)?,
                     generation_model: n("generation_model", m.generation_model)?,
@@ -335,6 +373,7 @@ impl Metastore {
                     cluster_uri: m.cluster_uri,
                     internal_api_uri: m.internal_api_uri,
                     state: m.state,
+                    catch_up,
                 })
             })
             .collect()
@@ -353,6 +392,13 @@ fn signed(n: u64) -> Result<Value, MetastoreError> {
     i64::try_from(n)
         .map(Value::from)
         .map_err(|_| MetastoreError::Invalid(format!("{n} is too large for the metastore")))
+}
+
+fn optional(n: Option<u64>) -> Result<Value, MetastoreError> {
+    match n {
+        Some(n) => signed(n),
+        None => Ok(Value::BigInt(None)),
+    }
 }
 
 fn unsigned(key: &str, n: i64) -> Result<u64, MetastoreError> {

@@ -168,6 +168,7 @@ async fn heartbeats(ms: &Metastore) {
             forged_leader: 4,
             forged_forwarding: 5,
         },
+        catch_up: None,
     };
     ms.heartbeat(&row).await.unwrap();
     let first = ms.nodes().await.unwrap();
@@ -196,6 +197,37 @@ async fn heartbeats(ms: &Metastore) {
         follower.refusals, row.refusals,
         "the refusal counters round-trip"
     );
+    assert_eq!(follower.catch_up, None);
+    // A snapshot copy in progress round-trips (timestamps at microseconds,
+    // PostgreSQL's precision), its rate unknown at first; it is cleared
+    // by the next heartbeat without one.
+    let started_at = DateTime::from_timestamp_micros(Utc::now().timestamp_micros()).unwrap();
+    let mut copying = CatchUpProgress {
+        copied_bytes: 4 << 20,
+        total_bytes: 1 << 40,
+        bytes_per_second: None,
+        seconds_left: None,
+        started_at,
+    };
+    for _ in 0..2 {
+        row.catch_up = Some(copying.clone());
+        ms.heartbeat(&row).await.unwrap();
+        let nodes = ms.nodes().await.unwrap();
+        assert_eq!(nodes[1].catch_up.as_ref(), Some(&copying));
+        copying.bytes_per_second = Some(270_000_000);
+        copying.seconds_left = Some(4_000);
+    }
+    row.catch_up = None;
+    ms.heartbeat(&row).await.unwrap();
+    assert_eq!(ms.nodes().await.unwrap()[1].catch_up, None);
+    // Too large for the metastore: refused, the row unchanged.
+    row.catch_up = Some(CatchUpProgress {
+        total_bytes: u64::MAX,
+        ..copying
+    });
+    assert!(ms.heartbeat(&row).await.is_err());
+    assert_eq!(ms.nodes().await.unwrap()[1].catch_up, None);
+    row.catch_up = None;
     row.name = String::new();
     assert!(ms.heartbeat(&row).await.is_err());
 }

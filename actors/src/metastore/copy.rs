@@ -111,6 +111,7 @@ impl Metastore {
             |mut m| {
                 m.seen_at = micros(m.seen_at);
                 m.last_sync_at = m.last_sync_at.map(micros);
+                m.catch_up_started_at = m.catch_up_started_at.map(micros);
                 m
             },
         )

@@ -49,6 +49,7 @@ async fn source() -> (Metastore, String, std::path::PathBuf) {
         invalid_key: 0,
         established: 0,
         refusals: Default::default(),
+        catch_up: None,
     })
     .await
     .unwrap();

@@ -16,13 +16,13 @@ use actix::prelude::*;
 use awc::ws;
 use chrono::Utc;
 use futures_util::{SinkExt as _, StreamExt as _};
-use skein_store::stream::snapshot::SnapshotPlan;
-use skein_store::{Generation, Store, StoreError};
+use skein_store::Store;
 
 use super::auth::new_nonce;
 use super::protocol::{Frame, PROTOCOL_VERSION};
 use super::seal::SessionSeal;
 use super::set_aside::reconcile;
+use super::snapshot_copy::install_snapshot;
 use super::timing::{
     BACKOFF_MAX, BACKOFF_MIN, HANDSHAKE_TIMEOUT, IDLE_TIMEOUT, MAX_FRAME_BYTES, UNHEALTHY_AFTER,
 };
@@ -150,13 +150,13 @@ type Conn = actix_codec::Framed<awc::BoxedSocket, ws::Codec>;
 
 /// The connection to the leader, its frames sealed once the session is
 /// established (see [`SessionSeal`]).
-struct Channel {
+pub(super) struct Channel {
     conn: Conn,
     seal: Option<SessionSeal>,
 }
 
 impl Channel {
-    async fn send(&mut self, frame: &Frame) -> Result<(), ReplicationError> {
+    pub(super) async fn send(&mut self, frame: &Frame) -> Result<(), ReplicationError> {
         let bytes = frame.encode()?;
         let bytes = match &mut self.seal {
             Some(seal) => seal.seal(bytes),
@@ -170,7 +170,7 @@ impl Channel {
 
     /// The next frame from the leader (its bytes counted in `state`),
     /// answering pings on the way.
-    async fn next_frame(
+    pub(super) async fn next_frame(
         &mut self,
         limit: Duration,
         state: &ReplicationState,
@@ -329,13 +329,7 @@ async fn session(
                 store.generation()
             }
             Frame::Snapshot { plan } => {
-                log::info!(
-                    "copying a snapshot of {} files at generation {} from {leader}",
-                    plan.files.len(),
-                    plan.generation
-                );
-                let reached = install_snapshot(store, &mut conn, plan, state).await?;
-                log::info!("snapshot installed at generation {reached}; reconnecting");
+                let reached = install_snapshot(store, &mut conn, plan, state, &leader).await?;
                 state.update_leader_session(|s| s.generation = reached);
                 return Ok(());
             }
@@ -346,52 +340,5 @@ async fn session(
             s.last_sync_at = Some(Utc::now());
         });
         conn.send(&Frame::Ack { generation: acked }).await?;
-    }
-}
-
-type ChunkReply = std::sync::mpsc::Sender<Result<Vec<u8>, StoreError>>;
-
-/// Installs the leader's snapshot: the store's installer runs on a blocking
-/// thread and asks for chunks through a channel; this task fetches them over
-/// the session. An interrupted copy resumes in the next session.
-async fn install_snapshot(
-    store: &Arc<Store>,
-    conn: &mut Channel,
-    plan: SnapshotPlan,
-    state: &ReplicationState,
-) -> Result<Generation, ReplicationError> {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, u64, usize, ChunkReply)>();
-    let (s, target) = (store.clone(), plan.generation);
-    let mut job = tokio::task::spawn_blocking(move || {
-        let ended = || StoreError::Mismatch("the replication session ended".into());
-        let mut fetch = |name: &str, offset: u64, max: usize| {
-            let (reply, answer) = std::sync::mpsc::channel();
-            tx.send((name.to_owned(), offset, max, reply))
-                .map_err(|_| ended())?;
-            answer.recv().map_err(|_| ended())?
-        };
-        s.install_snapshot_in_place(&plan, &mut fetch)
-    });
-    loop {
-        tokio::select! {
-            done = &mut job => {
-                done.map_err(|e| ReplicationError::Connection(e.to_string()))??;
-                return Ok(target);
-            }
-            Some((name, offset, max, reply)) = rx.recv() => {
-                let max_len = max as u64;
-                conn.send(&Frame::ChunkRequest { name: name.clone(), offset, max_len }).await?;
-                let bytes = loop {
-                    match conn.next_frame(IDLE_TIMEOUT, state).await? {
-                        Frame::FileChunk { name: n, offset: o, bytes } if n == name && o == offset => {
-                            break bytes
-                        }
-                        Frame::Heartbeat { .. } => {}
-                        f => return Err(ReplicationError::Unexpected(f.kind())),
-                    }
-                };
-                let _ = reply.send(Ok(bytes));
-            }
-        }
     }
 }

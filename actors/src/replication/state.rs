@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use skein_store::Generation;
 
+use super::catch_up::{CatchUp, CatchUpProgress};
 use super::freshness::{Freshness, Source};
 use crate::messages::{ComponentHealth, ReplicationReported};
 
@@ -94,6 +95,9 @@ struct Inner {
     known_followers: Mutex<std::collections::BTreeSet<String>>,
     leader: Mutex<LeaderSession>,
     freshness: Mutex<Freshness>,
+    /// The follower's snapshot copy in progress, with the id it began with.
+    catch_up: Mutex<Option<(u64, CatchUp)>>,
+    next_catch_up: AtomicU64,
     listeners: Mutex<Vec<Recipient<ReplicationReported>>>,
     refusals: super::Refusals,
     /// Set when the trusted CAs were reloaded: the follower's session ends
@@ -347,6 +351,41 @@ impl ReplicationState {
         self.notify();
     }
 
+    /// A follower's snapshot copy of `total` bytes begins now; its id, for
+    /// [`ReplicationState::catch_up_staged`] and
+    /// [`ReplicationState::catch_up_ended`] (a copy that outlived its
+    /// session cannot touch the next one's).
+    pub fn catch_up_began(&self, total: u64) -> u64 {
+        let id = self.0.next_catch_up.fetch_add(1, Ordering::Relaxed);
+        let copy = CatchUp::new(total, std::time::Instant::now(), Utc::now());
+        *lock(&self.0.catch_up) = Some((id, copy));
+        id
+    }
+
+    /// Counts what copy `id`'s installer staged.
+    pub fn catch_up_staged(&self, id: u64, staged: skein_store::stream::snapshot::Staged) {
+        if let Some((current, copy)) = lock(&self.0.catch_up).as_mut() {
+            if *current == id {
+                copy.staged(staged);
+            }
+        }
+    }
+
+    /// Copy `id` ended (installed, failed or abandoned): no progress to show.
+    pub fn catch_up_ended(&self, id: u64) {
+        let mut copy = lock(&self.0.catch_up);
+        if copy.as_ref().is_some_and(|(current, _)| *current == id) {
+            *copy = None;
+        }
+    }
+
+    /// The follower's snapshot copy in progress, as of now.
+    pub fn catch_up(&self) -> Option<CatchUpProgress> {
+        let copy = lock(&self.0.catch_up);
+        copy.as_ref()
+            .map(|(_, c)| c.progress(std::time::Instant::now()))
+    }
+
     /// What this node refused from peers, by kind.
     pub fn refusals(&self) -> &super::Refusals {
         &self.0.refusals
@@ -417,6 +456,28 @@ mod tests {
         s.follower_gone(id);
         assert!(s.followers(g).is_empty());
         assert_eq!(s.known_followers(), ["b"]);
+    }
+
+    #[test]
+    fn a_catch_up_is_shown_while_it_runs_and_only_its_own_reports_count() {
+        use skein_store::stream::snapshot::Staged;
+        let s = ReplicationState::default();
+        assert_eq!(s.catch_up(), None);
+        let old = s.catch_up_began(100);
+        s.catch_up_staged(old, Staged::Fetched(10));
+        let new = s.catch_up_began(200);
+        s.catch_up_staged(old, Staged::Fetched(5));
+        s.catch_up_staged(new, Staged::Kept(50));
+        s.catch_up_staged(new, Staged::Fetched(30));
+        let p = s.catch_up().expect("a copy runs");
+        assert_eq!((p.copied_bytes, p.total_bytes), (80, 200));
+        s.catch_up_ended(old);
+        assert!(
+            s.catch_up().is_some(),
+            "an older copy's end leaves the newer one"
+        );
+        s.catch_up_ended(new);
+        assert_eq!(s.catch_up(), None);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 // Settings → Cluster: every node from /api/cluster (role, storage
-// generation model.write, up-to-date flag, time since last sync, lag, state,
-// connection counters), refreshed every second; the notification area; and
+// generation model.write, up-to-date flag, time since last sync, lag, state
+// — with a progress bar while a follower copies a snapshot — and connection
+// counters), refreshed every second; the notification area; and
 // "Demote leader" (POST /api/cluster/demote) with a confirmation and its
 // progress, followed live.
 
@@ -22,6 +23,16 @@ function lag(node, leader) {
   if (m === lm && w === lw) return 'none';
   if (m === lm) return `${lw - w} write${lw - w === 1 ? '' : 's'}`;
   return `model ${m} of ${lm}`;
+}
+
+/** A follower's snapshot copy in progress: a bar and how far it is (nothing otherwise). */
+function catchUp(node) {
+  const c = node.CatchUp;
+  if (!c) return null;
+  const done = c.TotalBytes > 0 ? Math.min(c.CopiedBytes / c.TotalBytes, 1) : 1;
+  return h('div', { class: 'catchup', title: `copying a snapshot since ${new Date(c.StartedAt).toLocaleTimeString()}` },
+    h('progress', { max: 1, value: done }),
+    h('div', { class: 'muted catchup-text' }, c.Description));
 }
 
 export function mountCluster(el) {
@@ -60,7 +71,7 @@ export function mountCluster(el) {
       h('td', { class: `uptodate ${n.IsUpToDate ? 'yes' : 'no'}` }, n.IsUpToDate ? 'Yes' : 'No'),
       h('td', { class: 'sync' }, n.Role === 'Leader' ? '—' : (n.MillisecondsSinceLastSync == null ? 'never' : `${formatAge(n.MillisecondsSinceLastSync)} ago`)),
       h('td', { class: 'lag' }, lag(n, leader)),
-      h('td', { class: 'state' }, n.StateDescription),
+      h('td', { class: 'state' }, h('span', { class: 'state-text' }, n.StateDescription), catchUp(n)),
       h('td', { class: 'connections mono' },
         h('span', { class: 'counts', title: 'accepted / rejected (invalid key) / established' },
           `${n.ConnectionsAccepted} / ${n.ConnectionsRejectedInvalidKey} / ${n.ConnectionsEstablished}`),

@@ -48,8 +48,35 @@ pub struct SnapshotPlan {
     pub files: Vec<SnapshotFile>,
 }
 
+impl SnapshotPlan {
+    /// The bytes the plan's files add up to (an error past 2^64).
+    pub fn total_bytes(&self) -> Result<u64, StoreError> {
+        self.files
+            .iter()
+            .try_fold(0u64, |sum, f| sum.checked_add(f.len))
+            .ok_or_else(|| {
+                StoreError::Mismatch("the snapshot's files add up past 2^64 bytes".into())
+            })
+    }
+}
+
 /// Fetches `max_len` bytes of file `name` from `offset` at the source.
 pub type FetchChunk<'a> = dyn FnMut(&str, u64, usize) -> Result<Vec<u8>, StoreError> + 'a;
+
+/// What an install has staged, reported as it goes (for a caller showing
+/// progress): until an error, every byte of the plan is reported once,
+/// either kept or fetched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Staged {
+    /// Bytes already in place: staged by an earlier, interrupted copy, or
+    /// an identical local file linked in.
+    Kept(u64),
+    /// Bytes fetched from the source and written to the staging folder.
+    Fetched(u64),
+}
+
+/// Receives [`Staged`] reports.
+pub type StageProgress<'a> = dyn FnMut(Staged) + 'a;
 
 /// Subfolders of `Stream/` that hold set-aside data and survive a snapshot install.
 const KEPT_DIRS: [&str; 2] = [super::recover::DAMAGED_DIR, "diverged"];
@@ -145,21 +172,17 @@ impl Store {
 /// Makes the (closed) store in `dir` a copy of the planned one, fetching
 /// chunks with `fetch(name, offset, max_len)`. Resumable: call again after
 /// any error. Refuses to start when the copy would cross the disk floor.
+/// What is staged is reported to `progress` as it goes.
 pub fn install_snapshot(
     dir: &Path,
     plan: &SnapshotPlan,
     disk_floor_bytes: u64,
     fetch: &mut FetchChunk<'_>,
+    progress: &mut StageProgress<'_>,
 ) -> Result<(), StoreError> {
     let staging = sibling(dir, ".staging");
     prepare_staging(&staging, &plan.store_id)?;
-    let needed = plan
-        .files
-        .iter()
-        .try_fold(0u64, |sum, f| sum.checked_add(f.len))
-        .ok_or_else(|| {
-            StoreError::Mismatch("the snapshot's files add up past 2^64 bytes".into())
-        })?;
+    let needed = plan.total_bytes()?;
     let available = available_bytes(&staging).map_err(StoreError::io("statvfs", &staging))?;
     if available < needed.saturating_add(disk_floor_bytes) {
         return Err(StoreError::DiskFull {
@@ -174,7 +197,7 @@ pub fn install_snapshot(
                 file.name
             )));
         }
-        stage_file(dir, &staging, file, fetch)?;
+        stage_file(dir, &staging, file, fetch, progress)?;
     }
     let m = Manifest::from_bytes(&plan.manifest, &staging.join(MANIFEST))?;
     if m.store_id != plan.store_id {
@@ -212,12 +235,14 @@ fn stage_file(
     staging: &Path,
     file: &SnapshotFile,
     fetch: &mut FetchChunk<'_>,
+    progress: &mut StageProgress<'_>,
 ) -> Result<(), StoreError> {
     let path = staging.join(&file.name);
     let have = fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     if have > file.len || (have == file.len && crc_of(&path, file.len)? != Some(file.crc)) {
         fs::remove_file(&path).map_err(StoreError::io("remove", &path))?;
     } else if have == file.len && path.exists() {
+        progress(Staged::Kept(file.len));
         return Ok(());
     }
     let local = dir.join(&file.name);
@@ -226,6 +251,7 @@ fn stage_file(
         && crc_of(&local, file.len)? == Some(file.crc)
     {
         fs::hard_link(&local, &path).map_err(StoreError::io("link", &path))?;
+        progress(Staged::Kept(file.len));
         return Ok(());
     }
     let mut out = OpenOptions::new()
@@ -234,6 +260,9 @@ fn stage_file(
         .open(&path)
         .map_err(StoreError::io("open", &path))?;
     let mut at = out.metadata().map_err(StoreError::io("stat", &path))?.len();
+    if at > 0 {
+        progress(Staged::Kept(at));
+    }
     while at < file.len {
         let want = ((file.len - at) as usize).min(CHUNK_BYTES);
         let chunk = fetch(&file.name, at, want)?;
@@ -247,6 +276,7 @@ fn stage_file(
         out.write_all(&chunk)
             .map_err(StoreError::io("write", &path))?;
         at += chunk.len() as u64;
+        progress(Staged::Fetched(chunk.len() as u64));
     }
     out.sync_all().map_err(StoreError::io("fsync", &path))?;
     if crc_of(&path, file.len)? != Some(file.crc) {
@@ -328,9 +358,10 @@ impl Store {
         &self,
         plan: &SnapshotPlan,
         fetch: &mut FetchChunk<'_>,
+        progress: &mut StageProgress<'_>,
     ) -> Result<(), StoreError> {
         let mut w = self.writer();
-        install_snapshot(&self.dir, plan, w.opts.disk_floor_bytes, fetch)?;
+        install_snapshot(&self.dir, plan, w.opts.disk_floor_bytes, fetch, progress)?;
         self.rebuild_in_place(&mut w, &plan.store_id)
     }
 }

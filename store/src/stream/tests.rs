@@ -393,7 +393,7 @@ fn a_snapshot_plan_whose_file_lengths_overflow_is_refused() {
         panic!("{name:?} fetched")
     };
     let dir = parent.path().join("Stream");
-    let err = snapshot::install_snapshot(&dir, &plan, 0, &mut fetch).unwrap_err();
+    let err = snapshot::install_snapshot(&dir, &plan, 0, &mut fetch, &mut |_| {}).unwrap_err();
     assert!(matches!(err, StoreError::Mismatch(_)), "{err}");
     assert!(!dir.exists());
 }
@@ -424,7 +424,7 @@ fn a_snapshot_copies_the_store_resumes_after_interruption_then_history_continues
         served += 1;
         a.read_chunk(name, off, len.min(700))
     };
-    assert!(snapshot::install_snapshot(&b_dir, &plan, 0, &mut failing).is_err());
+    assert!(snapshot::install_snapshot(&b_dir, &plan, 0, &mut failing, &mut |_| {}).is_err());
     assert!(!b_dir.exists(), "nothing half-copied is put in place");
     let mut fetched = 0usize;
     let mut fetch = |name: &str, off: u64, len: usize| {
@@ -432,12 +432,24 @@ fn a_snapshot_copies_the_store_resumes_after_interruption_then_history_continues
         fetched += c.len();
         Ok(c)
     };
-    snapshot::install_snapshot(&b_dir, &plan, 0, &mut fetch).unwrap();
+    let (mut kept, mut reported) = (0u64, 0u64);
+    let mut progress = |s: snapshot::Staged| match s {
+        snapshot::Staged::Kept(n) => kept += n,
+        snapshot::Staged::Fetched(n) => reported += n,
+    };
+    snapshot::install_snapshot(&b_dir, &plan, 0, &mut fetch, &mut progress).unwrap();
     let total: u64 = plan.files.iter().map(|f| f.len).sum();
+    assert_eq!(plan.total_bytes().unwrap(), total);
     assert!(
         (fetched as u64) < total,
         "the interrupted copy was resumed, not restarted"
     );
+    assert_eq!(reported, fetched as u64, "every fetched byte is reported");
+    assert!(
+        kept > 0,
+        "what the first attempt staged is reported as kept"
+    );
+    assert_eq!(kept + reported, total, "every byte is reported once");
     assert!(!parent.path().join("Stream.staging").exists());
 
     a.append_events(&events(50, 3, 1)).unwrap();
@@ -529,9 +541,11 @@ fn an_open_store_installs_a_snapshot_in_place_and_then_follows_history() {
     }
     let b = Store::open(&b_dir, o.clone()).unwrap();
     let plan = a.snapshot_plan();
-    b.install_snapshot_in_place(&plan, &mut |name: &str, off: u64, len: usize| {
-        a.read_chunk(name, off, len)
-    })
+    b.install_snapshot_in_place(
+        &plan,
+        &mut |name: &str, off: u64, len: usize| a.read_chunk(name, off, len),
+        &mut |_| {},
+    )
     .unwrap();
     assert_eq!(b.generation(), plan.generation);
     assert_eq!(b.status().store_id, a.status().store_id);

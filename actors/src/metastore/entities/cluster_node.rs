@@ -41,6 +41,16 @@ pub struct Model {
     pub refused_forged_leader: i64,
     /// Forwarded requests whose proof of membership was refused.
     pub refused_forged_forwarding: i64,
+    /// Bytes of its snapshot copy the node holds (null unless it copies one).
+    pub catch_up_copied_bytes: Option<i64>,
+    /// Bytes that snapshot's files add up to.
+    pub catch_up_total_bytes: Option<i64>,
+    /// Bytes fetched per second since that copy started (null while unknown).
+    pub catch_up_bytes_per_second: Option<i64>,
+    /// Seconds that copy has left at that rate (null while unknown).
+    pub catch_up_seconds_left: Option<i64>,
+    /// When that copy started.
+    pub catch_up_started_at: Option<DateTimeUtc>,
 }
 
 /// `cluster_nodes` has no relations.

@@ -158,3 +158,36 @@ fn a_start_that_fails_says_why_and_leaves_nothing_running() {
     svc.ok(&["start"]);
     svc.ok(&["stop"]);
 }
+
+/// `metastore to-postgresql` on a running node's storage root is refused,
+/// naming the node's process, and changes nothing: the node would go on
+/// writing the embedded metastore. Once the node is stopped it goes ahead.
+#[test]
+fn metastore_to_postgresql_is_refused_while_the_node_runs() {
+    let db = cli_support::TestDatabase::create();
+    let mut svc = Service::new();
+    svc.0.init_secret_key();
+    svc.ok(&["start"]);
+    let pid = svc.pid();
+    let arg = format!("--connection-string={}", db.url);
+    let out = svc.0.run(&["metastore", "to-postgresql", &arg]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && said.contains("cannot be moved while the node runs")
+            && said.contains(&format!("process {pid}"))
+            && said.contains("skein service stop"),
+        "{said}"
+    );
+    assert!(
+        !svc.0
+            .ok(&["secret", "list"])
+            .contains("metastore.postgres.connectionString"),
+        "the node still uses its embedded metastore"
+    );
+    assert_eq!(svc.0.get("/health").0, 200, "the running node is untouched");
+
+    svc.ok(&["stop"]);
+    let moved = svc.0.ok(&["metastore", "to-postgresql", &arg]);
+    assert!(moved.contains("Stored the connection string"), "{moved}");
+}

@@ -19,7 +19,7 @@ use skein_actors::metastore::{redact, Metastore};
 use super::{block_on, Context};
 use crate::client::progress;
 use crate::metastore_url::{postgres_url, POSTGRES_SECRET};
-use crate::storage;
+use crate::{run_lock, storage};
 
 /// `skein metastore ...`
 #[derive(Debug, Subcommand)]
@@ -30,7 +30,7 @@ pub enum MetastoreCommand {
     /// Copy the embedded metastore into PostgreSQL and use PostgreSQL from now on
     #[command(
         name = "to-postgresql",
-        after_help = "Examples:\n  skein metastore to-postgresql --connection-string=\"postgres://skein:pw@db.example.local/skein\"\n  skein metastore to-postgresql --connection-string=\"Host=db;Database=skein;Username=skein;Password=pw\" --force\n\nStop the node first. The connection string is stored encrypted (needs storage.secretKey);\nthe embedded metastore is kept. Running the command again changes nothing."
+        after_help = "Examples:\n  skein metastore to-postgresql --connection-string=\"postgres://skein:pw@db.example.local/skein\"\n  skein metastore to-postgresql --connection-string=\"Host=db;Database=skein;Username=skein;Password=pw\" --force\n\nStop the node first. The connection string is stored encrypted (needs storage.secretKey);\nthe embedded metastore is kept. Running the command again changes nothing.\nWhile a node runs on this storage root the command is refused, naming its process."
     )]
     ToPostgresql(ToPostgresqlArgs),
     /// Seq's move to SQL Server: refused with a pointer to `to-postgresql`
@@ -98,6 +98,11 @@ fn to_postgresql(
         .verify_key()
         .context("the configured storage.secretKey cannot open the stored secrets")?;
     ctx.root.ensure()?;
+    // A running node would go on writing the embedded metastore after the
+    // copy: refuse, naming it; and hold its claim on the storage root, so
+    // that no node starts on it until the copy is done.
+    let _claim = run_lock::claim(ctx.root.path())
+        .context("the metastore cannot be moved while the node runs on it")?;
     storage::create_private_dir(&ctx.root.metastore_dir())?;
     storage::touch_private_file(&ctx.root.metastore_db())?;
     let source_url = Metastore::sqlite_url(&ctx.root.metastore_db());

@@ -10,8 +10,7 @@ use skein_actors::replication::endpoint::{self, SenderHub};
 use skein_actors::replication::{ClusterKey, ClusterSetup, ReplicationState};
 use skein_actors::NodeActors;
 
-use crate::cli::node::CLUSTER_KEY_SECRET;
-use crate::secrets::SecretStore;
+use crate::secrets::{SecretStore, CLUSTER_KEY_SECRET};
 use crate::settings::runtime::{NodeRole, RuntimeConfig};
 use crate::tls::NodeTls;
 

@@ -2,6 +2,8 @@
 //!
 //! - [`cli`]: the clap command line, one file per command group, and
 //!   [`cli::run`], which executes a parsed command.
+//! - [`context`]: what the node and every command start from (storage root,
+//!   environment) and what they give (settings, runtime config, secrets).
 //! - [`storage`]: the storage root layout and private (0700/0600) file writing.
 //! - [`settings`]: the layered [`settings::Settings`] (defaults → `skein.json`
 //!   → `SKEIN_*`), the key registry and the validated runtime config.
@@ -14,6 +16,7 @@
 //! - [`api`]: the actix-web HTTP API.
 //! - [`ui`]: the admin web UI, embedded in the binary and served at `/`.
 //! - [`node`]: `skein run`, wiring store, metastore, actors and HTTP server.
+//! - [`first_admin`]: the first-run administrator a starting node creates.
 //! - [`run_lock`]: the running node's claim on its storage root
 //!   (`skein.pid`, one process per event store).
 //! - [`cluster_port`]: the cluster port (replication WebSocket) and the
@@ -27,6 +30,8 @@ pub mod api;
 pub mod cli;
 pub mod client;
 pub mod cluster_port;
+pub mod context;
+pub mod first_admin;
 pub mod listen;
 pub mod metastore_url;
 pub mod node;

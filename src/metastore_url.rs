@@ -11,8 +11,7 @@ use url::Url;
 use crate::secrets::{SecretStore, SecretsError};
 use crate::storage::{self, StorageError, StorageRoot};
 
-/// The secret holding the PostgreSQL connection string.
-pub const POSTGRES_SECRET: &str = "metastore.postgres.connectionString";
+pub use crate::secrets::POSTGRES_SECRET;
 
 /// Errors raised while locating the metastore.
 #[derive(Debug, thiserror::Error)]

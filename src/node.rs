@@ -12,14 +12,13 @@ use anyhow::{bail, Context as _};
 use skein_actors::cluster_coordinator::{ClusterTiming, CoordinatorConfig, Start};
 use skein_actors::messages::RefreshSettings;
 use skein_actors::messages::Role;
-use skein_actors::metastore::sea_orm::DbBackend;
 use skein_actors::metastore::Metastore;
 use skein_actors::{ClusterCoordinator, NodeActors, SettingsFollower};
 use skein_store::{Store, StoreOptions};
 use url::Url;
 
 use crate::api::{self, AppState, Credentials, Metrics};
-use crate::cli::Context;
+use crate::context::Context;
 use crate::metastore_url::{metastore_url, POSTGRES_SECRET};
 use crate::settings::runtime::{NodeRole, RuntimeConfig};
 use crate::tls::{NodeNames, NodeTls};
@@ -104,7 +103,7 @@ async fn serve(
     let term = store.status().term;
     // Leadership from the shared metastore (ClusterCoordinator).
     let timing = ClusterTiming::from_env(|k| std::env::var(k).ok());
-    let shared = role != Role::Standalone && metastore.backend() != DbBackend::Sqlite;
+    let shared = role != Role::Standalone && metastore.is_shared();
     let start = match shared {
         true => ClusterCoordinator::decide(&metastore, &instance_name, role, term, &timing).await,
         false => Start {
@@ -250,7 +249,7 @@ async fn announce_auth(
     env: &std::collections::HashMap<String, String>,
     required: bool,
 ) -> anyhow::Result<()> {
-    if let Some(name) = crate::cli::user::create_first_admin(metastore, env).await? {
+    if let Some(name) = crate::first_admin::create_first_admin(metastore, env).await? {
         log::info!("created the first administrator `{name}` from the first-run variables");
     }
     if !required {

@@ -243,11 +243,18 @@ impl SecretStore {
     }
 }
 
+/// The secret holding the cluster authentication key.
+pub const CLUSTER_KEY_SECRET: &str = "cluster.authenticationKey";
+/// The secret holding the PFX files' password.
+pub const CERTIFICATE_PASSWORD_SECRET: &str = "certificates.defaultPassword";
+/// The secret holding the PostgreSQL connection string.
+pub const POSTGRES_SECRET: &str = "metastore.postgres.connectionString";
+
 /// Every secret name Skein reads.
 pub const KNOWN_SECRETS: &[&str] = &[
-    crate::cli::node::CLUSTER_KEY_SECRET,
-    crate::tls::certificates::CERTIFICATE_PASSWORD_SECRET,
-    crate::metastore_url::POSTGRES_SECRET,
+    CLUSTER_KEY_SECRET,
+    CERTIFICATE_PASSWORD_SECRET,
+    POSTGRES_SECRET,
 ];
 
 /// Refuses a name Skein does not read, pointing Seq's SQL Server
@@ -407,7 +414,7 @@ mod tests {
 
         let wrong = SecretStore::new(&root, Some(SecretKey::generate().unwrap()));
         assert!(matches!(
-            wrong.set(crate::cli::node::CLUSTER_KEY_SECRET, "x"),
+            wrong.set(CLUSTER_KEY_SECRET, "x"),
             Err(SecretsError::WrongKey(_))
         ));
         assert!(matches!(
@@ -420,7 +427,7 @@ mod tests {
         ));
         let missing = SecretStore::new(&root, None);
         assert!(matches!(
-            missing.set(crate::cli::node::CLUSTER_KEY_SECRET, "x"),
+            missing.set(CLUSTER_KEY_SECRET, "x"),
             Err(SecretsError::MissingKey)
         ));
         assert!(matches!(

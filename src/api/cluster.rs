@@ -30,7 +30,7 @@ use skein_actors::cluster_coordinator::{ClusterError, ClusterTiming, GetNodeRow}
 use skein_actors::messages::{DemoteLeader, DemoteReport, Role};
 use skein_actors::metastore::cluster::{Leadership, NodeRow};
 // chrono as the metastore's rows carry it (the binary has no chrono of its own).
-use skein_actors::metastore::sea_orm::sea_query::value::prelude::chrono::{DateTime, Utc};
+use chrono::{DateTime, Utc};
 use skein_actors::node_supervisor::GetRole;
 use skein_actors::replication::CatchUpProgress;
 use skein_actors::ClusterCoordinator;

@@ -1,7 +1,6 @@
 //! The cluster view computed from node rows.
 
 use super::*;
-use skein_actors::metastore::sea_orm::sea_query::value::prelude::chrono;
 
 fn row(name: &str, role: &str, generation: (u64, u64), synced_ms_ago: Option<i64>) -> NodeRow {
     let now = Utc::now();

@@ -4,7 +4,6 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use skein_actors::messages::{AppendError, IngestError};
-use skein_actors::metastore::sea_orm::DbErr;
 use skein_actors::metastore::MetastoreError;
 use skein_store::StoreError;
 
@@ -116,10 +115,7 @@ impl From<MetastoreError> for ApiError {
             MetastoreError::NotFound { .. } => ApiError::NotFound(e.to_string()),
             MetastoreError::Invalid(m) | MetastoreError::Ambiguous(m) => ApiError::BadRequest(m),
             // An unreachable metastore is an outage the client may retry.
-            MetastoreError::Connect { .. }
-            | MetastoreError::Db(DbErr::Conn(_) | DbErr::ConnectionAcquire(_)) => {
-                ApiError::Unavailable(e.to_string())
-            }
+            e if e.is_unreachable() => ApiError::Unavailable(e.to_string()),
             other => ApiError::Internal(other.to_string()),
         }
     }
@@ -134,7 +130,7 @@ impl From<actix::MailboxError> for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use skein_actors::metastore::sea_orm::RuntimeErr;
+    use skein_actors::metastore::sea_orm::{DbErr, RuntimeErr};
 
     /// Found by the chaos suite (metastore cut, seed 0x5eedc4a4): ingestion
     /// answered 500 "metastore query failed: Connection Error: …" while the

@@ -43,8 +43,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
-use crate::secrets::SecretStore;
-use crate::settings::{RuntimeConfig, Settings};
+pub use crate::context::{process_env, Context};
 use crate::storage::StorageRoot;
 
 const EXAMPLES: &str = "\
@@ -111,38 +110,6 @@ pub enum Command {
     /// Load generators that measure a server
     #[command(subcommand)]
     Bench(bench::BenchCommand),
-}
-
-/// What every command needs: the storage root and the environment.
-pub struct Context<'a> {
-    /// The node's storage root.
-    pub root: StorageRoot,
-    /// The environment (`SKEIN_*` overrides), injected for tests.
-    pub env: &'a HashMap<String, String>,
-}
-
-impl Context<'_> {
-    /// The layered settings.
-    pub fn settings(&self) -> anyhow::Result<Settings> {
-        Settings::load(&self.root, self.env).context("cannot load configuration")
-    }
-
-    /// The validated runtime configuration.
-    pub fn runtime(&self) -> anyhow::Result<RuntimeConfig> {
-        Ok(RuntimeConfig::from_settings(&self.settings()?)?)
-    }
-
-    /// The secret store opened with the configured key (if any).
-    pub fn secrets(&self) -> anyhow::Result<SecretStore> {
-        Ok(SecretStore::new(&self.root, self.runtime()?.secret_key))
-    }
-}
-
-/// The process environment as UTF-8 pairs (others are skipped, not fatal).
-pub fn process_env() -> HashMap<String, String> {
-    std::env::vars_os()
-        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-        .collect()
 }
 
 /// Executes a parsed command against the storage root it names.

@@ -22,8 +22,7 @@ use crate::metastore_url::{metastore_url, POSTGRES_SECRET};
 use crate::settings::keys;
 use crate::storage::write_private_file;
 
-/// The secret holding the cluster authentication key.
-pub const CLUSTER_KEY_SECRET: &str = "cluster.authenticationKey";
+pub use crate::secrets::CLUSTER_KEY_SECRET;
 
 /// The lease `node lead` takes: none. The node renews it when it runs (it
 /// may renew an expired lease as long as nobody has taken a newer term);

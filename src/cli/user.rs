@@ -1,26 +1,19 @@
 //! `skein user`: users, managed offline against the node's metastore (the
-//! embedded SQLite file, or the shared PostgreSQL database), and the
-//! first-run administrator created from `SKEIN_FIRSTRUN_ADMINUSERNAME` and
-//! `SKEIN_FIRSTRUN_ADMINPASSWORDHASH`.
+//! embedded SQLite file, or the shared PostgreSQL database). The first-run
+//! administrator is the node's own business ([`crate::first_admin`]).
 //!
 //! Passwords are only ever read from standard input (`--password-stdin`),
 //! never from the command line, where other users could see them.
 
-use std::collections::HashMap;
 use std::io::Write;
 
 use anyhow::{bail, Context as _};
 use clap::{Args, Subcommand};
-use skein_actors::metastore::users::{check_password_hash, hash_password};
+use skein_actors::metastore::users::hash_password;
 use skein_actors::metastore::{Metastore, Role};
 
 use super::{block_on, Context};
 use crate::metastore_url::metastore_url;
-
-/// The first administrator's name, created on first start when no user exists.
-pub const FIRSTRUN_USERNAME: &str = "SKEIN_FIRSTRUN_ADMINUSERNAME";
-/// Their password hash, from `skein config hash`.
-pub const FIRSTRUN_HASH: &str = "SKEIN_FIRSTRUN_ADMINPASSWORDHASH";
 
 /// `skein user ...`
 #[derive(Debug, Subcommand)]
@@ -189,33 +182,4 @@ pub(super) fn read_password() -> anyhow::Result<String> {
         bail!("no password on standard input");
     }
     Ok(password.to_owned())
-}
-
-/// Creates the first administrator from the first-run variables when the
-/// metastore has no user yet; returns their name when one was created.
-pub async fn create_first_admin(
-    metastore: &Metastore,
-    env: &HashMap<String, String>,
-) -> anyhow::Result<Option<String>> {
-    let name = env
-        .get(FIRSTRUN_USERNAME)
-        .map(|s| s.trim())
-        .filter(|s| !s.is_empty());
-    let hash = env
-        .get(FIRSTRUN_HASH)
-        .map(|s| s.trim())
-        .filter(|s| !s.is_empty());
-    let (name, hash) = match (name, hash) {
-        (None, None) => return Ok(None),
-        (Some(n), Some(h)) => (n, h),
-        _ => bail!("{FIRSTRUN_USERNAME} and {FIRSTRUN_HASH} must be set together"),
-    };
-    check_password_hash(hash).with_context(|| format!("{FIRSTRUN_HASH} is not usable"))?;
-    if metastore.count_users().await? > 0 {
-        return Ok(None);
-    }
-    metastore
-        .create_user(name, hash, Role::Administrator)
-        .await?;
-    Ok(Some(name.to_owned()))
 }

@@ -20,8 +20,7 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 
 use super::names::{self, NodeNames};
 
-/// The secret holding the PFX files' password.
-pub const CERTIFICATE_PASSWORD_SECRET: &str = "certificates.defaultPassword";
+pub use crate::secrets::CERTIFICATE_PASSWORD_SECRET;
 
 /// Why a certificate cannot be used.
 #[derive(Debug, thiserror::Error)]

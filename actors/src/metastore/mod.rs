@@ -41,6 +41,18 @@ pub use settings::setting_names;
 pub use signals::{NewSignal, Signal};
 pub use users::{LoginOutcome, Role, UserInfo};
 
+impl MetastoreError {
+    /// Whether the metastore could not be reached (an outage a caller may
+    /// retry), rather than a query that failed.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(
+            self,
+            MetastoreError::Connect { .. }
+                | MetastoreError::Db(DbErr::Conn(_) | DbErr::ConnectionAcquire(_))
+        )
+    }
+}
+
 /// Errors raised by the metastore.
 #[derive(Debug, thiserror::Error)]
 pub enum MetastoreError {
@@ -133,6 +145,12 @@ impl Metastore {
     /// Which database this is (SQLite or PostgreSQL).
     pub fn backend(&self) -> DbBackend {
         self.db.get_database_backend()
+    }
+
+    /// Whether several nodes can share this metastore (PostgreSQL, not the
+    /// embedded SQLite file).
+    pub fn is_shared(&self) -> bool {
+        self.backend() != DbBackend::Sqlite
     }
 
     /// Closes every pooled connection.

@@ -9,9 +9,9 @@
 //! Passwords are hashed (argon2id) on a blocking thread and never shown.
 
 use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use skein_actors::metastore::sea_orm::prelude::DateTimeUtc;
 use skein_actors::metastore::users::hash_password;
 use skein_actors::metastore::{Role, UserInfo};
 use skein_store::event::format_timestamp;
@@ -50,7 +50,7 @@ pub fn entity(u: &UserInfo, links: &Links) -> Value {
 }
 
 /// A timestamp as the API writes them.
-pub fn utc(t: DateTimeUtc) -> Option<String> {
+pub fn utc(t: DateTime<Utc>) -> Option<String> {
     t.timestamp_nanos_opt()
         .map(|n| format_timestamp(Timestamp(n)))
 }

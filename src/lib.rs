@@ -23,6 +23,9 @@
 //!   node's replication setup.
 //! - [`listen`]: where listeners bind (peer-facing `localhost` binds every
 //!   interface).
+//! - [`systemd`]: systemd's notify protocol (ready, reloading, stopping).
+//! - [`log_file`]: `Logs/skein.log` of a node started by `skein service`,
+//!   rotated at a size cap.
 //! - [`tls`]: PFX certificates under `Certificates/` for `https://`/`wss://`
 //!   listeners (reloadable) and the roots peers are verified against.
 
@@ -33,11 +36,13 @@ pub mod cluster_port;
 pub mod context;
 pub mod first_admin;
 pub mod listen;
+pub mod log_file;
 pub mod metastore_url;
 pub mod node;
 pub mod run_lock;
 pub mod secrets;
 pub mod settings;
 pub mod storage;
+pub mod systemd;
 pub mod tls;
 pub mod ui;

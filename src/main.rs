@@ -16,8 +16,22 @@ fn main() -> ExitCode {
         skein::cli::Command::Run(_) => "info,sqlx=warn,sea_orm_migration=warn,actix_server=warn",
         _ => "warn,sqlx=warn",
     };
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_filter))
-        .init();
+    let mut logger =
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_filter));
+    // `skein run --log-file`: records go to the rotated file.
+    if let skein::cli::Command::Run(args) = &cli.command {
+        match args.open_log_file() {
+            Ok(Some(file)) => {
+                logger.target(env_logger::Target::Pipe(Box::new(file)));
+            }
+            Ok(None) => {}
+            Err(e) => {
+                eprintln!("error: {}", skein::cli::error_message(&e));
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    logger.init();
     let env = skein::cli::process_env();
     match skein::cli::run(cli, &env, &mut std::io::stdout().lock()) {
         Ok(()) => ExitCode::SUCCESS,

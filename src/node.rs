@@ -200,16 +200,19 @@ async fn serve(
         }
         log::info!("listening on {} (bound to {})", l.uri(), l.binds.join(", "));
     }
-    eprintln!(
-        "skein {} {READY} {}",
-        env!("CARGO_PKG_VERSION"),
-        describe(&listeners)
-    );
+    // SIGHUP is caught before the node says it is ready.
     actix_web::rt::spawn(crate::tls::reload_on_sighup(tls, move || {
         if let Some(state) = &verified_leader {
             state.verify_leader_again();
         }
     }));
+    actix_web::rt::spawn(crate::systemd::stopping_on_signal());
+    eprintln!(
+        "skein {} {READY} {}",
+        env!("CARGO_PKG_VERSION"),
+        describe(&listeners)
+    );
+    crate::systemd::ready(&describe(&listeners));
     match cluster_server {
         Some(cluster) => {
             futures_util::future::try_join(server.run(), cluster).await?;

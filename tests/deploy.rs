@@ -284,6 +284,14 @@ fn the_systemd_unit_passes_systemd_analyze_verify() {
     let analyze = program(&["/usr/bin/systemd-analyze"], "systemd");
     let shipped = std::fs::read_to_string(repo().join("deploy/skein.service")).unwrap();
     assert!(shipped.contains("ExecStart=/usr/local/bin/skein run"));
+    // The node speaks sd_notify (tests/systemd.rs) and reloads on SIGHUP.
+    for line in [
+        "Type=notify",
+        "NotifyAccess=main",
+        "ExecReload=/bin/kill -HUP $MAINPID",
+    ] {
+        assert!(shipped.lines().any(|l| l == line), "{line}");
+    }
     let dir = tempfile::tempdir().unwrap();
     let unit = dir.path().join("skein.service");
     // The binary the unit names must exist for verify: point it at ours.

@@ -77,6 +77,15 @@ fn service_start_runs_the_node_in_the_background_until_service_stop() {
     // The command has returned; the node answers on its own.
     assert_eq!(svc.0.get("/health").0, 200);
     let pid = svc.pid();
+    // The node writes (and rotates) Logs/skein.log itself.
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+    let log_file = svc.0.root().join("Logs").join("skein.log");
+    let expected = format!("run\0--log-file\0{}\0", log_file.display());
+    assert!(
+        String::from_utf8_lossy(&cmdline).contains(&expected),
+        "{:?}",
+        String::from_utf8_lossy(&cmdline)
+    );
     let event = "{\"@t\":\"2026-01-01T00:00:00Z\",\"@mt\":\"Kept {N}\",\"N\":1}\n";
     assert_eq!(svc.0.post("/ingest/clef", CLEF, event.as_bytes()).0, 201);
 
@@ -190,4 +199,124 @@ fn metastore_to_postgresql_is_refused_while_the_node_runs() {
     svc.ok(&["stop"]);
     let moved = svc.0.ok(&["metastore", "to-postgresql", &arg]);
     assert!(moved.contains("Stored the connection string"), "{moved}");
+}
+
+/// `skein run` started by a test, killed when dropped.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_log_file_is_rotated_at_its_cap_keeping_a_few_files() {
+    use std::os::unix::fs::PermissionsExt as _;
+    use std::os::unix::net::UnixDatagram;
+    use std::time::Duration;
+
+    let node = ClusterNode::new("rot");
+    let logs = tempfile::tempdir().unwrap();
+    let log = logs.path().join("skein.log");
+    // Each SIGHUP logs one line; the node says READY=1 after it (tests/systemd.rs).
+    let socket_path = logs.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let mut buf = [0u8; 4096];
+    let mut wait_ready = || {
+        let n = socket.recv(&mut buf).expect("a notification");
+        String::from_utf8_lossy(&buf[..n]).starts_with("READY=1")
+    };
+    let cap = 4096;
+    let child = node
+        .command()
+        .env("SKEIN_API_LISTENURIS", node.url())
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env("RUST_LOG", "info")
+        .args(["run", "--log-file"])
+        .arg(&log)
+        .args(["--log-file-max-bytes", &cap.to_string()])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let running = Running(child);
+    assert!(wait_ready(), "the node is ready");
+    let pid = running.0.id() as i32;
+    // Enough lines for more rotations than files kept (each ~150 bytes).
+    for _ in 0..200 {
+        // SAFETY: signalling the node this test started.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGHUP) }, 0);
+        while !wait_ready() {} // RELOADING=1, then READY=1
+    }
+    let mut names: Vec<String> = std::fs::read_dir(logs.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("skein.log"))
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "skein.log",
+            "skein.log.1",
+            "skein.log.2",
+            "skein.log.3",
+            "skein.log.4"
+        ],
+        "the current file and four rotated ones"
+    );
+    for name in &names {
+        let meta = std::fs::metadata(logs.path().join(name)).unwrap();
+        assert!(meta.len() <= cap, "{name} holds {} bytes", meta.len());
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{name}");
+    }
+    let older = std::fs::read_to_string(logs.path().join("skein.log.4")).unwrap();
+    assert!(
+        !older.contains("ready: listening on"),
+        "the oldest files were dropped:\n{older}"
+    );
+    assert!(
+        older.contains("SIGHUP:") && older.len() as u64 > cap / 2,
+        "{older}"
+    );
+    drop(running);
+}
+
+#[test]
+fn bad_log_file_flags_are_refused_and_change_nothing() {
+    let node = ClusterNode::new("badlog");
+    let logs = tempfile::tempdir().unwrap();
+    let log = logs.path().join("skein.log");
+    let log_arg = log.display().to_string();
+    for (args, says) in [
+        (
+            vec!["run", "--log-file", &log_arg, "--log-file-max-bytes", "100"],
+            "--log-file-max-bytes",
+        ),
+        (
+            vec!["run", "--log-file", &log_arg, "--log-file-max-bytes", "ten"],
+            "--log-file-max-bytes",
+        ),
+        (
+            vec!["run", "--log-file-max-bytes", "8192"],
+            "--log-file <FILE>",
+        ),
+        (
+            vec!["run", "--log-file", "/no/such/dir/skein.log"],
+            "cannot open the log file /no/such/dir/skein.log",
+        ),
+    ] {
+        let out = node.run(&args);
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        assert!(said.contains(says), "{args:?}: {said}");
+        assert!(!log.exists(), "{args:?} created the log file");
+        assert!(!node.root().exists(), "{args:?} touched the storage root");
+    }
 }

@@ -1,8 +1,15 @@
 //! `GET /metrics` in Prometheus text format: events and bytes ingested,
-//! requests by route and status with latency histograms, the store's
-//! size, event count and generation, and on a clustered node replication
-//! ([`replication`]). Always this node's own (a follower never proxies it).
+//! requests by route, method and status with latency histograms (every
+//! label value from a fixed set: [`labels`]), the build, the node's role and
+//! term and the store's fsync latencies ([`node`]), the store's size, event
+//! count and generation, the process's CPU, memory and file descriptors
+//! ([`process`]), and on a clustered node replication ([`replication`]).
+//! Always this node's own (a follower never proxies it). The README's
+//! "Metrics" section lists every metric.
 
+pub mod labels;
+mod node;
+mod process;
 mod replication;
 
 use std::time::Duration;
@@ -14,20 +21,24 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
-use skein_actors::messages::Role;
+use skein_actors::messages::{GetHealth, Role};
 use skein_actors::node_supervisor::GetRole;
 use skein_store::stream::StoreStatus;
+use skein_store::Store;
 
+use self::node::NodeSnapshot;
+use self::process::ProcessSnapshot;
 use self::replication::ReplicationSnapshot;
 use super::AppState;
 
-/// Labels of one request count.
+/// Labels of one request count (values from [`labels`]).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
     route: String,
-    method: String,
-    status: u16,
+    method: &'static str,
+    status: String,
 }
 
 /// Labels of one latency histogram.
@@ -65,6 +76,11 @@ impl Default for Metrics {
             generation_write: Gauge::default(),
             registry: Registry::default(),
         };
+        registry.register(
+            "build",
+            "The running skein build (value 1)",
+            Info::new(vec![("version", env!("CARGO_PKG_VERSION"))]),
+        );
         registry.register(
             "ingested_events",
             "Events stored by ingestion",
@@ -116,12 +132,13 @@ impl Metrics {
         self.bytes.inc_by(bytes);
     }
 
-    /// Counts a finished request.
+    /// Counts a finished request (`route` is a matched pattern or
+    /// `unmatched`; the method and status are bounded here).
     pub fn request(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
         let labels = RequestLabels {
             route: route.to_owned(),
-            method: method.to_owned(),
-            status,
+            method: labels::method(method),
+            status: labels::status(status),
         };
         self.requests.get_or_create(&labels).inc();
         self.latency
@@ -131,11 +148,13 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
-    /// The exposition text, with store gauges taken from `status` and, on a
-    /// clustered node, replication's metrics from `replication` as seen in `role`.
+    /// The exposition text, with store gauges taken from `status` and
+    /// `store`, the node's role and term from `node` and, on a clustered
+    /// node, replication's metrics from `replication` as seen in its role.
     pub fn render(
         &self,
-        status: &StoreStatus,
+        (status, store): (&StoreStatus, &Store),
+        node: Option<(Role, u64)>,
         replication: Option<(&skein_actors::replication::ReplicationState, Role)>,
     ) -> String {
         self.store_bytes.set(status.bytes as i64);
@@ -145,9 +164,18 @@ impl Metrics {
         let mut out = String::new();
         let fail = "writing to a String cannot fail";
         encode_registry(&mut out, &self.registry).expect(fail);
+        let mut registry = Registry::with_prefix("skein");
+        let fsync = store.fsync_latency();
+        registry.register_collector(Box::new(NodeSnapshot { role: node, fsync }));
+        encode_registry(&mut out, &registry).expect(fail);
+        let mut registry = Registry::with_prefix("process");
+        registry.register_collector(Box::new(ProcessSnapshot::read()));
+        encode_registry(&mut out, &registry).expect(fail);
         if let Some((state, role)) = replication {
             let (leading, following) = (role.accepts_writes(), role == Role::Follower);
-            let snapshot = ReplicationSnapshot::read(state, status.generation, leading, following);
+            let bytes_after = |g| store.bytes_after(g);
+            let at = (status.generation, &bytes_after as &dyn Fn(_) -> u64);
+            let snapshot = ReplicationSnapshot::read(state, at, leading, following);
             let mut registry = Registry::with_prefix("skein_replication");
             registry.register_collector(Box::new(snapshot));
             encode_registry(&mut out, &registry).expect(fail);
@@ -165,6 +193,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let store = state.actors.store.clone();
     let status = web::block(move || store.status()).await;
+    // Role and term as /health reports them (the health reporter's view).
+    let node = state.actors.health.send(GetHealth).await.ok();
+    let node = node.map(|h| (h.role, h.term));
     let role = match &state.actors.cluster {
         Some(_) => state.actors.supervisor.send(GetRole).await.ok(),
         None => None,
@@ -174,7 +205,11 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     match status {
         Ok(status) => HttpResponse::Ok()
             .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-            .body(state.metrics.render(&status, replication)),
+            .body(
+                state
+                    .metrics
+                    .render((&status, &state.actors.store), node, replication),
+            ),
         Err(e) => {
             HttpResponse::ServiceUnavailable().json(serde_json::json!({ "Error": e.to_string() }))
         }

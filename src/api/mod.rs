@@ -146,13 +146,14 @@ fn has_get(pattern: Option<&str>) -> bool {
         .any(|(method, p, _)| *method == Method::GET && pattern == Some(*p))
 }
 
-/// Middleware: counts every request by route pattern, method and status.
+/// Middleware: counts every request by route pattern, method and status
+/// (each label bounded to a fixed set: [`metrics::labels`]).
 pub async fn record_metrics(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
-    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+    let route = metrics::labels::route(req.match_pattern());
     let method = req.method().to_string();
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let res = next.call(req).await?;

@@ -1,10 +1,12 @@
 //! `skein service start | stop | restart | status`: the node as a
 //! background service on its storage root — the guide's `seq service start`.
 //!
-//! `start` runs `skein --storage ROOT run` detached (its own session, no
-//! terminal), its output appended to `Logs/skein.log`, and waits until the
-//! node says it is listening; when the node stops instead, the reason (the
-//! log's new lines) is the command's error. Whether a node runs is read from
+//! `start` runs `skein --storage ROOT run --log-file Logs/skein.log`
+//! detached (its own session, no terminal): the node appends its output
+//! there and rotates the file at 10 MiB, keeping 4 older ones
+//! ([`crate::log_file`]). `start` waits until the node says it is
+//! listening; when the node stops instead, the reason (the log's new lines)
+//! is the command's error. Whether a node runs is read from
 //! its claim on the root ([`crate::run_lock`]), so `start` on a running node
 //! and `stop` on a stopped one change nothing and succeed, as systemd's do.
 //! `stop` sends SIGTERM (in-flight requests finish; everything acknowledged
@@ -38,7 +40,8 @@ pub const STOP_TIMEOUT: Duration = Duration::from_secs(60);
 #[command(
     after_help = "Examples:\n  skein service start\n  skein service status\n  \
 skein --storage /srv/skein service stop\n\n\
-The output goes to Logs/skein.log under the storage root. Under systemd use \
+The output goes to Logs/skein.log under the storage root, rotated at 10 MiB \
+(Logs/skein.log.1 … .4 kept). Under systemd use \
 `systemctl start|stop|status skein` with deploy/skein.service instead."
 )]
 pub enum ServiceCommand {
@@ -113,13 +116,17 @@ fn start(ctx: &Context, out: &mut dyn Write) -> anyhow::Result<()> {
         .mode(0o600)
         .open(&path)
         .with_context(|| format!("cannot open {}", path.display()))?;
-    let from = log.seek(SeekFrom::End(0))?;
+    let mut from = log.seek(SeekFrom::End(0))?;
     let exe = std::env::current_exe().context("cannot find the skein executable")?;
     let mut command = Command::new(exe);
+    // The node opens and rotates the file itself; until it does (a refused
+    // command line), its output goes there through these descriptors too.
     command
         .arg("--storage")
         .arg(root)
         .arg("run")
+        .arg("--log-file")
+        .arg(&path)
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log.try_clone()?);
@@ -134,8 +141,14 @@ fn start(ctx: &Context, out: &mut dyn Write) -> anyhow::Result<()> {
     }
     let mut child = command.spawn().context("cannot start `skein run`")?;
     let started = Instant::now();
+    let mut said = String::new();
     loop {
-        let said = new_lines(&mut log, from)?;
+        said.push_str(&new_lines(&mut log, &mut from)?);
+        // Rotated meanwhile: the rest is in the new file.
+        if let Some(current) = replaced(&log, &path) {
+            (log, from) = (current, 0);
+            said.push_str(&new_lines(&mut log, &mut from)?);
+        }
         if let Some(line) = said.lines().find(|l| l.contains(READY)) {
             writeln!(out, "{}", line.trim())?;
             writeln!(
@@ -165,12 +178,21 @@ fn start(ctx: &Context, out: &mut dyn Write) -> anyhow::Result<()> {
     }
 }
 
-/// What the log holds from `from` on.
-fn new_lines(log: &mut std::fs::File, from: u64) -> anyhow::Result<String> {
+/// What the log holds from `from` on; `from` moves past it.
+fn new_lines(log: &mut std::fs::File, from: &mut u64) -> anyhow::Result<String> {
     let mut bytes = Vec::new();
-    log.seek(SeekFrom::Start(from))?;
+    log.seek(SeekFrom::Start(*from))?;
     log.read_to_end(&mut bytes)?;
+    *from += bytes.len() as u64;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// The file now at `path` when it is no longer `log` (the node rotated it).
+fn replaced(log: &std::fs::File, path: &Path) -> Option<std::fs::File> {
+    use std::os::unix::fs::MetadataExt as _;
+    let (was, now) = (log.metadata().ok()?, std::fs::metadata(path).ok()?);
+    let moved = (was.dev(), was.ino()) != (now.dev(), now.ino());
+    moved.then(|| std::fs::File::open(path).ok()).flatten()
 }
 
 fn stop(root: &Path, out: &mut dyn Write) -> anyhow::Result<()> {

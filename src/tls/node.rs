@@ -94,22 +94,33 @@ impl NodeTls {
 
 /// Reloads `tls`'s certificates on every SIGHUP, for as long as the node
 /// runs, then calls `reloaded` (which has connections verified with the old
-/// roots verified again).
-pub async fn reload_on_sighup(tls: Arc<NodeTls>, reloaded: impl Fn()) {
+/// roots verified again); systemd is told of each reload
+/// ([`crate::systemd::reloading`]). SIGHUP is caught from this call on
+/// (call it on the runtime before saying the node is ready: a SIGHUP not
+/// caught would end the process); the returned future handles them.
+pub fn reload_on_sighup(
+    tls: Arc<NodeTls>,
+    reloaded: impl Fn(),
+) -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{signal, SignalKind};
-    let mut hangups = match signal(SignalKind::hangup()) {
-        Ok(s) => s,
-        Err(e) => {
-            log::warn!("cannot listen for SIGHUP (certificates reload on restart only): {e}");
-            return;
+    let hangups = signal(SignalKind::hangup());
+    async move {
+        let mut hangups = match hangups {
+            Ok(s) => s,
+            Err(e) => {
+                log::warn!("cannot listen for SIGHUP (certificates reload on restart only): {e}");
+                return;
+            }
+        };
+        while hangups.recv().await.is_some() {
+            crate::systemd::reloading();
+            let (n, cas) = tls.reload();
+            log::info!(
+                "SIGHUP: {n} listener certificate(s) reloaded; peers verified with the system \
+                 roots and {cas} CA certificate(s) from Certificates/"
+            );
+            reloaded();
+            crate::systemd::reloaded();
         }
-    };
-    while hangups.recv().await.is_some() {
-        let (n, cas) = tls.reload();
-        log::info!(
-            "SIGHUP: {n} listener certificate(s) reloaded; peers verified with the system roots \
-             and {cas} CA certificate(s) from Certificates/"
-        );
-        reloaded();
     }
 }

@@ -6,7 +6,7 @@
 //!   the cluster port, frames and bytes sent (and the snapshot share of them),
 //!   bytes received;
 //! - on a leader, per follower (label `follower`): connected, operations
-//!   behind the leader, seconds since its last acknowledgement; a follower
+//!   and bytes behind the leader, seconds since its last acknowledgement; a follower
 //!   that had a session since start but has none now is listed as not connected;
 //! - on a follower: connected to the leader, seconds since the last sync,
 //!   operations behind the leader's last announced generation.
@@ -32,6 +32,8 @@ pub struct ReplicationSnapshot {
     traffic: TrafficCounters,
     /// On a leader: each follower that had a session since start, `None` once gone.
     followers: Option<BTreeMap<String, Option<FollowerInfo>>>,
+    /// On a leader: the segment bytes each connected follower lacks.
+    bytes_behind: BTreeMap<String, u64>,
     /// On a follower: its session with the leader.
     leader: Option<LeaderSession>,
     /// Milliseconds since the Unix epoch at the scrape.
@@ -40,10 +42,12 @@ pub struct ReplicationSnapshot {
 
 impl ReplicationSnapshot {
     /// Reads `state`; `leading` (with the leader's `generation`) shows the
-    /// followers, otherwise `following` shows the session with the leader.
+    /// followers, with the bytes each lacks from `bytes_after` (the store's
+    /// bytes after a generation), otherwise `following` shows the session
+    /// with the leader.
     pub fn read(
         state: &ReplicationState,
-        generation: Generation,
+        (generation, bytes_after): (Generation, &dyn Fn(Generation) -> u64),
         leading: bool,
         following: bool,
     ) -> ReplicationSnapshot {
@@ -65,10 +69,16 @@ impl ReplicationSnapshot {
             }
             by_name
         });
+        let bytes_behind = followers
+            .iter()
+            .flatten()
+            .filter_map(|(name, f)| Some((name.clone(), bytes_after(f.as_ref()?.generation))))
+            .collect();
         ReplicationSnapshot {
             counters: state.counters(),
             traffic: state.traffic(),
             followers,
+            bytes_behind,
             leader: following.then(|| state.leader_session()),
             now_ms: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -182,6 +192,14 @@ impl Collector for ReplicationSnapshot {
                 None,
             );
             per_follower(&mut e, lag, rows, |f| f.map(|f| f.ops_behind))?;
+            let lag_bytes = (
+                "follower_lag",
+                "Segment bytes (batches) this leader holds after the follower's generation",
+                Some(Unit::Bytes),
+            );
+            per_follower(&mut e, lag_bytes, rows, |f| {
+                f.and_then(|f| self.bytes_behind.get(&f.node).map(|b| *b as i64))
+            })?;
             let ack = (
                 "follower_last_ack_age",
                 "Time since the follower last acknowledged a generation",
@@ -239,7 +257,13 @@ mod tests {
         state.follower_established(id, "b", Generation { model: 0, write: 2 });
         state.frame_sent(100, false);
         let leader = Generation { model: 1, write: 5 };
-        let text = render(ReplicationSnapshot::read(&state, leader, true, false));
+        let bytes = |g: Generation| 1000 * (leader.ops() - g.ops());
+        let text = render(ReplicationSnapshot::read(
+            &state,
+            (leader, &bytes),
+            true,
+            false,
+        ));
         for line in [
             "skein_replication_sessions_accepted_total 1",
             "skein_replication_sessions_established_total 1",
@@ -248,6 +272,7 @@ mod tests {
             "skein_replication_sent_bytes_total 100",
             "skein_replication_follower_connected{follower=\"b\"} 1",
             "skein_replication_follower_lag_operations{follower=\"b\"} 4",
+            "skein_replication_follower_lag_bytes{follower=\"b\"} 4000",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
         }
@@ -257,12 +282,18 @@ mod tests {
         );
         assert!(!text.contains("leader_connected"), "{text}");
         state.follower_gone(id);
-        let text = render(ReplicationSnapshot::read(&state, leader, true, false));
+        let text = render(ReplicationSnapshot::read(
+            &state,
+            (leader, &bytes),
+            true,
+            false,
+        ));
         assert!(
             text.contains("skein_replication_follower_connected{follower=\"b\"} 0"),
             "{text}"
         );
         assert!(!text.contains("follower_lag_operations{"), "{text}");
+        assert!(!text.contains("follower_lag_bytes{"), "{text}");
     }
 
     #[test]
@@ -278,9 +309,10 @@ mod tests {
             s.last_sync_at = serde_json::from_str("\"2020-01-01T00:00:00Z\"").ok();
         });
         state.frame_received(42);
+        let none = |_: Generation| 0;
         let text = render(ReplicationSnapshot::read(
             &state,
-            Generation::ZERO,
+            (Generation::ZERO, &none),
             false,
             true,
         ));

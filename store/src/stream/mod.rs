@@ -12,6 +12,7 @@
 //! - [`diverge`]: where two copies' histories part; setting aside a tail
 //!   only this copy holds.
 //! - `disk`: free-space checks for the disk floor.
+//! - [`latency`]: the fsync latency histogram appends update.
 
 mod commit;
 mod disk;
@@ -19,6 +20,7 @@ pub mod diverge;
 mod error;
 pub mod history;
 pub mod index;
+pub mod latency;
 pub mod manifest;
 pub mod read;
 mod recover;
@@ -33,6 +35,7 @@ use std::time::Duration;
 pub use diverge::{common_point, SetAside};
 pub use error::{StoreError, TooOld};
 pub use index::BlockRef;
+pub use latency::{FsyncLatency, LatencySnapshot, FSYNC_BUCKETS};
 pub use manifest::TermStart;
 pub use read::Order;
 pub use writer::AppendReceipt;
@@ -98,6 +101,7 @@ pub struct Store {
     index: Arc<RwLock<BlockIndex>>,
     published: Arc<Mutex<Generation>>,
     write_clock: Arc<disk::WriteClock>,
+    fsync_latency: Arc<FsyncLatency>,
 }
 
 impl Store {
@@ -122,6 +126,7 @@ impl Store {
             index: w.index.clone(),
             published: w.published.clone(),
             write_clock: w.write_clock.clone(),
+            fsync_latency: w.fsync_latency.clone(),
             writer: Mutex::new(w),
             commit: GroupCommit::default(),
         })
@@ -177,6 +182,7 @@ impl Store {
         fresh.index = self.index.clone();
         fresh.published = self.published.clone();
         fresh.write_clock = self.write_clock.clone();
+        fresh.fsync_latency = self.fsync_latency.clone();
         fresh.term = fresh.term.max(w.term);
         fresh.publish();
         *w = fresh;
@@ -192,6 +198,23 @@ impl Store {
     /// fsync) so far; None when no write is in progress. Never waits.
     pub fn write_waiting(&self) -> Option<std::time::Duration> {
         self.write_clock.waiting()
+    }
+
+    /// How long appends (group commits and replicated batches) have waited
+    /// on fsync since the store was opened. Never waits.
+    pub fn fsync_latency(&self) -> LatencySnapshot {
+        self.fsync_latency.snapshot()
+    }
+
+    /// Segment bytes (block headers and payloads) of the batches this store
+    /// holds after generation `g`: how far behind a copy at `g` is, in bytes.
+    pub fn bytes_after(&self, g: Generation) -> u64 {
+        let index = self.index.read().expect("index lock");
+        index
+            .blocks_after(g)
+            .iter()
+            .map(|b| b.header.block_len())
+            .sum()
     }
 
     /// The current generation (never waits for an fsync in flight).

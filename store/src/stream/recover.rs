@@ -82,6 +82,7 @@ pub(crate) fn open(
         index: Arc::new(RwLock::new(index)),
         published: Arc::new(Mutex::new(generation)),
         write_clock: Arc::default(),
+        fsync_latency: Arc::default(),
         buf: Vec::new(),
     })
 }

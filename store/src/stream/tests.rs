@@ -598,3 +598,20 @@ fn a_block_whose_arrival_numbers_overflow_opens_without_panicking() {
     let s = Store::open(dir.path(), opts()).unwrap();
     assert_eq!(s.generation(), Generation { model: 1, write: 1 });
 }
+
+#[test]
+fn appends_record_their_fsyncs_and_bytes_after_measures_what_a_copy_lacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path(), opts()).unwrap();
+    assert_eq!(s.fsync_latency().count, 0);
+    let first = s.append_events(&events(0, 3, 1)).unwrap().generation;
+    s.append_events(&events(1, 5, 1)).unwrap();
+    let latency = s.fsync_latency();
+    assert_eq!(latency.count, 2);
+    assert!(latency.sum_seconds > 0.0);
+    let total = s.bytes_after(Generation::ZERO);
+    assert_eq!(total, s.status().bytes, "one segment holds every block");
+    let second = s.bytes_after(first);
+    assert!(second > 0 && second < total, "{second} of {total}");
+    assert_eq!(s.bytes_after(s.generation()), 0);
+}

@@ -11,6 +11,7 @@ use std::time::Instant;
 use super::disk::{available_bytes, WriteClock};
 use super::error::StoreError;
 use super::index::BlockIndex;
+use super::latency::FsyncLatency;
 use super::manifest::{self, Manifest, ModelOp, OpRecord, SealInfo, TermStart};
 use super::segment::{self, BlockMeta};
 use super::StoreOptions;
@@ -89,6 +90,9 @@ pub(crate) struct Writer {
     /// Runs while [`Writer::write_blocks`] waits on the disk (shared with
     /// the [`super::Store`], which reads it without the lock).
     pub write_clock: Arc<WriteClock>,
+    /// Durations of the fsyncs in [`Writer::write_blocks`] (shared with the
+    /// [`super::Store`], which reads it without the lock).
+    pub fsync_latency: Arc<FsyncLatency>,
     pub buf: Vec<u8>,
 }
 
@@ -162,10 +166,12 @@ impl Writer {
         }
         let start = active.len;
         self.write_clock.start();
-        let written = active
-            .file
-            .write_all_at(&self.buf, start)
-            .and_then(|_| active.file.sync_data());
+        let written = active.file.write_all_at(&self.buf, start).and_then(|_| {
+            let synced = Instant::now();
+            let done = active.file.sync_data();
+            self.fsync_latency.record(synced.elapsed());
+            done
+        });
         self.write_clock.stop();
         if let Err(e) = written {
             let undone = active

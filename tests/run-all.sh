@@ -130,6 +130,26 @@ command -v openssl >/dev/null || apt_install openssl
 awk '$1 ~ /^slowdisk:/ && $3 == "fuse" {print $2}' /proc/mounts | while read -r m; do umount -l "$m" || true; done
 # --- end of the FUSE section -------------------------------------------------
 
+# --- The Rust toolchain of rust-toolchain.toml ------------------------------
+# rustup does not install a pinned toolchain on first use: install it (with
+# rustfmt and clippy, as the file says) when it is missing. A machine that
+# cannot download it but whose stable toolchain is that very version (a
+# sandbox without the network) gets the pinned name linked to stable.
+if command -v rustup >/dev/null; then
+  channel=$(sed -n 's/^channel = "\(.*\)"$/\1/p' rust-toolchain.toml)
+  if ! rustup toolchain list | grep -q "^$channel-"; then
+    log "rustup toolchain install ($channel, from rust-toolchain.toml)"
+    if ! rustup toolchain install; then
+      stable=$(rustup run stable rustc -vV)
+      grep -qx "release: $channel" <<<"$stable" || { echo "cannot install Rust $channel" >&2; exit 1; }
+      host=$(sed -n 's/^host: //p' <<<"$stable")
+      ln -s "$(rustup run stable rustc --print sysroot)" "${RUSTUP_HOME:-$HOME/.rustup}/toolchains/$channel-$host"
+      log "linked Rust $channel to the installed stable toolchain (the same version)"
+    fi
+  fi
+fi
+# --- end of the Rust toolchain section ---------------------------------------
+
 # --- Rust checks and tests --------------------------------------------------
 log "cargo fmt --check"
 cargo fmt --all -- --check

@@ -12,15 +12,17 @@
 //! - [`RetryPolicy`]: retries of 5xx answers and transport failures with
 //!   exponential backoff.
 //! - [`batch`]: CLEF / JSON lines read into request bodies of N events.
-//! - [`dataset`]: the deterministic synthetic dataset of the benchmarks.
+//! - [`dataset`]: the deterministic synthetic dataset of the benchmarks
+//!   (the store crate's generator, which its benches use too).
 //! - [`load`]: concurrent, optionally paced posting of pre-built bodies with
 //!   an acknowledgement-latency histogram.
 //! - [`progress`]: progress bars on stderr and number formatting.
 
 pub mod batch;
-pub mod dataset;
 pub mod load;
 pub mod progress;
+
+pub use skein_store::dataset;
 
 use std::future::Future;
 use std::time::Duration;

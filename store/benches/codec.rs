@@ -1,7 +1,7 @@
 //! Block codec: compression ratio, encode and decode+visit throughput.
 //!
-//! The shared dataset (~290 B/event) is parsed with `parse_clef` into
-//! 1,000-event batches (not timed), then:
+//! The benchmark dataset (`skein_store::dataset`, ~290 B/event) is parsed
+//! with `parse_clef` into 1,000-event batches (not timed), then:
 //! - every batch is encoded with `encode_block` on 2 threads: goal ≥ 400,000
 //!   events/s, and raw CLEF bytes / block bytes (headers included) ≥ 6;
 //! - every block is decoded with `decode_block` and every field of every

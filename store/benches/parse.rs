@@ -1,8 +1,8 @@
 //! CLEF parsing throughput on one core.
 //!
-//! The shared dataset (~290 B/event) is split into 1,000-line bodies, as
-//! clients batch them, and every body is parsed on this thread with
-//! `parse_clef`. Goal: ≥ 1,000,000 events/s. Also reports the legacy JSON
+//! The benchmark dataset (`skein_store::dataset`, ~290 B/event) is split
+//! into 1,000-line bodies, as clients batch them, and every body is parsed on
+//! this thread with `parse_clef`. Goal: ≥ 1,000,000 events/s. Also reports the legacy JSON
 //! parser and the CLEF writer on the same events, for reference.
 
 mod common;

@@ -1,4 +1,4 @@
-//! Search benchmarks on the shared dataset (`SKEIN_BENCH_EVENTS`, default 1M),
+//! Search benchmarks on the benchmark dataset (`SKEIN_BENCH_EVENTS`, default 1M),
 //! with the goals of issue 3 (2 cores):
 //!
 //! - `@Level = 'Error'` count — goal < 100 ms;

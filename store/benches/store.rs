@@ -1,4 +1,4 @@
-//! Store benchmarks on the shared dataset (`SKEIN_BENCH_EVENTS`, default 1M).
+//! Store benchmarks on the benchmark dataset (`SKEIN_BENCH_EVENTS`, default 1M).
 //!
 //! - durable append of pre-parsed 1,000-event batches from 4 writer threads
 //!   (each thread encodes its batch, then appends; group commit shares fsyncs)

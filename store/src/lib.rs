@@ -7,6 +7,8 @@
 //!   [`EventView`] trait that owned events and decoded views share.
 //! - [`generation`]: the two-part [`Generation`] (`model.write`).
 //! - [`block`]: the block format: header, columnar compressed payload.
+//! - [`dataset`]: the deterministic synthetic CLEF dataset that the
+//!   benchmarks (these benches and `skein bench ingest`) generate.
 //! - [`query`]: Seq's filter language and SQL-style queries over [`EventView`]s.
 //! - [`search`]: pages of matching events, counts and queries over a
 //!   [`Store`], scanning only the columns a filter reads.
@@ -14,6 +16,7 @@
 //!   commit, recovery, retention, ordered reads, history and snapshots.
 
 pub mod block;
+pub mod dataset;
 pub mod event;
 pub mod generation;
 pub mod query;

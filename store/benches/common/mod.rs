@@ -1,14 +1,14 @@
-//! Shared benchmark plumbing: the shared CLEF dataset and figure reporting.
+//! Shared benchmark plumbing: the benchmark dataset and figure reporting.
 //!
-//! The dataset comes from `../shared/bench/gen-clef.py` (beside the repository
-//! root, or `SKEIN_GEN_CLEF`), generated once into `target/bench-data/`.
+//! The dataset is generated in memory by [`skein_store::dataset`] (seed
+//! [`DEFAULT_SEED`]), the generator `skein bench ingest` uses too.
 //! `SKEIN_BENCH_EVENTS` sets the event count (default 1,000,000).
 
 #![allow(dead_code)]
 
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
+
+use skein_store::dataset::{self, DEFAULT_SEED};
 
 /// The number of events the benchmarks use.
 pub fn event_count() -> usize {
@@ -18,31 +18,9 @@ pub fn event_count() -> usize {
         .unwrap_or(1_000_000)
 }
 
-fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// The shared dataset as raw CLEF bytes, generating it on first use.
+/// The dataset as raw CLEF bytes, `event_count()` events.
 pub fn dataset() -> Vec<u8> {
-    let n = event_count();
-    let dir = workspace_root().join("target").join("bench-data");
-    std::fs::create_dir_all(&dir).expect("create target/bench-data");
-    let path = dir.join(format!("events-{n}.clef"));
-    if !path.exists() {
-        let script = std::env::var_os("SKEIN_GEN_CLEF")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| workspace_root().join("../shared/bench/gen-clef.py"));
-        let tmp = path.with_extension("tmp");
-        let status = Command::new("python3")
-            .arg(&script)
-            .arg(n.to_string())
-            .arg(&tmp)
-            .status()
-            .unwrap_or_else(|e| panic!("run {}: {e}", script.display()));
-        assert!(status.success(), "{} failed", script.display());
-        std::fs::rename(&tmp, &path).expect("rename dataset");
-    }
-    std::fs::read(&path).expect("read dataset")
+    dataset::clef(event_count() as u64, DEFAULT_SEED)
 }
 
 /// Runs `f` `runs` times and returns the fastest wall time.

@@ -12,21 +12,10 @@ mod support;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use cluster::{wait_for, ClusterNode as Node, CLEF};
+use cluster::{metric_samples as samples, wait_for, ClusterNode as Node, CLEF};
 use support::{request, Server};
 
 const EVENT: &[u8] = b"{\"@t\":\"2026-01-01T00:00:00Z\",\"@mt\":\"m {N}\",\"N\":1}\n";
-
-/// Every sample of `text` (name with labels → value).
-fn samples(text: &str) -> HashMap<String, f64> {
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| {
-            let (name, value) = l.rsplit_once(' ')?;
-            Some((name.to_owned(), value.parse().ok()?))
-        })
-        .collect()
-}
 
 fn scrape(node: &Server) -> (String, HashMap<String, f64>) {
     let (status, text) = node.get("/metrics");

@@ -9,11 +9,11 @@ use actix::prelude::*;
 use skein_store::Store;
 
 use crate::messages::{
-    ComponentHealth, GetHealth, HealthReport, HealthStatus, ReportHealth, Role, RoleChanged,
+    ComponentHealth, GetHealth, HealthReport, HealthStatus, ReportHealth, RequireActors, Role,
+    RoleChanged,
 };
 
-/// A required actor whose mailbox must be open for the node to be healthy.
-pub type Liveness = Box<dyn Fn() -> bool + Send>;
+pub use crate::messages::health::Liveness;
 
 /// How long one write may wait on the disk before the node reports itself
 /// unhealthy: a commit stalled this long holds every acknowledgement back.
@@ -129,5 +129,15 @@ impl Handler<GetHealth> for HealthReporter {
 
     fn handle(&mut self, _: GetHealth, _: &mut Context<Self>) -> MessageResult<GetHealth> {
         MessageResult(self.report())
+    }
+}
+
+impl Handler<RequireActors> for HealthReporter {
+    type Result = ();
+
+    fn handle(&mut self, msg: RequireActors, _: &mut Context<Self>) {
+        for (name, alive) in msg.0 {
+            self.require(name, alive);
+        }
     }
 }

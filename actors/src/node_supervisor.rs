@@ -10,15 +10,9 @@ use skein_store::Store;
 
 use crate::health_reporter::HealthReporter;
 use crate::ingestor::Ingestor;
-use crate::messages::{ReportHealth, Role, RoleChanged};
-use crate::replication::receiver::StopReceiver;
+use crate::messages::{GetRole, ReportHealth, RequireActors, Role, RoleChanged, StopReceiver};
 use crate::replication::{ClusterSetup, ReplicationReceiver};
 use crate::store_writer::StoreWriter;
-
-/// Ask the supervisor for the current role and term.
-#[derive(Debug, Message)]
-#[rtype(result = "(Role, u64)")]
-pub struct GetRole;
 
 /// The supervisor of one node's actors.
 pub struct NodeSupervisor {
@@ -94,21 +88,6 @@ impl NodeActors {
             supervisor,
             store,
             cluster,
-        }
-    }
-}
-
-/// Tells the health reporter which actors must be running.
-#[derive(Message)]
-#[rtype(result = "()")]
-struct RequireActors(Vec<(&'static str, crate::health_reporter::Liveness)>);
-
-impl Handler<RequireActors> for HealthReporter {
-    type Result = ();
-
-    fn handle(&mut self, msg: RequireActors, _: &mut Context<Self>) {
-        for (name, alive) in msg.0 {
-            self.require(name, alive);
         }
     }
 }

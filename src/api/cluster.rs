@@ -31,7 +31,7 @@ use skein_actors::messages::{DemoteLeader, DemoteReport, Role};
 use skein_actors::metastore::cluster::{Leadership, NodeRow};
 // chrono as the metastore's rows carry it (the binary has no chrono of its own).
 use chrono::{DateTime, Utc};
-use skein_actors::node_supervisor::GetRole;
+use skein_actors::messages::GetRole;
 use skein_actors::replication::CatchUpProgress;
 use skein_actors::ClusterCoordinator;
 

@@ -23,8 +23,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
+use skein_actors::messages::GetRole;
 use skein_actors::messages::{GetHealth, Role};
-use skein_actors::node_supervisor::GetRole;
 use skein_store::stream::StoreStatus;
 use skein_store::Store;
 

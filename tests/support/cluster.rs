@@ -380,13 +380,7 @@ impl ClusterNode {
     pub fn metrics(&self) -> HashMap<String, f64> {
         let (status, text) = self.get("/metrics");
         assert_eq!(status, 200, "{text}");
-        text.lines()
-            .filter(|l| !l.starts_with('#'))
-            .filter_map(|l| {
-                let (name, value) = l.rsplit_once(' ')?;
-                Some((name.to_owned(), value.parse().ok()?))
-            })
-            .collect()
+        metric_samples(&text)
     }
 
     /// The store generation `/health` reports (`model.write`).
@@ -425,6 +419,17 @@ impl Drop for ClusterNode {
             }
         }
     }
+}
+
+/// Every sample of a Prometheus text (name with labels → value).
+pub fn metric_samples(text: &str) -> HashMap<String, f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let (name, value) = l.rsplit_once(' ')?;
+            Some((name.to_owned(), value.parse().ok()?))
+        })
+        .collect()
 }
 
 /// Polls `done` every 50 ms until it holds; panics after `limit`.

@@ -49,3 +49,8 @@ pub struct DemoteReport {
     /// The new leader.
     pub new_leader: String,
 }
+
+/// Stops the replication receiver (the node is no longer a follower).
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct StopReceiver;

@@ -50,3 +50,11 @@ pub struct HealthReport {
     /// Every component's latest report.
     pub components: Vec<ComponentHealth>,
 }
+
+/// Whether a required actor runs (its mailbox is open).
+pub type Liveness = Box<dyn Fn() -> bool + Send>;
+
+/// Tells the health reporter which actors must be running, by name.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RequireActors(pub Vec<(&'static str, Liveness)>);

@@ -17,10 +17,12 @@ pub mod role;
 pub mod settings;
 pub mod store;
 
-pub use cluster::{DemoteLeader, DemoteReport, ReplicationReported};
-pub use health::{ComponentHealth, GetHealth, HealthReport, HealthStatus, ReportHealth};
+pub use cluster::{DemoteLeader, DemoteReport, ReplicationReported, StopReceiver};
+pub use health::{
+    ComponentHealth, GetHealth, HealthReport, HealthStatus, ReportHealth, RequireActors,
+};
 pub use ingest::{IngestBody, IngestError, IngestFormat, Ingested};
-pub use role::{Role, RoleChanged};
+pub use role::{GetRole, Role, RoleChanged};
 pub use settings::{RefreshSettings, SettingsRead, SettingsSnapshot};
 pub use store::{
     AppendBatch, AppendError, GenerationAdvanced, GetStoreStatus, SubscribeGenerations,

@@ -30,6 +30,11 @@ impl Role {
     }
 }
 
+/// Ask the supervisor for the current role and term.
+#[derive(Debug, Message)]
+#[rtype(result = "(Role, u64)")]
+pub struct GetRole;
+
 /// The node's role changed (delivered to NodeSupervisor, which tells the
 /// role-dependent actors).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Message)]

@@ -11,8 +11,9 @@ use skein_store::Store;
 
 use super::sender::ReplicationSender;
 use super::ClusterSetup;
+use crate::messages::GetRole;
 use crate::messages::{ReportHealth, SubscribeGenerations};
-use crate::node_supervisor::{GetRole, NodeSupervisor};
+use crate::node_supervisor::NodeSupervisor;
 
 /// What the cluster endpoint needs (registered as `web::Data`).
 pub struct SenderHub {

@@ -27,12 +27,7 @@ use super::timing::{
     BACKOFF_MAX, BACKOFF_MIN, HANDSHAKE_TIMEOUT, IDLE_TIMEOUT, MAX_FRAME_BYTES, UNHEALTHY_AFTER,
 };
 use super::{blocking, ClusterSetup, ReplicationError, ReplicationState};
-use crate::messages::{ComponentHealth, ReportHealth};
-
-/// Stops the receiver (the node is no longer a follower).
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub struct StopReceiver;
+use crate::messages::{ComponentHealth, ReportHealth, StopReceiver};
 
 /// The follower's replication actor.
 pub struct ReplicationReceiver {

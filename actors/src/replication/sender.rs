@@ -29,8 +29,9 @@ use super::seal::SessionSeal;
 use super::source::{self, NextOps};
 use super::timing::{HANDSHAKE_TIMEOUT, HEARTBEAT, IDLE_TIMEOUT, MAX_UNACKED_FRAMES};
 use super::{ClusterSetup, ReplicationError};
+use crate::messages::GetRole;
 use crate::messages::{GenerationAdvanced, ReportHealth, Role, SubscribeGenerations};
-use crate::node_supervisor::{GetRole, NodeSupervisor};
+use crate::node_supervisor::NodeSupervisor;
 
 pub(super) enum Phase {
     AwaitHello,

@@ -127,3 +127,21 @@ pub enum ReplicationError {
     #[error("the trusted CAs were reloaded: reconnecting to verify the leader again")]
     TrustReloaded,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The wire format's errors read, in logs and in the reasons sent to a
+    /// peer, as they did before it had a crate of its own.
+    #[test]
+    fn wire_errors_read_as_replication_errors_did() {
+        let read = |e: WireError| ReplicationError::from(e).to_string();
+        assert_eq!(read(WireError::Malformed("x".into())), "malformed frame: x");
+        assert_eq!(
+            read(WireError::Encode("x".into())),
+            "cannot encode a frame: x"
+        );
+        assert_eq!(read(WireError::Config("x".into())), "x");
+    }
+}

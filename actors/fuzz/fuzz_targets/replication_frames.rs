@@ -36,9 +36,8 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use skein_actors_fuzz::protocol::{sample_frames, Frame};
-use skein_actors_fuzz::seal::SessionSeal;
-use skein_actors_fuzz::ClusterKey;
+use skein_wire::protocol::sample_frames;
+use skein_wire::{ClusterKey, Frame, SessionSeal};
 use skein_store::stream::history::HistoryItem;
 use skein_store::stream::manifest::{ModelOp, OpRecord, SealInfo};
 use skein_store::stream::snapshot::{install_snapshot, SnapshotFile, SnapshotPlan};

@@ -1,8 +1,9 @@
 //! Replication from the leader to its followers over WebSocket on the
 //! cluster port.
 //!
-//! - [`protocol`]: the wire frames (MessagePack, versioned).
-//! - [`auth`]: challenge–response with the cluster key (HMAC-SHA256).
+//! - [`protocol`], [`auth`], [`seal`]: the wire format, from the
+//!   `skein-wire` crate: frames (MessagePack, versioned), challenge–response
+//!   with the cluster key (HMAC-SHA256), sealing of a session's frames.
 //! - [`state`]: what replication reports: per-follower positions on the
 //!   leader, the session on a follower, connection counters.
 //! - [`refusals`]: what this node refused from peers, counted by kind.
@@ -20,14 +21,11 @@
 //! - [`catch_up`]: that copy's progress: bytes copied of the total, the
 //!   rate and time left, the log line.
 
-pub mod auth;
 pub mod catch_up;
 pub mod endpoint;
 pub mod freshness;
-pub mod protocol;
 pub mod receiver;
 pub mod refusals;
-pub mod seal;
 pub mod sender;
 pub mod set_aside;
 pub mod snapshot_copy;
@@ -36,11 +34,11 @@ pub mod state;
 
 use std::time::Duration;
 
-pub use auth::ClusterKey;
 pub use catch_up::CatchUpProgress;
 pub use receiver::ReplicationReceiver;
 pub use refusals::{RefusalCounts, Refusals};
 pub use sender::ReplicationSender;
+pub use skein_wire::{auth, protocol, seal, ClusterKey, WireError};
 pub use state::{
     FollowerInfo, LeaderSession, ReplicationCounters, ReplicationState, TrafficCounters,
 };
@@ -102,12 +100,10 @@ pub struct ClusterSetup {
 /// Why replication failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ReplicationError {
-    /// A frame could not be decoded.
-    #[error("malformed frame: {0}")]
-    Malformed(String),
-    /// A frame could not be encoded.
-    #[error("cannot encode a frame: {0}")]
-    Encode(String),
+    /// The wire format refused a frame (malformed, unsealed, not
+    /// encodable) or the cluster key.
+    #[error(transparent)]
+    Wire(#[from] WireError),
     /// A frame arrived that the session's state does not allow.
     #[error("unexpected {0} frame")]
     Unexpected(&'static str),
@@ -126,11 +122,26 @@ pub enum ReplicationError {
     /// The local store refused an operation.
     #[error("store: {0}")]
     Store(#[from] skein_store::StoreError),
-    /// Replication is misconfigured.
-    #[error("{0}")]
-    Config(String),
     /// The trusted CAs were reloaded; the session reconnects to verify the
     /// leader's certificate again.
     #[error("the trusted CAs were reloaded: reconnecting to verify the leader again")]
     TrustReloaded,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The wire format's errors read, in logs and in the reasons sent to a
+    /// peer, as they did before it had a crate of its own.
+    #[test]
+    fn wire_errors_read_as_replication_errors_did() {
+        let read = |e: WireError| ReplicationError::from(e).to_string();
+        assert_eq!(read(WireError::Malformed("x".into())), "malformed frame: x");
+        assert_eq!(
+            read(WireError::Encode("x".into())),
+            "cannot encode a frame: x"
+        );
+        assert_eq!(read(WireError::Config("x".into())), "x");
+    }
 }

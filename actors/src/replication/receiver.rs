@@ -26,7 +26,7 @@ use super::snapshot_copy::install_snapshot;
 use super::timing::{
     BACKOFF_MAX, BACKOFF_MIN, HANDSHAKE_TIMEOUT, IDLE_TIMEOUT, MAX_FRAME_BYTES, UNHEALTHY_AFTER,
 };
-use super::{blocking, ClusterSetup, ReplicationError, ReplicationState};
+use super::{blocking, ClusterSetup, ReplicationError, ReplicationState, WireError};
 use crate::messages::{ComponentHealth, ReportHealth, StopReceiver};
 
 /// The follower's replication actor.
@@ -218,9 +218,9 @@ async fn next_frame(
                 )))
             }
             ws::Frame::Text(_) | ws::Frame::Continuation(_) => {
-                return Err(ReplicationError::Malformed(
-                    "only binary frames are spoken here".into(),
-                ))
+                return Err(
+                    WireError::Malformed("only binary frames are spoken here".into()).into(),
+                )
             }
         }
     }

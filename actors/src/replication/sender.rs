@@ -28,7 +28,7 @@ use super::protocol::{Frame, PROTOCOL_VERSION};
 use super::seal::SessionSeal;
 use super::source::{self, NextOps};
 use super::timing::{HANDSHAKE_TIMEOUT, HEARTBEAT, IDLE_TIMEOUT, MAX_UNACKED_FRAMES};
-use super::{ClusterSetup, ReplicationError};
+use super::{ClusterSetup, ReplicationError, WireError};
 use crate::messages::GetRole;
 use crate::messages::{GenerationAdvanced, ReportHealth, Role, SubscribeGenerations};
 use crate::node_supervisor::NodeSupervisor;
@@ -187,7 +187,7 @@ impl ReplicationSender {
                     )));
                 }
                 if nonce_f.len() != NONCE_LEN || node.is_empty() || node.len() > 255 {
-                    return Err(ReplicationError::Malformed("bad Hello".into()));
+                    return Err(WireError::Malformed("bad Hello".into()).into());
                 }
                 let nonce_l = new_nonce()?;
                 self.send(
@@ -465,11 +465,13 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for ReplicationSender
                 let handshake = self.seal.is_none();
                 opened
                     .and_then(Frame::decode)
+                    .map_err(ReplicationError::from)
                     .and_then(|frame| self.on_frame(ctx, frame))
                     .inspect_err(|e| {
                         let bad = matches!(
                             e,
-                            ReplicationError::Malformed(_) | ReplicationError::Unexpected(_)
+                            ReplicationError::Wire(WireError::Malformed(_))
+                                | ReplicationError::Unexpected(_)
                         );
                         if handshake && bad {
                             self.setup.state.refusals().malformed_handshake();
@@ -487,9 +489,9 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for ReplicationSender
                 ctx.stop();
                 Ok(())
             }
-            Ok(ws::Message::Text(_) | ws::Message::Continuation(_)) => Err(
-                ReplicationError::Malformed("only binary frames are spoken here".into()),
-            ),
+            Ok(ws::Message::Text(_) | ws::Message::Continuation(_)) => Err(ReplicationError::from(
+                WireError::Malformed("only binary frames are spoken here".into()),
+            )),
             Err(e) => Err(ReplicationError::Connection(e.to_string())),
         };
         if let Err(e) = outcome {

@@ -9,7 +9,7 @@ use skein_store::{Generation, Store};
 use super::protocol::Frame;
 use super::sender::{Ctx, Phase, ReplicationSender};
 use super::timing::OPS_FRAME_BYTES;
-use super::{blocking, ReplicationError};
+use super::{blocking, ReplicationError, WireError};
 
 /// The outcome of reading after the follower's position.
 pub enum NextOps {
@@ -32,7 +32,7 @@ pub fn next_ops(store: &Store, after: Generation) -> Result<NextOps, Replication
     };
     let last = last
         .generation()
-        .ok_or_else(|| ReplicationError::Encode("an operation without a generation".into()))?;
+        .ok_or_else(|| WireError::Encode("an operation without a generation".into()))?;
     Ok(NextOps::Frame(Frame::Ops { items }.encode()?, last))
 }
 

@@ -28,7 +28,7 @@ use skein_store::stream::snapshot::SnapshotPlan;
 use skein_store::stream::TermStart;
 use skein_store::Generation;
 
-use super::ReplicationError;
+use crate::WireError;
 
 /// The protocol version this build speaks.
 pub const PROTOCOL_VERSION: u32 = 3;
@@ -142,13 +142,13 @@ pub enum Frame {
 
 impl Frame {
     /// The frame's MessagePack encoding (named fields).
-    pub fn encode(&self) -> Result<Vec<u8>, ReplicationError> {
-        rmp_serde::to_vec_named(self).map_err(|e| ReplicationError::Encode(e.to_string()))
+    pub fn encode(&self) -> Result<Vec<u8>, WireError> {
+        rmp_serde::to_vec_named(self).map_err(|e| WireError::Encode(e.to_string()))
     }
 
     /// Decodes a frame; malformed input is an error, never a panic.
-    pub fn decode(bytes: &[u8]) -> Result<Frame, ReplicationError> {
-        rmp_serde::from_slice(bytes).map_err(|e| ReplicationError::Malformed(e.to_string()))
+    pub fn decode(bytes: &[u8]) -> Result<Frame, WireError> {
+        rmp_serde::from_slice(bytes).map_err(|e| WireError::Malformed(e.to_string()))
     }
 
     /// The frame's name, for logs.
@@ -362,7 +362,7 @@ mod tests {
     #[test]
     fn garbage_is_a_clear_error() {
         let malformed = |bytes: &[u8]| match Frame::decode(bytes) {
-            Err(ReplicationError::Malformed(why)) => why,
+            Err(WireError::Malformed(why)) => why,
             other => panic!("{bytes:02x?} gave {other:?}"),
         };
         // An unknown frame is named.
@@ -416,7 +416,7 @@ mod tests {
     fn malformed_input_is_an_error() {
         assert!(matches!(
             Frame::decode(b"\xc1garbage"),
-            Err(ReplicationError::Malformed(_))
+            Err(WireError::Malformed(_))
         ));
         assert!(Frame::decode(&[]).is_err());
         let truncated = Frame::Ack {

@@ -11,7 +11,7 @@
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::ReplicationError;
+use crate::WireError;
 
 /// Length of the random nonces each side contributes.
 pub const NONCE_LEN: usize = 32;
@@ -22,9 +22,9 @@ pub struct ClusterKey(Vec<u8>);
 
 impl ClusterKey {
     /// The key as configured (`cluster.authenticationKey`).
-    pub fn new(key: &str) -> Result<ClusterKey, ReplicationError> {
+    pub fn new(key: &str) -> Result<ClusterKey, WireError> {
         if key.trim().is_empty() {
-            return Err(ReplicationError::Config(
+            return Err(WireError::Config(
                 "the cluster authentication key is empty".into(),
             ));
         }
@@ -70,8 +70,8 @@ impl ClusterKey {
             .is_ok()
     }
 
-    /// The key that seals one session's frames (see [`super::seal`]).
-    pub(super) fn session_key(&self, nonce_l: &[u8], nonce_f: &[u8], node: &str) -> Vec<u8> {
+    /// The key that seals one session's frames (see [`crate::seal`]).
+    pub(crate) fn session_key(&self, nonce_l: &[u8], nonce_f: &[u8], node: &str) -> Vec<u8> {
         self.mac(b"skein session", nonce_l, nonce_f, node)
             .finalize()
             .into_bytes()
@@ -117,9 +117,9 @@ impl std::fmt::Debug for ClusterKey {
 }
 
 /// A fresh random nonce.
-pub fn new_nonce() -> Result<Vec<u8>, ReplicationError> {
+pub fn new_nonce() -> Result<Vec<u8>, WireError> {
     let mut n = vec![0u8; NONCE_LEN];
-    getrandom::fill(&mut n).map_err(|e| ReplicationError::Config(format!("no randomness: {e}")))?;
+    getrandom::fill(&mut n).map_err(|e| WireError::Config(format!("no randomness: {e}")))?;
     Ok(n)
 }
 

@@ -11,7 +11,7 @@
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::{ClusterKey, ReplicationError};
+use crate::{ClusterKey, WireError};
 
 const SEQ_LEN: usize = 8;
 const MAC_LEN: usize = 32;
@@ -85,10 +85,9 @@ impl SessionSeal {
     }
 
     /// The frame inside `sealed`, when it is the next one of this session.
-    pub fn open<'a>(&mut self, sealed: &'a [u8]) -> Result<&'a [u8], ReplicationError> {
-        let forged = |why: &str| {
-            ReplicationError::Malformed(format!("frame not sealed by this session: {why}"))
-        };
+    pub fn open<'a>(&mut self, sealed: &'a [u8]) -> Result<&'a [u8], WireError> {
+        let forged =
+            |why: &str| WireError::Malformed(format!("frame not sealed by this session: {why}"));
         if sealed.len() < SEQ_LEN + MAC_LEN {
             return Err(forged("too short"));
         }
@@ -159,7 +158,7 @@ mod tests {
         let noise: Vec<u8> = (0..1000u32).map(|i| (i * 7919 % 251) as u8).collect();
         for bytes in [&[][..], &[0; 39], &[0; 40], &noise] {
             match f.open(bytes) {
-                Err(ReplicationError::Malformed(why)) => {
+                Err(WireError::Malformed(why)) => {
                     assert!(why.contains("not sealed by this session"), "{why}")
                 }
                 other => panic!("{} bytes gave {other:?}", bytes.len()),

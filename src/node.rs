@@ -9,7 +9,7 @@ use actix::Actor as _;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use anyhow::{bail, Context as _};
-use skein_actors::cluster_coordinator::{ClusterTiming, CoordinatorConfig, Start};
+use skein_actors::cluster::{ClusterTiming, CoordinatorConfig, Start};
 use skein_actors::messages::RefreshSettings;
 use skein_actors::messages::Role;
 use skein_actors::metastore::Metastore;

@@ -11,7 +11,7 @@
 //!   deletes by retention.
 //! - [`settings_follower`]: [`SettingsFollower`] keeps the node on the
 //!   metastore's server-wide settings, whichever node changed them.
-//! - [`cluster_coordinator`]: [`ClusterCoordinator`] heartbeats, renews the
+//! - [`cluster`]: [`ClusterCoordinator`] heartbeats, renews the
 //!   leader's lease, fences on a newer term and hands leadership over.
 //! - [`health_reporter`]: [`HealthReporter`] answers `/health`.
 //! - [`metastore`]: metadata shared by a cluster's nodes (API keys, settings,
@@ -20,7 +20,7 @@
 //! - [`replication`]: leader → follower replication over WebSocket on the
 //!   cluster port (`ReplicationSender`, `ReplicationReceiver`, frames, auth).
 
-pub mod cluster_coordinator;
+pub mod cluster;
 pub mod health_reporter;
 pub mod ingestor;
 pub mod messages;
@@ -31,7 +31,7 @@ pub mod retention;
 pub mod settings_follower;
 pub mod store_writer;
 
-pub use cluster_coordinator::ClusterCoordinator;
+pub use cluster::ClusterCoordinator;
 pub use health_reporter::HealthReporter;
 pub use ingestor::Ingestor;
 pub use node_supervisor::{NodeActors, NodeSupervisor};

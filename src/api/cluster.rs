@@ -26,7 +26,7 @@ use bytes::Bytes;
 use futures_util::StreamExt as _;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use skein_actors::cluster_coordinator::{ClusterError, ClusterTiming, GetNodeRow};
+use skein_actors::cluster::{ClusterError, ClusterTiming, GetNodeRow};
 use skein_actors::messages::{DemoteLeader, DemoteReport, Role};
 use skein_actors::metastore::cluster::{Leadership, NodeRow};
 // chrono as the metastore's rows carry it (the binary has no chrono of its own).
@@ -384,5 +384,4 @@ async fn peer(state: &AppState, me: &NodeRow) -> Result<String, ApiError> {
 }
 
 #[cfg(test)]
-#[path = "cluster_tests.rs"]
 mod tests;

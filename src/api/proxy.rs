@@ -36,9 +36,9 @@ use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::{HttpMessage as _, HttpResponse, ResponseError};
 use bytes::Bytes;
 use futures_util::StreamExt as _;
-pub use skein_actors::cluster_coordinator::gate::{HOLD_LIMIT, MAX_HOPS};
-pub use skein_actors::cluster_coordinator::LeaderGate;
-use skein_actors::cluster_coordinator::Route;
+pub use skein_actors::cluster::gate::{HOLD_LIMIT, MAX_HOPS};
+pub use skein_actors::cluster::LeaderGate;
+use skein_actors::cluster::Route;
 use url::Url;
 
 use super::peer_proof::{self, PeerProof};

@@ -325,5 +325,4 @@ fn malformed(line: u64, e: &serde_json::Error, hint: &str) -> BatchError {
 }
 
 #[cfg(test)]
-#[path = "batch_tests.rs"]
 mod tests;

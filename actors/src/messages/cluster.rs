@@ -26,7 +26,7 @@ pub struct ReplicationReported {
 /// Graceful fail-over: stop accepting writes, let follower `to` catch up,
 /// then hand leadership to it in the next term.
 #[derive(Clone, Debug, Message)]
-#[rtype(result = "Result<DemoteReport, crate::cluster_coordinator::ClusterError>")]
+#[rtype(result = "Result<DemoteReport, crate::cluster::ClusterError>")]
 pub struct DemoteLeader {
     /// The node that is to lead.
     pub to: String,

@@ -413,5 +413,4 @@ fn corrupt(key: &str, detail: &str) -> MetastoreError {
 }
 
 #[cfg(test)]
-#[path = "cluster_tests.rs"]
 mod tests;

@@ -262,5 +262,4 @@ fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 #[cfg(test)]
-#[path = "copy_tests.rs"]
 mod tests;

@@ -105,5 +105,4 @@ pub fn requirement(method: &Method, pattern: &str) -> Option<Requirement> {
 }
 
 #[cfg(test)]
-#[path = "table_tests.rs"]
 mod tests;

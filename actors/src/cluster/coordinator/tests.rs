@@ -8,6 +8,7 @@ use chrono::Utc;
 use skein_store::StoreOptions;
 
 use super::*;
+use crate::cluster::Route;
 use crate::messages::DemoteLeader;
 use crate::metastore::test_support::tempdir;
 

@@ -33,9 +33,7 @@ use crate::messages::{ComponentHealth, ReplicationReported, ReportHealth, Role, 
 use crate::metastore::cluster::NodeRow;
 use crate::metastore::{Metastore, MetastoreError};
 
-#[path = "cluster_coordinator_gate.rs"]
-pub mod gate;
-pub use gate::{LeaderGate, Route};
+use super::gate::LeaderGate;
 
 /// Every cluster timing, in one place.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -569,9 +567,7 @@ impl Handler<GetNodeRow> for ClusterCoordinator {
     }
 }
 
-#[path = "cluster_coordinator_demote.rs"]
 mod demote;
 
 #[cfg(test)]
-#[path = "cluster_coordinator_tests.rs"]
 mod tests;

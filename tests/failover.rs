@@ -637,5 +637,4 @@ fn ingestion_settings_changed_through_either_node_hold_on_the_next_leader() {
         BTreeSet::from(["kept".to_string()]),
         "the new leader drops events below the minimum level"
     );
-    drop(a);
 }

@@ -68,12 +68,7 @@ impl SettingsFollower {
             let read_at = Instant::now();
             let settings = tokio::time::timeout(READ_TIMEOUT, metastore.server_settings())
                 .await
-                .map_err(|_| {
-                    MetastoreError::Invalid(format!(
-                        "reading the server settings took longer than {} s",
-                        READ_TIMEOUT.as_secs()
-                    ))
-                })??;
+                .map_err(|_| MetastoreError::Unanswered(READ_TIMEOUT))??;
             Ok(SettingsSnapshot { settings, read_at })
         }
     }

@@ -91,13 +91,18 @@ impl StoreWriter {
         }
     }
 
-    /// The retention plan for now, logged when it differs from the last.
-    fn retention_plan(&mut self) -> RetentionPlan {
-        let plan = retention::plan(
+    /// The retention plan for now.
+    fn plan_now(&self) -> RetentionPlan {
+        retention::plan(
             self.writing_since,
             self.settings.as_ref(),
             SystemTime::now(),
-        );
+        )
+    }
+
+    /// The retention plan for now, logged when it differs from the last.
+    fn retention_plan(&mut self) -> RetentionPlan {
+        let plan = self.plan_now();
         if self.retention_followed != Some(plan.summary()) {
             self.retention_followed = Some(plan.summary());
             let term = self.term;
@@ -225,12 +230,7 @@ impl Handler<SettingsRead> for StoreWriter {
     /// (a new period, or the first read since the node began writing).
     fn handle(&mut self, msg: SettingsRead, ctx: &mut Context<Self>) {
         self.settings = Some(msg.0);
-        let plan = retention::plan(
-            self.writing_since,
-            self.settings.as_ref(),
-            SystemTime::now(),
-        );
-        if self.retention_followed != Some(plan.summary()) {
+        if self.retention_followed != Some(self.plan_now().summary()) {
             self.maintain(ctx);
         }
     }

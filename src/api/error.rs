@@ -140,6 +140,13 @@ mod tests {
         let lost = MetastoreError::Db(DbErr::Conn(RuntimeErr::Internal("reset".into())));
         let e = ApiError::from(lost);
         assert_eq!(e.status_code(), StatusCode::SERVICE_UNAVAILABLE, "{e}");
+        // A read that timed out (the settings follower's) is an outage too,
+        // not the client's mistake.
+        let slow = MetastoreError::Unanswered(std::time::Duration::from_secs(5));
+        assert_eq!(
+            ApiError::from(slow).status_code(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
         let other = MetastoreError::Db(DbErr::Custom("bad".into()));
         assert_eq!(
             ApiError::from(other).status_code(),

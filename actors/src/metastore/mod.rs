@@ -48,6 +48,7 @@ impl MetastoreError {
         matches!(
             self,
             MetastoreError::Connect { .. }
+                | MetastoreError::Unanswered(_)
                 | MetastoreError::Db(DbErr::Conn(_) | DbErr::ConnectionAcquire(_))
         )
     }
@@ -95,6 +96,9 @@ pub enum MetastoreError {
     /// The system random number generator failed.
     #[error("cannot get random bytes: {0}")]
     Random(String),
+    /// The metastore did not answer within the time a caller allowed.
+    #[error("the metastore did not answer within {} s", .0.as_secs())]
+    Unanswered(Duration),
 }
 
 /// A connection pool to the metastore.

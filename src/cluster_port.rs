@@ -76,7 +76,7 @@ pub fn cluster_server(
     let hub = web::Data::new(SenderHub {
         store: actors.store.clone(),
         generations: actors.store_writer.clone().recipient(),
-        supervisor: actors.supervisor.clone(),
+        role: actors.role.clone(),
         setup: setup.clone(),
         health: Some(actors.health.clone().recipient()),
     });

@@ -3,15 +3,13 @@
 //! in-flight requests finish; everything acknowledged is already fsynced).
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use actix::Actor as _;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use anyhow::{bail, Context as _};
-use skein_actors::cluster::{ClusterTiming, CoordinatorConfig, Start};
-use skein_actors::messages::RefreshSettings;
-use skein_actors::messages::Role;
+use skein_actors::cluster::{ClusterTiming, CoordinatorConfig};
+use skein_actors::messages::{RefreshSettings, Role, RolePublisher, RoleSnapshot};
 use skein_actors::metastore::Metastore;
 use skein_actors::{ClusterCoordinator, NodeActors, SettingsFollower};
 use skein_store::{Store, StoreOptions};
@@ -101,22 +99,24 @@ async fn serve(
     let metastore = Metastore::open(&metastore_url).await?;
     announce_auth(&metastore, env, config.auth_required).await?;
     let term = store.status().term;
-    // Leadership from the shared metastore (ClusterCoordinator).
+    // Leadership from the shared metastore: the ClusterCoordinator owns the
+    // node's state and publishes it; a standalone node's role is fixed.
     let timing = ClusterTiming::from_env(|k| std::env::var(k).ok());
     let shared = role != Role::Standalone && metastore.is_shared();
-    let start = match shared {
-        true => ClusterCoordinator::decide(&metastore, &instance_name, role, term, &timing).await,
-        false => Start {
-            role,
-            term,
-            may_resume: false,
-            renewed_at: Instant::now(),
-        },
+    let opened = match shared {
+        true => Some(
+            ClusterCoordinator::open_or_fence(&metastore, &instance_name, role, term, &timing)
+                .await,
+        ),
+        false => None,
     };
-    let (role, term) = (start.role, start.term);
-    let actors = NodeActors::start_clustered(store, role, term, cluster);
-    let gate = api::proxy::LeaderGate::new(role, term);
-    let coordinator = shared.then(|| {
+    let mut publisher = RolePublisher::new(RoleSnapshot::initial(role, term));
+    if let Some(state) = &opened {
+        ClusterCoordinator::publish(&publisher, state, &timing);
+    }
+    let actors = NodeActors::start_clustered(store, &mut publisher, cluster);
+    let gate = api::proxy::LeaderGate::new(actors.role.clone());
+    let coordinator = opened.map(|state| {
         let uri = |u: &Option<Url>| u.as_ref().map(Url::to_string);
         let me = CoordinatorConfig {
             me: instance_name.clone(),
@@ -126,10 +126,9 @@ async fn serve(
             gate: gate.clone(),
             replication: actors.cluster.as_ref().map(|c| c.state.clone()),
         };
-        let (supervisor, health) = (actors.supervisor.clone(), actors.health.clone());
         let (ms, store) = (metastore.clone(), actors.store.clone());
-        let (s, h) = (supervisor.recipient(), Some(health.recipient()));
-        let c = ClusterCoordinator::start(ms, store, me, s, h, start);
+        let owner = (publisher, Some(actors.health.clone().recipient()));
+        let c = ClusterCoordinator::start(ms, store, me, owner, state);
         if let Some(setup) = &actors.cluster {
             setup.state.report_to(c.clone().recipient());
         }

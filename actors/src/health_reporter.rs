@@ -9,8 +9,7 @@ use actix::prelude::*;
 use skein_store::Store;
 
 use crate::messages::{
-    ComponentHealth, GetHealth, HealthReport, HealthStatus, ReportHealth, RequireActors, Role,
-    RoleChanged,
+    ComponentHealth, GetHealth, HealthReport, HealthStatus, ReportHealth, RequireActors, RoleView,
 };
 
 pub use crate::messages::health::Liveness;
@@ -22,19 +21,17 @@ pub const WRITE_STALL_LIMIT: std::time::Duration = std::time::Duration::from_sec
 /// The health actor.
 pub struct HealthReporter {
     store: Arc<Store>,
-    role: Role,
-    term: u64,
+    role: RoleView,
     components: BTreeMap<&'static str, ComponentHealth>,
     required: Vec<(&'static str, Liveness)>,
 }
 
 impl HealthReporter {
-    /// A reporter for a node holding `store`, in `role` and `term`.
-    pub fn new(store: Arc<Store>, role: Role, term: u64) -> HealthReporter {
+    /// A reporter for a node holding `store`, in the role `role` shows.
+    pub fn new(store: Arc<Store>, role: RoleView) -> HealthReporter {
         HealthReporter {
             store,
             role,
-            term,
             components: BTreeMap::new(),
             required: Vec::new(),
         }
@@ -46,6 +43,7 @@ impl HealthReporter {
     }
 
     fn report(&self) -> HealthReport {
+        let role = self.role.now();
         let mut components: Vec<ComponentHealth> = self.components.values().cloned().collect();
         if let Some(waited) = self
             .store
@@ -81,8 +79,8 @@ impl HealthReporter {
             } else {
                 HealthStatus::Unhealthy
             },
-            role: self.role,
-            term: self.term,
+            role: role.role,
+            term: role.term,
             generation: self.store.generation().to_string(),
             description: if problems.is_empty() {
                 "ok".into()
@@ -112,15 +110,6 @@ impl Handler<ReportHealth> for HealthReporter {
             log::info!("{} healthy again: {}", msg.0.component, msg.0.detail);
         }
         self.components.insert(msg.0.component, msg.0);
-    }
-}
-
-impl Handler<RoleChanged> for HealthReporter {
-    type Result = ();
-
-    fn handle(&mut self, msg: RoleChanged, _: &mut Context<Self>) {
-        self.role = msg.role;
-        self.term = msg.term;
     }
 }
 

@@ -1,7 +1,9 @@
-//! [`NodeSupervisor`]: holds the node's role and starts the node's actors.
-//! A role change arrives as [`RoleChanged`]; the supervisor records it and
-//! passes it to every role-dependent actor. In a cluster it also starts the
-//! [`ReplicationReceiver`] while the node follows and stops it otherwise.
+//! [`NodeSupervisor`]: starts the node's actors. A role change arrives as
+//! [`RoleChanged`] from the node's [`RolePublisher`]; the supervisor drops
+//! one it has passed (by `seq`), logs it and passes it to the StoreWriter.
+//! In a cluster it also starts the [`ReplicationReceiver`] while the node
+//! follows and stops it otherwise. It keeps no role of its own: whoever
+//! needs the current one reads the published snapshot ([`NodeActors::role`]).
 
 use std::sync::Arc;
 
@@ -10,14 +12,17 @@ use skein_store::Store;
 
 use crate::health_reporter::HealthReporter;
 use crate::ingestor::Ingestor;
-use crate::messages::{GetRole, ReportHealth, RequireActors, Role, RoleChanged, StopReceiver};
+use crate::messages::{
+    ReportHealth, RequireActors, Role, RoleChanged, RolePublisher, RoleSnapshot, RoleView,
+    StopReceiver,
+};
 use crate::replication::{ClusterSetup, ReplicationReceiver};
 use crate::store_writer::StoreWriter;
 
 /// The supervisor of one node's actors.
 pub struct NodeSupervisor {
-    role: Role,
-    term: u64,
+    /// The `seq` of the last announcement acted on.
+    seen: Option<u64>,
     followers_of_role: Vec<Recipient<RoleChanged>>,
     store: Arc<Store>,
     health: Recipient<ReportHealth>,
@@ -34,8 +39,10 @@ pub struct NodeActors {
     pub store_writer: Addr<StoreWriter>,
     /// Answers `/health`.
     pub health: Addr<HealthReporter>,
-    /// Holds the role.
+    /// Starts and stops the role-dependent actors.
     pub supervisor: Addr<NodeSupervisor>,
+    /// The node's role as its owner last published it.
+    pub role: RoleView,
     /// The store, for readers (search runs on blocking threads against it).
     pub store: Arc<Store>,
     /// Replication's setup and shared state, when the node is clustered.
@@ -43,25 +50,35 @@ pub struct NodeActors {
 }
 
 impl NodeActors {
-    /// Starts a node's actors around `store`, in `role` (in an actix system).
+    /// Starts a node's actors around `store`, in a role fixed at `role` and
+    /// `term` (in an actix system).
     pub fn start(store: Arc<Store>, role: Role, term: u64) -> NodeActors {
-        NodeActors::start_clustered(store, role, term, None)
+        let mut fixed = RolePublisher::new(RoleSnapshot::initial(role, term));
+        NodeActors::start_clustered(store, &mut fixed, None)
     }
 
-    /// Starts a node's actors; with `cluster`, a follower replicates from its
-    /// peer (the supervisor starts and stops the receiver as the role changes).
+    /// Starts a node's actors in the role `publisher` publishes (announcing
+    /// its changes to the supervisor); with `cluster`, a follower
+    /// replicates from its peer (the supervisor starts and stops the
+    /// receiver as the role changes).
     pub fn start_clustered(
         store: Arc<Store>,
-        role: Role,
-        term: u64,
+        publisher: &mut RolePublisher,
         cluster: Option<ClusterSetup>,
     ) -> NodeActors {
+        let role = publisher.view();
         let health_store = store.clone();
-        let health = HealthReporter::create(|_| HealthReporter::new(health_store, role, term));
+        let health_role = role.clone();
+        let health = HealthReporter::create(|_| HealthReporter::new(health_store, health_role));
         let writer_store = store.clone();
         let writer_health = health.clone().recipient();
+        let writer_role = role.clone();
         let store_writer = Supervisor::start(move |_| {
-            StoreWriter::new(writer_store.clone(), role, Some(writer_health.clone()))
+            StoreWriter::new(
+                writer_store.clone(),
+                writer_role.clone(),
+                Some(writer_health.clone()),
+            )
         });
         let writer = store_writer.clone().recipient();
         let ingestor = Supervisor::start(move |_| Ingestor::new(writer.clone()));
@@ -71,21 +88,21 @@ impl NodeActors {
             ("ingestor", Box::new(move || i.connected())),
         ]));
         let supervisor = NodeSupervisor {
-            role,
-            term,
-            followers_of_role: vec![store_writer.clone().recipient(), health.clone().recipient()],
+            seen: None,
+            followers_of_role: vec![store_writer.clone().recipient()],
             store: store.clone(),
             health: health.clone().recipient(),
             cluster: cluster.clone(),
             receiver: None,
         }
         .start();
-        supervisor.do_send(RoleChanged { role, term });
+        publisher.announce_to(supervisor.clone().recipient());
         NodeActors {
             ingestor,
             store_writer,
             health,
             supervisor,
+            role,
             store,
             cluster,
         }
@@ -94,8 +111,8 @@ impl NodeActors {
 
 impl NodeSupervisor {
     /// Runs the replication receiver exactly while the node follows.
-    fn steer_receiver(&mut self) {
-        let following = self.role == Role::Follower;
+    fn steer_receiver(&mut self, role: Role) {
+        let following = role == Role::Follower;
         match (&self.cluster, &self.receiver) {
             (Some(setup), None) if following => {
                 log::info!("starting replication from {:?}", setup.peer_cluster_uri);
@@ -120,28 +137,13 @@ impl Handler<RoleChanged> for NodeSupervisor {
     type Result = ();
 
     fn handle(&mut self, msg: RoleChanged, _: &mut Context<Self>) {
-        if (msg.role, msg.term) != (self.role, self.term) {
-            log::info!(
-                "role changed: {:?} in term {} (was {:?} in term {})",
-                msg.role,
-                msg.term,
-                self.role,
-                self.term
-            );
+        if !msg.is_newer_than(&mut self.seen) {
+            return;
         }
-        self.role = msg.role;
-        self.term = msg.term;
+        log::info!("role changed: {:?} in term {}", msg.role, msg.term);
         for r in &self.followers_of_role {
             r.do_send(msg);
         }
-        self.steer_receiver();
-    }
-}
-
-impl Handler<GetRole> for NodeSupervisor {
-    type Result = MessageResult<GetRole>;
-
-    fn handle(&mut self, _: GetRole, _: &mut Context<Self>) -> MessageResult<GetRole> {
-        MessageResult((self.role, self.term))
+        self.steer_receiver(msg.role);
     }
 }

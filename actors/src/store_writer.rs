@@ -1,7 +1,9 @@
 //! [`StoreWriter`]: owns the node's event store. Appends run on blocking
 //! threads where the store's group commit lets concurrent batches share one
-//! fsync; a batch is answered only once durable. It refuses writes unless the
-//! node's role accepts them, runs periodic upkeep (seal by age, retention by
+//! fsync; a batch is answered only once durable, and only in a term whose
+//! lease the node's published role holds ([`StoreWriter::fence`], the write
+//! path's one check, made before the append and again before the answer).
+//! It runs periodic upkeep (seal by age, retention by
 //! the server settings read since the node began accepting writes: see
 //! [`crate::retention`]), announces new generations and reports the store's
 //! health.
@@ -15,7 +17,7 @@ use skein_store::{Store, StoreError};
 
 use crate::messages::{
     AppendBatch, AppendError, ComponentHealth, GenerationAdvanced, GetStoreStatus, ReportHealth,
-    Role, RoleChanged, SettingsRead, SettingsSnapshot, SubscribeGenerations,
+    RoleChanged, RoleView, SettingsRead, SettingsSnapshot, SubscribeGenerations,
 };
 use crate::retention::{self, RetentionPlan};
 use crate::settings_follower::period;
@@ -26,10 +28,10 @@ pub const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(30);
 /// The actor owning the event store.
 pub struct StoreWriter {
     store: Arc<Store>,
-    role: Role,
-    term: u64,
-    /// Since when the node accepts writes in its current term.
-    writing_since: Option<Instant>,
+    /// The node's role as its owner publishes it.
+    role: RoleView,
+    /// The `seq` of the last role announcement acted on.
+    seen: Option<u64>,
     /// The newest server settings read ([`SettingsRead`]).
     settings: Option<SettingsSnapshot>,
     /// The retention plan upkeep last followed, without its cutoff.
@@ -40,17 +42,17 @@ pub struct StoreWriter {
 }
 
 impl StoreWriter {
-    /// A writer for `store`, starting in `role`, reporting health to `health`.
+    /// A writer for `store`, writing while `role` shows it may, reporting
+    /// health to `health`.
     pub fn new(
         store: Arc<Store>,
-        role: Role,
+        role: RoleView,
         health: Option<Recipient<ReportHealth>>,
     ) -> StoreWriter {
         StoreWriter {
             store,
             role,
-            term: 0,
-            writing_since: role.accepts_writes().then(Instant::now),
+            seen: None,
             settings: None,
             retention_followed: None,
             subscribers: Vec::new(),
@@ -91,10 +93,19 @@ impl StoreWriter {
         }
     }
 
+    /// The term in which a write may be acknowledged now: the write path's
+    /// one fence (see [`crate::messages::RoleSnapshot::may_acknowledge`]).
+    fn fence(&self) -> Result<u64, AppendError> {
+        self.role
+            .now()
+            .may_acknowledge(Instant::now())
+            .ok_or(AppendError::NotLeader)
+    }
+
     /// The retention plan for now.
     fn plan_now(&self) -> RetentionPlan {
         retention::plan(
-            self.writing_since,
+            self.role.now().writing_since,
             self.settings.as_ref(),
             SystemTime::now(),
         )
@@ -105,7 +116,7 @@ impl StoreWriter {
         let plan = self.plan_now();
         if self.retention_followed != Some(plan.summary()) {
             self.retention_followed = Some(plan.summary());
-            let term = self.term;
+            let term = self.role.now().term;
             match plan {
                 RetentionPlan::NotWriting => {}
                 RetentionPlan::AwaitingSettings => {
@@ -185,12 +196,19 @@ impl Handler<AppendBatch> for StoreWriter {
     type Result = ResponseActFuture<Self, Result<AppendReceipt, AppendError>>;
 
     fn handle(&mut self, msg: AppendBatch, _: &mut Context<Self>) -> Self::Result {
-        if !self.role.accepts_writes() {
-            return Box::pin(fut::ready(Err(AppendError::NotLeader)));
-        }
+        let term = match self.fence() {
+            Ok(term) => term,
+            Err(e) => return Box::pin(fut::ready(Err(e))),
+        };
         let store = self.store.clone();
-        let append =
-            async move { tokio::task::spawn_blocking(move || store.append(msg.block)).await };
+        let append = async move {
+            tokio::task::spawn_blocking(move || {
+                // A promotion's first write moves the store to its term.
+                store.advance_term(term);
+                store.append(msg.block)
+            })
+            .await
+        };
         Box::pin(append.into_actor(self).map(|joined, act, ctx| {
             let result = joined.map_err(|_| AppendError::Unavailable)?;
             act.note_outcome(&result.as_ref().map(|_| ()));
@@ -202,7 +220,12 @@ impl Handler<AppendBatch> for StoreWriter {
             }
             let receipt = result?;
             act.announce(receipt.generation);
-            Ok(receipt)
+            // Durable here, but acknowledged only in the term it was stored
+            // in, and only while that term's lease still holds.
+            match act.fence() {
+                Ok(term) if term == receipt.term => Ok(receipt),
+                _ => Err(AppendError::NotLeader),
+            }
         }))
     }
 }
@@ -210,16 +233,14 @@ impl Handler<AppendBatch> for StoreWriter {
 impl Handler<RoleChanged> for StoreWriter {
     type Result = ();
 
+    /// Moves the store to the announced term.
     fn handle(&mut self, msg: RoleChanged, _: &mut Context<Self>) {
+        if !msg.is_newer_than(&mut self.seen) {
+            return;
+        }
         if let Err(e) = self.store.set_term(msg.term) {
             log::error!("cannot move the store to term {}: {e}", msg.term);
         }
-        let writing = (msg.role.accepts_writes(), msg.term);
-        if writing != (self.role.accepts_writes(), self.term) {
-            self.writing_since = msg.role.accepts_writes().then(Instant::now);
-        }
-        self.role = msg.role;
-        self.term = msg.term;
     }
 }
 
@@ -256,5 +277,66 @@ impl Handler<GetStoreStatus> for StoreWriter {
                 .await
                 .unwrap_or_else(|_| store.status())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use skein_store::block::encode_block;
+    use skein_store::event::parse_clef;
+    use skein_store::StoreOptions;
+
+    use super::*;
+    use crate::messages::{Role, RolePublisher, RoleSnapshot};
+    use crate::metastore::test_support::tempdir;
+
+    fn batch() -> AppendBatch {
+        let line = br#"{"@t":"2025-01-01T00:00:00Z","@mt":"one"}"#;
+        AppendBatch {
+            block: encode_block(&parse_clef(line).unwrap()),
+        }
+    }
+
+    #[actix::test]
+    async fn a_write_is_acknowledged_only_in_a_published_term_whose_lease_holds() {
+        let opts = StoreOptions {
+            disk_floor_bytes: 0,
+            ..StoreOptions::default()
+        };
+        let store = Arc::new(Store::open(tempdir().join("stream"), opts).unwrap());
+        let owner = RolePublisher::new(RoleSnapshot::initial(Role::Follower, 1));
+        let writer = StoreWriter::new(store.clone(), owner.view(), None).start();
+        let refused = writer.send(batch()).await.unwrap();
+        assert!(
+            matches!(refused, Err(AppendError::NotLeader)),
+            "{refused:?}"
+        );
+
+        // Promoted (no RoleChanged delivered: the published state is enough,
+        // and the first write moves the store to the new term).
+        let lease = Duration::from_millis(300);
+        owner.publish(Role::Leader, 2, Some(Instant::now() + lease), false);
+        let receipt = writer
+            .send(batch())
+            .await
+            .unwrap()
+            .expect("a leased leader writes");
+        assert_eq!(receipt.term, 2);
+
+        // The lease runs out without being renewed: refused.
+        tokio::time::sleep(lease).await;
+        let before = store.generation();
+        let refused = writer.send(batch()).await.unwrap();
+        assert!(
+            matches!(refused, Err(AppendError::NotLeader)),
+            "{refused:?}"
+        );
+        assert_eq!(store.generation(), before, "nothing was written");
+
+        // Renewed: accepted again in the same term.
+        owner.publish(Role::Leader, 2, Some(Instant::now() + lease), false);
+        assert_eq!(writer.send(batch()).await.unwrap().unwrap().term, 2);
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use actix_web::{web, App, HttpServer};
 use awc::ws;
 use futures_util::{SinkExt as _, StreamExt as _};
-use skein_actors::messages::Role;
+use skein_actors::messages::{Role, RolePublisher, RoleSnapshot};
 use skein_actors::replication::endpoint::{self, SenderHub};
 use skein_actors::replication::protocol::{Frame, PROTOCOL_VERSION};
 use skein_actors::replication::seal::SessionSeal;
@@ -46,13 +46,19 @@ fn append(store: &Store, n: usize) {
         .unwrap();
 }
 
-/// Starts a node's actors in `role` and its cluster endpoint; returns the URL.
-fn leader(store: Arc<Store>, role: Role, setup: ClusterSetup) -> (NodeActors, String) {
-    let actors = NodeActors::start_clustered(store.clone(), role, 1, Some(setup.clone()));
+/// Starts a node's actors in `role` and its cluster endpoint; returns them,
+/// the owner of their role (the test plays the ClusterCoordinator) and the URL.
+fn leader(
+    store: Arc<Store>,
+    role: Role,
+    setup: ClusterSetup,
+) -> (NodeActors, RolePublisher, String) {
+    let mut owner = RolePublisher::new(RoleSnapshot::initial(role, 1));
+    let actors = NodeActors::start_clustered(store.clone(), &mut owner, Some(setup.clone()));
     let hub = web::Data::new(SenderHub {
         store,
         generations: actors.store_writer.clone().recipient(),
-        supervisor: actors.supervisor.clone(),
+        role: actors.role.clone(),
         setup,
         health: None,
     });
@@ -66,7 +72,7 @@ fn leader(store: Arc<Store>, role: Role, setup: ClusterSetup) -> (NodeActors, St
     .unwrap();
     let port = server.addrs()[0].port();
     actix_rt::spawn(server.run());
-    (actors, format!("ws://127.0.0.1:{port}/"))
+    (actors, owner, format!("ws://127.0.0.1:{port}/"))
 }
 
 async fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) {
@@ -86,7 +92,7 @@ fn a_receiver_catches_up_follows_live_writes_and_reports_its_session() {
             append(&a, 20);
         }
         let leader_setup = setup("a", "k3y", None);
-        let (actors, url) = leader(a.clone(), Role::Leader, leader_setup.clone());
+        let (actors, _owner, url) = leader(a.clone(), Role::Leader, leader_setup.clone());
         let b = Arc::new(Store::open(db.path(), opts()).unwrap());
         let follower = setup("b", "k3y", Some(url));
         let _rx = actix::Actor::start(ReplicationReceiver::new(b.clone(), follower.clone(), None));
@@ -164,7 +170,7 @@ fn malformed_frames_wrong_versions_and_followers_are_refused_without_panics() {
         let store = Arc::new(Store::open(d.path(), opts()).unwrap());
         let leader_setup = setup("a", "k", None);
         let refusals = leader_setup.state.clone();
-        let (_a, url) = leader(store, Role::Leader, leader_setup);
+        let (_a, _owner, url) = leader(store, Role::Leader, leader_setup);
         let malformed = || refusals.refusals().counts().malformed_handshake;
         let mut c = raw(&url).await;
         send(&mut c, b"\xc1 not msgpack".to_vec()).await;
@@ -187,7 +193,7 @@ fn malformed_frames_wrong_versions_and_followers_are_refused_without_panics() {
         let d2 = tempfile::tempdir().unwrap();
         let other = Arc::new(Store::open(d2.path(), opts()).unwrap());
         let peer = Some("ws://127.0.0.1:9/".to_owned());
-        let (_f, url) = leader(other, Role::Follower, setup("f", "k", peer));
+        let (_f, _owner, url) = leader(other, Role::Follower, setup("f", "k", peer));
         let mut c = raw(&url).await;
         send(&mut c, hello(PROTOCOL_VERSION)).await;
         assert!(next_refusal(&mut c).await.contains("not the leader"));
@@ -200,7 +206,7 @@ fn a_non_empty_store_of_another_id_is_moved_aside_and_the_leaders_store_copied()
         let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let a = Arc::new(Store::open(da.path(), opts()).unwrap());
         append(&a, 5);
-        let (_actors, url) = leader(a.clone(), Role::Leader, setup("a", "k", None));
+        let (_actors, _owner, url) = leader(a.clone(), Role::Leader, setup("a", "k", None));
         let b = Arc::new(Store::open(db.path().join("Stream"), opts()).unwrap());
         append(&b, 7);
         let (old_id, old_at) = (b.status().store_id, b.generation());
@@ -263,7 +269,7 @@ fn divergent_tail_is_set_aside_then_followed(seal: bool) {
     actix_rt::System::new().block_on(async {
         let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let (a, b) = parted(da.path(), db.path(), seal);
-        let (_actors, url) = leader(a.clone(), Role::Leader, setup("a", "k", None));
+        let (_actors, _owner, url) = leader(a.clone(), Role::Leader, setup("a", "k", None));
         let follower = setup("b", "k", Some(url));
         let _rx = actix::Actor::start(ReplicationReceiver::new(b.clone(), follower.clone(), None));
         wait_until(Duration::from_secs(10), || {
@@ -317,17 +323,12 @@ fn a_leader_that_stops_leading_ends_its_sessions() {
         let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let a = Arc::new(Store::open(da.path(), opts()).unwrap());
         append(&a, 5);
-        let (actors, url) = leader(a.clone(), Role::Leader, setup("a", "k", None));
+        let (_actors, owner, url) = leader(a.clone(), Role::Leader, setup("a", "k", None));
         let b = Arc::new(Store::open(db.path(), opts()).unwrap());
         let follower = setup("b", "k", Some(url));
         let _rx = actix::Actor::start(ReplicationReceiver::new(b.clone(), follower.clone(), None));
         wait_until(Duration::from_secs(10), || b.generation() == a.generation()).await;
-        actors
-            .supervisor
-            .do_send(skein_actors::messages::RoleChanged {
-                role: Role::Follower,
-                term: 2,
-            });
+        owner.publish(Role::Follower, 2, None, false);
         wait_until(Duration::from_secs(10), || {
             follower
                 .state
@@ -354,7 +355,7 @@ fn a_follower_behind_the_kept_history_copies_a_snapshot_then_streams() {
         }
         assert!(a.history_after(Generation::ZERO, 1 << 20).unwrap().is_err());
         let leader_setup = setup("a", "k", None);
-        let (actors, url) = leader(a.clone(), Role::Leader, leader_setup.clone());
+        let (actors, _owner, url) = leader(a.clone(), Role::Leader, leader_setup.clone());
         let b_dir = db.path().join("Stream");
         let b = Arc::new(Store::open(&b_dir, opts()).unwrap());
         let follower = setup("b", "k", Some(url));
@@ -415,7 +416,7 @@ fn a_replayed_or_forged_handshake_is_refused_and_counted() {
         let store = Arc::new(Store::open(d.path(), opts()).unwrap());
         let leader_setup = setup("a", "the-cluster-key", None);
         let state = leader_setup.state.clone();
-        let (_a, url) = leader(store, Role::Leader, leader_setup);
+        let (_a, _owner, url) = leader(store, Role::Leader, leader_setup);
         let key = ClusterKey::new("the-cluster-key").unwrap();
 
         // A genuine follower's handshake, as an eavesdropper records it.
@@ -469,7 +470,7 @@ fn a_leader_fenced_in_its_own_term_ends_a_session_only_once_the_follower_holds_a
         let d = tempfile::tempdir().unwrap();
         let store = Arc::new(Store::open(d.path(), opts()).unwrap());
         append(&store, 50);
-        let (actors, url) = leader(store.clone(), Role::Leader, setup("a", "k3y", None));
+        let (_actors, owner, url) = leader(store.clone(), Role::Leader, setup("a", "k3y", None));
         let key = ClusterKey::new("k3y").unwrap();
 
         // A follower that receives the leader's operations and does not yet
@@ -487,14 +488,7 @@ fn a_leader_fenced_in_its_own_term_ends_a_session_only_once_the_follower_holds_a
 
         // The leader's lease runs out: it accepts no more writes, in the
         // same term (no newer leader is known).
-        actors
-            .supervisor
-            .send(skein_actors::messages::RoleChanged {
-                role: Role::Follower,
-                term: 1,
-            })
-            .await
-            .unwrap();
+        owner.publish(Role::Follower, 1, None, false);
         // Two heartbeats later the session is still open: the follower has
         // not acknowledged what it was sent.
         let until = Instant::now() + 2 * HEARTBEAT + HEARTBEAT / 2;

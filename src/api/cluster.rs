@@ -26,12 +26,12 @@ use bytes::Bytes;
 use futures_util::StreamExt as _;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use skein_actors::cluster::{ClusterError, ClusterTiming, GetNodeRow};
+use skein_actors::cluster::{ClusterError, ClusterTiming};
 use skein_actors::messages::{DemoteLeader, DemoteReport, Role};
 use skein_actors::metastore::cluster::{Leadership, NodeRow};
 // chrono as the metastore's rows carry it (the binary has no chrono of its own).
 use chrono::{DateTime, Utc};
-use skein_actors::messages::GetRole;
+use skein_actors::messages::GetNodeRow;
 use skein_actors::replication::CatchUpProgress;
 use skein_actors::ClusterCoordinator;
 
@@ -198,7 +198,8 @@ async fn live_row(req: &HttpRequest, state: &AppState) -> Result<NodeRow, ApiErr
     if let Some(c) = coordinator(req) {
         return Ok(c.send(GetNodeRow).await?);
     }
-    let (role, term) = state.actors.supervisor.send(GetRole).await?;
+    let role = state.actors.role.now();
+    let (role, term) = (role.role, role.term);
     let g = state.actors.store.generation();
     Ok(NodeRow {
         name: state.instance_name.clone(),

@@ -23,7 +23,6 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
-use skein_actors::messages::GetRole;
 use skein_actors::messages::{GetHealth, Role};
 use skein_store::stream::StoreStatus;
 use skein_store::Store;
@@ -196,12 +195,8 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     // Role and term as /health reports them (the health reporter's view).
     let node = state.actors.health.send(GetHealth).await.ok();
     let node = node.map(|h| (h.role, h.term));
-    let role = match &state.actors.cluster {
-        Some(_) => state.actors.supervisor.send(GetRole).await.ok(),
-        None => None,
-    };
-    let cluster = state.actors.cluster.as_ref();
-    let replication = cluster.zip(role).map(|(c, (role, _))| (&c.state, role));
+    let role = state.actors.role.now().role;
+    let replication = state.actors.cluster.as_ref().map(|c| (&c.state, role));
     match status {
         Ok(status) => HttpResponse::Ok()
             .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")

@@ -170,7 +170,8 @@ where
 
     fn call(&self, mut req: ServiceRequest) -> Self::Future {
         peer_proof::check(&mut req, self.inner.proof.as_ref(), &CROSSING_HEADERS);
-        let demote_here = req.path() == DEMOTE_PATH && self.inner.gate.role().accepts_writes();
+        let demote_here =
+            req.path() == DEMOTE_PATH && self.inner.gate.snapshot().role.accepts_writes();
         if served_locally(&req) || demote_here {
             let fut = self.service.call(req);
             return Box::pin(async move { Ok(fut.await?.map_into_left_body()) });

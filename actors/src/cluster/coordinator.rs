@@ -1,27 +1,25 @@
-//! [`ClusterCoordinator`]: keeps this node's role in step with the shared
-//! metastore's leadership row.
+//! [`ClusterCoordinator`]: the one owner of a clustered node's
+//! [`NodeState`]; it keeps that state in step with the shared metastore's
+//! leadership row and publishes every state it enters through the node's
+//! [`RolePublisher`].
 //!
 //! Every [`ClusterTiming::heartbeat`] it upserts this node's row, reads the
-//! leadership row and, as leader, renews its lease. A leader that reads a
-//! newer term, fails to renew, or cannot renew for [`ClusterTiming::lease`]
-//! sends `RoleChanged { Follower, .. }` to the NodeSupervisor at once
-//! (fencing: the StoreWriter stops accepting writes). A follower that the
-//! leadership row names in a newer term (a graceful hand-over to it) renews
-//! the lease and becomes leader — but when that term was taken while the
-//! previous leader's lease still ran, only once the database's clock has
-//! passed that lease (until then it renews its own and reports that it is
-//! waiting), so two nodes never both accept writes. [`DemoteLeader`] hands
-//! leadership over.
+//! leadership row, renews its lease in the term [`decide::renewal`] names
+//! and enters [`decide::next`] of what it learnt; every quarter heartbeat
+//! [`decide::on_clock`] fences a leader whose lease may run out within a
+//! heartbeat. A leader that reads a newer term or cannot renew follows at
+//! once; a node the row names in a newer term (a hand-over to it) leads —
+//! once the previous leader's lease, if it was still running when that term
+//! was taken, has run out by the database's clock. [`DemoteLeader`] hands
+//! leadership over (`coordinator/demote.rs`).
 //!
-//! A leader's own lease deadline counts from an [`Instant`] taken before
-//! the renewing statement is sent, so it always falls before the lease's
-//! expiry in the database; it fences itself at least a heartbeat before it.
-//!
-//! The coordinator keeps the node's [`LeaderGate`] current: closed at once
-//! when the node stops leading; opened only after the NodeSupervisor has
-//! passed a promotion on (so the StoreWriter accepts before any request is
-//! admitted); told which term another node leads in. While requests are
-//! held at the gate it heartbeats four times as often, to be promoted sooner.
+//! A leader's lease counts from an [`Instant`] taken before the renewing
+//! statement is sent, so it always ends before the lease's expiry in the
+//! database. What the coordinator publishes is all the rest of the node
+//! sees: the StoreWriter acknowledges a write only within the published
+//! lease, the [`LeaderGate`](super::LeaderGate) admits requests only while
+//! the published state leads and is not draining. While requests are held
+//! at the gate it heartbeats four times as often, to be promoted sooner.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,11 +27,14 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use skein_store::{Generation, Store};
 
-use crate::messages::{ComponentHealth, ReplicationReported, ReportHealth, Role, RoleChanged};
-use crate::metastore::cluster::NodeRow;
-use crate::metastore::{Metastore, MetastoreError};
-
+use super::decide::{self, Renewal};
 use super::gate::LeaderGate;
+use super::state::NodeState;
+use crate::messages::{
+    ComponentHealth, GetNodeRow, ReplicationReported, ReportHealth, Role, RolePublisher,
+};
+use crate::metastore::cluster::{Leadership, NodeRow};
+use crate::metastore::{Metastore, MetastoreError};
 
 /// Every cluster timing, in one place.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,222 +121,129 @@ pub struct CoordinatorConfig {
     pub internal_api_uri: Option<String>,
     /// Heartbeat, lease and freshness.
     pub timing: ClusterTiming,
-    /// The gate the HTTP layer routes leader work through.
+    /// The gate the HTTP layer routes leader work through (the coordinator
+    /// asks it whether requests are held or still running).
     pub gate: LeaderGate,
     /// This node's replication state: a demotion sees the follower's
     /// acknowledged generation there at once (else in its heartbeat row).
     pub replication: Option<crate::replication::ReplicationState>,
 }
 
-/// How a node starts, as [`ClusterCoordinator::decide`] read the leadership
-/// row.
-#[derive(Clone, Copy, Debug)]
-pub struct Start {
-    /// The role to start in.
-    pub role: Role,
-    /// The term to start in.
-    pub term: u64,
-    /// Free to lead once the leadership row is seen to name this node (and
-    /// any lease of the previous leader has run out).
-    pub may_resume: bool,
-    /// Taken before the lease was last renewed: a leader's local lease
-    /// deadline counts from here.
-    pub renewed_at: Instant,
-}
-
-/// Ask for this node's row as it would be heartbeated now.
-#[derive(Debug, Message)]
-#[rtype(result = "NodeRow")]
-pub struct GetNodeRow;
-
 /// The coordinator actor.
 pub struct ClusterCoordinator {
     ms: Metastore,
     store: Arc<Store>,
     config: CoordinatorConfig,
-    supervisor: Recipient<RoleChanged>,
+    publisher: RolePublisher,
     health: Option<Recipient<ReportHealth>>,
-    role: Role,
-    term: u64,
-    /// When the last successful renewal (or promotion) was sent.
-    renewed_at: Instant,
+    state: NodeState,
     /// When the metastore last answered a whole round.
     contact_at: Instant,
-    /// Named leader, waiting this long (as of the last round) for the
-    /// previous leader's lease to run out.
-    waiting: Option<Duration>,
-    /// Fenced only for want of the metastore: leads again if still named.
-    may_resume: bool,
-    in_flight: bool,
-    demoting: bool,
+    /// A round is running (one at a time).
+    round_running: bool,
     replication: ReplicationReported,
 }
 
-/// What one heartbeat round learnt.
-enum Outcome {
-    Renewed,
-    Lost(u64),
-    Promoted(u64),
-    /// Named leader in this term, but the previous leader's lease runs for
-    /// this long yet.
-    Waiting(u64, Duration),
-    Follows(u64),
-}
-
 impl ClusterCoordinator {
-    /// How to start: leader when the leadership row names `me`, the lease
-    /// can be renewed and no previous leader's lease still runs (while one
-    /// does, follower free to lead once it has run out), or when
-    /// `configured` is leader and nobody has ever led (then leadership is
-    /// taken); otherwise follower.
-    pub async fn initial_role(
+    /// The state a node opens in, by the leadership row: leading when the
+    /// row names `me` and the lease can be renewed (waiting while a previous
+    /// leader's lease runs), or when `configured` is leader and nobody has
+    /// ever led (then leadership is taken); otherwise following.
+    pub async fn open(
         ms: &Metastore,
         me: &str,
         configured: Role,
         timing: &ClusterTiming,
-    ) -> Result<Start, MetastoreError> {
-        let renewed_at = Instant::now();
-        let start = |role, term, may_resume| Start {
-            role,
-            term,
-            may_resume,
-            renewed_at,
+    ) -> Result<NodeState, MetastoreError> {
+        let at = Instant::now();
+        let row = ms.current_leadership().await?;
+        let won = match decide::opening(&row, me, configured) {
+            decide::Opening::Resume { term } => ms
+                .renew_lease(me, term, timing.lease)
+                .await?
+                .then_some(term),
+            decide::Opening::Take => ms.take_leadership(me, row.term, timing.lease).await?,
+            decide::Opening::Follow => None,
         };
-        let now = ms.current_leadership().await?;
-        if now.leader_node.as_deref() == Some(me) {
-            if ms.renew_lease(me, now.term, timing.lease).await? {
-                if !now.previous_lease_remaining.is_zero() {
-                    return Ok(start(Role::Follower, now.term, true));
-                }
-                return Ok(start(Role::Leader, now.term, false));
-            }
-        } else if configured == Role::Leader && now.leader_node.is_none() {
-            if let Some(term) = ms.take_leadership(me, now.term, timing.lease).await? {
-                return Ok(start(Role::Leader, term, false));
-            }
-        }
-        Ok(start(Role::Follower, now.term, false))
+        Ok(decide::opened(&row, won, at))
     }
 
-    /// [`ClusterCoordinator::initial_role`], or — when the metastore cannot
-    /// be read — follower in `store_term`, free to lead once the leadership
-    /// row is seen to name this node.
-    pub async fn decide(
+    /// [`ClusterCoordinator::open`], or — when the metastore cannot be read
+    /// — fenced in `store_term`, free to lead once the leadership row is
+    /// seen to name this node.
+    pub async fn open_or_fence(
         ms: &Metastore,
         me: &str,
         configured: Role,
         store_term: u64,
         timing: &ClusterTiming,
-    ) -> Start {
-        match Self::initial_role(ms, me, configured, timing).await {
-            Ok(start) => start,
+    ) -> NodeState {
+        match Self::open(ms, me, configured, timing).await {
+            Ok(state) => state,
             Err(e) => {
                 log::warn!("cluster: cannot read the leadership row ({e}); following for now");
-                Start {
-                    role: Role::Follower,
-                    term: store_term,
-                    may_resume: true,
-                    renewed_at: Instant::now(),
-                }
+                decide::opened_blind(store_term)
             }
         }
     }
 
-    /// Starts the coordinator for a node already running as `start` says
-    /// (as decided by [`ClusterCoordinator::decide`]).
+    /// Publishes `state` through `publisher` (what the rest of the node sees).
+    pub fn publish(publisher: &RolePublisher, state: &NodeState, timing: &ClusterTiming) {
+        let lease_until = state.lease_until(timing.lease);
+        publisher.publish(state.role(), state.term(), lease_until, state.is_draining());
+    }
+
+    /// Starts the coordinator of a node that opened in `state` (as
+    /// [`ClusterCoordinator::open_or_fence`] decided), publishing it.
     pub fn start(
         ms: Metastore,
         store: Arc<Store>,
         config: CoordinatorConfig,
-        supervisor: Recipient<RoleChanged>,
-        health: Option<Recipient<ReportHealth>>,
-        start: Start,
+        (publisher, health): (RolePublisher, Option<Recipient<ReportHealth>>),
+        state: NodeState,
     ) -> Addr<ClusterCoordinator> {
-        let Start {
-            role,
-            term,
-            may_resume,
-            renewed_at,
-        } = start;
+        Self::publish(&publisher, &state, &config.timing);
         ClusterCoordinator {
             ms,
             store,
             config,
-            supervisor,
+            publisher,
             health,
-            role,
-            term,
-            renewed_at,
+            state,
             contact_at: Instant::now(),
-            waiting: None,
-            may_resume,
-            in_flight: false,
-            demoting: false,
+            round_running: false,
             replication: ReplicationReported::default(),
         }
         .start()
     }
 
-    /// Records a role change here (without telling anyone).
-    fn record(&mut self, role: Role, term: u64) -> RoleChanged {
-        if (role, term) != (self.role, self.term) {
-            log::info!("cluster: {} in term {term}", role.name());
-        }
-        self.role = role;
-        self.term = term;
-        RoleChanged { role, term }
-    }
-
-    /// Changes the node's role: a node that stops accepting writes closes
-    /// its gate at once; one that starts opens it once the NodeSupervisor
-    /// has handled the change (which it passes on to the StoreWriter before
-    /// any request admitted afterwards can reach it).
-    fn change(&mut self, role: Role, term: u64, ctx: &mut Context<Self>) {
-        let msg = self.record(role, term);
-        if !role.accepts_writes() {
-            self.config.gate.set(role, term);
-            self.supervisor.do_send(msg);
+    /// Enters `next` and publishes it.
+    fn enter(&mut self, next: NodeState) {
+        if next == self.state {
             return;
         }
-        let delivered = self.supervisor.send(msg);
-        ctx.spawn(
-            fut::wrap_future(delivered).map(move |res, act: &mut Self, _| {
-                if res.is_err() {
-                    log::error!("cluster: the node supervisor did not take the role change");
-                }
-                if (act.role, act.term) == (role, term) {
-                    act.config.gate.set(role, term);
-                }
-                if !act.demoting {
-                    act.config.gate.end_drain();
-                }
-            }),
-        );
+        let (role, term) = (next.role(), next.term());
+        if (role, term) != (self.state.role(), self.state.term()) {
+            log::info!("cluster: {} in term {term}", role.name());
+        }
+        self.state = next;
+        Self::publish(&self.publisher, &self.state, &self.config.timing);
     }
 
     fn row(&self) -> NodeRow {
         let g = self.store.generation();
-        // The replication state describes this node's follower session: a
-        // leader's is left over from before its promotion.
-        let state = match (&self.replication.state, self.role) {
-            _ if self.demoting => "handing leadership over".to_string(),
-            (_, Role::Follower) if self.waiting.is_some() => waiting_state(self.waiting),
-            (_, Role::Leader) => format!("leading in term {}", self.term),
-            (Some(s), _) => s.clone(),
-            (None, _) if self.may_resume => "not accepting writes: lease not renewed".into(),
-            (None, _) => format!("following in term {}", self.term),
-        };
+        let replication = self.replication.state.as_deref();
         NodeRow {
             name: self.config.me.clone(),
-            role: self.role.name().to_lowercase(),
-            term: self.term,
+            role: self.state.role().name().to_lowercase(),
+            term: self.state.term(),
             generation_model: g.model,
             generation_write: g.write,
             last_sync_at: self.replication.last_sync_at,
             seen_at: None,
             cluster_uri: self.config.cluster_uri.clone(),
             internal_api_uri: self.config.internal_api_uri.clone(),
-            state,
+            state: self.state.describe(replication),
             accepted: self.replication.accepted,
             invalid_key: self.replication.invalid_key,
             established: self.replication.established,
@@ -349,99 +257,81 @@ impl ClusterCoordinator {
         }
     }
 
-    /// Fences a leader whose lease may run out within a heartbeat (checked
-    /// every quarter heartbeat, so at least three quarters of one before
-    /// the lease runs out in the database: time for requests admitted
-    /// before the fence to finish).
-    fn check_lease(&mut self, ctx: &mut Context<Self>) {
-        let timing = self.config.timing;
-        if self.role == Role::Leader && self.renewed_at.elapsed() + timing.heartbeat >= timing.lease
-        {
+    /// Fences a leader whose lease may run out within a heartbeat.
+    fn check_lease(&mut self) {
+        let next = decide::on_clock(&self.state, Instant::now(), &self.config.timing);
+        if next != self.state {
             log::error!(
                 "cluster: the leadership lease was not renewed within {:?}; refusing writes",
-                timing.lease
+                self.config.timing.lease
             );
-            self.may_resume = true;
-            self.change(Role::Follower, self.term, ctx);
+            self.enter(next);
         }
     }
 
     fn tick(&mut self, ctx: &mut Context<Self>) {
-        self.check_lease(ctx);
+        self.check_lease();
         self.report_health();
-        if self.in_flight {
+        if self.round_running {
             return;
         }
-        self.in_flight = true;
+        self.round_running = true;
         let (ms, row, me) = (self.ms.clone(), self.row(), self.config.me.clone());
-        let (role, term, lease) = (self.role, self.term, self.config.timing.lease);
-        let promote = !self.demoting && (self.may_resume || role == Role::Follower);
-        let resume = self.may_resume;
-        let started = Instant::now();
+        let (planned, lease) = (self.state, self.config.timing.lease);
         let work = async move {
-            let round = round(&ms, &me, &row, (role, term), lease, (promote, resume));
+            let round = round(&ms, &me, &row, &planned, lease);
             match tokio::time::timeout(lease, round).await {
                 Ok(r) => r.map_err(|e| e.to_string()),
                 Err(_) => Err(format!("no answer within {lease:?}")),
             }
         };
         ctx.spawn(fut::wrap_future(work).map(move |res, act: &mut Self, ctx| {
-            act.in_flight = false;
-            act.apply(res, started, (role, term), ctx);
+            act.round_running = false;
+            act.apply(res, &planned, ctx);
         }));
     }
 
+    /// Enters what a round planned from `planned` learnt, unless the role or
+    /// term changed meanwhile.
     fn apply(
         &mut self,
-        res: Result<(Outcome, Option<u64>), String>,
-        started: Instant,
-        was: (Role, u64),
+        res: Result<(Leadership, Option<Renewal>), String>,
+        planned: &NodeState,
         ctx: &mut Context<Self>,
     ) {
-        let (outcome, elsewhere) = match res {
-            Ok(o) => o,
+        let (row, renewed) = match res {
+            Ok(r) => r,
             Err(e) => {
                 log::warn!("cluster: cannot reach the shared metastore: {e}");
                 return;
             }
         };
         self.contact_at = Instant::now();
-        self.waiting = None;
-        if let Some(term) = elsewhere {
-            self.config.gate.leader_elsewhere(term);
+        if let Some(term) = decide::leader_elsewhere(&row, &self.config.me) {
+            self.publisher.leader_elsewhere(term);
         }
-        if (self.role, self.term) != was {
+        if !decide::still_applies(planned, &self.state) {
             return;
         }
-        match outcome {
-            Outcome::Renewed => self.renewed_at = started,
-            Outcome::Lost(term) => {
-                log::warn!("cluster: leadership lost (term {term}); refusing writes");
-                self.may_resume = false;
-                self.change(Role::Follower, term, ctx);
-            }
-            Outcome::Waiting(term, left) => {
-                if self.waiting.is_none() {
-                    log::warn!(
-                        "cluster: named leader in term {term}; {}",
-                        waiting_state(Some(left))
-                    );
+        let next = decide::next(&self.state, &row, renewed, &self.config.me);
+        match next {
+            NodeState::AwaitingLease {
+                next: term, left, ..
+            } => {
+                if !matches!(self.state, NodeState::AwaitingLease { .. }) {
+                    let waiting = super::state::waiting_state(left);
+                    log::warn!("cluster: named leader in term {term}; {waiting}");
                 }
-                self.waiting = Some(left);
                 // Look again as soon as it has run out.
                 ctx.run_later(left + Duration::from_millis(10), Self::tick);
             }
-            Outcome::Promoted(term) => {
-                self.renewed_at = started;
-                self.may_resume = false;
-                self.change(Role::Leader, term, ctx);
+            _ if self.state.role() == Role::Leader && next.role() != Role::Leader => {
+                let term = next.term();
+                log::warn!("cluster: leadership lost (term {term}); refusing writes");
             }
-            Outcome::Follows(term) if term > self.term => {
-                self.may_resume = false;
-                self.change(Role::Follower, term, ctx);
-            }
-            Outcome::Follows(_) => {}
+            _ => {}
         }
+        self.enter(next);
     }
 
     /// Samples the leader's generation for the up-to-date judgement (see
@@ -450,10 +340,9 @@ impl ClusterCoordinator {
         let Some(state) = &self.config.replication else {
             return;
         };
-        match self.role {
+        match self.state.role() {
             Role::Leader => state.note_leader_generation(Some(self.store.generation())),
-            Role::Follower => state.note_leader_generation(None),
-            Role::Standalone => {}
+            _ => state.note_leader_generation(None),
         }
     }
 
@@ -465,7 +354,8 @@ impl ClusterCoordinator {
             let s = silent.as_secs();
             (false, format!("cannot reach the shared metastore for {s}s"))
         } else {
-            (true, format!("{} in term {}", self.role.name(), self.term))
+            let (role, term) = (self.state.role(), self.state.term());
+            (true, format!("{} in term {term}", role.name()))
         };
         health.do_send(ReportHealth(ComponentHealth {
             component: "cluster",
@@ -475,62 +365,29 @@ impl ClusterCoordinator {
     }
 }
 
-/// The state a node waiting `left` for the previous leader's lease reports.
-fn waiting_state(left: Option<Duration>) -> String {
-    let secs = left.unwrap_or_default().as_secs_f64().ceil();
-    format!("waiting {secs:.0} s for the previous leader's lease to run out")
-}
-
-/// Heartbeat, read the leadership row, renew or take over as the row says;
-/// also the term in which the row names another node, if it does.
+/// Heartbeat, read the leadership row, and renew the lease in the term
+/// [`decide::renewal`] names for `planned` (after a refusal, reading the
+/// newest term).
 async fn round(
     ms: &Metastore,
     me: &str,
     row: &NodeRow,
-    was: (Role, u64),
+    planned: &NodeState,
     lease: Duration,
-    flags: (bool, bool),
-) -> Result<(Outcome, Option<u64>), MetastoreError> {
+) -> Result<(Leadership, Option<Renewal>), MetastoreError> {
     ms.heartbeat(row).await?;
     let now = ms.current_leadership().await?;
-    let elsewhere = now
-        .leader_node
-        .as_deref()
-        .is_some_and(|n| n != me)
-        .then_some(now.term);
-    let outcome = decide_round(ms, me, &now, was, lease, flags).await?;
-    Ok((outcome, elsewhere))
-}
-
-/// What the leadership row `now` means for this node (renewing its lease
-/// or taking a handed-over leadership on the way).
-async fn decide_round(
-    ms: &Metastore,
-    me: &str,
-    now: &crate::metastore::cluster::Leadership,
-    (role, term): (Role, u64),
-    lease: Duration,
-    (promote, resume): (bool, bool),
-) -> Result<Outcome, MetastoreError> {
-    let named = now.leader_node.as_deref() == Some(me);
-    if role == Role::Leader {
-        if !named || now.term != term {
-            return Ok(Outcome::Lost(now.term.max(term)));
-        }
-        if ms.renew_lease(me, term, lease).await? {
-            return Ok(Outcome::Renewed);
-        }
-        let again = ms.current_leadership().await?;
-        return Ok(Outcome::Lost(again.term.max(term)));
-    }
-    let handed_over = now.term > term || (resume && now.term == term);
-    if named && promote && handed_over && ms.renew_lease(me, now.term, lease).await? {
-        if !now.previous_lease_remaining.is_zero() {
-            return Ok(Outcome::Waiting(now.term, now.previous_lease_remaining));
-        }
-        return Ok(Outcome::Promoted(now.term));
-    }
-    Ok(Outcome::Follows(now.term))
+    let Some(term) = decide::renewal(planned, &now, me) else {
+        return Ok((now, None));
+    };
+    let sent_at = Instant::now();
+    let renewal = match ms.renew_lease(me, term, lease).await? {
+        true => Renewal::Held { sent_at },
+        false => Renewal::Refused {
+            newest_term: ms.current_leadership().await?.term,
+        },
+    };
+    Ok((now, Some(renewal)))
 }
 
 impl Actor for ClusterCoordinator {
@@ -542,7 +399,7 @@ impl Actor for ClusterCoordinator {
         ctx.run_interval(heartbeat, Self::tick);
         let fast = (heartbeat / 4).max(Duration::from_millis(20));
         ctx.run_interval(fast, |act, ctx| {
-            act.check_lease(ctx);
+            act.check_lease();
             act.sample_freshness();
             if act.config.gate.has_waiters() {
                 act.tick(ctx);

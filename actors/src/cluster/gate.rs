@@ -1,6 +1,7 @@
-//! [`LeaderGate`]: where a request that needs the leader goes, shared by the
-//! ClusterCoordinator (which keeps it current) and every HTTP worker's
-//! ProxyForwarder (which asks it, per request, with [`LeaderGate::route`]).
+//! [`LeaderGate`]: where a request that needs the leader goes, asked per
+//! request by every HTTP worker's ProxyForwarder ([`LeaderGate::route`]).
+//! It decides by the node's published [`RoleSnapshot`] (the
+//! ClusterCoordinator's state) and keeps only its own counts.
 //!
 //! A request is served here while this node accepts writes and is not
 //! draining; it is forwarded to the peer while this node follows (once more
@@ -9,16 +10,16 @@
 //! a node waiting to be promoted — until one of those holds, at most
 //! [`HOLD_LIMIT`]. Requests served here are counted while their handlers run
 //! so that a demoting leader can drain them ([`LeaderGate::drained`]) before
-//! it fences its StoreWriter.
+//! it hands over.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::{fence, AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
-use crate::messages::Role;
+use crate::messages::{Role, RoleSnapshot, RoleView};
 
 /// How long a request may be held waiting for a node that accepts writes;
 /// well below a load balancer's server timeout (60 s in `deploy/haproxy.cfg`).
@@ -28,19 +29,16 @@ pub const HOLD_LIMIT: Duration = Duration::from_secs(10);
 /// and back once when leadership moved meanwhile. No request loops.
 pub const MAX_HOPS: u8 = 2;
 
-/// The shared state; cheap to clone.
+/// The gate; cheap to clone.
 #[derive(Clone)]
 pub struct LeaderGate(Arc<Inner>);
 
 struct Inner {
-    role: AtomicU8,
-    term: AtomicU64,
-    draining: AtomicBool,
-    /// The newest term in which another node is known to lead (0: none).
-    elsewhere: AtomicU64,
+    role: RoleView,
     in_flight: AtomicUsize,
     waiting: AtomicUsize,
-    changed: Notify,
+    /// Notified when the last admitted request ends.
+    idle: Notify,
 }
 
 /// Where one request goes.
@@ -64,8 +62,8 @@ pub struct Admission(LeaderGate);
 
 impl Drop for Admission {
     fn drop(&mut self) {
-        if self.0 .0.in_flight.fetch_sub(1, SeqCst) == 1 && self.0 .0.draining.load(SeqCst) {
-            self.0 .0.changed.notify_waiters();
+        if self.0 .0.in_flight.fetch_sub(1, SeqCst) == 1 {
+            self.0 .0.idle.notify_waiters();
         }
     }
 }
@@ -73,79 +71,32 @@ impl Drop for Admission {
 impl fmt::Debug for LeaderGate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LeaderGate")
-            .field("role", &self.role())
-            .field("term", &self.0.term.load(SeqCst))
-            .field("draining", &self.0.draining.load(SeqCst))
-            .field("in_flight", &self.0.in_flight.load(SeqCst))
+            .field("role", &self.0.role.now())
+            .field("in_flight", &self.in_flight())
             .finish()
-    }
-}
-
-fn encode(role: Role) -> u8 {
-    match role {
-        Role::Standalone => 0,
-        Role::Leader => 1,
-        Role::Follower => 2,
     }
 }
 
 /// One decision, without waiting.
 enum Step {
-    Forward,
+    Forward(u64),
     Hold,
 }
 
 impl LeaderGate {
-    /// A gate for a node in `role` and `term`.
-    pub fn new(role: Role, term: u64) -> LeaderGate {
+    /// A gate deciding by what `role` shows.
+    pub fn new(role: RoleView) -> LeaderGate {
         LeaderGate(Arc::new(Inner {
-            role: AtomicU8::new(encode(role)),
-            term: AtomicU64::new(term),
-            draining: AtomicBool::new(false),
-            elsewhere: AtomicU64::new(0),
+            role,
             in_flight: AtomicUsize::new(0),
             waiting: AtomicUsize::new(0),
-            changed: Notify::new(),
+            idle: Notify::new(),
         }))
     }
 
-    /// The role now.
-    pub fn role(&self) -> Role {
-        match self.0.role.load(SeqCst) {
-            1 => Role::Leader,
-            2 => Role::Follower,
-            _ => Role::Standalone,
-        }
-    }
-
-    /// The term now.
-    pub fn term(&self) -> u64 {
-        self.0.term.load(SeqCst)
-    }
-
-    /// Records a new role (requests arriving or held afterwards see it).
-    pub fn set(&self, role: Role, term: u64) {
-        self.0.term.store(term, SeqCst);
-        self.0.role.store(encode(role), SeqCst);
-        self.0.changed.notify_waiters();
-    }
-
-    /// Another node leads in `term` (kept when newer than what is known).
-    pub fn leader_elsewhere(&self, term: u64) {
-        if self.0.elsewhere.fetch_max(term, SeqCst) < term {
-            self.0.changed.notify_waiters();
-        }
-    }
-
-    /// Stops admitting requests (they are held) until [`LeaderGate::end_drain`].
-    pub fn begin_drain(&self) {
-        self.0.draining.store(true, SeqCst);
-    }
-
-    /// Admits (or routes) held requests again.
-    pub fn end_drain(&self) {
-        self.0.draining.store(false, SeqCst);
-        self.0.changed.notify_waiters();
+    /// The node's published state now.
+    pub fn snapshot(&self) -> RoleSnapshot {
+        self.0.role.now()
     }
 
     /// Whether requests are being held here now (the coordinator then
@@ -160,25 +111,28 @@ impl LeaderGate {
     }
 
     /// Admits a request when this node accepts writes and is not draining.
-    /// (Counted first, checked second: a drain that then reads zero in
-    /// flight cannot miss a request that was admitted.)
+    /// (Counted first, checked second, with a fence matching the one in
+    /// [`LeaderGate::drained`]: a drain that then reads zero in flight
+    /// cannot miss a request that was admitted.)
     pub fn admit(&self) -> Option<Admission> {
         self.0.in_flight.fetch_add(1, SeqCst);
         let admission = Admission(self.clone());
-        let open = self.role().accepts_writes() && !self.0.draining.load(SeqCst);
-        open.then_some(admission)
+        fence(SeqCst);
+        let now = self.snapshot();
+        (now.role.accepts_writes() && !now.draining).then_some(admission)
     }
 
     fn step(&self, hops: u8, sender_term: u64) -> Result<Admission, Step> {
         if let Some(admission) = self.admit() {
             return Ok(admission);
         }
-        if self.0.draining.load(SeqCst) || self.role() != Role::Follower {
+        let now = self.snapshot();
+        if now.draining || now.role != Role::Follower {
             return Err(Step::Hold);
         }
-        let newer_elsewhere = self.0.elsewhere.load(SeqCst) > sender_term;
+        let newer_elsewhere = now.leader_elsewhere > sender_term;
         if hops == 0 || (hops < MAX_HOPS && newer_elsewhere) {
-            Err(Step::Forward)
+            Err(Step::Forward(now.term))
         } else {
             Err(Step::Hold)
         }
@@ -190,15 +144,12 @@ impl LeaderGate {
     pub async fn route(&self, hops: u8, sender_term: u64, limit: Duration) -> Route {
         let deadline = Instant::now() + limit;
         let mut waiting = None;
+        let mut changes = self.0.role.clone();
         loop {
-            let notified = self.0.changed.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
+            changes.mark_seen();
             match self.step(hops, sender_term) {
                 Ok(admission) => return Route::Serve(admission),
-                Err(Step::Forward) => {
-                    return Route::Forward { term: self.term() };
-                }
+                Err(Step::Forward(term)) => return Route::Forward { term },
                 Err(Step::Hold) => {}
             }
             let left = deadline.saturating_duration_since(Instant::now());
@@ -209,18 +160,19 @@ impl LeaderGate {
                 ));
             }
             waiting.get_or_insert_with(|| Waiting::new(self));
-            let _ = tokio::time::timeout(left, notified).await;
+            let _ = tokio::time::timeout(left, changes.changed()).await;
         }
     }
 
-    /// Waits until no request is being served here (after
-    /// [`LeaderGate::begin_drain`]); `false` when `limit` passed first.
+    /// Waits until no request is being served here (once the published
+    /// state drains); `false` when `limit` passed first.
     pub async fn drained(&self, limit: Duration) -> bool {
         let deadline = Instant::now() + limit;
         loop {
-            let notified = self.0.changed.notified();
+            let notified = self.0.idle.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
+            fence(SeqCst);
             if self.in_flight() == 0 {
                 return true;
             }
@@ -252,19 +204,26 @@ impl Drop for Waiting {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::messages::RolePublisher;
 
     const SHORT: Duration = Duration::from_millis(100);
 
+    fn gate(role: Role, term: u64) -> (RolePublisher, LeaderGate) {
+        let publisher = RolePublisher::new(RoleSnapshot::initial(role, term));
+        let gate = LeaderGate::new(publisher.view());
+        (publisher, gate)
+    }
+
     #[tokio::test]
     async fn a_leader_serves_and_counts() {
-        let gate = LeaderGate::new(Role::Leader, 1);
+        let (_owner, gate) = gate(Role::Leader, 1);
         let Route::Serve(admission) = gate.route(0, 0, SHORT).await else {
             panic!("a leader serves");
         };
         assert_eq!(gate.in_flight(), 1);
         drop(admission);
         assert_eq!(gate.in_flight(), 0);
-        let standalone = LeaderGate::new(Role::Standalone, 0);
+        let standalone = LeaderGate::new(RoleView::fixed(Role::Standalone, 0));
         assert!(matches!(
             standalone.route(1, 0, SHORT).await,
             Route::Serve(_)
@@ -273,7 +232,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_follower_forwards_once_and_back_only_to_a_newer_leader() {
-        let gate = LeaderGate::new(Role::Follower, 3);
+        let (owner, gate) = gate(Role::Follower, 3);
         assert!(matches!(
             gate.route(0, 0, SHORT).await,
             Route::Forward { term: 3 }
@@ -283,7 +242,7 @@ mod tests {
             gate.route(1, 3, SHORT).await,
             Route::Unavailable(_)
         ));
-        gate.leader_elsewhere(4);
+        owner.leader_elsewhere(4);
         assert!(matches!(
             gate.route(1, 3, SHORT).await,
             Route::Forward { .. }
@@ -297,7 +256,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_held_request_is_served_once_the_node_is_promoted() {
-        let gate = LeaderGate::new(Role::Follower, 1);
+        let (owner, gate) = gate(Role::Follower, 1);
         let g = gate.clone();
         let held = tokio::spawn(async move {
             matches!(
@@ -308,16 +267,16 @@ mod tests {
         while !gate.has_waiters() {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        gate.set(Role::Leader, 2);
+        owner.publish(Role::Leader, 2, None, false);
         assert!(held.await.unwrap());
         assert!(!gate.has_waiters());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn draining_holds_new_requests_and_waits_for_admitted_ones() {
-        let gate = LeaderGate::new(Role::Leader, 1);
+        let (owner, gate) = gate(Role::Leader, 1);
         let admitted = gate.admit().expect("a leader admits");
-        gate.begin_drain();
+        owner.publish(Role::Leader, 1, None, true);
         assert!(gate.admit().is_none(), "no admission while draining");
         assert!(!gate.drained(Duration::from_millis(50)).await);
         let g = gate.clone();
@@ -331,9 +290,8 @@ mod tests {
         while !gate.has_waiters() {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        gate.set(Role::Follower, 2);
-        gate.leader_elsewhere(2);
-        gate.end_drain();
+        owner.leader_elsewhere(2);
+        owner.publish(Role::Follower, 2, None, false);
         assert!(matches!(held.await.unwrap(), Route::Forward { term: 2 }));
     }
 }

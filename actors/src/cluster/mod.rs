@@ -1,22 +1,32 @@
 //! The cluster core: who leads, and how a write is fenced.
 //!
-//! - [`coordinator`]: [`ClusterCoordinator`], the actor that keeps this
-//!   node's role and term in step with the shared metastore's leadership
-//!   row (heartbeats, lease renewal, fencing, promotion after a previous
-//!   leader's lease); its graceful hand-over ([`crate::messages::DemoteLeader`])
-//!   is in `coordinator/demote.rs`, its tests in `coordinator/tests.rs`.
-//! - [`gate`]: [`LeaderGate`], what each API request does by the node's
-//!   current leadership: serve here, forward to the leader, or wait while
-//!   leadership moves.
+//! - [`state`]: [`NodeState`], what a clustered node is (following,
+//!   fenced, waiting out a previous leader's lease, leading, draining
+//!   before a hand-over) — one enum, owned by the coordinator.
+//! - [`decide`]: every transition of that state as a pure function of what
+//!   the node knows (the leadership row, its lease renewal, the clock), with
+//!   table-driven tests.
+//! - [`coordinator`]: [`ClusterCoordinator`], the actor that does the I/O
+//!   (heartbeats, lease renewal against the shared metastore), enters the
+//!   states [`decide`] returns and publishes each through the node's
+//!   [`RolePublisher`](crate::messages::RolePublisher); its graceful
+//!   hand-over ([`crate::messages::DemoteLeader`]) is in
+//!   `coordinator/demote.rs`.
+//! - [`gate`]: [`LeaderGate`], what each API request does by the published
+//!   state: serve here, forward to the leader, or wait while leadership
+//!   moves.
 //!
-//! A write is fenced twice: the StoreWriter refuses appends unless the
-//! role it was last told accepts writes, and the gate admits a request to
-//! this node only while it leads.
+//! A write is fenced in one place: the StoreWriter acknowledges it only in
+//! a term whose lease the published snapshot holds
+//! ([`RoleSnapshot::may_acknowledge`](crate::messages::RoleSnapshot::may_acknowledge)).
+//! The gate admitting requests only while the node leads keeps them from
+//! reaching a node that would refuse them.
 
 pub mod coordinator;
+pub mod decide;
 pub mod gate;
+pub mod state;
 
-pub use coordinator::{
-    ClusterCoordinator, ClusterError, ClusterTiming, CoordinatorConfig, GetNodeRow, Start,
-};
+pub use coordinator::{ClusterCoordinator, ClusterError, ClusterTiming, CoordinatorConfig};
 pub use gate::{LeaderGate, Route};
+pub use state::NodeState;

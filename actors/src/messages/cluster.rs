@@ -23,6 +23,12 @@ pub struct ReplicationReported {
     pub state: Option<String>,
 }
 
+/// Ask the ClusterCoordinator for this node's row as it would be
+/// heartbeated now.
+#[derive(Debug, Message)]
+#[rtype(result = "crate::metastore::cluster::NodeRow")]
+pub struct GetNodeRow;
+
 /// Graceful fail-over: stop accepting writes, let follower `to` catch up,
 /// then hand leadership to it in the next term.
 #[derive(Clone, Debug, Message)]

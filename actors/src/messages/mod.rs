@@ -5,9 +5,9 @@
 //!
 //! - [`ingest`]: HTTP ingestion → Ingestor.
 //! - [`store`]: Ingestor → StoreWriter, and what the writer announces.
-//! - [`role`]: the node's role and its changes.
+//! - [`role`]: the node's role, the snapshot its owner publishes, and its changes.
 //! - [`health`]: health questions and answers.
-//! - [`cluster`]: replication facts for the heartbeat; demotion requests.
+//! - [`cluster`]: replication facts for the heartbeat; this node's row; demotion requests.
 //! - [`settings`]: the server-wide settings as last read from the metastore.
 
 pub mod cluster;
@@ -17,12 +17,12 @@ pub mod role;
 pub mod settings;
 pub mod store;
 
-pub use cluster::{DemoteLeader, DemoteReport, ReplicationReported, StopReceiver};
+pub use cluster::{DemoteLeader, DemoteReport, GetNodeRow, ReplicationReported, StopReceiver};
 pub use health::{
     ComponentHealth, GetHealth, HealthReport, HealthStatus, ReportHealth, RequireActors,
 };
 pub use ingest::{IngestBody, IngestError, IngestFormat, Ingested};
-pub use role::{GetRole, Role, RoleChanged};
+pub use role::{Role, RoleChanged, RolePublisher, RoleSnapshot, RoleView};
 pub use settings::{RefreshSettings, SettingsRead, SettingsSnapshot};
 pub use store::{
     AppendBatch, AppendError, GenerationAdvanced, GetStoreStatus, SubscribeGenerations,

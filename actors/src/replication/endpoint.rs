@@ -11,9 +11,7 @@ use skein_store::Store;
 
 use super::sender::ReplicationSender;
 use super::ClusterSetup;
-use crate::messages::GetRole;
-use crate::messages::{ReportHealth, SubscribeGenerations};
-use crate::node_supervisor::NodeSupervisor;
+use crate::messages::{ReportHealth, RoleView, SubscribeGenerations};
 
 /// What the cluster endpoint needs (registered as `web::Data`).
 pub struct SenderHub {
@@ -21,8 +19,8 @@ pub struct SenderHub {
     pub store: Arc<Store>,
     /// Where to subscribe to new generations (the StoreWriter).
     pub generations: Recipient<SubscribeGenerations>,
-    /// Who knows the node's role.
-    pub supervisor: Addr<NodeSupervisor>,
+    /// The node's role as its owner publishes it.
+    pub role: RoleView,
     /// Name, key and shared state.
     pub setup: ClusterSetup,
     /// Where the session counters are shown (the `replication` health component).
@@ -41,17 +39,12 @@ pub async fn accept(
     payload: web::Payload,
     hub: web::Data<SenderHub>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let (role, term) = hub
-        .supervisor
-        .send(GetRole)
-        .await
-        .map_err(actix_web::error::ErrorServiceUnavailable)?;
     let store = hub.store.clone();
     let store_id = web::block(move || store.status().store_id).await?;
     let session = hub.setup.state.connection_accepted();
     let peer = req
         .peer_addr()
         .map_or_else(|| "unknown peer".into(), |a| a.to_string());
-    let sender = ReplicationSender::new(&hub, role, term, store_id, session, peer);
+    let sender = ReplicationSender::new(&hub, store_id, session, peer);
     ws::start(sender, &req, payload)
 }

@@ -29,9 +29,7 @@ use super::seal::SessionSeal;
 use super::source::{self, NextOps};
 use super::timing::{HANDSHAKE_TIMEOUT, HEARTBEAT, IDLE_TIMEOUT, MAX_UNACKED_FRAMES};
 use super::{ClusterSetup, ReplicationError, WireError};
-use crate::messages::GetRole;
-use crate::messages::{GenerationAdvanced, ReportHealth, Role, SubscribeGenerations};
-use crate::node_supervisor::NodeSupervisor;
+use crate::messages::{GenerationAdvanced, ReportHealth, Role, RoleView, SubscribeGenerations};
 
 pub(super) enum Phase {
     AwaitHello,
@@ -60,10 +58,11 @@ pub(super) enum Phase {
 pub struct ReplicationSender {
     pub(super) store: Arc<Store>,
     generations: Recipient<SubscribeGenerations>,
-    supervisor: Addr<NodeSupervisor>,
+    /// The node's role as its owner publishes it.
+    role: RoleView,
     setup: ClusterSetup,
     health: Option<Recipient<ReportHealth>>,
-    role: Role,
+    /// The term this session serves (the node's when it was accepted).
     term: u64,
     store_id: String,
     session: u64,
@@ -83,23 +82,15 @@ pub struct ReplicationSender {
 pub(super) type Ctx = ws::WebsocketContext<ReplicationSender>;
 
 impl ReplicationSender {
-    /// A session in `role`/`term` for a connection from `peer`.
-    pub fn new(
-        hub: &SenderHub,
-        role: Role,
-        term: u64,
-        store_id: String,
-        session: u64,
-        peer: String,
-    ) -> ReplicationSender {
+    /// A session in the node's current term for a connection from `peer`.
+    pub fn new(hub: &SenderHub, store_id: String, session: u64, peer: String) -> ReplicationSender {
         ReplicationSender {
             store: hub.store.clone(),
             generations: hub.generations.clone(),
-            supervisor: hub.supervisor.clone(),
+            role: hub.role.clone(),
             setup: hub.setup.clone(),
             health: hub.health.clone(),
-            role,
-            term,
+            term: hub.role.now().term,
             store_id,
             session,
             peer,
@@ -180,10 +171,12 @@ impl ReplicationSender {
                         "protocol version {protocol} is not supported (this node speaks {PROTOCOL_VERSION})"
                     )));
                 }
-                if !self.role.accepts_writes() {
+                let now = self.role.now();
+                if !now.role.accepts_writes() || now.term != self.term {
                     return Err(ReplicationError::Refused(format!(
-                        "this node is a {}, not the leader",
-                        self.role.name()
+                        "this node is a {} in term {}, not the leader",
+                        now.role.name(),
+                        now.term
                     )));
                 }
                 if nonce_f.len() != NONCE_LEN || node.is_empty() || node.len() > 255 {
@@ -355,19 +348,15 @@ impl ReplicationSender {
         self.pump(ctx);
         // A node that moved to another term ends its sessions; one that
         // stopped leading in this term drains them first.
-        let ask = self.supervisor.send(GetRole);
-        ctx.spawn(ask.into_actor(self).map(|answer, act, ctx| {
-            if let Ok((role, term)) = answer {
-                if term != act.term {
-                    let why = format!("this node is now {} in term {term}", role.name());
-                    act.end(ctx, &why);
-                } else if role.accepts_writes() {
-                    act.draining = false;
-                } else {
-                    act.drain_then_end(ctx, role);
-                }
-            }
-        }));
+        let now = self.role.now();
+        if now.term != self.term {
+            let why = format!("this node is now {} in term {}", now.role.name(), now.term);
+            self.end(ctx, &why);
+        } else if now.role.accepts_writes() {
+            self.draining = false;
+        } else {
+            self.drain_then_end(ctx, now.role);
+        }
     }
 
     /// A leader fenced in the session's own term (its lease ran out and no

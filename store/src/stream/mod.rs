@@ -257,6 +257,12 @@ impl Store {
         Ok(())
     }
 
+    /// Moves the store to `term` when it is behind it (never back).
+    pub fn advance_term(&self, term: u64) {
+        let mut w = self.writer();
+        w.term = w.term.max(term);
+    }
+
     /// Gives an empty store (generation zero, no segments) the id `id`, so that
     /// it can replicate the store with that id. A store holding anything keeps
     /// its id: the call fails with `Mismatch`.

@@ -1,14 +1,16 @@
-//! Graceful demotion of the leader ([`DemoteLeader`]): stop admitting
-//! requests at the [`LeaderGate`](super::LeaderGate) (new ones are held) and
-//! let those already admitted finish — from then on nothing reaches the
-//! StoreWriter, so the generation is final — wait for the chosen follower to
-//! reach it, and hand leadership to it in the next term; the node then
-//! follows (its StoreWriter fenced by the term change) and the held requests
-//! go to the new leader. Until the hand-over the node keeps its leader role
-//! everywhere but at the gate: it renews its lease and its ReplicationSender
-//! keeps serving the follower that must catch up. When requests do not
-//! finish within [`DRAIN_LIMIT`], or the follower does not catch up in time
-//! (and the demotion is not forced), the node leads on and serves them.
+//! Graceful demotion of the leader ([`DemoteLeader`]): enter
+//! [`NodeState::Draining`] — the [`LeaderGate`](crate::cluster::LeaderGate)
+//! holds new requests — and let those already admitted finish; from then on
+//! nothing reaches the StoreWriter, so the generation is final. Wait for the
+//! chosen follower to reach it, and hand leadership to it in the next term;
+//! the node then follows (the StoreWriter fenced by the published term) and
+//! the held requests go to the new leader. Until the hand-over the node
+//! keeps its lease and its ReplicationSender keeps serving the follower
+//! that must catch up. When requests do not finish within [`DRAIN_LIMIT`],
+//! or the follower does not catch up in time (and the demotion is not
+//! forced), the node leads on and serves them. Every state it passes
+//! through comes from [`decide::demotion_begins`] and
+//! [`decide::demotion_ends`].
 
 use std::time::{Duration, Instant};
 
@@ -16,7 +18,9 @@ use actix::prelude::*;
 use skein_store::Generation;
 
 use super::{ClusterCoordinator, ClusterError};
-use crate::messages::{DemoteLeader, DemoteReport, Role};
+use crate::cluster::decide::{self, HandOver};
+use crate::cluster::state::{Lease, NodeState};
+use crate::messages::{DemoteLeader, DemoteReport};
 
 /// How long a demotion waits for requests already admitted to finish
 /// before it fences the StoreWriter anyway.
@@ -58,82 +62,53 @@ async fn caught_up(
     }
 }
 
-/// What a demoting leader does when the hand-over did not happen.
-#[derive(Debug)]
-enum After {
-    /// Lead on (the lease was renewed at that moment, if it was).
-    LeadOn(Option<Instant>),
-    /// Stop accepting writes; lead again if the leadership row still names
-    /// this node.
-    Fence,
-    /// Nothing: the node's role already changed meanwhile.
-    Nothing,
-}
-
-/// A demotion's result, with what the actor must do afterwards.
-type Demoted = Result<DemoteReport, (ClusterError, After)>;
+/// A demotion's result, with how the hand-over ended when it failed.
+type Demoted = Result<DemoteReport, (ClusterError, HandOver)>;
 
 impl Handler<DemoteLeader> for ClusterCoordinator {
     type Result = ResponseActFuture<Self, Result<DemoteReport, ClusterError>>;
 
     fn handle(&mut self, msg: DemoteLeader, _: &mut Context<Self>) -> Self::Result {
-        if self.demoting {
-            return Box::pin(fut::ready(Err(ClusterError::Busy)));
-        }
-        if self.role != Role::Leader {
-            return Box::pin(fut::ready(Err(ClusterError::NotLeader)));
-        }
-        let term = self.term;
-        self.demoting = true;
+        let draining = match decide::demotion_begins(&self.state) {
+            Ok(state) => state,
+            Err(e) => return Box::pin(fut::ready(Err(e))),
+        };
+        let term = draining.term();
+        self.enter(draining);
         let gate = self.config.gate.clone();
-        gate.begin_drain();
         let drain = async move { gate.drained(DRAIN_LIMIT).await };
         let (ms, me, store) = (self.ms.clone(), self.config.me.clone(), self.store.clone());
         let acked = self.config.replication.clone();
         let (lease, poll) = (self.config.timing.lease, self.config.timing.heartbeat / 4);
         let start = move |drained: bool, act: &mut Self, _: &mut Context<Self>| {
-            let leads = (act.role, act.term) == (Role::Leader, term);
+            let leads = matches!(act.state, NodeState::Draining { term: t, lease: Lease::Held { .. } } if t == term);
             let running = act.config.gate.in_flight();
+            let lead_on = HandOver::Kept { renewed: None };
             fut::wrap_future(async move {
                 if !leads {
-                    return Err((ClusterError::NotLeader, After::Nothing));
+                    return Err((ClusterError::NotLeader, lead_on));
                 }
                 if !drained {
-                    return Err((ClusterError::Draining { running }, After::LeadOn(None)));
+                    return Err((ClusterError::Draining { running }, lead_on));
                 }
                 hand_over((ms, acked), me, store, msg, term, (lease, poll)).await
             })
         };
-        Box::pin(fut::wrap_future(drain).then(start).map(
-            move |res: Demoted, act: &mut Self, ctx| {
-                act.demoting = false;
-                let gate = act.config.gate.clone();
-                let res = match res {
-                    Ok(report) => {
-                        act.may_resume = false;
-                        act.change(Role::Follower, report.term, ctx);
-                        gate.leader_elsewhere(report.term);
-                        Ok(report)
-                    }
-                    Err((e, After::LeadOn(renewed))) => {
-                        if let Some(renewed) = renewed {
-                            act.renewed_at = renewed;
+        Box::pin(
+            fut::wrap_future(drain)
+                .then(start)
+                .map(move |res: Demoted, act: &mut Self, _| {
+                    let ended = match &res {
+                        Ok(report) => {
+                            act.publisher.leader_elsewhere(report.term);
+                            HandOver::Done { term: report.term }
                         }
-                        Err(e)
-                    }
-                    Err((e, After::Fence)) => {
-                        if (act.role, act.term) == (Role::Leader, term) {
-                            act.may_resume = true;
-                            act.change(Role::Follower, term, ctx);
-                        }
-                        Err(e)
-                    }
-                    Err((e, After::Nothing)) => Err(e),
-                };
-                gate.end_drain();
-                res
-            },
-        ))
+                        Err((_, ended)) => *ended,
+                    };
+                    act.enter(decide::demotion_ends(&act.state, ended));
+                    res.map_err(|(e, _)| e)
+                }),
+        )
     }
 }
 
@@ -174,7 +149,7 @@ async fn hand_over(
     let to = msg.to;
     let ready = caught_up((&ms, acked.as_ref()), &to, target, msg.catch_up, poll)
         .await
-        .map_err(|e| (e.into(), After::Fence))?;
+        .map_err(|e| (e.into(), HandOver::Fence))?;
     if ready {
         steps.push(format!("{to} reached generation {target}"));
     } else if msg.force {
@@ -194,11 +169,13 @@ async fn hand_over(
             generation: target,
             outcome,
         };
-        let after = match kept {
-            true => After::LeadOn(Some(started)),
-            false => After::Fence,
+        let ended = match kept {
+            true => HandOver::Kept {
+                renewed: Some(started),
+            },
+            false => HandOver::Fence,
         };
-        return Err((error, after));
+        return Err((error, ended));
     }
     match ms.hand_over(&me, term, &to).await {
         Ok(Some(t)) => {
@@ -209,7 +186,7 @@ async fn hand_over(
                 new_leader: to,
             })
         }
-        Ok(None) => Err((ClusterError::NotLeader, After::Fence)),
-        Err(e) => Err((e.into(), After::Fence)),
+        Ok(None) => Err((ClusterError::NotLeader, HandOver::Fence)),
+        Err(e) => Err((e.into(), HandOver::Fence)),
     }
 }

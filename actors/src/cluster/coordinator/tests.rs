@@ -9,7 +9,7 @@ use skein_store::StoreOptions;
 
 use super::*;
 use crate::cluster::Route;
-use crate::messages::DemoteLeader;
+use crate::messages::{DemoteLeader, RoleChanged, RoleSnapshot};
 use crate::metastore::test_support::tempdir;
 
 const FAST: ClusterTiming = ClusterTiming {
@@ -18,8 +18,8 @@ const FAST: ClusterTiming = ClusterTiming {
     node_stale: Duration::from_secs(1),
 };
 
-/// Records every RoleChanged it receives.
-struct Probe(Arc<Mutex<Vec<RoleChanged>>>);
+/// Records the role and term of every RoleChanged it receives.
+struct Probe(Arc<Mutex<Vec<(Role, u64)>>>);
 
 impl Actor for Probe {
     type Context = Context<Self>;
@@ -29,19 +29,19 @@ impl Handler<RoleChanged> for Probe {
     type Result = ();
 
     fn handle(&mut self, msg: RoleChanged, _: &mut Context<Self>) {
-        self.0.lock().unwrap().push(msg);
+        self.0.lock().unwrap().push((msg.role, msg.term));
     }
 }
 
 struct Node {
     coordinator: Addr<ClusterCoordinator>,
-    seen: Arc<Mutex<Vec<RoleChanged>>>,
+    seen: Arc<Mutex<Vec<(Role, u64)>>>,
     gate: LeaderGate,
 }
 
 impl Node {
     /// Waits up to 3 s for `expected` to arrive.
-    async fn expect(&self, expected: RoleChanged) {
+    async fn expect(&self, expected: (Role, u64)) {
         for _ in 0..60 {
             if self.seen.lock().unwrap().contains(&expected) {
                 return;
@@ -64,13 +64,14 @@ async fn metastore() -> Metastore {
 
 async fn node(ms: &Metastore, me: &str, configured: Role) -> Node {
     let store = Arc::new(Store::open(tempdir().join("stream"), StoreOptions::default()).unwrap());
-    let start = ClusterCoordinator::initial_role(ms, me, configured, &FAST)
+    let state = ClusterCoordinator::open(ms, me, configured, &FAST)
         .await
         .unwrap();
-    let (role, term) = (start.role, start.term);
     let seen = Arc::new(Mutex::new(Vec::new()));
-    let gate = LeaderGate::new(role, term);
-    let probe = Probe(seen.clone()).start();
+    let mut publisher = RolePublisher::new(RoleSnapshot::initial(Role::Follower, 0));
+    ClusterCoordinator::publish(&publisher, &state, &FAST);
+    publisher.announce_to(Probe(seen.clone()).start().recipient());
+    let gate = LeaderGate::new(publisher.view());
     let config = CoordinatorConfig {
         me: me.into(),
         cluster_uri: Some(format!("ws://{me}:5344")),
@@ -80,7 +81,7 @@ async fn node(ms: &Metastore, me: &str, configured: Role) -> Node {
         replication: None,
     };
     let coordinator =
-        ClusterCoordinator::start(ms.clone(), store, config, probe.recipient(), None, start);
+        ClusterCoordinator::start(ms.clone(), store, config, (publisher, None), state);
     Node {
         coordinator,
         seen,
@@ -92,22 +93,40 @@ async fn node(ms: &Metastore, me: &str, configured: Role) -> Node {
 async fn the_initial_role_follows_the_leadership_row() {
     let ms = metastore().await;
     let ms = &ms;
-    let r = |me, role| async move {
-        let s = ClusterCoordinator::initial_role(ms, me, role, &FAST)
-            .await
-            .unwrap();
-        (s.role, s.term, s.may_resume)
-    };
-    assert_eq!(r("a", Role::Follower).await, (Role::Follower, 0, false));
-    assert_eq!(r("a", Role::Leader).await, (Role::Leader, 1, false));
-    assert_eq!(r("a", Role::Follower).await, (Role::Leader, 1, false));
-    assert_eq!(r("b", Role::Leader).await, (Role::Follower, 1, false));
-    // Named while a's lease still runs: b starts following, free to lead.
+    let r = |me, role| async move { ClusterCoordinator::open(ms, me, role, &FAST).await.unwrap() };
+    assert_eq!(
+        r("a", Role::Follower).await,
+        NodeState::Following { term: 0 }
+    );
+    assert!(matches!(
+        r("a", Role::Leader).await,
+        NodeState::Leading { term: 1, .. }
+    ));
+    assert!(matches!(
+        r("a", Role::Follower).await,
+        NodeState::Leading { term: 1, .. }
+    ));
+    assert_eq!(r("b", Role::Leader).await, NodeState::Following { term: 1 });
+    // Named while a's lease still runs: b starts waiting it out.
     assert_eq!(
         ms.take_leadership("b", 1, FAST.lease).await.unwrap(),
         Some(2)
     );
-    assert_eq!(r("b", Role::Follower).await, (Role::Follower, 2, true));
+    assert!(matches!(
+        r("b", Role::Follower).await,
+        NodeState::AwaitingLease {
+            term: 2,
+            next: 2,
+            ..
+        }
+    ));
+    // A leader that cannot reach the metastore at start is fenced in its
+    // store's term.
+    ms.clone().close().await.unwrap();
+    assert_eq!(
+        ClusterCoordinator::open_or_fence(ms, "a", Role::Leader, 7, &FAST).await,
+        NodeState::Fenced { term: 7 }
+    );
 }
 
 #[actix::test]
@@ -138,13 +157,7 @@ async fn a_node_that_takes_leadership_from_a_live_lease_waits_it_out() {
         waiting.state
     );
     // SQLite's clock is this machine's: b leads only once a's lease is over.
-    let promoted = |b: &Node| {
-        b.seen
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|m| m.role == Role::Leader)
-    };
+    let promoted = |b: &Node| b.seen.lock().unwrap().iter().any(|m| m.0 == Role::Leader);
     let deadline = Instant::now() + Duration::from_secs(3);
     while !promoted(&b) {
         assert!(
@@ -159,11 +172,7 @@ async fn a_node_that_takes_leadership_from_a_live_lease_waits_it_out() {
         at >= a_lease,
         "b led at {at}, before a's lease ran out at {a_lease}"
     );
-    b.expect(RoleChanged {
-        role: Role::Leader,
-        term: 2,
-    })
-    .await;
+    b.expect((Role::Leader, 2)).await;
 }
 
 #[actix::test]
@@ -171,12 +180,7 @@ async fn a_leader_that_reads_a_newer_term_stops_accepting_writes() {
     let ms = metastore().await;
     let a = node(&ms, "a", Role::Leader).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(!a
-        .seen
-        .lock()
-        .unwrap()
-        .iter()
-        .any(|m| m.role == Role::Follower));
+    assert!(!a.seen.lock().unwrap().iter().any(|m| m.0 == Role::Follower));
     let rows = ms.nodes().await.unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!((rows[0].role.as_str(), rows[0].term), ("leader", 1));
@@ -184,11 +188,7 @@ async fn a_leader_that_reads_a_newer_term_stops_accepting_writes() {
         ms.take_leadership("b", 1, FAST.lease).await.unwrap(),
         Some(2)
     );
-    a.expect(RoleChanged {
-        role: Role::Follower,
-        term: 2,
-    })
-    .await;
+    a.expect((Role::Follower, 2)).await;
     let row = a.coordinator.send(GetNodeRow).await.unwrap();
     assert_eq!((row.role.as_str(), row.term), ("follower", 2));
 }
@@ -199,11 +199,7 @@ async fn a_follower_handed_leadership_leads_in_the_new_term() {
     let _a = node(&ms, "a", Role::Leader).await;
     let b = node(&ms, "b", Role::Follower).await;
     assert_eq!(ms.hand_over("a", 1, "b").await.unwrap(), Some(2));
-    b.expect(RoleChanged {
-        role: Role::Leader,
-        term: 2,
-    })
-    .await;
+    b.expect((Role::Leader, 2)).await;
     assert!(ms.current_leadership().await.unwrap().lease_valid);
 }
 
@@ -214,11 +210,7 @@ async fn a_leader_that_cannot_reach_the_metastore_stops_within_its_lease() {
     tokio::time::sleep(Duration::from_millis(150)).await;
     let cut = Instant::now();
     ms.clone().close().await.unwrap();
-    a.expect(RoleChanged {
-        role: Role::Follower,
-        term: 1,
-    })
-    .await;
+    a.expect((Role::Follower, 1)).await;
     assert!(
         cut.elapsed() <= FAST.lease,
         "fenced after {:?}",
@@ -247,16 +239,8 @@ async fn demotion_hands_leadership_to_a_caught_up_follower() {
         sent.push(step);
     }
     assert_eq!(sent, report.steps, "every step is sent live, in order");
-    a.expect(RoleChanged {
-        role: Role::Follower,
-        term: 2,
-    })
-    .await;
-    b.expect(RoleChanged {
-        role: Role::Leader,
-        term: 2,
-    })
-    .await;
+    a.expect((Role::Follower, 2)).await;
+    b.expect((Role::Leader, 2)).await;
     let again = DemoteLeader {
         to: "b".into(),
         catch_up: Duration::ZERO,
@@ -273,7 +257,7 @@ async fn demotion_drains_admitted_requests_before_fencing_and_the_gates_follow()
     let a = node(&ms, "a", Role::Leader).await;
     let b = node(&ms, "b", Role::Follower).await;
     tokio::time::sleep(Duration::from_millis(150)).await;
-    assert_eq!(b.gate.role(), Role::Follower);
+    assert_eq!(b.gate.snapshot().role, Role::Follower);
     let running = a.gate.admit().expect("the leader admits");
     let demote = DemoteLeader {
         to: "b".into(),
@@ -284,33 +268,20 @@ async fn demotion_drains_admitted_requests_before_fencing_and_the_gates_follow()
     let report = tokio::spawn(a.coordinator.send(demote));
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(a.gate.admit().is_none(), "new requests are held");
-    let fenced = |n: &Node| {
-        n.seen
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|m| m.role == Role::Follower)
-    };
+    let fenced = |n: &Node| n.seen.lock().unwrap().iter().any(|m| m.0 == Role::Follower);
     assert!(!fenced(&a), "still the leader while a request runs");
     drop(running);
     let report = report.await.unwrap().unwrap().unwrap();
     assert_eq!(report.term, 2);
-    a.expect(RoleChanged {
-        role: Role::Follower,
-        term: 2,
-    })
-    .await;
-    assert_eq!((a.gate.role(), a.gate.term()), (Role::Follower, 2));
+    a.expect((Role::Follower, 2)).await;
+    let now = a.gate.snapshot();
+    assert_eq!((now.role, now.term), (Role::Follower, 2));
     // Held requests on `a` now go to `b`; `b` admits once promoted.
     assert!(matches!(
         a.gate.route(1, 1, Duration::from_millis(10)).await,
         Route::Forward { term: 2 }
     ));
-    b.expect(RoleChanged {
-        role: Role::Leader,
-        term: 2,
-    })
-    .await;
+    b.expect((Role::Leader, 2)).await;
     for _ in 0..60 {
         if b.gate.admit().is_some() {
             return;

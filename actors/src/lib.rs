@@ -1,8 +1,10 @@
 //! `skein-actors`: Skein's node runtime.
 //!
-//! - [`messages`]: every message that crosses actor boundaries.
-//! - [`node_supervisor`]: [`NodeSupervisor`] holds the role and starts the
-//!   node's actors ([`NodeActors::start`]); role changes are `RoleChanged`.
+//! - [`messages`]: every message that crosses actor boundaries, and the
+//!   node's published role (`RolePublisher`, `RoleView`, `RoleSnapshot`).
+//! - [`node_supervisor`]: [`NodeSupervisor`] starts the node's actors
+//!   ([`NodeActors::start`]) and steers the replication receiver by the
+//!   `RoleChanged` announcements.
 //! - [`ingestor`]: [`Ingestor`] parses, filters and encodes request bodies on
 //!   blocking threads and hands batches to the writer.
 //! - [`store_writer`]: [`StoreWriter`] owns the event store: durable appends
@@ -11,8 +13,10 @@
 //!   deletes by retention.
 //! - [`settings_follower`]: [`SettingsFollower`] keeps the node on the
 //!   metastore's server-wide settings, whichever node changed them.
-//! - [`cluster`]: [`ClusterCoordinator`] heartbeats, renews the
-//!   leader's lease, fences on a newer term and hands leadership over.
+//! - [`cluster`]: the cluster core — the node's state (one enum), the pure
+//!   decisions that change it, and [`ClusterCoordinator`], its one owner,
+//!   which heartbeats, renews the leader's lease, fences and hands
+//!   leadership over; the `LeaderGate` routes requests by what it publishes.
 //! - [`health_reporter`]: [`HealthReporter`] answers `/health`.
 //! - [`metastore`]: metadata shared by a cluster's nodes (API keys, settings,
 //!   signals, users, cluster leadership and node rows) in SQLite or

@@ -130,14 +130,21 @@ impl From<actix::MailboxError> for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use skein_actors::metastore::sea_orm::{DbErr, RuntimeErr};
+    use skein_actors::metastore::Metastore;
 
     /// Found by the chaos suite (metastore cut, seed 0x5eedc4a4): ingestion
     /// answered 500 "metastore query failed: Connection Error: …" while the
     /// leader's link to PostgreSQL was cut.
-    #[test]
-    fn a_metastore_that_cannot_be_reached_answers_503_not_500() {
-        let lost = MetastoreError::Db(DbErr::Conn(RuntimeErr::Internal("reset".into())));
+    #[actix_web::test]
+    async fn a_metastore_that_cannot_be_reached_answers_503_not_500() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = Metastore::sqlite_url(&dir.path().join("metastore.db"));
+        let ms = Metastore::open(&url).await.unwrap();
+        ms.clone().close().await.unwrap();
+        let lost = ms
+            .nodes()
+            .await
+            .expect_err("a closed metastore answers nothing");
         let e = ApiError::from(lost);
         assert_eq!(e.status_code(), StatusCode::SERVICE_UNAVAILABLE, "{e}");
         // A read that timed out (the settings follower's) is an outage too,
@@ -147,7 +154,10 @@ mod tests {
             ApiError::from(slow).status_code(),
             StatusCode::SERVICE_UNAVAILABLE
         );
-        let other = MetastoreError::Db(DbErr::Custom("bad".into()));
+        let other = MetastoreError::Corrupt {
+            key: "k".into(),
+            detail: "bad".into(),
+        };
         assert_eq!(
             ApiError::from(other).status_code(),
             StatusCode::INTERNAL_SERVER_ERROR

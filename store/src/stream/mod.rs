@@ -29,6 +29,7 @@ pub mod snapshot;
 mod writer;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -100,6 +101,9 @@ pub struct Store {
     commit: GroupCommit,
     index: Arc<RwLock<BlockIndex>>,
     published: Arc<Mutex<Generation>>,
+    /// A term the store has reached (its writer's term never goes back):
+    /// lets [`Store::advance_term`] skip the writer lock on every append.
+    term_reached: AtomicU64,
     write_clock: Arc<disk::WriteClock>,
     fsync_latency: Arc<FsyncLatency>,
 }
@@ -125,6 +129,7 @@ impl Store {
             dir: w.dir.clone(),
             index: w.index.clone(),
             published: w.published.clone(),
+            term_reached: AtomicU64::new(w.term),
             write_clock: w.write_clock.clone(),
             fsync_latency: w.fsync_latency.clone(),
             writer: Mutex::new(w),
@@ -254,13 +259,19 @@ impl Store {
             )));
         }
         w.term = term;
+        self.term_reached.fetch_max(term, Ordering::AcqRel);
         Ok(())
     }
 
-    /// Moves the store to `term` when it is behind it (never back).
+    /// Moves the store to `term` when it is behind it (never back); takes
+    /// the writer lock only for a term newer than any it has reached here.
     pub fn advance_term(&self, term: u64) {
+        if self.term_reached.load(Ordering::Acquire) >= term {
+            return;
+        }
         let mut w = self.writer();
         w.term = w.term.max(term);
+        self.term_reached.fetch_max(w.term, Ordering::AcqRel);
     }
 
     /// Gives an empty store (generation zero, no segments) the id `id`, so that

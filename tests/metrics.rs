@@ -3,21 +3,19 @@
 //! in operations and bytes), and request labels bounded to fixed sets so
 //! that no client can create series.
 
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/cluster.rs"]
-mod cluster;
-mod support;
-
 use std::collections::HashMap;
 use std::time::Duration;
 
-use cluster::{metric_samples as samples, wait_for, ClusterNode as Node, CLEF};
-use support::{request, Server};
+use skein_harness::http::metric_samples as samples;
+use skein_harness::http::request;
+use skein_harness::http::CLEF;
+use skein_harness::node::wait_for;
+use skein_harness::node::Node;
+use skein_harness::Cluster;
 
 const EVENT: &[u8] = b"{\"@t\":\"2026-01-01T00:00:00Z\",\"@mt\":\"m {N}\",\"N\":1}\n";
 
-fn scrape(node: &Server) -> (String, HashMap<String, f64>) {
+fn scrape(node: &Node) -> (String, HashMap<String, f64>) {
     let (status, text) = node.get("/metrics");
     assert_eq!(status, 200, "{text}");
     let m = samples(&text);
@@ -26,7 +24,7 @@ fn scrape(node: &Server) -> (String, HashMap<String, f64>) {
 
 #[test]
 fn a_node_shows_build_role_term_process_and_fsync_metrics() {
-    let node = Server::start();
+    let node = Node::standalone();
     let (status, body) = node.post("/ingest/clef", CLEF, EVENT);
     assert_eq!(status, 201, "{body}");
     let (text, m) = scrape(&node);
@@ -66,9 +64,9 @@ fn a_node_shows_build_role_term_process_and_fsync_metrics() {
 
 #[test]
 fn request_labels_come_from_fixed_sets() {
-    let node = Server::start();
+    let node = Node::standalone();
     for method in ["FOOBAR", "FOOBAZ", "get"] {
-        let (status, _) = request(node.port, method, "/api/events", &[], b"");
+        let (status, _) = request(node.api, method, "/api/events", &[], b"");
         assert_ne!(status, 0, "{method} was answered");
     }
     // A raw path no route matches is one series, not one per path.
@@ -112,8 +110,8 @@ fn request_labels_come_from_fixed_sets() {
 
 #[test]
 fn role_term_and_per_follower_lag_on_a_leader_and_its_follower() {
-    let db = cli_support::TestDatabase::create();
-    let (a, b) = cluster::pair(Some(&db.url), &HashMap::new());
+    let cluster = Cluster::sized(2).start();
+    let [a, b] = cluster.nodes();
     let b_lag_ops = "skein_replication_follower_lag_operations{follower=\"b\"}";
     let b_lag_bytes = "skein_replication_follower_lag_bytes{follower=\"b\"}";
     let role = |n: &Node, r: &str| {

@@ -95,6 +95,15 @@ impl Cluster {
     }
 
     /// The nodes, as an array of `N` (panics unless there are `N`).
+    pub fn nodes<const N: usize>(&self) -> [&Node; N] {
+        let count = self.nodes.len();
+        let all: &[Node; N] = self.nodes[..]
+            .try_into()
+            .unwrap_or_else(|_| panic!("the cluster has {count} nodes, not {N}"));
+        all.each_ref()
+    }
+
+    /// [`Cluster::nodes`], to change.
     pub fn nodes_mut<const N: usize>(&mut self) -> [&mut Node; N] {
         let count = self.nodes.len();
         let all: &mut [Node; N] = (&mut self.nodes[..])

@@ -3,8 +3,7 @@
 //! and settings and keys taking effect on ingestion at once.
 
 use serde_json::{json, Value};
-use skein_harness::http::request;
-use skein_harness::node::Node;
+use skein_harness::{request, Node};
 
 const CLEF: &str = "application/vnd.serilog.clef";
 

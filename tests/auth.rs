@@ -6,18 +6,20 @@
 //! in plain text, with every file under the storage root private.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 use skein::api::admin::Permission;
 use skein::api::auth::table::{Requirement, ROUTES};
 use skein_harness::http::{exchange, Answer};
-use skein_harness::node::Node;
-use skein_harness::Cluster;
+use skein_harness::{
+    fast_timing, ingest_clef,
+    process::{output_with_input, skein_command},
+    request, wait_for, Cluster, Node, TestDatabase, CLUSTER_KEY,
+};
 
 const ADMIN_PASSWORD: &str = "admin-Pa55word-for-tests";
 
@@ -28,25 +30,7 @@ fn call(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &st
 
 /// Runs `skein --storage ROOT ARGS` with `input` on standard input.
 fn skein(root: &Path, env: &HashMap<String, String>, args: &[&str], input: &str) -> Output {
-    let mut child = Command::new(skein_harness::process::skein_bin())
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(env)
-        .arg("--storage")
-        .arg(root)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run skein");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    child.wait_with_output().expect("wait for skein")
+    output_with_input(skein_command(root, root, env).args(args), input)
 }
 
 fn ok(out: Output) -> String {
@@ -259,7 +243,7 @@ fn a_follower_forwards_and_the_leader_checks_permissions() {
     let cluster = Cluster::sized(2).env(&env).start();
     let [leader, follower] = cluster.nodes();
     let port = follower.api;
-    skein_harness::node::wait_for(Duration::from_secs(30), "the follower proxies", || {
+    wait_for(Duration::from_secs(30), "the follower proxies", || {
         call(port, "GET", "/api", &[], "").status == 200
     });
     // The follower's own health check needs nothing.
@@ -689,7 +673,7 @@ fn secrets_and_password_hashes_stay_out_of_files_and_logs() {
     session(&node, "ann", user_password);
     assert_eq!(login(&node, "ann", "ann-Wrong-Pw-99").status, 401);
     let token = api_key(&node, &admin, &["Ingest", "Read"]);
-    let (status, _) = skein_harness::http::request(
+    let (status, _) = request(
         node.api,
         "POST",
         "/api/events/raw?clef",
@@ -750,7 +734,7 @@ fn secrets_and_password_hashes_stay_out_of_files_and_logs() {
 
 #[test]
 fn a_running_clusters_secrets_stay_out_of_both_nodes_files_and_logs() {
-    let db = skein_harness::database::TestDatabase::create();
+    let db = TestDatabase::create();
     // PostgreSQL here trusts local connections: the password is not
     // checked, only carried in the connection string like a real one.
     const PG_PASSWORD: &str = "pg-Pa55word-in-the-url";
@@ -762,26 +746,22 @@ fn a_running_clusters_secrets_stay_out_of_both_nodes_files_and_logs() {
     assert!(url.contains(PG_PASSWORD), "{url}");
     let cluster = Cluster::sized(2)
         .metastore(&url)
-        .env(&skein_harness::cluster::fast_timing())
+        .env(&fast_timing())
         .start();
     let [a, b] = cluster.nodes();
     let event = "{\"@t\":\"2026-01-01T00:00:00Z\",\"@mt\":\"through {N}\",\"N\":1}\n";
-    skein_harness::node::wait_for(Duration::from_secs(30), "the leader accepts writes", || {
-        skein_harness::http::ingest_clef(a.api, event).0 == 201
+    wait_for(Duration::from_secs(30), "the leader accepts writes", || {
+        ingest_clef(a.api, event).0 == 201
     });
-    let (status, body) = skein_harness::http::ingest_clef(b.api, event);
+    let (status, body) = ingest_clef(b.api, event);
     assert_eq!(status, 201, "{body}");
-    skein_harness::node::wait_for(Duration::from_secs(30), "the follower catches up", || {
+    wait_for(Duration::from_secs(30), "the follower catches up", || {
         a.generation() == b.generation()
     });
     for node in [a, b] {
         let log = node.log();
         assert!(log.contains("replicat"), "a running cluster node:\n{log}");
-        for secret in [
-            skein_harness::cluster::CLUSTER_KEY,
-            PG_PASSWORD,
-            url.as_str(),
-        ] {
+        for secret in [CLUSTER_KEY, PG_PASSWORD, url.as_str()] {
             assert!(
                 !log.contains(secret),
                 "{secret} in {}'s log:\n{log}",

@@ -1,14 +1,11 @@
 //! End-to-end tests of the offline commands: they run the real `skein`
 //! binary on fresh temporary storage roots, with a cleared environment.
 
+use skein_harness::{node::token_of, Node, TestDatabase};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
-
-use skein_harness::database::TestDatabase;
-use skein_harness::node::token_of;
-use skein_harness::node::Node;
 
 fn mode(path: &Path) -> u32 {
     fs::metadata(path).expect("metadata").permissions().mode() & 0o777
@@ -137,14 +134,7 @@ fn a_stray_key_in_skein_json_is_reported_and_can_be_cleared() {
 #[test]
 fn environment_overrides_skein_json() {
     let mut node = Node::new("node");
-    node.ok(&[
-        "config",
-        "set",
-        "-k",
-        "api.listenUris",
-        "-v",
-        "http://0.0.0.0:80",
-    ]);
+    node.config_set("api.listenUris", "http://0.0.0.0:80");
     node.env.insert(
         "SKEIN_API_LISTENURIS".into(),
         "http://a:1,http://b:2".into(),

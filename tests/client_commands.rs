@@ -1,10 +1,9 @@
 //! End-to-end tests of the client commands — `skein ingest`, `skein search`
 //! and `skein bench ingest` — against a real `skein run` node.
 
+use skein_harness::{free_port, Node};
 use std::path::{Path, PathBuf};
 use std::process::Output;
-
-use skein_harness::node::Node;
 
 /// A counter from `GET /metrics` (0 when absent).
 fn metric(node: &Node, name: &str) -> u64 {
@@ -148,7 +147,7 @@ fn bad_input_gets_clear_errors_and_no_panic() {
     let dir = tempfile::tempdir().unwrap();
     let path = file_of(dir.path(), "ok.clef", &clef_events(3));
     let path = path.to_str().unwrap();
-    let down = format!("http://127.0.0.1:{}", skein_harness::process::free_port());
+    let down = format!("http://127.0.0.1:{}", free_port());
     let url = node.url();
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (

@@ -8,10 +8,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use skein_harness::database::TestDatabase;
-use skein_harness::node::Node;
-use skein_harness::process::free_port;
-use skein_harness::Cluster;
+use skein_harness::{fast_timing, free_port, ingest_clef, wait_for, Cluster, Node, TestDatabase};
 
 const EVENT: &[u8] = b"{\"@t\":\"2025-01-01T00:00:00Z\",\"@mt\":\"Hello {Name}\",\"Name\":\"x\"}";
 
@@ -263,13 +260,10 @@ fn demote_lines(port: u16, query: &str) -> (String, Vec<(Instant, Value)>) {
 
 #[test]
 fn demote_streams_its_steps_as_they_happen_directly_through_a_proxy_and_in_the_cli() {
-    let cluster = Cluster::sized(2)
-        .env(&skein_harness::cluster::fast_timing())
-        .start();
+    let cluster = Cluster::sized(2).env(&fast_timing()).start();
     let [a, b] = cluster.nodes();
-    let healthy =
-        |n: &skein_harness::node::Node| n.json("/health/cluster").1["Status"] == "Healthy";
-    skein_harness::node::wait_for(Duration::from_secs(20), "a healthy cluster", || healthy(&a));
+    let healthy = |n: &Node| n.json("/health/cluster").1["Status"] == "Healthy";
+    wait_for(Duration::from_secs(20), "a healthy cluster", || healthy(a));
 
     // A demotion towards a node that never catches up (`ghost`) waits
     // `catchUpSeconds`: its first step must arrive long before its end,
@@ -307,7 +301,7 @@ fn demote_streams_its_steps_as_they_happen_directly_through_a_proxy_and_in_the_c
             "{via}: the steps were not streamed: {:?} between the first and the last",
             last_at.duration_since(*first_at)
         );
-        skein_harness::node::wait_for(Duration::from_secs(20), "a leads on", || healthy(&a));
+        wait_for(Duration::from_secs(20), "a leads on", || healthy(a));
     }
 
     // A real hand-over with the follower frozen: `skein node demote` prints
@@ -365,13 +359,11 @@ fn demote_streams_its_steps_as_they_happen_directly_through_a_proxy_and_in_the_c
 fn under_continuous_ingestion_a_keeping_up_follower_is_up_to_date() {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
     use std::sync::Arc;
-    let cluster = Cluster::sized(2)
-        .env(&skein_harness::cluster::fast_timing())
-        .start();
+    let cluster = Cluster::sized(2).env(&fast_timing()).start();
     let [a, b] = cluster.nodes();
-    let healthy = |n: &skein_harness::node::Node| n.json("/api/cluster").1["Status"] == "Healthy";
-    skein_harness::node::wait_for(Duration::from_secs(30), "a leads a healthy cluster", || {
-        a.health()["role"] == "Leader" && healthy(&a)
+    let healthy = |n: &Node| n.json("/api/cluster").1["Status"] == "Healthy";
+    wait_for(Duration::from_secs(30), "a leads a healthy cluster", || {
+        a.health()["role"] == "Leader" && healthy(a)
     });
     let stop = Arc::new(AtomicBool::new(false));
     let acked = Arc::new(AtomicUsize::new(0));
@@ -380,7 +372,7 @@ fn under_continuous_ingestion_a_keeping_up_follower_is_up_to_date() {
         std::thread::spawn(move || {
             while !stop.load(SeqCst) {
                 let body = "{\"@t\":\"2026-01-01T00:00:00Z\",\"@mt\":\"load\"}\n";
-                if skein_harness::http::ingest_clef(port, body).0 == 201 {
+                if ingest_clef(port, body).0 == 201 {
                     acked.fetch_add(1, SeqCst);
                 }
             }

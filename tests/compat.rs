@@ -27,7 +27,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
-use skein_harness::node::Node;
+use skein_harness::Node;
 
 /// The longest a client script may run (they finish in about a second).
 const SCRIPT_LIMIT: Duration = Duration::from_secs(90);
@@ -259,10 +259,7 @@ fn seq_logging_and_pino_seq_events_are_stored_and_searchable() {
     let m = marker("npm");
     let node_bin = std::env::var_os("SKEIN_COMPAT_NODE").unwrap_or_else(|| "node".into());
     let mut cmd = Command::new(node_bin);
-    cmd.current_dir(&dir)
-        .arg("log.mjs")
-        .arg(&node.url())
-        .arg(&m);
+    cmd.current_dir(&dir).arg("log.mjs").arg(node.url()).arg(&m);
     let out = run_client(cmd, &node);
     assert!(out.contains("sent 6 events"), "{out}");
 
@@ -335,7 +332,7 @@ fn seqlog(mode: &str) {
     let m = marker(mode);
     let mut cmd = Command::new(python);
     cmd.arg(repo().join("tests/compat/python/log.py"))
-        .arg(&node.url())
+        .arg(node.url())
         .arg(&m)
         .arg(mode)
         // seqlog writes local time with its offset (legacy: with a space

@@ -20,8 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use skein_harness::http::request;
-use skein_harness::node::Node;
+use skein_harness::{request, Node};
 
 const CLEF: &str = "application/vnd.serilog.clef";
 const JSON: &str = "application/json";

@@ -3,15 +3,9 @@
 //! in operations and bytes), and request labels bounded to fixed sets so
 //! that no client can create series.
 
+use skein_harness::{http::metric_samples as samples, request, wait_for, Cluster, Node, CLEF};
 use std::collections::HashMap;
 use std::time::Duration;
-
-use skein_harness::http::metric_samples as samples;
-use skein_harness::http::request;
-use skein_harness::http::CLEF;
-use skein_harness::node::wait_for;
-use skein_harness::node::Node;
-use skein_harness::Cluster;
 
 const EVENT: &[u8] = b"{\"@t\":\"2026-01-01T00:00:00Z\",\"@mt\":\"m {N}\",\"N\":1}\n";
 
@@ -124,8 +118,8 @@ fn role_term_and_per_follower_lag_on_a_leader_and_its_follower() {
         "a leads, b follows and holds everything",
         || {
             let (ma, mb) = (a.metrics(), b.metrics());
-            role(&a, "leader") == Some(1.0)
-                && role(&b, "follower") == Some(1.0)
+            role(a, "leader") == Some(1.0)
+                && role(b, "follower") == Some(1.0)
                 && ma.get(b_lag_ops) == Some(&0.0)
                 && ma.get(b_lag_bytes) == Some(&0.0)
                 && mb.get("skein_replication_leader_connected") == Some(&1.0)

@@ -2,12 +2,8 @@
 //! `skein metastore to-postgresql`, following the operator guide literally
 //! against a real PostgreSQL database.
 
+use skein_harness::{guide::GuideNode, node::token_of, Node, TestDatabase};
 use std::fs;
-
-use skein_harness::database::TestDatabase;
-use skein_harness::guide::GuideNode;
-use skein_harness::node::token_of;
-use skein_harness::node::Node;
 
 /// The guide's configuration sequence for one node, with the guide's
 /// listen URIs and `peer` in its peer URIs.

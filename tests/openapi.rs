@@ -11,8 +11,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::Value;
-use skein_harness::http::request;
-use skein_harness::node::Node;
+use skein_harness::{request, Node};
 
 /// The Python with the OpenAPI tools.
 fn python() -> String {

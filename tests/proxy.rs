@@ -2,14 +2,9 @@
 //! `skein run` processes, a leader (standalone) and a follower whose
 //! `cluster.peerInternalApiUri` points at it.
 
+use skein_harness::{free_port, request, Node, TestDatabase};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
-
-use skein_harness::http::request;
-use skein_harness::node::Node;
-use skein_harness::process::free_port;
-
-use skein_harness::database::TestDatabase;
 
 const CLEF: &str = "application/vnd.serilog.clef";
 /// A storage secret key (`skein show-key --generate`), for tests only.

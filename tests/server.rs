@@ -1,6 +1,6 @@
 //! End-to-end tests of `skein run`: the real binary on a free port.
 
-use skein_harness::node::Node;
+use skein_harness::{exchange, Node};
 
 const CLEF: &str = "application/vnd.serilog.clef";
 
@@ -240,8 +240,8 @@ fn below_the_disk_floor_ingestion_gets_503_and_health_turns_unhealthy() {
 fn head_answers_like_get_without_a_body() {
     let node = Node::standalone();
     for path in ["/api", "/health", "/", "/ui/app.js", "/api/openapi.json"] {
-        let get = skein_harness::http::exchange(node.api, "GET", path, &[], b"");
-        let head = skein_harness::http::exchange(node.api, "HEAD", path, &[], b"");
+        let get = exchange(node.api, "GET", path, &[], b"");
+        let head = exchange(node.api, "HEAD", path, &[], b"");
         assert_eq!(
             (head.status, get.status),
             (200, 200),
@@ -260,7 +260,7 @@ fn head_answers_like_get_without_a_body() {
             "{path}"
         );
     }
-    let refused = skein_harness::http::exchange(node.api, "HEAD", "/api/events/raw", &[], b"");
+    let refused = exchange(node.api, "HEAD", "/api/events/raw", &[], b"");
     assert_eq!(refused.status, 405, "{}", refused.head);
     assert_eq!(refused.header("allow"), Some("POST"), "{}", refused.head);
 }

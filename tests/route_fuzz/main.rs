@@ -18,8 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 use skein::api::auth::table::ROUTES;
 use skein::client::dataset::{write_event, Rng};
-use skein_harness::http::request;
-use skein_harness::node::Node;
+use skein_harness::{request, Node};
 
 /// Valid and hostile requests per operation.
 const VALID: usize = 10;

@@ -23,6 +23,7 @@
 
 use std::collections::HashMap;
 use std::ops::{Index, IndexMut};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::database::TestDatabase;
@@ -55,12 +56,14 @@ pub struct ClusterBuilder {
     metastore_linked: bool,
 }
 
-/// Node `i`'s way to its peer, through fault-injecting proxies.
+/// Node `i`'s way to its peer, through fault-injecting proxies (shared
+/// handles: a test can hold them while it borrows the nodes).
+#[derive(Clone)]
 pub struct PeerLink {
     /// To the peer's cluster (replication) port.
-    pub cluster: TcpProxy,
+    pub cluster: Arc<TcpProxy>,
     /// To the peer's internal API.
-    pub internal: TcpProxy,
+    pub internal: Arc<TcpProxy>,
 }
 
 /// Nodes set up as each other's peers on one metastore.
@@ -69,7 +72,7 @@ pub struct Cluster {
     /// The nodes; `nodes[0]` ("a") was told to lead.
     pub nodes: Vec<Node>,
     links: Vec<PeerLink>,
-    metastore_links: Vec<TcpProxy>,
+    metastore_links: Vec<Arc<TcpProxy>>,
     /// The metastore the caller gave ([`ClusterBuilder::metastore`]).
     given_metastore: Option<String>,
     /// Else the cluster's own database.
@@ -140,18 +143,20 @@ impl Cluster {
     }
 
     /// Node `i`'s link to its peer (after [`ClusterBuilder::linked`]).
-    pub fn link(&self, i: usize) -> &PeerLink {
+    pub fn link(&self, i: usize) -> PeerLink {
         self.links
             .get(i)
             .expect("a cluster made with .linked() has peer links")
+            .clone()
     }
 
     /// Node `i`'s link to PostgreSQL (after
     /// [`ClusterBuilder::metastore_linked`]).
-    pub fn metastore_link(&self, i: usize) -> &TcpProxy {
+    pub fn metastore_link(&self, i: usize) -> Arc<TcpProxy> {
         self.metastore_links
             .get(i)
             .expect("a cluster made with .metastore_linked() has metastore links")
+            .clone()
     }
 
     /// Cuts every link between the nodes (live connections reset, new ones
@@ -302,16 +307,16 @@ impl ClusterBuilder {
         let links: Vec<PeerLink> = match self.linked {
             true => (0..n)
                 .map(|i| PeerLink {
-                    cluster: TcpProxy::start(peer(i).cluster),
-                    internal: TcpProxy::start(peer(i).internal),
+                    cluster: Arc::new(TcpProxy::start(peer(i).cluster)),
+                    internal: Arc::new(TcpProxy::start(peer(i).internal)),
                 })
                 .collect(),
             false => Vec::new(),
         };
-        let metastore_links: Vec<TcpProxy> = match self.metastore_linked {
+        let metastore_links: Vec<Arc<TcpProxy>> = match self.metastore_linked {
             true => {
                 let (port, _) = postgres_port(&metastore_url);
-                (0..n).map(|_| TcpProxy::start(port)).collect()
+                (0..n).map(|_| Arc::new(TcpProxy::start(port))).collect()
             }
             false => Vec::new(),
         };

@@ -119,6 +119,12 @@ pub fn configure_machine(node: &Node, peer: &Node, machine: &Machine) {
             node_name: &node.name,
         },
     );
-    let api = format!("http://localhost:{}", node.api);
-    node.ok(&["config", "set", "-k", "api.listenUris", "-v", &api]);
+    node.config_set("api.listenUris", &localhost_api(node));
+}
+
+/// `http://localhost:API`: the node's public API on this machine, which
+/// [`configure_machine`] configures and `skein run` is to be given as
+/// `SKEIN_API_LISTENURIS` (the harness's default is 127.0.0.1).
+pub fn localhost_api(node: &Node) -> String {
+    format!("http://localhost:{}", node.api)
 }

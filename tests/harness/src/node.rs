@@ -25,7 +25,7 @@ use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::http::{metric_samples, request};
-use crate::process::{free_port, skein_command};
+use crate::process::{free_port, output_with_input, skein_command};
 
 /// How long a start waits for `/health` before it panics.
 const START_LIMIT: Duration = Duration::from_secs(30);
@@ -201,20 +201,7 @@ impl Node {
 
     /// [`Node::run`] with `input` on standard input.
     pub fn run_with_input(&self, args: &[&str], input: &str) -> Output {
-        let mut child = self
-            .command()
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run skein");
-        let mut stdin = child.stdin.take().expect("piped stdin");
-        stdin
-            .write_all(input.as_bytes())
-            .expect("write skein's input");
-        drop(stdin);
-        child.wait_with_output().expect("wait for skein")
+        output_with_input(self.command().args(args), input)
     }
 
     /// Runs a command that must succeed; its stdout.
@@ -283,7 +270,12 @@ impl Node {
     pub fn init_secret_key(&self) {
         let secret = self.generate_key();
         self.ok(&["config", "create"]);
-        self.ok(&["config", "set", "-k", "storage.secretKey", "-v", &secret]);
+        self.config_set("storage.secretKey", &secret);
+    }
+
+    /// `skein config set -k KEY -v VALUE`, which must succeed.
+    pub fn config_set(&self, key: &str, value: &str) -> String {
+        self.ok(&["config", "set", "-k", key, "-v", value])
     }
 
     /// `skein secret set -k NAME -v VALUE`.
@@ -531,6 +523,28 @@ impl Node {
             .as_str()
             .unwrap_or("")
             .to_owned()
+    }
+
+    /// Every event `/api/events` returns, newest first, read page by page
+    /// (`count=PAGE`, then `afterId=` the last one's id).
+    pub fn events(&self, page: usize) -> Vec<serde_json::Value> {
+        let mut out: Vec<serde_json::Value> = Vec::new();
+        loop {
+            let path = match out.last() {
+                None => format!("/api/events?count={page}"),
+                Some(last) => {
+                    let id = last["Id"].as_str().expect("an event id");
+                    format!("/api/events?count={page}&afterId={id}")
+                }
+            };
+            let (status, body) = self.get(&path);
+            assert_eq!(status, 200, "reading events on {}: {body}", self.name);
+            let batch: Vec<serde_json::Value> = serde_json::from_str(&body).expect("events");
+            if batch.is_empty() {
+                return out;
+            }
+            out.extend(batch);
+        }
     }
 
     /// The first line of `skein node status` naming this node.

@@ -11,9 +11,10 @@
 //! wins.
 
 use std::collections::HashMap;
+use std::io::Write as _;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 /// The `skein` binary under test: `$CARGO_BIN_EXE_skein`, else `skein`
@@ -55,6 +56,22 @@ pub fn skein_command(home: &Path, root: &Path, env: &HashMap<String, String>) ->
         .arg("--storage")
         .arg(root);
     cmd
+}
+
+/// Runs `command` with `input` on its standard input; its output.
+pub fn output_with_input(command: &mut Command, input: &str) -> Output {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run skein");
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    stdin
+        .write_all(input.as_bytes())
+        .expect("write skein's input");
+    drop(stdin);
+    child.wait_with_output().expect("wait for skein")
 }
 
 /// A port reserved for this test process: below the kernel's ephemeral

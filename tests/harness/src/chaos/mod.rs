@@ -206,23 +206,10 @@ fn from_api(event: &serde_json::Value) -> Option<(String, Stored)> {
 /// Every chaos event `node` (the leader) finds, page by page.
 pub fn stored_events(node: &Node) -> HashMap<String, Vec<Stored>> {
     let mut out: HashMap<String, Vec<Stored>> = HashMap::new();
-    let mut after = String::new();
-    loop {
-        let path = match after.as_str() {
-            "" => "/api/events?count=5000".to_owned(),
-            id => format!("/api/events?count=5000&afterId={id}"),
-        };
-        let (status, body) = node.get(&path);
-        assert_eq!(status, 200, "reading events on {}: {body}", node.name);
-        let page: Vec<serde_json::Value> = serde_json::from_str(&body).expect("events");
-        let Some(last) = page.last() else {
-            return out;
-        };
-        after = last["Id"].as_str().expect("an event id").to_owned();
-        for (id, s) in page.iter().filter_map(from_api) {
-            out.entry(id).or_default().push(s);
-        }
+    for (id, s) in node.events(5000).iter().filter_map(from_api) {
+        out.entry(id).or_default().push(s);
     }
+    out
 }
 
 /// Every chaos event in `node`'s `Divergent/*.clef` files.

@@ -2,18 +2,16 @@
 //! `/api/settings`) against the real binary: CRUD cycles, validation errors,
 //! and settings and keys taking effect on ingestion at once.
 
-mod support;
-
 use serde_json::{json, Value};
-use support::{request, Server};
+use skein_harness::{request, Node};
 
 const CLEF: &str = "application/vnd.serilog.clef";
 
 /// `method path` with a JSON body → (status, parsed body or `Null`).
-fn call(node: &Server, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+fn call(node: &Node, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
     let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
     let (status, text) = request(
-        node.port,
+        node.api,
         method,
         path,
         &[("Content-Type", "application/json")],
@@ -23,9 +21,9 @@ fn call(node: &Server, method: &str, path: &str, body: Option<Value>) -> (u16, V
 }
 
 /// Sends raw body bytes → (status, text).
-fn raw(node: &Server, method: &str, path: &str, body: &[u8]) -> (u16, String) {
+fn raw(node: &Node, method: &str, path: &str, body: &[u8]) -> (u16, String) {
     request(
-        node.port,
+        node.api,
         method,
         path,
         &[("Content-Type", "application/json")],
@@ -34,19 +32,19 @@ fn raw(node: &Server, method: &str, path: &str, body: &[u8]) -> (u16, String) {
 }
 
 /// Ingests CLEF with an optional key → (status, body).
-fn ingest(node: &Server, key: Option<&str>, body: &str) -> (u16, String) {
+fn ingest(node: &Node, key: Option<&str>, body: &str) -> (u16, String) {
     let mut headers = vec![("Content-Type", CLEF)];
     if let Some(k) = key {
         headers.push(("X-Seq-ApiKey", k));
     }
-    request(node.port, "POST", "/ingest/clef", &headers, body.as_bytes())
+    request(node.api, "POST", "/ingest/clef", &headers, body.as_bytes())
 }
 
 fn error_text(body: &Value) -> &str {
     body["Error"].as_str().unwrap_or("")
 }
 
-fn ingested_events(node: &Server) -> u64 {
+fn ingested_events(node: &Node) -> u64 {
     let (status, text) = node.get("/metrics");
     assert_eq!(status, 200);
     text.lines()
@@ -60,7 +58,7 @@ const EVENT: &str = r#"{"@t":"2025-01-01T00:00:00Z","@mt":"hello"}"#;
 
 #[test]
 fn api_keys_crud_token_shown_once_and_permissions_apply_to_ingestion() {
-    let node = Server::start();
+    let node = Node::standalone();
     assert_eq!(call(&node, "GET", "/api/apikeys", None), (200, json!([])));
 
     let (status, created) = call(
@@ -122,7 +120,7 @@ fn api_keys_crud_token_shown_once_and_permissions_apply_to_ingestion() {
 
 #[test]
 fn api_key_bodies_are_validated() {
-    let node = Server::start();
+    let node = Node::standalone();
     let cases: Vec<(&[u8], u16, &str)> = vec![
         (br#"{"Permissions":["Ingest"]}"#, 400, "Title is required"),
         (br#"{"Title":"   "}"#, 400, "Title is required"),
@@ -165,7 +163,7 @@ fn api_key_bodies_are_validated() {
 
 #[test]
 fn signals_crud_with_checked_filters() {
-    let node = Server::start();
+    let node = Node::standalone();
     let (status, created) = call(
         &node,
         "POST",
@@ -233,7 +231,7 @@ fn signals_crud_with_checked_filters() {
 
 #[test]
 fn settings_are_validated_and_take_effect_at_once() {
-    let node = Server::start();
+    let node = Node::standalone();
     let (status, all) = call(&node, "GET", "/api/settings", None);
     assert_eq!(status, 200);
     let names: Vec<&str> = all

@@ -5,108 +5,32 @@
 //! reset`; and that passwords, hashes and secrets never reach files or logs
 //! in plain text, with every file under the storage root private.
 
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/cluster.rs"]
-mod cluster;
-mod support;
-
 use std::collections::HashMap;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 use skein::api::admin::Permission;
 use skein::api::auth::table::{Requirement, ROUTES};
-use support::Server;
+use skein_harness::http::{exchange, Answer};
+use skein_harness::{
+    fast_timing, ingest_clef,
+    process::{output_with_input, skein_command},
+    request, wait_for, Cluster, Node, TestDatabase, CLUSTER_KEY,
+};
 
 const ADMIN_PASSWORD: &str = "admin-Pa55word-for-tests";
 
-/// An HTTP answer with its head.
-struct Answer {
-    status: u16,
-    head: String,
-    body: String,
-}
-
-impl Answer {
-    fn header(&self, name: &str) -> Option<String> {
-        self.head.lines().find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.trim()
-                .eq_ignore_ascii_case(name)
-                .then(|| v.trim().to_owned())
-        })
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {} {}", self.status, self.body))
-    }
-}
-
 /// One request over a fresh connection, returning status, head and body.
 fn call(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Answer {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    s.write_all(head.as_bytes()).unwrap();
-    s.write_all(body.as_bytes()).unwrap();
-    let mut raw = Vec::new();
-    let _ = s.read_to_end(&mut raw);
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let chunked = head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked");
-    Answer {
-        status,
-        head: head.to_owned(),
-        body: if chunked {
-            support::dechunk(body)
-        } else {
-            body.to_owned()
-        },
-    }
+    exchange(port, method, path, headers, body.as_bytes())
 }
 
 /// Runs `skein --storage ROOT ARGS` with `input` on standard input.
 fn skein(root: &Path, env: &HashMap<String, String>, args: &[&str], input: &str) -> Output {
-    let mut child = Command::new(support::skein_bin())
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(env)
-        .arg("--storage")
-        .arg(root)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run skein");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    child.wait_with_output().expect("wait for skein")
+    output_with_input(skein_command(root, root, env).args(args), input)
 }
 
 fn ok(out: Output) -> String {
@@ -134,7 +58,7 @@ fn hash_of(password: &str) -> String {
 
 /// A node with `auth.required` on and a first administrator from the
 /// first-run variables.
-fn secured_node(extra: &[(&str, &str)]) -> (Server, String) {
+fn secured_node(extra: &[(&str, &str)]) -> (Node, String) {
     let hash = hash_of(ADMIN_PASSWORD);
     let mut env: HashMap<String, String> = [
         ("SKEIN_AUTH_REQUIRED", "true"),
@@ -145,13 +69,13 @@ fn secured_node(extra: &[(&str, &str)]) -> (Server, String) {
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
     env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    (Server::start_with(env), hash)
+    (Node::standalone_with(env), hash)
 }
 
-fn login(node: &Server, username: &str, password: &str) -> Answer {
+fn login(node: &Node, username: &str, password: &str) -> Answer {
     let body = json!({"Username": username, "Password": password}).to_string();
     call(
-        node.port,
+        node.api,
         "POST",
         "/api/users/login",
         &[("Content-Type", "application/json")],
@@ -160,7 +84,7 @@ fn login(node: &Server, username: &str, password: &str) -> Answer {
 }
 
 /// Logs in and returns the `Cookie` header value.
-fn session(node: &Server, username: &str, password: &str) -> String {
+fn session(node: &Node, username: &str, password: &str) -> String {
     let a = login(node, username, password);
     assert_eq!(a.status, 200, "login: {}", a.body);
     let set = a.header("Set-Cookie").expect("a session cookie");
@@ -168,10 +92,10 @@ fn session(node: &Server, username: &str, password: &str) -> String {
 }
 
 /// Creates an API key with `permissions` using the admin's session.
-fn api_key(node: &Server, cookie: &str, permissions: &[&str]) -> String {
+fn api_key(node: &Node, cookie: &str, permissions: &[&str]) -> String {
     let body = json!({"Title": format!("{permissions:?}"), "Permissions": permissions});
     let a = call(
-        node.port,
+        node.api,
         "POST",
         "/api/apikeys",
         &[("Cookie", cookie), ("Content-Type", "application/json")],
@@ -210,7 +134,7 @@ fn every_route_answers_as_the_permission_table_says() {
     let admin = session(&node, "admin", ADMIN_PASSWORD);
     // Seq's semantics for ingestion: keys are required only when set so.
     let a = call(
-        node.port,
+        node.api,
         "PUT",
         "/api/settings/ingestion.requireApiKey",
         &[("Cookie", &admin), ("Content-Type", "application/json")],
@@ -239,7 +163,7 @@ fn every_route_answers_as_the_permission_table_says() {
             if let Some(k) = key {
                 headers.push(("X-Seq-ApiKey", k.as_str()));
             }
-            let a = call(node.port, method.as_str(), &path, &headers, body);
+            let a = call(node.api, method.as_str(), &path, &headers, body);
             let allowed = |s: u16| s != 401 && s != 403 && s != 0;
             let expected_ok = match requirement {
                 Requirement::Public => {
@@ -277,11 +201,11 @@ fn every_route_answers_as_the_permission_table_says() {
     );
 
     // A logged-in administrator reaches what keys could not.
-    let a = call(node.port, "GET", "/api/apikeys", &[("Cookie", &admin)], "");
+    let a = call(node.api, "GET", "/api/apikeys", &[("Cookie", &admin)], "");
     assert_eq!(a.status, 200, "{}", a.body);
     // A Reader user reads but cannot administer.
     let ok_user = call(
-        node.port,
+        node.api,
         "POST",
         "/api/users",
         &[("Cookie", &admin), ("Content-Type", "application/json")],
@@ -290,17 +214,17 @@ fn every_route_answers_as_the_permission_table_says() {
     assert_eq!(ok_user.status, 201, "{}", ok_user.body);
     let reader = session(&node, "ann", "reader-pass-1");
     assert_eq!(
-        call(node.port, "GET", "/api/events", &[("Cookie", &reader)], "").status,
+        call(node.api, "GET", "/api/events", &[("Cookie", &reader)], "").status,
         200
     );
     assert_eq!(
-        call(node.port, "GET", "/api/apikeys", &[("Cookie", &reader)], "").status,
+        call(node.api, "GET", "/api/apikeys", &[("Cookie", &reader)], "").status,
         403
     );
     // A forged cookie is nobody.
     let forged = "skein-session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
     assert_eq!(
-        call(node.port, "GET", "/api/events", &[("Cookie", forged)], "").status,
+        call(node.api, "GET", "/api/events", &[("Cookie", forged)], "").status,
         401
     );
 }
@@ -316,9 +240,10 @@ fn a_follower_forwards_and_the_leader_checks_permissions() {
         ),
         ("SKEIN_FIRSTRUN_ADMINPASSWORDHASH".to_string(), hash),
     ]);
-    let (leader, follower) = cluster::pair(None, &env);
+    let cluster = Cluster::sized(2).env(&env).start();
+    let [leader, follower] = cluster.nodes();
     let port = follower.api;
-    cluster::wait_for(Duration::from_secs(30), "the follower proxies", || {
+    wait_for(Duration::from_secs(30), "the follower proxies", || {
         call(port, "GET", "/api", &[], "").status == 200
     });
     // The follower's own health check needs nothing.
@@ -371,35 +296,35 @@ fn a_follower_forwards_and_the_leader_checks_permissions() {
 
 #[test]
 fn auth_is_off_on_a_localhost_node_and_current_says_so() {
-    let node = Server::start();
-    let a = call(node.port, "GET", "/api/users/current", &[], "");
+    let node = Node::standalone();
+    let a = call(node.api, "GET", "/api/users/current", &[], "");
     assert_eq!(a.status, 200, "{}", a.body);
     assert_eq!(
         a.json(),
         json!({"Username": null, "AuthRequired": false,
                "Permissions": ["Ingest", "Read", "Write", "Project", "System"]})
     );
-    assert_eq!(call(node.port, "GET", "/api/apikeys", &[], "").status, 200);
+    assert_eq!(call(node.api, "GET", "/api/apikeys", &[], "").status, 200);
 }
 
 /// `POST /api/apikeys` with `body` on an open node.
-fn create_key(node: &Server, body: Value) -> Answer {
+fn create_key(node: &Node, body: Value) -> Answer {
     let json = [("Content-Type", "application/json")];
-    call(node.port, "POST", "/api/apikeys", &json, &body.to_string())
+    call(node.api, "POST", "/api/apikeys", &json, &body.to_string())
 }
 
 /// Posts `clef` to `/ingest/clef` with API key `token`.
-fn ingest_with_key(node: &Server, token: &str, clef: &str) -> Answer {
+fn ingest_with_key(node: &Node, token: &str, clef: &str) -> Answer {
     let headers = [
         ("X-Seq-ApiKey", token),
         ("Content-Type", "application/vnd.serilog.clef"),
     ];
-    call(node.port, "POST", "/ingest/clef", &headers, clef)
+    call(node.api, "POST", "/ingest/clef", &headers, clef)
 }
 
 #[test]
 fn an_api_key_stamps_its_applied_properties_on_what_it_ingests() {
-    let node = Server::start();
+    let node = Node::standalone();
     let key = create_key(
         &node,
         json!({"Title": "shop", "AppliedProperties": [
@@ -415,9 +340,9 @@ fn an_api_key_stamps_its_applied_properties_on_what_it_ingests() {
     let sent = ingest_with_key(&node, &token, clef);
     assert_eq!(sent.status, 201, "{}", sent.body);
     // Without the key, nothing is stamped.
-    let plain = call(node.port, "POST", "/ingest/clef", &[], clef);
+    let plain = call(node.api, "POST", "/ingest/clef", &[], clef);
     assert_eq!(plain.status, 201);
-    let events = call(node.port, "GET", "/api/events?count=10", &[], "").json();
+    let events = call(node.api, "GET", "/api/events?count=10", &[], "").json();
     let props = |e: &Value| -> HashMap<String, Value> {
         e["Properties"]
             .as_array()
@@ -438,7 +363,7 @@ fn an_api_key_stamps_its_applied_properties_on_what_it_ingests() {
 
 #[test]
 fn an_api_keys_minimum_level_drops_what_is_below_it_at_ingestion() {
-    let node = Server::start();
+    let node = Node::standalone();
     let key = create_key(
         &node,
         json!({"Title": "warnings only", "MinimumLevel": "Warning"}),
@@ -451,7 +376,7 @@ fn an_api_keys_minimum_level_drops_what_is_below_it_at_ingestion() {
     let sent = ingest_with_key(&node, &token, clef);
     assert_eq!(sent.status, 201, "{}", sent.body);
     assert_eq!(sent.json()["MinimumLevelAccepted"], json!("Warning"));
-    let events = call(node.port, "GET", "/api/events?count=10", &[], "").body;
+    let events = call(node.api, "GET", "/api/events?count=10", &[], "").body;
     assert!(!events.contains("info below"), "{events}");
     assert!(
         events.contains("warning kept") && events.contains("error kept"),
@@ -462,7 +387,7 @@ fn an_api_keys_minimum_level_drops_what_is_below_it_at_ingestion() {
 #[test]
 fn sessions_cookies_lockout_and_auth_reset() {
     let (node, _) = secured_node(&[]);
-    let anonymous = call(node.port, "GET", "/api/users/current", &[], "");
+    let anonymous = call(node.api, "GET", "/api/users/current", &[], "");
     assert_eq!(anonymous.status, 401);
     assert_eq!(anonymous.json()["AuthRequired"], json!(true));
 
@@ -488,7 +413,7 @@ fn sessions_cookies_lockout_and_auth_reset() {
     assert!(!set.contains("Secure"), "plain HTTP: {set}");
     let cookie = set.split(';').next().unwrap().to_owned();
     let me = call(
-        node.port,
+        node.api,
         "GET",
         "/api/users/current",
         &[("Cookie", &cookie)],
@@ -501,7 +426,7 @@ fn sessions_cookies_lockout_and_auth_reset() {
     // Behind a TLS-terminating proxy the cookie is Secure.
     let body = json!({"Username": "admin", "Password": ADMIN_PASSWORD}).to_string();
     let tls = call(
-        node.port,
+        node.api,
         "POST",
         "/api/users/login",
         &[
@@ -515,7 +440,7 @@ fn sessions_cookies_lockout_and_auth_reset() {
 
     // Logout ends the session on the server, not only in the browser.
     let out = call(
-        node.port,
+        node.api,
         "POST",
         "/api/users/logout",
         &[("Cookie", &cookie)],
@@ -526,7 +451,7 @@ fn sessions_cookies_lockout_and_auth_reset() {
     std::thread::sleep(Duration::from_millis(100));
     assert_eq!(
         call(
-            node.port,
+            node.api,
             "GET",
             "/api/users/current",
             &[("Cookie", &cookie)],
@@ -553,7 +478,7 @@ fn sessions_cookies_lockout_and_auth_reset() {
 
     // `skein auth reset` on the node's shell unlocks with a new password.
     let out = ok(skein(
-        &node.root,
+        &node.root(),
         &node.env,
         &["auth", "reset", "--password-stdin"],
         "brand-new-password\n",
@@ -717,7 +642,7 @@ fn secrets_and_password_hashes_stay_out_of_files_and_logs() {
     let (mut node, hash) = secured_node(&[("SKEIN_STORAGE_SECRETKEY", key.as_str())]);
     let cert_password = "pfx-Secret-Value-4242";
     ok(skein(
-        &node.root,
+        &node.root(),
         &node.env,
         &[
             "secret",
@@ -731,7 +656,7 @@ fn secrets_and_password_hashes_stay_out_of_files_and_logs() {
     ));
     let user_password = "ann-Plaintext-Pw-77";
     ok(skein(
-        &node.root,
+        &node.root(),
         &node.env,
         &[
             "user",
@@ -748,8 +673,8 @@ fn secrets_and_password_hashes_stay_out_of_files_and_logs() {
     session(&node, "ann", user_password);
     assert_eq!(login(&node, "ann", "ann-Wrong-Pw-99").status, 401);
     let token = api_key(&node, &admin, &["Ingest", "Read"]);
-    let (status, _) = support::request(
-        node.port,
+    let (status, _) = request(
+        node.api,
         "POST",
         "/api/events/raw?clef",
         &[("X-Seq-ApiKey", &token)],
@@ -781,7 +706,7 @@ fn secrets_and_password_hashes_stay_out_of_files_and_logs() {
     let hash_body = hash.rsplit('$').next().unwrap().to_owned();
     secrets.push(("the password hash", hash_body.as_str()));
     let mut hash_stored = false;
-    for file in files_under(&node.root) {
+    for file in files_under(&node.root()) {
         let bytes = std::fs::read(&file).unwrap();
         let name = file.file_name().unwrap().to_string_lossy().into_owned();
         for (what, value) in &secrets {
@@ -801,7 +726,7 @@ fn secrets_and_password_hashes_stay_out_of_files_and_logs() {
         hash_stored,
         "the search found no stored hash: it cannot be trusted"
     );
-    for dir in dirs_under(&node.root) {
+    for dir in dirs_under(&node.root()) {
         let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode & 0o077, 0, "{} has mode {mode:o}", dir.display());
     }
@@ -809,7 +734,7 @@ fn secrets_and_password_hashes_stay_out_of_files_and_logs() {
 
 #[test]
 fn a_running_clusters_secrets_stay_out_of_both_nodes_files_and_logs() {
-    let db = cli_support::TestDatabase::create();
+    let db = TestDatabase::create();
     // PostgreSQL here trusts local connections: the password is not
     // checked, only carried in the connection string like a real one.
     const PG_PASSWORD: &str = "pg-Pa55word-in-the-url";
@@ -819,20 +744,24 @@ fn a_running_clusters_secrets_stay_out_of_both_nodes_files_and_logs() {
         1,
     );
     assert!(url.contains(PG_PASSWORD), "{url}");
-    let (a, b) = cluster::pair(Some(&url), &cluster::fast_timing());
+    let cluster = Cluster::sized(2)
+        .metastore(&url)
+        .env(&fast_timing())
+        .start();
+    let [a, b] = cluster.nodes();
     let event = "{\"@t\":\"2026-01-01T00:00:00Z\",\"@mt\":\"through {N}\",\"N\":1}\n";
-    cluster::wait_for(Duration::from_secs(30), "the leader accepts writes", || {
-        cluster::ingest_clef(a.api, event).0 == 201
+    wait_for(Duration::from_secs(30), "the leader accepts writes", || {
+        ingest_clef(a.api, event).0 == 201
     });
-    let (status, body) = cluster::ingest_clef(b.api, event);
+    let (status, body) = ingest_clef(b.api, event);
     assert_eq!(status, 201, "{body}");
-    cluster::wait_for(Duration::from_secs(30), "the follower catches up", || {
+    wait_for(Duration::from_secs(30), "the follower catches up", || {
         a.generation() == b.generation()
     });
-    for node in [&a, &b] {
+    for node in [a, b] {
         let log = node.log();
         assert!(log.contains("replicat"), "a running cluster node:\n{log}");
-        for secret in [cluster::CLUSTER_KEY, PG_PASSWORD, url.as_str()] {
+        for secret in [CLUSTER_KEY, PG_PASSWORD, url.as_str()] {
             assert!(
                 !log.contains(secret),
                 "{secret} in {}'s log:\n{log}",

@@ -4,7 +4,7 @@
 //! replication link, a node's metastore link cut, graceful demotion, manual
 //! fail-over, a PostgreSQL stop or crash and restart, a full disk, a slow
 //! disk, a power loss) and the named
-//! invariants of `support/chaos/invariants.rs` checked after every run.
+//! invariants of `skein_harness::chaos::invariants` checked after every run.
 //!
 //! - `chaos_bounded_suite`: one run per fault kind and one mixed run, with
 //!   fixed seeds (CI);
@@ -13,26 +13,11 @@
 //!   `SKEIN_CHAOS_SEED` (default 1), `SKEIN_CHAOS_FAULTS` per run (default 4)
 //!   and `SKEIN_CHAOS_ONLY` (one fault kind's index, 11 = mixed).
 
-#[path = "support/chaos/mod.rs"]
-mod chaos;
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/cluster.rs"]
-mod cluster;
-#[path = "support/private_postgres.rs"]
-mod private_postgres;
-#[path = "support/slow_disk.rs"]
-mod slow_disk;
-mod support;
-#[path = "support/tcp_proxy.rs"]
-mod tcp_proxy;
-#[path = "support/tmpfs.rs"]
-mod tmpfs;
-
 use std::time::{Duration, Instant};
 
-use chaos::faults::Fault;
-use chaos::{report, run, Outcome, Schedule};
+use skein_harness::chaos::faults::Fault;
+use skein_harness::chaos::{report, run, Outcome, Schedule};
+use skein_harness::{fast_timing, Cluster};
 
 /// The bounded suite's base seed.
 const SEED: u64 = 0x5eed_c4a0;
@@ -138,11 +123,11 @@ fn chaos_long() {
 /// always mid-call; it must stop cleanly every time.
 #[test]
 fn a_node_stopped_during_a_metastore_call_exits_cleanly() {
-    let db = cli_support::TestDatabase::create();
-    let mut env = cluster::fast_timing();
+    let mut env = fast_timing();
     env.insert("SKEIN_CLUSTER_HEARTBEAT_MS".into(), "10".into());
     env.insert("RUST_BACKTRACE".into(), "1".into());
-    let (mut a, _b) = cluster::configured_pair(Some(&db.url), &env, cluster::CLUSTER_KEY);
+    let mut cluster = Cluster::sized(2).env(&env).configure();
+    let a = &mut cluster[0];
     for round in 0..6 {
         a.start();
         std::thread::sleep(Duration::from_millis(300 + 97 * round));
@@ -162,9 +147,9 @@ fn a_node_stopped_during_a_metastore_call_exits_cleanly() {
 /// above only ever shows them holding).
 #[test]
 fn the_acknowledgement_invariants_catch_overlapping_and_stale_terms() {
-    use chaos::clients::Ack;
-    use chaos::invariants::{self, Evidence};
-    use chaos::monitor::Sample;
+    use skein_harness::chaos::clients::Ack;
+    use skein_harness::chaos::invariants::{self, Evidence};
+    use skein_harness::chaos::monitor::Sample;
     let t0 = Instant::now();
     let at = |ms: u64| t0 + Duration::from_millis(ms);
     let ack = |id: &str, by: &str, term: u64, sent: u64| Ack {

@@ -1,15 +1,11 @@
 //! End-to-end tests of the offline commands: they run the real `skein`
 //! binary on fresh temporary storage roots, with a cleared environment.
 
-#[path = "support/cli.rs"]
-mod cli_support;
-
+use skein_harness::{node::token_of, Node, TestDatabase};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
-
-use cli_support::{token_of, Node, TestDatabase};
 
 fn mode(path: &Path) -> u32 {
     fs::metadata(path).expect("metadata").permissions().mode() & 0o777
@@ -37,7 +33,7 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 
 #[test]
 fn config_create_lays_out_a_private_storage_root() {
-    let node = Node::new();
+    let node = Node::new("node");
     let out = node.ok(&["config", "create"]);
     assert!(out.contains("Created"), "{out}");
     let root = node.root();
@@ -52,7 +48,7 @@ fn config_create_lays_out_a_private_storage_root() {
 
 #[test]
 fn config_set_get_list_clear() {
-    let node = Node::new();
+    let node = Node::new("node");
     node.ok(&["config", "create"]);
     assert_eq!(
         node.ok(&["config", "get", "-k", "api.listenUris"]),
@@ -104,7 +100,7 @@ fn config_set_get_list_clear() {
 
 #[test]
 fn config_refuses_unknown_keys_and_bad_values_without_changing_anything() {
-    let node = Node::new();
+    let node = Node::new("node");
     node.ok(&["config", "create"]);
     let before = fs::read(node.root().join("skein.json")).unwrap();
     let err = node.fails(&["config", "set", "-k", "api.listenUri", "-v", "http://x"]);
@@ -123,7 +119,7 @@ fn config_refuses_unknown_keys_and_bad_values_without_changing_anything() {
 
 #[test]
 fn a_stray_key_in_skein_json_is_reported_and_can_be_cleared() {
-    let node = Node::new();
+    let node = Node::new("node");
     node.ok(&["config", "create"]);
     let path = node.root().join("skein.json");
     let mut doc: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
@@ -137,15 +133,8 @@ fn a_stray_key_in_skein_json_is_reported_and_can_be_cleared() {
 
 #[test]
 fn environment_overrides_skein_json() {
-    let mut node = Node::new();
-    node.ok(&[
-        "config",
-        "set",
-        "-k",
-        "api.listenUris",
-        "-v",
-        "http://0.0.0.0:80",
-    ]);
+    let mut node = Node::new("node");
+    node.config_set("api.listenUris", "http://0.0.0.0:80");
     node.env.insert(
         "SKEIN_API_LISTENURIS".into(),
         "http://a:1,http://b:2".into(),
@@ -162,7 +151,7 @@ fn environment_overrides_skein_json() {
 
 #[test]
 fn show_key_generates_and_shows() {
-    let mut node = Node::new();
+    let mut node = Node::new("node");
     let a = node.generate_key();
     let b = node.generate_key();
     assert_eq!(a.len(), 44);
@@ -180,7 +169,7 @@ fn show_key_generates_and_shows() {
 
 #[test]
 fn secrets_are_encrypted_and_a_wrong_key_changes_nothing() {
-    let mut node = Node::new();
+    let mut node = Node::new("node");
     node.ok(&["config", "create"]);
     let err = node.fails(&[
         "secret",
@@ -270,7 +259,7 @@ fn secrets_are_encrypted_and_a_wrong_key_changes_nothing() {
 
 #[test]
 fn apikeys_on_the_embedded_metastore() {
-    let node = Node::new();
+    let node = Node::new("node");
     let out = node.ok(&[
         "apikey",
         "create",
@@ -335,10 +324,10 @@ fn apikeys_on_the_embedded_metastore() {
 #[test]
 fn apikeys_on_a_shared_postgresql_metastore() {
     let db = TestDatabase::create();
-    let key = Node::new().generate_key();
+    let key = Node::new("node").generate_key();
     let nodes: Vec<Node> = (0..2)
         .map(|_| {
-            let node = Node::new();
+            let node = Node::new("node");
             node.ok(&["config", "create"]);
             node.ok(&["config", "set", "-k", "storage.secretKey", "-v", &key]);
             node.ok(&[
@@ -366,7 +355,7 @@ fn apikeys_on_a_shared_postgresql_metastore() {
 
 #[test]
 fn help_has_examples() {
-    let node = Node::new();
+    let node = Node::new("node");
     for args in [
         vec!["--help"],
         vec!["run", "--help"],

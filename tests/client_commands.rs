@@ -1,15 +1,12 @@
 //! End-to-end tests of the client commands — `skein ingest`, `skein search`
 //! and `skein bench ingest` — against a real `skein run` node.
 
-mod support;
-
+use skein_harness::{free_port, Node};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use support::Server;
-
 /// A counter from `GET /metrics` (0 when absent).
-fn metric(node: &Server, name: &str) -> u64 {
+fn metric(node: &Node, name: &str) -> u64 {
     let (status, text) = node.get("/metrics");
     assert_eq!(status, 200, "{text}");
     text.lines()
@@ -18,7 +15,7 @@ fn metric(node: &Server, name: &str) -> u64 {
 }
 
 /// The write part of the node's generation (`model.write`).
-fn writes(node: &Server) -> u64 {
+fn writes(node: &Node) -> u64 {
     let (_, health) = node.get("/health");
     let health: serde_json::Value = serde_json::from_str(&health).unwrap();
     let generation = health["generation"].as_str().unwrap().to_owned();
@@ -57,14 +54,14 @@ fn clef_events(n: usize) -> Vec<String> {
 
 #[test]
 fn ingest_posts_every_event_of_a_clef_file_in_batches() {
-    let node = Server::start();
+    let node = Node::standalone();
     let dir = tempfile::tempdir().unwrap();
     let path = file_of(dir.path(), "events.clef", &clef_events(2500));
-    let o = node.cli(&[
+    let o = node.run(&[
         "ingest",
         path.to_str().unwrap(),
         "--url",
-        &node.url,
+        &node.url(),
         "--batch",
         "300",
     ]);
@@ -83,7 +80,7 @@ fn ingest_posts_every_event_of_a_clef_file_in_batches() {
 
 #[test]
 fn ingest_reads_legacy_json_lines() {
-    let node = Server::start();
+    let node = Node::standalone();
     let dir = tempfile::tempdir().unwrap();
     let doc = r#"{"Events":[{"Timestamp":"2025-01-01T00:00:00Z","Level":"Information","MessageTemplate":"a {N}","Properties":{"N":1}},{"Timestamp":"2025-01-01T00:00:01Z","Level":"Warning","MessageTemplate":"b"}]}"#;
     let single = r#"{"Timestamp":"2025-01-01T00:00:02Z","Level":"Error","MessageTemplate":"c"}"#;
@@ -92,11 +89,11 @@ fn ingest_reads_legacy_json_lines() {
         "legacy.json",
         &[doc.into(), doc.into(), single.into()],
     );
-    let o = node.cli(&[
+    let o = node.run(&[
         "ingest",
         path.to_str().unwrap(),
         "--url",
-        &node.url,
+        &node.url(),
         "--batch",
         "2",
     ]);
@@ -107,12 +104,12 @@ fn ingest_reads_legacy_json_lines() {
 
 #[test]
 fn a_malformed_line_stops_ingest_with_its_line_number() {
-    let node = Server::start();
+    let node = Node::standalone();
     let dir = tempfile::tempdir().unwrap();
     let mut lines = clef_events(5);
     lines[3] = "{\"@t\":\"2025-01-01T00:00:00Z\",\"@mt\":\"cut off".into();
     let path = file_of(dir.path(), "bad.clef", &lines);
-    let o = node.cli(&["ingest", path.to_str().unwrap(), "--url", &node.url]);
+    let o = node.run(&["ingest", path.to_str().unwrap(), "--url", &node.url()]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
     assert!(
@@ -126,11 +123,11 @@ fn a_malformed_line_stops_ingest_with_its_line_number() {
     let mut lines = clef_events(6);
     lines[4] = "{\"@mt\":\"no timestamp\"}".into();
     let path = file_of(dir.path(), "refused.clef", &lines);
-    let o = node.cli(&[
+    let o = node.run(&[
         "ingest",
         path.to_str().unwrap(),
         "--url",
-        &node.url,
+        &node.url(),
         "--batch",
         "3",
     ]);
@@ -146,18 +143,19 @@ fn a_malformed_line_stops_ingest_with_its_line_number() {
 
 #[test]
 fn bad_input_gets_clear_errors_and_no_panic() {
-    let node = Server::start();
+    let node = Node::standalone();
     let dir = tempfile::tempdir().unwrap();
     let path = file_of(dir.path(), "ok.clef", &clef_events(3));
     let path = path.to_str().unwrap();
-    let down = format!("http://127.0.0.1:{}", support::free_port());
+    let down = format!("http://127.0.0.1:{}", free_port());
+    let url = node.url();
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
-            vec!["ingest", "/no/such/file", "--url", &node.url],
+            vec!["ingest", "/no/such/file", "--url", &url],
             "cannot open /no/such/file",
         ),
         (
-            vec!["ingest", dir.path().to_str().unwrap(), "--url", &node.url],
+            vec!["ingest", dir.path().to_str().unwrap(), "--url", &url],
             "is a directory",
         ),
         (
@@ -176,19 +174,12 @@ fn bad_input_gets_clear_errors_and_no_panic() {
         ),
         (vec!["bench", "ingest", "--events", "ten"], "not a count"),
         (
-            vec![
-                "bench",
-                "ingest",
-                "--url",
-                &node.url,
-                "--file",
-                "/no/such/file",
-            ],
+            vec!["bench", "ingest", "--url", &url, "--file", "/no/such/file"],
             "cannot open",
         ),
     ];
     for (args, want) in cases {
-        let o = node.cli(&args);
+        let o = node.run(&args);
         let err = stderr(&o);
         assert!(!o.status.success(), "{args:?} succeeded");
         assert!(err.contains(want), "{args:?}: {err}");
@@ -199,9 +190,9 @@ fn bad_input_gets_clear_errors_and_no_panic() {
 
 #[test]
 fn api_keys_are_sent_and_the_servers_answers_reported() {
-    let node = Server::start();
+    let node = Node::standalone();
     let token = |args: &[&str]| {
-        let o = node.cli(args);
+        let o = node.run(args);
         assert!(o.status.success(), "{}", stderr(&o));
         let out = stdout(&o);
         out.lines()
@@ -222,7 +213,7 @@ fn api_keys_are_sent_and_the_servers_answers_reported() {
     let path = file_of(dir.path(), "events.clef", &clef_events(100));
     let path = path.to_str().unwrap();
 
-    let o = node.cli(&["ingest", path, "--url", &node.url, "--api-key", &reader]);
+    let o = node.run(&["ingest", path, "--url", &node.url(), "--api-key", &reader]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
     assert!(
@@ -231,7 +222,7 @@ fn api_keys_are_sent_and_the_servers_answers_reported() {
     );
     assert!(err.contains("check --api-key"), "{err}");
 
-    let o = node.cli(&["ingest", path, "--url", &node.url, "--api-key", &warnings]);
+    let o = node.run(&["ingest", path, "--url", &node.url(), "--api-key", &warnings]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
         stdout(&o).contains("level Error and above"),
@@ -243,12 +234,12 @@ fn api_keys_are_sent_and_the_servers_answers_reported() {
 
 #[test]
 fn bench_ingest_completes_and_prints_its_figures() {
-    let node = Server::start();
-    let o = node.cli(&[
+    let node = Node::standalone();
+    let o = node.run(&[
         "bench",
         "ingest",
         "--url",
-        &node.url,
+        &node.url(),
         "--events",
         "20000",
         "--batch",
@@ -275,11 +266,11 @@ fn bench_ingest_completes_and_prints_its_figures() {
     // Paced, from a file.
     let dir = tempfile::tempdir().unwrap();
     let path = file_of(dir.path(), "events.clef", &clef_events(300));
-    let o = node.cli(&[
+    let o = node.run(&[
         "bench",
         "ingest",
         "--url",
-        &node.url,
+        &node.url(),
         "--file",
         path.to_str().unwrap(),
         "--events",
@@ -298,16 +289,16 @@ fn bench_ingest_completes_and_prints_its_figures() {
 
 #[test]
 fn search_prints_matching_events_newest_first() {
-    let node = Server::start();
+    let node = Node::standalone();
     let dir = tempfile::tempdir().unwrap();
     let path = file_of(dir.path(), "events.clef", &clef_events(200));
-    let o = node.cli(&["ingest", path.to_str().unwrap(), "--url", &node.url]);
+    let o = node.run(&["ingest", path.to_str().unwrap(), "--url", &node.url()]);
     assert!(o.status.success(), "{}", stderr(&o));
 
-    let o = node.cli(&[
+    let o = node.run(&[
         "search",
         "--url",
-        &node.url,
+        &node.url(),
         "--filter",
         "@Level = 'Error'",
         "--count",
@@ -324,10 +315,10 @@ fn search_prints_matching_events_newest_first() {
     );
     assert!(lines[2].contains("ORD-179"), "{out}");
 
-    let o = node.cli(&[
+    let o = node.run(&[
         "search",
         "--url",
-        &node.url,
+        &node.url(),
         "--filter",
         "Step >= 10",
         "--from",
@@ -347,7 +338,7 @@ fn search_prints_matching_events_newest_first() {
         .collect();
     assert_eq!(steps, [11, 10]);
 
-    let o = node.cli(&["search", "--url", &node.url, "--filter", "Step >="]);
+    let o = node.run(&["search", "--url", &node.url(), "--filter", "Step >="]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
     assert!(
@@ -355,7 +346,7 @@ fn search_prints_matching_events_newest_first() {
         "{err}"
     );
 
-    let o = node.cli(&["search", "--url", &node.url, "--filter", "Step = 100000"]);
+    let o = node.run(&["search", "--url", &node.url(), "--filter", "Step = 100000"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o), "");
 }

@@ -4,19 +4,11 @@
 //! with `skein node lead`, the first stops accepting writes (fencing). A
 //! follower keeping up under continuous ingestion is shown up to date.
 
-mod support;
-
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/cluster.rs"]
-mod cluster;
-
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use cli_support::{Node, TestDatabase};
 use serde_json::Value;
-use support::{free_port, Server};
+use skein_harness::{fast_timing, free_port, ingest_clef, wait_for, Cluster, Node, TestDatabase};
 
 const EVENT: &[u8] = b"{\"@t\":\"2025-01-01T00:00:00Z\",\"@mt\":\"Hello {Name}\",\"Name\":\"x\"}";
 
@@ -67,18 +59,7 @@ fn configure(
     run(&args.iter().map(String::as_str).collect::<Vec<_>>());
 }
 
-fn ok(server: &Server, args: &[&str]) -> String {
-    let out = server.cli(args);
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "skein {args:?}: {text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
-}
-
-fn json(server: &Server, path: &str) -> (u16, Value) {
+fn json(server: &Node, path: &str) -> (u16, Value) {
     let (status, body) = server.get(path);
     let value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"));
     (status, value)
@@ -91,11 +72,11 @@ fn a_leader_shows_itself_and_is_fenced_when_another_node_takes_over() {
         ("SKEIN_CLUSTER_HEARTBEAT_MS".to_string(), "200".to_string()),
         ("SKEIN_CLUSTER_LEASE_MS".to_string(), "3000".to_string()),
     ]);
-    let mut first = Server::start_with(env);
-    let key = ok(&first, &["show-key", "--generate"]).trim().to_string();
+    let mut first = Node::standalone_with(env);
+    let key = first.ok(&["show-key", "--generate"]).trim().to_string();
     let (pa, pb) = (Ports::free(), Ports::free());
-    configure(|a| ok(&first, a), &key, &db.url, "node-a", &pa, &pb);
-    assert!(ok(&first, &["node", "lead"]).contains("term 1"));
+    configure(|a| first.ok(a), &key, &db.url, "node-a", &pa, &pb);
+    assert!(first.ok(&["node", "lead"]).contains("term 1"));
     first.restart();
 
     let (status, _) = first.post("/api/events/raw?clef", "application/json", EVENT);
@@ -120,7 +101,7 @@ fn a_leader_shows_itself_and_is_fenced_when_another_node_takes_over() {
         .to_string()
         .contains("no up-to-date follower"));
 
-    let second = Node::new();
+    let second = Node::new("node");
     configure(|a| second.ok(a), &key, &db.url, "node-b", &pb, &pa);
     // node-a's lease still runs: `node lead` waits it out before it returns,
     // by which time node-a must have stopped acknowledging writes.
@@ -145,7 +126,10 @@ fn a_leader_shows_itself_and_is_fenced_when_another_node_takes_over() {
     assert!(first.log().contains("leadership lost"), "{}", first.log());
     // Its heartbeat row says so too (its own /api/cluster is now proxied).
     let started = Instant::now();
-    while !ok(&first, &["node", "status"]).contains("node-a  role=follower term=2") {
+    while !first
+        .ok(&["node", "status"])
+        .contains("node-a  role=follower term=2")
+    {
         assert!(
             started.elapsed() < Duration::from_secs(5),
             "{}",
@@ -159,17 +143,17 @@ fn a_leader_shows_itself_and_is_fenced_when_another_node_takes_over() {
 fn demote_hands_leadership_to_the_follower() {
     let db = TestDatabase::create();
     let env = HashMap::from([("SKEIN_CLUSTER_HEARTBEAT_MS".to_string(), "200".to_string())]);
-    let mut a = Server::start_with(env.clone());
-    let mut b = Server::start_with(env);
-    let key = ok(&a, &["show-key", "--generate"]).trim().to_string();
+    let mut a = Node::standalone_with(env.clone());
+    let mut b = Node::standalone_with(env);
+    let key = a.ok(&["show-key", "--generate"]).trim().to_string();
     let (pa, pb) = (Ports::free(), Ports::free());
-    configure(|x| ok(&a, x), &key, &db.url, "node-a", &pa, &pb);
-    configure(|x| ok(&b, x), &key, &db.url, "node-b", &pb, &pa);
-    ok(&a, &["node", "lead"]);
+    configure(|x| a.ok(x), &key, &db.url, "node-a", &pa, &pb);
+    configure(|x| b.ok(x), &key, &db.url, "node-b", &pb, &pa);
+    a.ok(&["node", "lead"]);
     a.restart();
     b.restart();
     let started = Instant::now();
-    while !ok(&b, &["node", "status"]).contains("node-b  role=follower") {
+    while !b.ok(&["node", "status"]).contains("node-b  role=follower") {
         assert!(started.elapsed() < Duration::from_secs(5), "{}", b.log());
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -197,8 +181,8 @@ fn demote_hands_leadership_to_the_follower() {
         cluster["Nodes"][1]["Generation"],
         cluster["Nodes"][0]["Generation"]
     );
-    let url = a.url.clone();
-    let out = ok(&a, &["node", "demote", "--url", &url, "--wait"]);
+    let url = a.url().clone();
+    let out = a.ok(&["node", "demote", "--url", &url, "--wait"]);
     assert!(out.contains("stopped accepting writes"), "{out}");
     assert!(out.contains("node-b reached generation"), "{out}");
     assert!(
@@ -206,7 +190,7 @@ fn demote_hands_leadership_to_the_follower() {
         "{out}"
     );
     assert!(out.contains("node-b leads in term 2."), "{out}");
-    let status = ok(&b, &["node", "status"]);
+    let status = b.ok(&["node", "status"]);
     assert!(status.contains("node-b"), "{status}");
     // The old leader now proxies to the new one, which accepts the write.
     let started = Instant::now();
@@ -276,10 +260,10 @@ fn demote_lines(port: u16, query: &str) -> (String, Vec<(Instant, Value)>) {
 
 #[test]
 fn demote_streams_its_steps_as_they_happen_directly_through_a_proxy_and_in_the_cli() {
-    let db = TestDatabase::create();
-    let (a, b) = cluster::pair(Some(&db.url), &cluster::fast_timing());
-    let healthy = |n: &cluster::ClusterNode| n.json("/health/cluster").1["Status"] == "Healthy";
-    cluster::wait_for(Duration::from_secs(20), "a healthy cluster", || healthy(&a));
+    let cluster = Cluster::sized(2).env(&fast_timing()).start();
+    let [a, b] = cluster.nodes();
+    let healthy = |n: &Node| n.json("/health/cluster").1["Status"] == "Healthy";
+    wait_for(Duration::from_secs(20), "a healthy cluster", || healthy(a));
 
     // A demotion towards a node that never catches up (`ghost`) waits
     // `catchUpSeconds`: its first step must arrive long before its end,
@@ -317,7 +301,7 @@ fn demote_streams_its_steps_as_they_happen_directly_through_a_proxy_and_in_the_c
             "{via}: the steps were not streamed: {:?} between the first and the last",
             last_at.duration_since(*first_at)
         );
-        cluster::wait_for(Duration::from_secs(20), "a leads on", || healthy(&a));
+        wait_for(Duration::from_secs(20), "a leads on", || healthy(a));
     }
 
     // A real hand-over with the follower frozen: `skein node demote` prints
@@ -375,11 +359,11 @@ fn demote_streams_its_steps_as_they_happen_directly_through_a_proxy_and_in_the_c
 fn under_continuous_ingestion_a_keeping_up_follower_is_up_to_date() {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
     use std::sync::Arc;
-    let db = TestDatabase::create();
-    let (a, b) = cluster::pair(Some(&db.url), &cluster::fast_timing());
-    let healthy = |n: &cluster::ClusterNode| n.json("/api/cluster").1["Status"] == "Healthy";
-    cluster::wait_for(Duration::from_secs(30), "a leads a healthy cluster", || {
-        a.health()["role"] == "Leader" && healthy(&a)
+    let cluster = Cluster::sized(2).env(&fast_timing()).start();
+    let [a, b] = cluster.nodes();
+    let healthy = |n: &Node| n.json("/api/cluster").1["Status"] == "Healthy";
+    wait_for(Duration::from_secs(30), "a leads a healthy cluster", || {
+        a.health()["role"] == "Leader" && healthy(a)
     });
     let stop = Arc::new(AtomicBool::new(false));
     let acked = Arc::new(AtomicUsize::new(0));
@@ -388,7 +372,7 @@ fn under_continuous_ingestion_a_keeping_up_follower_is_up_to_date() {
         std::thread::spawn(move || {
             while !stop.load(SeqCst) {
                 let body = "{\"@t\":\"2026-01-01T00:00:00Z\",\"@mt\":\"load\"}\n";
-                if cluster::ingest_clef(port, body).0 == 201 {
+                if ingest_clef(port, body).0 == 201 {
                     acked.fetch_add(1, SeqCst);
                 }
             }

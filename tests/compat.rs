@@ -22,14 +22,12 @@
 //! message saying to run `tests/run-all.sh`: a compatibility test that did
 //! not run must never count as passed.
 
-mod support;
-
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
-use support::Server;
+use skein_harness::Node;
 
 /// The longest a client script may run (they finish in about a second).
 const SCRIPT_LIMIT: Duration = Duration::from_secs(90);
@@ -94,7 +92,7 @@ fn marker(tag: &str) -> String {
 
 /// Runs a client script to completion (bounded) and returns its output;
 /// panics with its stdout and stderr if it fails.
-fn run_client(mut cmd: Command, node: &Server) -> String {
+fn run_client(mut cmd: Command, node: &Node) -> String {
     let dir = tempfile::tempdir().unwrap();
     let (out, err) = (dir.path().join("out"), dir.path().join("err"));
     let mut child = cmd
@@ -128,7 +126,7 @@ fn run_client(mut cmd: Command, node: &Server) -> String {
 }
 
 /// `skein_ingested_events_total` from `/metrics`.
-fn ingested_total(node: &Server) -> u64 {
+fn ingested_total(node: &Node) -> u64 {
     let (status, text) = node.get("/metrics");
     assert_eq!(status, 200, "{text}");
     text.lines()
@@ -138,7 +136,7 @@ fn ingested_total(node: &Server) -> u64 {
 }
 
 /// The storage generation `/health` reports.
-fn generation(node: &Server) -> String {
+fn generation(node: &Node) -> String {
     let (status, body) = node.get("/health");
     assert_eq!(status, 200, "{body}");
     let health: Value = serde_json::from_str(&body).unwrap();
@@ -146,7 +144,7 @@ fn generation(node: &Server) -> String {
 }
 
 /// Events matching `filter`, newest first, rendered.
-fn search(node: &Server, filter: &str) -> Vec<Value> {
+fn search(node: &Node, filter: &str) -> Vec<Value> {
     let path = format!(
         "/api/events?filter={}&count=100&render=true",
         url::form_urlencoded::byte_serialize(filter.as_bytes()).collect::<String>()
@@ -175,7 +173,7 @@ struct Expected {
 }
 
 /// Checks the run: counters, generation, and every event through the API.
-fn verify(node: &Server, before: u64, marker: &str, expected: &[Expected]) {
+fn verify(node: &Node, before: u64, marker: &str, expected: &[Expected]) {
     let stored = ingested_total(node) - before;
     assert_eq!(
         stored,
@@ -256,12 +254,12 @@ fn number_and_nested_props() -> Vec<(&'static str, Value)> {
 #[test]
 fn seq_logging_and_pino_seq_events_are_stored_and_searchable() {
     let dir = node_dir();
-    let node = Server::start();
+    let node = Node::standalone();
     let before = ingested_total(&node);
     let m = marker("npm");
     let node_bin = std::env::var_os("SKEIN_COMPAT_NODE").unwrap_or_else(|| "node".into());
     let mut cmd = Command::new(node_bin);
-    cmd.current_dir(&dir).arg("log.mjs").arg(&node.url).arg(&m);
+    cmd.current_dir(&dir).arg("log.mjs").arg(node.url()).arg(&m);
     let out = run_client(cmd, &node);
     assert!(out.contains("sent 6 events"), "{out}");
 
@@ -329,12 +327,12 @@ fn seq_logging_and_pino_seq_events_are_stored_and_searchable() {
 /// Runs `log.py` in `mode` and checks what seqlog sent.
 fn seqlog(mode: &str) {
     let python = python();
-    let node = Server::start();
+    let node = Node::standalone();
     let before = ingested_total(&node);
     let m = marker(mode);
     let mut cmd = Command::new(python);
     cmd.arg(repo().join("tests/compat/python/log.py"))
-        .arg(&node.url)
+        .arg(node.url())
         .arg(&m)
         .arg(mode)
         // seqlog writes local time with its offset (legacy: with a space

@@ -12,18 +12,14 @@
 //! `tests/run-all.sh` installs HAProxy and nginx (`nginx-light`); these
 //! tests fail, saying what is missing, when either is absent.
 
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/cluster.rs"]
-mod cluster;
-mod support;
-
+use skein_harness::{
+    fast_timing, free_port, ingest_clef, process::free_ports_at, process::skein_bin, request,
+    wait_for, Cluster, Node,
+};
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-use cluster::{fast_timing, ingest_clef, pair, wait_for};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -90,7 +86,7 @@ fn event(text: &str) -> String {
 fn count(port: u16, filter: &str) -> usize {
     let filter: String = url::form_urlencoded::byte_serialize(filter.as_bytes()).collect();
     let path = format!("/api/events?count=1000&filter={filter}");
-    let (status, body) = support::request(port, "GET", &path, &[], b"");
+    let (status, body) = request(port, "GET", &path, &[], b"");
     assert_eq!(status, 200, "{body}");
     serde_json::from_str::<Vec<serde_json::Value>>(&body)
         .unwrap_or_else(|e| panic!("{e}: {body}"))
@@ -102,13 +98,13 @@ fn the_demo_script_starts_a_cluster_behind_haproxy_and_ctrl_c_cleans_up() {
     program(&["/usr/sbin/haproxy", "/usr/bin/haproxy"], "haproxy");
     // The script's ports: API BASE+1 and BASE+11, cluster BASE+4 and
     // BASE+14, load balancer BASE+21.
-    let base = support::free_ports_at(&[1, 4, 11, 14, 21]);
+    let base = free_ports_at(&[1, 4, 11, 14, 21]);
     let (api_a, api_b, lb) = (base + 1, base + 11, base + 21);
     let out_dir = tempfile::tempdir().unwrap();
     let out_path = out_dir.path().join("demo.out");
     let child = Command::new("bash")
         .arg(repo().join("deploy/demo-cluster.sh"))
-        .env("SKEIN", support::skein_bin())
+        .env("SKEIN", skein_bin())
         .env("BASE_PORT", base.to_string())
         .env(
             "PATH",
@@ -142,7 +138,7 @@ fn the_demo_script_starts_a_cluster_behind_haproxy_and_ctrl_c_cleans_up() {
         Duration::from_secs(60),
         "node-b follows, up to date",
         || {
-            let (status, body) = support::request(lb, "GET", "/api/cluster", &[], b"");
+            let (status, body) = request(lb, "GET", "/api/cluster", &[], b"");
             let view: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
             let nodes = view["Nodes"].as_array().cloned().unwrap_or_default();
             status == 200
@@ -221,10 +217,10 @@ fn nginx_config(dir: &Path, listen: u16, a: u16, b: u16) -> PathBuf {
 #[test]
 fn the_nginx_config_balances_both_nodes_and_survives_one_being_killed() {
     let nginx = program(&["/usr/sbin/nginx"], "nginx-light");
-    let db = cli_support::TestDatabase::create();
-    let (leader, mut follower) = pair(Some(&db.url), &fast_timing());
+    let mut cluster = Cluster::sized(2).env(&fast_timing()).start();
+    let [leader, follower] = cluster.nodes_mut();
     let dir = tempfile::tempdir().unwrap();
-    let listen = support::free_port();
+    let listen = free_port();
     let config = nginx_config(dir.path(), listen, leader.api, follower.api);
     let test = Command::new(&nginx)
         .arg("-t")
@@ -250,7 +246,7 @@ fn the_nginx_config_balances_both_nodes_and_survives_one_being_killed() {
     });
 
     // Round-robin: both nodes take ingestion requests (the follower proxies).
-    let served = |node: &cluster::ClusterNode| {
+    let served = |node: &Node| {
         node.metrics()
             .iter()
             .filter(|(k, _)| k.contains("route=\"/ingest/clef\"") && k.contains("status=\"201\""))
@@ -263,7 +259,7 @@ fn the_nginx_config_balances_both_nodes_and_survives_one_being_killed() {
     }
     // Every request is counted where it was served: the follower's share
     // once there (answered by proxy) and again on the leader.
-    let (by_follower, by_leader) = (served(&follower), served(&leader));
+    let (by_follower, by_leader) = (served(follower), served(leader));
     assert!(by_follower >= 5.0, "the follower took {by_follower} of 20");
     assert_eq!(by_leader, 20.0, "the leader stored all 20");
 
@@ -297,7 +293,7 @@ fn the_systemd_unit_passes_systemd_analyze_verify() {
     // The binary the unit names must exist for verify: point it at ours.
     std::fs::write(
         &unit,
-        shipped.replace("/usr/local/bin/skein", support::skein_bin()),
+        shipped.replace("/usr/local/bin/skein", &skein_bin().display().to_string()),
     )
     .unwrap();
     let out = Command::new(&analyze)

@@ -23,21 +23,15 @@
 //!   inside it once that follower leads, and the ingestion settings hold
 //!   on a new leader from its first request.
 
-mod support;
-
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/cluster.rs"]
-mod cluster;
-#[path = "support/tcp_proxy.rs"]
-mod tcp_proxy;
-
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use cli_support::TestDatabase;
-use cluster::{assert_same_files, fast_timing, ingest_clef, wait_for, ClusterNode as Node};
+use skein_harness::{
+    cluster::assert_same_files, cluster::ingest_noise, cluster::outgrow_history, fast_timing,
+    http::ingest_clef_answer, ingest_clef, request, wait_for, Cluster, Node, TestDatabase,
+    CLUSTER_KEY,
+};
 use skein_store::event::timestamp::format_timestamp;
 use skein_store::Timestamp;
 
@@ -119,25 +113,25 @@ fn set_aside(node: &Node) -> Vec<PathBuf> {
 
 #[test]
 fn killing_the_leader_then_node_lead_keeps_every_event_the_follower_had() {
-    let db = TestDatabase::create();
-    let (mut a, mut b) = cluster::pair(Some(&db.url), &fast_timing());
-    wait_role(&mut a, "Leader");
-    let mut acked = ingest(&a, "before", 10, 20);
+    let mut cluster = Cluster::sized(2).env(&fast_timing()).start();
+    let [a, b] = cluster.nodes_mut();
+    wait_role(a, "Leader");
+    let mut acked = ingest(a, "before", 10, 20);
     // An acknowledgement names the node that stored the events and its
     // term, also when the follower forwarded the request.
-    let (by, old_term) = acknowledged_by(&b, "via-b");
+    let (by, old_term) = acknowledged_by(b, "via-b");
     assert_eq!(by, "a", "the leader stored what the follower forwarded");
-    assert_eq!(acknowledged_by(&a, "on-a"), ("a".to_string(), old_term));
+    assert_eq!(acknowledged_by(a, "on-a"), ("a".to_string(), old_term));
     acked.extend(["via-b".to_string(), "on-a".to_string()]);
-    wait_caught_up(&b, &a);
+    wait_caught_up(b, a);
     let reached = b.generation();
     a.kill();
-    lead(&b);
-    wait_role(&mut b, "Leader");
+    lead(b);
+    wait_role(b, "Leader");
     assert_eq!(b.generation(), reached, "nothing was lost or added");
-    assert_eq!(keys_on(&b), acked, "every acknowledged event is searchable");
+    assert_eq!(keys_on(b), acked, "every acknowledged event is searchable");
     // The new leader takes writes, in a newer term.
-    let (by, new_term) = acknowledged_by(&b, "new-term");
+    let (by, new_term) = acknowledged_by(b, "new-term");
     assert!(
         by == "b" && new_term > old_term,
         "{by} {new_term} after {old_term}"
@@ -150,17 +144,17 @@ fn killing_the_leader_then_node_lead_keeps_every_event_the_follower_had() {
         (health["role"].as_str(), health["term"].as_u64()),
         (Some("Leader"), Some(new_term))
     );
-    let mut after = ingest(&b, "after", 2, 5);
+    let mut after = ingest(b, "after", 2, 5);
     after.insert("new-term".into());
     let all: BTreeSet<String> = acked.union(&after).cloned().collect();
-    assert_eq!(keys_on(&b), all);
+    assert_eq!(keys_on(b), all);
 }
 
 /// Ingests one event `K = key` through `node`; the answer's
 /// `X-Skein-Acked-By` and `X-Skein-Acked-Term`.
 fn acknowledged_by(node: &Node, key: &str) -> (String, u64) {
     let body = format!("{{\"@t\":\"2026-01-01T00:00:00Z\",\"@mt\":\"k\",\"K\":\"{key}\"}}\n");
-    let answer = cluster::ingest_clef_answer(node.api, &body);
+    let answer = ingest_clef_answer(node.api, &body);
     assert_eq!(answer.status, 201, "{}", answer.body);
     let by = answer.header("x-skein-acked-by").expect("X-Skein-Acked-By");
     let term = answer
@@ -171,32 +165,32 @@ fn acknowledged_by(node: &Node, key: &str) -> (String, u64) {
 
 #[test]
 fn an_old_leader_returning_with_a_divergent_tail_sets_it_aside_and_follows() {
-    let db = TestDatabase::create();
-    let (mut a, mut b) = cluster::pair(Some(&db.url), &fast_timing());
-    wait_role(&mut a, "Leader");
-    let common = ingest(&a, "common", 5, 10);
-    wait_caught_up(&b, &a);
+    let mut cluster = Cluster::sized(2).env(&fast_timing()).start();
+    let [a, b] = cluster.nodes_mut();
+    wait_role(a, "Leader");
+    let common = ingest(a, "common", 5, 10);
+    wait_caught_up(b, a);
     // The follower misses what follows: frozen, then killed (so nothing in
     // flight reaches it), while the leader acknowledges three batches.
     b.pause();
-    let lost = ingest(&a, "lost", 3, 7);
+    let lost = ingest(a, "lost", 3, 7);
     b.kill();
     a.kill();
-    lead(&b);
+    lead(b);
     b.start();
-    wait_role(&mut b, "Leader");
+    wait_role(b, "Leader");
     assert_eq!(
-        keys_on(&b),
+        keys_on(b),
         common,
         "the new leader never had the lost batches"
     );
-    let new = ingest(&b, "new", 4, 5);
+    let new = ingest(b, "new", 4, 5);
 
     // The old leader returns: it sets its divergent tail aside, then follows.
     a.start();
-    wait_role(&mut a, "Follower");
-    wait_caught_up(&a, &b);
-    let files = set_aside(&a);
+    wait_role(a, "Follower");
+    wait_caught_up(a, b);
+    let files = set_aside(a);
     let clef: Vec<&PathBuf> = files
         .iter()
         .filter(|p| p.extension().is_some_and(|x| x == "clef"))
@@ -222,66 +216,70 @@ fn an_old_leader_returning_with_a_divergent_tail_sets_it_aside_and_follows() {
     let path = clef[0].to_str().unwrap();
     b.ok(&["ingest", path, "--url", &url]);
     let all: BTreeSet<String> = common.iter().chain(&lost).chain(&new).cloned().collect();
-    assert_eq!(keys_on(&b), all);
-    wait_caught_up(&a, &b);
+    assert_eq!(keys_on(b), all);
+    wait_caught_up(a, b);
     a.stop();
     b.stop();
-    assert_same_files(&a, &b);
+    assert_same_files(a, b);
 }
 
 #[test]
 fn an_empty_node_replacing_a_lost_one_catches_up_fully() {
     let db = TestDatabase::create();
-    let (mut a, mut b) = cluster::pair(Some(&db.url), &fast_timing());
-    wait_role(&mut a, "Leader");
-    let acked = ingest(&a, "kept", 8, 25);
-    wait_caught_up(&b, &a);
+    let mut cluster = Cluster::sized(2)
+        .env(&fast_timing())
+        .metastore(&db.url)
+        .start();
+    let [a, b] = cluster.nodes_mut();
+    wait_role(a, "Leader");
+    let acked = ingest(a, "kept", 8, 25);
+    wait_caught_up(b, a);
     // `a` is lost with its disk; `b` leads; a new, empty node takes a's name.
     a.kill();
-    drop(a);
-    lead(&b);
-    wait_role(&mut b, "Leader");
-    let more = ingest(&b, "more", 3, 10);
+    std::fs::remove_dir_all(a.root()).expect("remove a's storage root");
+    lead(b);
+    wait_role(b, "Leader");
+    let more = ingest(b, "more", 3, 10);
     let mut c = Node::new("a");
     c.env.extend(fast_timing());
-    c.setup(&b, cluster::CLUSTER_KEY, Some(&db.url));
+    c.setup(b, CLUSTER_KEY, Some(&db.url));
     c.ok(&["node", "follow"]);
     c.start();
     wait_role(&mut c, "Follower");
-    wait_caught_up(&c, &b);
+    wait_caught_up(&c, b);
     let all: BTreeSet<String> = acked.union(&more).cloned().collect();
-    assert_eq!(keys_on(&b), all);
+    assert_eq!(keys_on(b), all);
     assert!(set_aside(&c).is_empty(), "an empty node sets nothing aside");
     c.stop();
     b.stop();
-    assert_same_files(&b, &c);
+    assert_same_files(b, &c);
 }
 
 /// Ingests about `mb` MB of poorly compressible events dated 2020.
 fn ingest_old_noise(node: &Node, mb: usize) {
-    cluster::ingest_noise(node, mb, 1000, 1000, "2020-01-01T00:00:00Z");
+    ingest_noise(node, mb, 1000, 1000, "2020-01-01T00:00:00Z");
 }
 
 #[test]
 fn a_non_empty_follower_behind_the_kept_history_copies_a_snapshot() {
-    let db = TestDatabase::create();
-    let (mut a, mut b) = cluster::pair(Some(&db.url), &fast_timing());
-    wait_role(&mut a, "Leader");
-    ingest_old_noise(&a, 2);
-    wait_caught_up(&b, &a);
+    let mut cluster = Cluster::sized(2).env(&fast_timing()).start();
+    let [a, b] = cluster.nodes_mut();
+    wait_role(a, "Leader");
+    ingest_old_noise(a, 2);
+    wait_caught_up(b, a);
     let behind = b.generation();
     b.stop();
-    cluster::outgrow_history(&a);
-    ingest(&a, "kept", 2, 5);
+    outgrow_history(a);
+    ingest(a, "kept", 2, 5);
     b.start();
-    wait_role(&mut b, "Follower");
-    wait_caught_up(&b, &a);
+    wait_role(b, "Follower");
+    wait_caught_up(b, a);
     assert_ne!(b.generation(), behind);
     assert!(b.log().contains("copying a snapshot"), "{}", b.log());
-    assert!(set_aside(&b).is_empty(), "nothing only the follower held");
+    assert!(set_aside(b).is_empty(), "nothing only the follower held");
     a.stop();
     b.stop();
-    assert_same_files(&a, &b);
+    assert_same_files(a, b);
 }
 
 /// Copies the folder `from` to `to` (which must not exist), recursively.
@@ -299,11 +297,11 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
 
 #[test]
 fn a_follower_holding_another_store_moves_it_aside_and_copies_the_leaders() {
-    let db = TestDatabase::create();
-    let (mut a, mut b) = cluster::pair(Some(&db.url), &fast_timing());
-    wait_role(&mut a, "Leader");
-    let acked = ingest(&a, "cluster", 4, 10);
-    wait_caught_up(&b, &a);
+    let mut cluster = Cluster::sized(2).env(&fast_timing()).start();
+    let [a, b] = cluster.nodes_mut();
+    wait_role(a, "Leader");
+    let acked = ingest(a, "cluster", 4, 10);
+    wait_caught_up(b, a);
     // A standalone node's store takes the place of the follower's.
     let mut x = Node::new("x");
     x.start();
@@ -315,9 +313,9 @@ fn a_follower_holding_another_store_moves_it_aside_and_copies_the_leaders() {
     std::fs::remove_dir_all(&stream).unwrap();
     copy_dir(&x.root().join("Stream"), &stream);
     b.start();
-    wait_role(&mut b, "Follower");
-    wait_caught_up(&b, &a);
-    let moved = set_aside(&b);
+    wait_role(b, "Follower");
+    wait_caught_up(b, a);
+    let moved = set_aside(b);
     assert_eq!(moved.len(), 1, "{moved:?}\n{}", b.log());
     let name = moved[0].file_name().unwrap().to_string_lossy().into_owned();
     assert!(
@@ -327,10 +325,10 @@ fn a_follower_holding_another_store_moves_it_aside_and_copies_the_leaders() {
     assert!(moved[0].join("manifest").exists());
     let health = b.health().to_string();
     assert!(health.contains("moved another store"), "{health}");
-    assert_eq!(keys_on(&a), acked);
+    assert_eq!(keys_on(a), acked);
     a.stop();
     b.stop();
-    assert_same_files(&a, &b);
+    assert_same_files(a, b);
 }
 
 /// One acknowledged ingestion: when its 201 arrived, who acknowledged it
@@ -356,7 +354,7 @@ fn ingest_until(
             let key = format!("{tag}-{i}");
             let body =
                 format!("{{\"@t\":\"2026-01-01T00:00:00Z\",\"@mt\":\"k\",\"K\":\"{key}\"}}\n");
-            let answer = cluster::ingest_clef_answer(port, &body);
+            let answer = ingest_clef_answer(port, &body);
             let at = std::time::SystemTime::now();
             if answer.status != 201 {
                 std::thread::sleep(Duration::from_millis(20));
@@ -375,33 +373,19 @@ fn ingest_until(
     })
 }
 
-/// `url` with its port replaced by `port`.
-fn via_port(url: &str, port: u16) -> String {
-    let mut u = url::Url::parse(url).unwrap();
-    u.set_port(Some(port)).unwrap();
-    u.to_string()
-}
-
 #[test]
 fn node_lead_while_the_cut_off_leader_still_writes_never_makes_two_writers() {
-    let db = TestDatabase::create();
-    let pg = url::Url::parse(&db.url).unwrap().port().unwrap_or(5432);
-    let link = tcp_proxy::TcpProxy::start(pg);
-    let (mut a, mut b) = (Node::new("a"), Node::new("b"));
-    a.env.extend(fast_timing());
-    b.env.extend(fast_timing());
-    a.setup(
-        &b,
-        cluster::CLUSTER_KEY,
-        Some(&via_port(&db.url, link.port())),
-    );
-    b.setup(&a, cluster::CLUSTER_KEY, Some(&db.url));
-    a.ok(&["node", "lead"]);
-    b.ok(&["node", "follow"]);
+    // `a` reaches PostgreSQL through a proxy that can blackhole the link.
+    let mut cluster = Cluster::sized(2)
+        .env(&fast_timing())
+        .metastore_linked()
+        .configure();
+    let link = cluster.metastore_link(0);
+    let [a, b] = cluster.nodes_mut();
     a.start();
     b.start();
-    wait_role(&mut a, "Leader");
-    wait_role(&mut b, "Follower");
+    wait_role(a, "Leader");
+    wait_role(b, "Follower");
 
     // Clients write into both nodes directly, all along.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -419,7 +403,7 @@ fn node_lead_while_the_cut_off_leader_still_writes_never_makes_two_writers() {
         "{out}"
     );
     assert!(out.contains("b leads the cluster in term 2"), "{out}");
-    wait_role(&mut b, "Leader");
+    wait_role(b, "Leader");
     std::thread::sleep(Duration::from_secs(2));
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     let acks: Vec<Ack> = writers
@@ -448,11 +432,11 @@ fn node_lead_while_the_cut_off_leader_still_writes_never_makes_two_writers() {
     // this takes a replication lag longer than that wait) — set aside on a,
     // kept for export.
     link.heal();
-    wait_role(&mut a, "Follower");
-    wait_caught_up(&a, &b);
+    wait_role(a, "Follower");
+    wait_caught_up(a, b);
     let acked: BTreeSet<String> = acks.iter().map(|k| k.key.clone()).collect();
-    let on_b = keys_on(&b);
-    let aside: BTreeSet<String> = set_aside(&a)
+    let on_b = keys_on(b);
+    let aside: BTreeSet<String> = set_aside(a)
         .iter()
         .filter(|p| p.extension().is_some_and(|x| x == "clef"))
         .flat_map(|p| keys_in(&std::fs::read_to_string(p).unwrap()))
@@ -475,11 +459,11 @@ fn node_lead_while_the_cut_off_leader_still_writes_never_makes_two_writers() {
 
 #[test]
 fn node_follow_hands_a_running_leaders_role_over_and_refuses_a_stopped_leader() {
-    let db = TestDatabase::create();
-    let (mut a, mut b) = cluster::pair(Some(&db.url), &fast_timing());
-    wait_role(&mut a, "Leader");
-    let keys = ingest(&a, "follow", 5, 20);
-    wait_caught_up(&b, &a);
+    let mut cluster = Cluster::sized(2).env(&fast_timing()).start();
+    let [a, b] = cluster.nodes_mut();
+    wait_role(a, "Leader");
+    let keys = ingest(a, "follow", 5, 20);
+    wait_caught_up(b, a);
 
     // No --url: the command finds the running node from its local config
     // (the harness passes the API address to `skein run` in the
@@ -491,12 +475,12 @@ fn node_follow_hands_a_running_leaders_role_over_and_refuses_a_stopped_leader() 
             && out.contains("This node will follow the cluster's leader."),
         "{out}"
     );
-    wait_role(&mut b, "Leader");
-    wait_role(&mut a, "Follower");
-    assert_eq!(keys_on(&b), keys, "every event is on the new leader");
+    wait_role(b, "Leader");
+    wait_role(a, "Follower");
+    assert_eq!(keys_on(b), keys, "every event is on the new leader");
     a.stop();
     a.start();
-    wait_role(&mut a, "Follower");
+    wait_role(a, "Follower");
 
     // The leader stopped: the metastore still names it, so `node follow`
     // would not stop it leading again at start; refused unless --force.
@@ -514,7 +498,7 @@ fn node_follow_hands_a_running_leaders_role_over_and_refuses_a_stopped_leader() 
 /// `PUT /api/settings/{name}` with `{"Value": value}` on `node`, which must
 /// answer 200.
 fn set_setting(node: &Node, name: &str, value: &str) {
-    let (status, body) = support::request(
+    let (status, body) = request(
         node.api,
         "PUT",
         &format!("/api/settings/{name}"),
@@ -535,14 +519,15 @@ fn term_of(node: &Node) -> u64 {
 /// the deletion replicated.
 #[test]
 fn a_retention_lengthened_through_the_follower_deletes_nothing_inside_it_after_fail_over() {
-    let (mut a, mut b) = cluster::configured_pair(None, &fast_timing(), cluster::CLUSTER_KEY);
+    let mut cluster = Cluster::sized(2).env(&fast_timing()).configure();
+    let [a, b] = cluster.nodes_mut();
     a.start();
-    set_setting(&a, "retention.period", r#""1d""#);
+    set_setting(a, "retention.period", r#""1d""#);
     // The follower starts while the period is one day...
     b.start();
-    wait_role(&mut b, "Follower");
+    wait_role(b, "Follower");
     // ...and the operator lengthens it through the follower.
-    set_setting(&b, "retention.period", r#""30d""#);
+    set_setting(b, "retention.period", r#""30d""#);
     wait_for(LIMIT, "the follower applies the new period", || {
         b.log().contains("retention.period is now 30d (was 1d)")
     });
@@ -553,17 +538,17 @@ fn a_retention_lengthened_through_the_follower_deletes_nothing_inside_it_after_f
         .unwrap();
     let three_days_ago = now - Duration::from_secs(3 * 86_400);
     let stamp = format_timestamp(Timestamp(three_days_ago.as_nanos() as i64));
-    cluster::ingest_noise(&a, 90, 1000, 1000, &stamp);
-    wait_caught_up(&b, &a);
+    ingest_noise(a, 90, 1000, 1000, &stamp);
+    wait_caught_up(b, a);
     let first = |n: &Node| n.root().join("Stream").join("seg-000001.idx");
     assert!(
-        first(&b).exists(),
+        first(b).exists(),
         "the first segment is sealed on the follower"
     );
 
     a.ok(&["node", "demote", "--url", &a.url(), "--wait"]);
-    wait_role(&mut b, "Leader");
-    let term = term_of(&b);
+    wait_role(b, "Leader");
+    let term = term_of(b);
     // The new leader acts on retention only with settings it read in its
     // own term; its first upkeep after that keeps the segment.
     let line = format!("retention in term {term}: ");
@@ -578,8 +563,8 @@ fn a_retention_lengthened_through_the_follower_deletes_nothing_inside_it_after_f
     );
     // Upkeep runs on the decision itself; one more ingested batch and a
     // caught-up follower show it has run and replicated.
-    let _ = ingest(&b, "after", 1, 10);
-    wait_caught_up(&a, &b);
+    let _ = ingest(b, "after", 1, 10);
+    wait_caught_up(a, b);
     for node in [&a, &b] {
         assert!(
             first(node).exists(),
@@ -600,10 +585,11 @@ fn a_retention_lengthened_through_the_follower_deletes_nothing_inside_it_after_f
 /// and every node logs the change it applied.
 #[test]
 fn ingestion_settings_changed_through_either_node_hold_on_the_next_leader() {
-    let (a, mut b) = cluster::pair(None, &fast_timing());
-    wait_role(&mut b, "Follower");
-    set_setting(&b, "ingestion.requireApiKey", "true");
-    set_setting(&b, "ingestion.minimumLevel", r#""Warning""#);
+    let mut cluster = Cluster::sized(2).env(&fast_timing()).start();
+    let [a, b] = cluster.nodes_mut();
+    wait_role(b, "Follower");
+    set_setting(b, "ingestion.requireApiKey", "true");
+    set_setting(b, "ingestion.minimumLevel", r#""Warning""#);
     for node in [&a, &b] {
         wait_for(LIMIT, "every node applies the settings", || {
             let log = node.log();
@@ -618,12 +604,12 @@ fn ingestion_settings_changed_through_either_node_hold_on_the_next_leader() {
     assert_eq!(status, 401, "{body}");
 
     a.ok(&["node", "demote", "--url", &a.url(), "--wait"]);
-    wait_role(&mut b, "Leader");
+    wait_role(b, "Leader");
     let (status, body) = ingest_clef(b.api, &event("Warning", "refused-too"));
     assert_eq!(status, 401, "the new leader requires a key at once: {body}");
 
     // Cleared through the node that now follows: the leader applies it.
-    set_setting(&a, "ingestion.requireApiKey", "false");
+    set_setting(a, "ingestion.requireApiKey", "false");
     wait_for(
         LIMIT,
         "the leader applies the cleared key requirement",
@@ -633,7 +619,7 @@ fn ingestion_settings_changed_through_either_node_hold_on_the_next_leader() {
     let (status, text) = ingest_clef(b.api, &body);
     assert_eq!(status, 201, "{text}");
     assert_eq!(
-        keys_on(&b),
+        keys_on(b),
         BTreeSet::from(["kept".to_string()]),
         "the new leader drops events below the minimum level"
     );

@@ -4,18 +4,8 @@
 //! floor, nothing acknowledged is lost, and ingestion resumes on its own —
 //! without a restart — when space is freed.
 
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/cluster.rs"]
-mod cluster;
-mod support;
-#[path = "support/tmpfs.rs"]
-mod tmpfs;
-
+use skein_harness::{ingest_clef, tmpfs::Tmpfs, wait_for, Node};
 use std::time::Duration;
-
-use cluster::{ingest_clef, wait_for, ClusterNode};
-use tmpfs::Tmpfs;
 
 const MIB: u64 = 1024 * 1024;
 
@@ -39,7 +29,7 @@ fn noisy_batch(batch: usize, n: usize, seed: &mut u64) -> String {
 
 #[test]
 fn a_full_disk_refuses_with_503_and_resumes_on_its_own_when_space_returns() {
-    let mut node = ClusterNode::new("small");
+    let mut node = Node::new("small");
     let _fs = Tmpfs::mount(&node.root(), 64 * MIB);
     let filler = node.root().join("filler.bin");
     std::fs::write(&filler, vec![0x5a; (24 * MIB) as usize]).unwrap();

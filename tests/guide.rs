@@ -1,5 +1,5 @@
 //! The operator guide (`shared/seed/000_…txt`), followed literally with
-//! `skein` in place of `seq` and PostgreSQL in place of SQL Server: the
+//! `skein` in place of `seq` and PostgreSQL in place of SQL Node: the
 //! guide's commands, in the guide's order, for the leader and then the
 //! follower — the same `storage.secretKey` on both, the metastore
 //! connection string as a secret, `api.canonicalUri` set to the load
@@ -10,23 +10,12 @@
 //! to a free port with `config set` (and the same value is in the
 //! environment of every command, as the harness gives it).
 
-mod support;
-
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/cluster.rs"]
-mod cluster;
-#[path = "support/guide_steps.rs"]
-mod guide_steps;
-
 use std::net::{IpAddr, TcpStream, UdpSocket};
 use std::time::Duration;
 
-use cli_support::TestDatabase;
-use cluster::{wait_for, ClusterNode};
-use guide_steps::GuideNode;
 use serde_json::Value;
-use support::request;
+use skein_harness::guide::{configure_machine, localhost_api, Machine};
+use skein_harness::{exchange, fast_timing, request, wait_for, Node, TestDatabase, CLEF};
 
 /// The load balancer's address, as the guide's `api.canonicalUri`.
 const CANONICAL: &str = "https://logs.example.test";
@@ -57,41 +46,23 @@ fn non_loopback_ip() -> IpAddr {
         .expect("this machine has no non-loopback address: the guide's two-machine set-up cannot be checked")
 }
 
-/// The guide's commands for one node, in its order.
-fn configure(node: &ClusterNode, peer: &ClusterNode, peer_ip: IpAddr, secret: &str, db: &str) {
-    guide_steps::configure(
-        |args| node.ok(args),
-        &GuideNode {
-            secret_key: secret,
-            connection_string: db,
-            canonical_uri: CANONICAL,
-            cluster_listen: &format!("ws://localhost:{}", node.cluster),
-            internal_api: &format!("http://localhost:{}", node.internal),
-            peer_cluster: &format!("ws://{peer_ip}:{}", peer.cluster),
-            peer_internal_api: &format!("http://{peer_ip}:{}", peer.internal),
-            cluster_key: KEY,
-            node_name: &node.name,
-        },
-    );
-    // Not a guide step: the machine's ports are shared by both nodes (the
-    // harness's `skein run` passes the same value in its environment).
-    node.ok(&[
-        "config",
-        "set",
-        "-k",
-        "api.listenUris",
-        "-v",
-        &api_uri(node),
-    ]);
-}
-
-/// The node's API address, on a port of its own.
-fn api_uri(node: &ClusterNode) -> String {
-    format!("http://localhost:{}", node.api)
+/// The guide's commands for one node, in its order, its peer reached by
+/// this machine's address.
+fn configure(node: &Node, peer: &Node, peer_ip: IpAddr, secret: &str, db: &str) {
+    let peer_host = peer_ip.to_string();
+    let machine = Machine {
+        tls: false,
+        peer_host: &peer_host,
+        secret_key: secret,
+        connection_string: db,
+        canonical_uri: CANONICAL,
+        cluster_key: KEY,
+    };
+    configure_machine(node, peer, &machine);
 }
 
 /// `GET path` with the API key → (status, JSON).
-fn get(node: &ClusterNode, token: &str, path: &str) -> (u16, Value) {
+fn get(node: &Node, token: &str, path: &str) -> (u16, Value) {
     let (status, body) = request(node.api, "GET", path, &[("X-Seq-ApiKey", token)], b"");
     (status, serde_json::from_str(&body).unwrap_or(Value::Null))
 }
@@ -100,11 +71,11 @@ fn get(node: &ClusterNode, token: &str, path: &str) -> (u16, Value) {
 fn the_guide_followed_literally_forms_a_cluster() {
     let ip = non_loopback_ip();
     let db = TestDatabase::create();
-    let mut leader = ClusterNode::new("seq001");
-    let mut follower = ClusterNode::new("seq002");
+    let mut leader = Node::new("seq001");
+    let mut follower = Node::new("seq002");
     for node in [&mut leader, &mut follower] {
-        node.env.extend(cluster::fast_timing());
-        let api = api_uri(node);
+        node.env.extend(fast_timing());
+        let api = localhost_api(node);
         node.env.insert("SKEIN_API_LISTENURIS".into(), api);
     }
 
@@ -114,18 +85,7 @@ fn the_guide_followed_literally_forms_a_cluster() {
     leader.ok(&["node", "lead"]);
     // Authentication is on (the cluster URIs bind every interface): an API
     // key in the shared metastore serves the checks below on both nodes.
-    let out = leader.ok(&[
-        "apikey",
-        "create",
-        "--title",
-        "guide",
-        "--ingest",
-        "--read",
-        "--write",
-        "--project",
-        "--system",
-    ]);
-    let token = cli_support::token_of(&out);
+    let token = leader.create_api_key("guide");
     // "seq service start"
     leader.service_start();
     // The leader's internal API and cluster port are reachable on the
@@ -180,10 +140,7 @@ fn the_guide_followed_literally_forms_a_cluster() {
 
     // An event ingested through the follower is searchable on both.
     let event = br#"{"@t":"2025-01-01T00:00:00Z","@mt":"Guide {Step}","Step":"followed"}"#;
-    let headers = [
-        ("Content-Type", cluster::CLEF),
-        ("X-Seq-ApiKey", token.as_str()),
-    ];
+    let headers = [("Content-Type", CLEF), ("X-Seq-ApiKey", token.as_str())];
     let (status, body) = request(follower.api, "POST", "/ingest/clef", &headers, event);
     assert_eq!(status, 201, "{body}\n{}", follower.log());
     let search = "/api/events?filter=Step%20%3D%20%27followed%27";
@@ -209,7 +166,7 @@ fn the_guide_followed_literally_forms_a_cluster() {
         ("Content-Type", "application/json"),
         ("X-Seq-ApiKey", token.as_str()),
     ];
-    let created = support::exchange(follower.api, "POST", "/api/signals", &headers, signal);
+    let created = exchange(follower.api, "POST", "/api/signals", &headers, signal);
     assert_eq!(created.status, 201, "{}", created.body);
     let location = created.header("Location").unwrap_or_default().to_owned();
     assert!(

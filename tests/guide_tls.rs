@@ -7,32 +7,21 @@
 //!
 //! The two names resolve to loopback for the nodes only: each node's
 //! commands run in a mount namespace of their own whose `/etc/hosts` lists
-//! them ([`cluster::ClusterNode::resolve_with`]); the machine's
+//! them ([`skein_harness::node::Node::resolve_with`]); the machine's
 //! `/etc/hosts` is never touched. The cluster forms over `wss://` (the
 //! follower verifies the leader's name as it dials it) and proxies over
 //! `https://`; a certificate for none of the node's names refuses the start
 //! with a message naming both sides; a peer dialling a name the
 //! certificate does not hold is refused by its own verification.
 
-mod support;
-
-#[path = "support/certs.rs"]
-mod certs;
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/cluster.rs"]
-mod cluster;
-#[path = "support/guide_steps.rs"]
-mod guide_steps;
-
 use std::path::Path;
 use std::time::Duration;
 
-use certs::{PfxKind, TestCa};
-use cluster::{wait_for, ClusterNode};
-use guide_steps::GuideNode;
 use serde_json::Value;
-use support::request;
+use skein_harness::guide::{configure_machine, localhost_api, Machine};
+use skein_harness::{
+    certs::PfxKind, certs::TestCa, fast_timing, request, wait_for, Node, TestDatabase, CLEF,
+};
 
 /// The leader's and the follower's real names.
 const SEQ001: &str = "seq001.example.local";
@@ -46,30 +35,23 @@ const PASSWORD: &str = "guide-pfx-pass";
 
 /// The guide's commands for `node`, whose peer is `peer` reached as
 /// `peer_name`; then the certificate password (after `storage.secretKey`,
-/// as the guide says) and the API's own port.
-fn configure(node: &ClusterNode, peer: &ClusterNode, peer_name: &str, secret: &str, db: &str) {
-    guide_steps::configure(
-        |args| node.ok(args),
-        &GuideNode {
-            secret_key: secret,
-            connection_string: db,
-            canonical_uri: CANONICAL,
-            cluster_listen: &format!("wss://localhost:{}", node.cluster),
-            internal_api: &format!("https://localhost:{}", node.internal),
-            peer_cluster: &format!("wss://{peer_name}:{}", peer.cluster),
-            peer_internal_api: &format!("https://{peer_name}:{}", peer.internal),
-            cluster_key: KEY,
-            node_name: &node.name,
-        },
-    );
+/// as the guide says).
+fn configure(node: &Node, peer: &Node, peer_name: &str, secret: &str, db: &str) {
+    let machine = Machine {
+        tls: true,
+        peer_host: peer_name,
+        secret_key: secret,
+        connection_string: db,
+        canonical_uri: CANONICAL,
+        cluster_key: KEY,
+    };
+    configure_machine(node, peer, &machine);
     node.set_secret("certificates.defaultPassword", PASSWORD);
-    let api = format!("http://localhost:{}", node.api);
-    node.ok(&["config", "set", "-k", "api.listenUris", "-v", &api]);
 }
 
 /// Puts a certificate for `names` at `Certificates/<port>.pfx` for the
 /// node's cluster and internal API ports, and the CA beside them.
-fn certificates(node: &ClusterNode, ca: &TestCa, names: &[&str]) {
+fn certificates(node: &Node, ca: &TestCa, names: &[&str]) {
     let dir = node.root().join("Certificates");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::copy(ca.cert_path(), dir.join("example-local-ca.crt")).unwrap();
@@ -80,16 +62,16 @@ fn certificates(node: &ClusterNode, ca: &TestCa, names: &[&str]) {
 }
 
 /// `GET path` with the API key → (status, JSON).
-fn get(node: &ClusterNode, token: &str, path: &str) -> (u16, Value) {
+fn get(node: &Node, token: &str, path: &str) -> (u16, Value) {
     let (status, body) = request(node.api, "GET", path, &[("X-Seq-ApiKey", token)], b"");
     (status, serde_json::from_str(&body).unwrap_or(Value::Null))
 }
 
 /// Ingests one event through `node` → (status, body).
-fn ingest(node: &ClusterNode, token: &str, step: &str) -> (u16, String) {
+fn ingest(node: &Node, token: &str, step: &str) -> (u16, String) {
     let event =
         format!(r#"{{"@t":"2026-01-01T00:00:00Z","@mt":"Guide {{Step}}","Step":"{step}"}}"#);
-    let headers = [("Content-Type", cluster::CLEF), ("X-Seq-ApiKey", token)];
+    let headers = [("Content-Type", CLEF), ("X-Seq-ApiKey", token)];
     request(node.api, "POST", "/ingest/clef", &headers, event.as_bytes())
 }
 
@@ -102,16 +84,16 @@ fn hosts_file(dir: &Path) -> std::path::PathBuf {
 
 #[test]
 fn the_guides_localhost_listeners_serve_certificates_for_the_real_names() {
-    let db = cli_support::TestDatabase::create();
+    let db = TestDatabase::create();
     let ca = TestCa::new();
     let scratch = tempfile::tempdir().unwrap();
     let hosts = hosts_file(scratch.path());
-    let mut leader = ClusterNode::new(SEQ001);
-    let mut follower = ClusterNode::new(SEQ002);
+    let mut leader = Node::new(SEQ001);
+    let mut follower = Node::new(SEQ002);
     for node in [&mut leader, &mut follower] {
         node.resolve_with(&hosts);
-        node.env.extend(cluster::fast_timing());
-        let api = format!("http://localhost:{}", node.api);
+        node.env.extend(fast_timing());
+        let api = localhost_api(node);
         node.env.insert("SKEIN_API_LISTENURIS".into(), api);
     }
 
@@ -120,17 +102,7 @@ fn the_guides_localhost_listeners_serve_certificates_for_the_real_names() {
     let secret = leader.ok(&["show-key", "--generate"]).trim().to_owned();
     configure(&leader, &follower, SEQ002, &secret, &db.url);
     leader.ok(&["node", "lead"]);
-    let token = cli_support::token_of(&leader.ok(&[
-        "apikey",
-        "create",
-        "--title",
-        "guide",
-        "--ingest",
-        "--read",
-        "--write",
-        "--project",
-        "--system",
-    ]));
+    let token = leader.create_api_key("guide");
     certificates(&leader, &ca, &["seq009.example.local"]);
     let refused = leader.run(&["service", "start"]);
     let said = String::from_utf8_lossy(&refused.stderr);

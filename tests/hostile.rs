@@ -12,8 +12,6 @@
 //! its size limit, bytes that are not HTTP) get actix's own status with an
 //! empty body; those cases check the status and the node's health only.
 
-mod support;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
@@ -22,7 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::{request, Server};
+use skein_harness::{request, Node};
 
 const CLEF: &str = "application/vnd.serilog.clef";
 const JSON: &str = "application/json";
@@ -33,7 +31,7 @@ const PAYLOAD_LIMIT: usize = 10 << 20;
 const EVENT_LIMIT: usize = skein_store::event::MAX_EVENT_BYTES;
 
 /// The storage generation `/health` reports (asserting it answers 200).
-fn generation(node: &Server) -> String {
+fn generation(node: &Node) -> String {
     let (status, body) = node.get("/health");
     assert_eq!(status, 200, "/health: {body}");
     let health: Value = serde_json::from_str(&body).unwrap();
@@ -41,7 +39,7 @@ fn generation(node: &Server) -> String {
 }
 
 /// The node survived `what`: running, healthy, and its store unchanged.
-fn assert_unharmed(node: &mut Server, before: &str, what: &str) {
+fn assert_unharmed(node: &mut Node, before: &str, what: &str) {
     assert!(node.is_running(), "node died after {what}:\n{}", node.log());
     let now = generation(node);
     assert_eq!(now, before, "the store changed after {what}");
@@ -86,7 +84,7 @@ fn with_bytes(text: &str, bytes: &[u8]) -> Vec<u8> {
 
 /// Posts bodies that are all bad in some way, expecting each status and
 /// message, and the node unharmed after each.
-fn refuse_all(node: &mut Server, cases: Vec<(&str, &str, Vec<u8>, u16, &str)>) {
+fn refuse_all(node: &mut Node, cases: Vec<(&str, &str, Vec<u8>, u16, &str)>) {
     let before = generation(node);
     for (path, content_type, body, want, needle) in cases {
         let what = format!(
@@ -100,7 +98,7 @@ fn refuse_all(node: &mut Server, cases: Vec<(&str, &str, Vec<u8>, u16, &str)>) {
 
 #[test]
 fn malformed_and_truncated_json_is_refused_naming_the_line() {
-    let mut node = Server::start();
+    let mut node = Node::standalone();
     let good = clef("");
     let cases = vec![
         ("/ingest/clef", CLEF, b"{".to_vec(), 400, "line 1"),
@@ -238,7 +236,7 @@ fn mebibytes(n: usize, byte: u8) -> impl Iterator<Item = Vec<u8>> + Send {
 
 #[test]
 fn a_100_mb_body_gets_413_quickly_and_the_node_stays_up() {
-    let mut node = Server::start();
+    let mut node = Node::standalone();
     let before = generation(&node);
     let prefix = format!("{{\"Events\":[{{\"Timestamp\":{T},\"MessageTemplate\":\"");
     let total = prefix.len() + (100 << 20) + 4;
@@ -250,7 +248,7 @@ fn a_100_mb_body_gets_413_quickly_and_the_node_stays_up() {
     let chunks = std::iter::once(prefix.clone().into_bytes())
         .chain(mebibytes(100, b'a'))
         .chain(std::iter::once(b"\"}]}".to_vec()));
-    let (status, body, took) = send_streaming(node.port, head, chunks);
+    let (status, body, took) = send_streaming(node.api, head, chunks);
     assert_error((status, body), 413, "limit", "100 MB body");
     assert!(took < Duration::from_secs(15), "413 took {took:?}");
     assert_unharmed(&mut node, &before, "a 100 MB body");
@@ -265,7 +263,7 @@ fn a_100_mb_body_gets_413_quickly_and_the_node_stays_up() {
         framed.extend_from_slice(b"\r\n");
         framed
     });
-    let (status, body, took) = send_streaming(node.port, head, chunks);
+    let (status, body, took) = send_streaming(node.api, head, chunks);
     assert_error((status, body), 413, "limit", "100 MB chunked body");
     assert!(took < Duration::from_secs(15), "413 took {took:?}");
     assert_unharmed(&mut node, &before, "a 100 MB chunked body");
@@ -281,7 +279,7 @@ fn a_single_event_just_under_the_per_event_limit_is_stored_and_just_over_is_refu
     // (`ParseLimits::max_event_bytes`), well above the clients' own 256 KB
     // cap; an event over it is a bad payload (400 naming the limit), not a
     // body over the payload limit (413).
-    let mut node = Server::start();
+    let mut node = Node::standalone();
     // Events of exactly `size` bytes of JSON text, CLEF and legacy.
     let clef_of = |size: usize| {
         let fill = "x".repeat(size - clef(",\"Big\":\"\"").len());
@@ -331,7 +329,7 @@ fn a_single_event_just_under_the_per_event_limit_is_stored_and_just_over_is_refu
 
 #[test]
 fn invalid_utf8_is_refused() {
-    let mut node = Server::start();
+    let mut node = Node::standalone();
     let bad = |bytes: &[u8]| with_bytes(&clef(",\"A\":\"x@@y\""), bytes);
     let two_lines = [clef("").as_bytes(), b"\r\n", &bad(b"\xe2\x82")].concat();
     refuse_all(
@@ -362,14 +360,14 @@ fn invalid_utf8_is_refused() {
     );
     // A request line that is not UTF-8 never reaches a handler.
     let before = generation(&node);
-    let (status, _) = request(node.port, "POST", "/ingest/clef?\u{ff}", &[], b"{}");
+    let (status, _) = request(node.api, "POST", "/ingest/clef?\u{ff}", &[], b"{}");
     assert_eq!(status, 400);
     assert_unharmed(&mut node, &before, "a non-ASCII request line");
 }
 
 #[test]
 fn deep_nesting_is_refused_without_exhausting_the_stack() {
-    let mut node = Server::start();
+    let mut node = Node::standalone();
     let n = 100_000;
     let arrays = format!("{}{}", "[".repeat(n), "]".repeat(n));
     let objects = format!("{}1{}", "{\"a\":".repeat(n), "}".repeat(n));
@@ -435,7 +433,7 @@ fn deep_nesting_is_refused_without_exhausting_the_stack() {
 
 #[test]
 fn a_wrong_content_type_is_a_clear_400() {
-    let mut node = Server::start();
+    let mut node = Node::standalone();
     let line = clef("");
     let multipart =
         format!("--b\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\n{line}\r\n--b--\r\n");
@@ -479,7 +477,7 @@ fn a_wrong_content_type_is_a_clear_400() {
     // A content type that is not a header value at all never reaches a handler.
     let before = generation(&node);
     let (status, _) = request(
-        node.port,
+        node.api,
         "POST",
         "/api/events/raw",
         &[("Content-Type", "a\u{1}b")],
@@ -528,7 +526,7 @@ fn gzip_bytes(data: &[u8]) -> Vec<u8> {
 
 #[test]
 fn a_gzip_bomb_stops_at_the_payload_limit() {
-    let mut node = Server::start();
+    let mut node = Node::standalone();
     let before = generation(&node);
     let bomb = gzip_zeros(100 << 20);
     assert!(
@@ -536,7 +534,7 @@ fn a_gzip_bomb_stops_at_the_payload_limit() {
         "the compressed body ({} bytes) is well under the limit",
         bomb.len()
     );
-    let port = node.port;
+    let port = node.api;
     let gz = |body: &[u8]| {
         let started = Instant::now();
         let answer = request(
@@ -591,9 +589,9 @@ fn a_gzip_bomb_stops_at_the_payload_limit() {
 #[test]
 fn a_wrong_api_key_is_refused_when_keys_are_required() {
     use skein_actors::metastore::{setting_names, Metastore};
-    let mut node = Server::start();
-    let created = node.cli(&["apikey", "create", "--title", "Ingest", "--ingest"]);
-    let reader = node.cli(&["apikey", "create", "--title", "Reader", "--read"]);
+    let mut node = Node::standalone();
+    let created = node.run(&["apikey", "create", "--title", "Ingest", "--ingest"]);
+    let reader = node.run(&["apikey", "create", "--title", "Reader", "--read"]);
     let token = |out: &std::process::Output| {
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         text.lines()
@@ -604,7 +602,7 @@ fn a_wrong_api_key_is_refused_when_keys_are_required() {
     let (ingest_key, read_key) = (token(&created), token(&reader));
     // No CLI or API sets `ingestion.requireApiKey` yet: set it in the
     // metastore the node uses, then restart so it is read afresh.
-    let url = Metastore::sqlite_url(&node.root.join("Metastore/metastore.db"));
+    let url = Metastore::sqlite_url(&node.root().join("Metastore/metastore.db"));
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -618,7 +616,7 @@ fn a_wrong_api_key_is_refused_when_keys_are_required() {
     node.restart();
     let before = generation(&node);
     let body = clef("");
-    let port = node.port;
+    let port = node.api;
     let post = |path: &str, headers: &[(&str, &str)]| {
         let mut all = vec![("Content-Type", CLEF)];
         all.extend_from_slice(headers);
@@ -730,7 +728,7 @@ fn slow_loris(port: u16, head: &'static str, done: Arc<AtomicBool>) -> (u16, Str
 
 #[test]
 fn slow_loris_uploads_are_cut_off_while_other_clients_are_served() {
-    let mut node = Server::start();
+    let mut node = Node::standalone();
     let before = generation(&node);
     let body_head: &'static str = "POST /ingest/clef HTTP/1.1\r\nHost: x\r\nContent-Type: application/vnd.serilog.clef\r\nContent-Length: 100000\r\n\r\n";
     let header_head: &'static str = "POST /ingest/clef HTTP/1.1\r\nHost: x\r\nX-Slow: ";
@@ -738,7 +736,7 @@ fn slow_loris_uploads_are_cut_off_while_other_clients_are_served() {
     for i in 0..24 {
         let head = if i % 4 == 0 { header_head } else { body_head };
         let done = Arc::new(AtomicBool::new(false));
-        let port = node.port;
+        let port = node.api;
         let flag = done.clone();
         lorises.push((
             head == body_head,
@@ -798,7 +796,7 @@ fn slow_loris_uploads_are_cut_off_while_other_clients_are_served() {
 
 #[test]
 fn pathological_filters_are_refused_clearly() {
-    let mut node = Server::start();
+    let mut node = Node::standalone();
     // Something to search, with a long text for the matchers to chew on.
     let long = "a".repeat(50_000) + "b";
     let (status, body) = node.post(
@@ -808,7 +806,7 @@ fn pathological_filters_are_refused_clearly() {
     );
     assert_eq!(status, 201, "{body}");
     let before = generation(&node);
-    let port = node.port;
+    let port = node.api;
     let search = |filter: &str| {
         let path = format!(
             "/api/events?count=5&filter={}",

@@ -5,26 +5,17 @@
 //! requests and zero lost or duplicated events. Real `skein` processes, a
 //! real PostgreSQL metastore (a database per test) and a real HAProxy.
 
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/cluster.rs"]
-mod cluster;
-#[path = "support/haproxy.rs"]
-mod haproxy;
-mod support;
-
+use skein_harness::{
+    cluster::assert_same_files, fast_timing, haproxy::HaProxy, ingest_clef, wait_for, Cluster, Node,
+};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use cli_support::TestDatabase;
-use cluster::{fast_timing, ingest_clef, pair, wait_for, ClusterNode};
-use haproxy::HaProxy;
-
 /// `POST /ingest/clef` requests a node answered with 201, from its metrics.
-fn ingest_requests(node: &ClusterNode) -> u64 {
+fn ingest_requests(node: &Node) -> u64 {
     let (status, text) = node.get("/metrics");
     assert_eq!(status, 200, "{text}");
     text.lines()
@@ -72,34 +63,21 @@ fn chrono_now() -> String {
 
 /// Every `Uid` stored on `node`, with how often each occurs (read page by
 /// page, newest first).
-fn stored_uids(node: &ClusterNode) -> HashMap<String, usize> {
+fn stored_uids(node: &Node) -> HashMap<String, usize> {
     let mut out = HashMap::new();
-    let mut after = String::new();
-    loop {
-        let path = match after.as_str() {
-            "" => "/api/events?count=10000".to_owned(),
-            id => format!("/api/events?count=10000&afterId={id}"),
-        };
-        let (status, body) = node.get(&path);
-        assert_eq!(status, 200, "{body}");
-        let page: Vec<serde_json::Value> = serde_json::from_str(&body).expect("events");
-        let Some(last) = page.last() else {
-            return out;
-        };
-        after = last["Id"].as_str().expect("an event id").to_owned();
-        for event in &page {
-            let props = event["Properties"].as_array().into_iter().flatten();
-            for p in props.filter(|p| p["Name"] == "Uid") {
-                let uid = p["Value"].as_str().unwrap_or_default().to_owned();
-                *out.entry(uid).or_insert(0) += 1;
-            }
+    for event in &node.events(10_000) {
+        let props = event["Properties"].as_array().into_iter().flatten();
+        for p in props.filter(|p| p["Name"] == "Uid") {
+            let uid = p["Value"].as_str().unwrap_or_default().to_owned();
+            *out.entry(uid).or_insert(0) += 1;
         }
     }
+    out
 }
 
 /// Waits until `node` reports itself leader and the cluster healthy (its
 /// follower up to date, under continuous ingestion too).
-fn wait_leads_with_follower(node: &ClusterNode, follower: &ClusterNode) {
+fn wait_leads_with_follower(node: &Node, follower: &Node) {
     let started = Instant::now();
     loop {
         let (health, cluster) = (node.health(), node.json("/api/cluster").1);
@@ -121,20 +99,21 @@ fn wait_leads_with_follower(node: &ClusterNode, follower: &ClusterNode) {
 
 /// The guide's set-up (two nodes on one PostgreSQL metastore), both nodes
 /// answering `/health` 200 and the follower up to date, behind HAProxy.
-fn cluster_behind_haproxy(db: &TestDatabase) -> (ClusterNode, ClusterNode, HaProxy) {
-    let (a, b) = pair(Some(&db.url), &fast_timing());
-    wait_leads_with_follower(&a, &b);
+fn cluster_behind_haproxy() -> (Cluster, HaProxy) {
+    let cluster = Cluster::sized(2).env(&fast_timing()).start();
+    let [a, b] = cluster.nodes();
+    wait_leads_with_follower(a, b);
     wait_for(Duration::from_secs(30), "both nodes are healthy", || {
         a.get("/health").0 == 200 && b.get("/health").0 == 200
     });
     let lb = HaProxy::start([a.api, b.api]);
-    (a, b, lb)
+    (cluster, lb)
 }
 
 #[test]
 fn the_guides_setup_behind_haproxy_takes_ingestion_through_either_node() {
-    let db = TestDatabase::create();
-    let (a, b, lb) = cluster_behind_haproxy(&db);
+    let (cluster, lb) = cluster_behind_haproxy();
+    let [a, b] = cluster.nodes();
     assert!(
         b.status_line().contains("role=follower"),
         "{}",
@@ -148,7 +127,7 @@ fn the_guides_setup_behind_haproxy_takes_ingestion_through_either_node() {
         let (status, body) = ingest_clef(lb.port, &batch(&ids));
         assert_eq!(status, 201, "{body}\n{}", lb.log());
     }
-    let (on_a, on_b) = (ingest_requests(&a), ingest_requests(&b));
+    let (on_a, on_b) = (ingest_requests(a), ingest_requests(b));
     assert_eq!(
         on_a, batches,
         "every batch reached the leader, directly or through the follower"
@@ -159,7 +138,7 @@ fn the_guides_setup_behind_haproxy_takes_ingestion_through_either_node() {
     );
 
     // Every event is on the leader once; reads through HAProxy see them all.
-    let uids = stored_uids(&a);
+    let uids = stored_uids(a);
     assert_eq!(uids.len(), batches as usize * 5);
     assert!(uids.values().all(|&n| n == 1), "no duplicates");
     let (status, through_lb) = lb.get("/api/events?count=1000&filter=StartsWith(Uid,%27g-%27)");
@@ -172,7 +151,7 @@ fn the_guides_setup_behind_haproxy_takes_ingestion_through_either_node() {
         let g = a.generation();
         !g.is_empty() && b.generation() == g
     });
-    cluster::assert_same_files(&a, &b);
+    assert_same_files(a, b);
 }
 
 /// Client threads ingesting small batches with unique ids through HAProxy,
@@ -242,7 +221,7 @@ impl Load {
 }
 
 /// `skein node demote --wait` on `from`, which must hand over to `to`.
-fn demote(from: &ClusterNode, to: &ClusterNode) -> String {
+fn demote(from: &Node, to: &Node) -> String {
     let out = from.run(&["node", "demote", "--url", &from.url(), "--wait"]);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
@@ -268,20 +247,20 @@ fn let_load_run(load: &Load, n: usize) {
 
 #[test]
 fn graceful_failover_under_load_through_haproxy_fails_no_request_and_loses_no_event() {
-    let db = TestDatabase::create();
-    let (mut a, mut b, lb) = cluster_behind_haproxy(&db);
+    let (mut cluster, lb) = cluster_behind_haproxy();
+    let [a, b] = cluster.nodes_mut();
     let load = Load::start(lb.port, 4);
     let_load_run(&load, 20);
 
-    let out = demote(&a, &b);
+    let out = demote(a, b);
     assert!(out.contains("b reached generation"), "{out}");
     let_load_run(&load, 20);
-    wait_leads_with_follower(&b, &a);
+    wait_leads_with_follower(b, a);
     let_load_run(&load, 20);
     // The demotion itself waits for the follower to catch up.
-    demote(&b, &a);
+    demote(b, a);
     let_load_run(&load, 20);
-    wait_leads_with_follower(&a, &b);
+    wait_leads_with_follower(a, b);
     let (acked, failures, _) = load.finish();
 
     a.assert_running();
@@ -295,7 +274,7 @@ fn graceful_failover_under_load_through_haproxy_fails_no_request_and_loses_no_ev
     );
     let acked_set: HashSet<&String> = acked.iter().collect();
     assert_eq!(acked_set.len(), acked.len(), "ids are unique");
-    let stored = stored_uids(&a);
+    let stored = stored_uids(a);
     let missing: Vec<&&String> = acked_set
         .iter()
         .filter(|id| !stored.contains_key(id.as_str()))
@@ -317,16 +296,16 @@ fn graceful_failover_under_load_through_haproxy_fails_no_request_and_loses_no_ev
         let g = a.generation();
         !g.is_empty() && b.generation() == g
     });
-    assert_eq!(stored_uids(&b), stored);
+    assert_eq!(stored_uids(b), stored);
 }
 
 #[test]
 #[ignore = "benchmark: measures graceful fail-over duration and the worst request latency during it; run with --ignored --nocapture"]
 fn graceful_failover_duration() {
-    let db = TestDatabase::create();
     // The shipped timings (heartbeat 1 s), not the tests' fast ones.
-    let (a, b) = pair(Some(&db.url), &HashMap::new());
-    wait_leads_with_follower(&a, &b);
+    let cluster = Cluster::sized(2).start();
+    let [a, b] = cluster.nodes();
+    wait_leads_with_follower(a, b);
     let lb = HaProxy::start([a.api, b.api]);
     let load = Load::start(lb.port, 4);
     let_load_run(&load, 50);

@@ -3,21 +3,13 @@
 //! in operations and bytes), and request labels bounded to fixed sets so
 //! that no client can create series.
 
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/cluster.rs"]
-mod cluster;
-mod support;
-
+use skein_harness::{http::metric_samples as samples, request, wait_for, Cluster, Node, CLEF};
 use std::collections::HashMap;
 use std::time::Duration;
 
-use cluster::{metric_samples as samples, wait_for, ClusterNode as Node, CLEF};
-use support::{request, Server};
-
 const EVENT: &[u8] = b"{\"@t\":\"2026-01-01T00:00:00Z\",\"@mt\":\"m {N}\",\"N\":1}\n";
 
-fn scrape(node: &Server) -> (String, HashMap<String, f64>) {
+fn scrape(node: &Node) -> (String, HashMap<String, f64>) {
     let (status, text) = node.get("/metrics");
     assert_eq!(status, 200, "{text}");
     let m = samples(&text);
@@ -26,7 +18,7 @@ fn scrape(node: &Server) -> (String, HashMap<String, f64>) {
 
 #[test]
 fn a_node_shows_build_role_term_process_and_fsync_metrics() {
-    let node = Server::start();
+    let node = Node::standalone();
     let (status, body) = node.post("/ingest/clef", CLEF, EVENT);
     assert_eq!(status, 201, "{body}");
     let (text, m) = scrape(&node);
@@ -66,9 +58,9 @@ fn a_node_shows_build_role_term_process_and_fsync_metrics() {
 
 #[test]
 fn request_labels_come_from_fixed_sets() {
-    let node = Server::start();
+    let node = Node::standalone();
     for method in ["FOOBAR", "FOOBAZ", "get"] {
-        let (status, _) = request(node.port, method, "/api/events", &[], b"");
+        let (status, _) = request(node.api, method, "/api/events", &[], b"");
         assert_ne!(status, 0, "{method} was answered");
     }
     // A raw path no route matches is one series, not one per path.
@@ -112,8 +104,8 @@ fn request_labels_come_from_fixed_sets() {
 
 #[test]
 fn role_term_and_per_follower_lag_on_a_leader_and_its_follower() {
-    let db = cli_support::TestDatabase::create();
-    let (a, b) = cluster::pair(Some(&db.url), &HashMap::new());
+    let cluster = Cluster::sized(2).start();
+    let [a, b] = cluster.nodes();
     let b_lag_ops = "skein_replication_follower_lag_operations{follower=\"b\"}";
     let b_lag_bytes = "skein_replication_follower_lag_bytes{follower=\"b\"}";
     let role = |n: &Node, r: &str| {
@@ -126,8 +118,8 @@ fn role_term_and_per_follower_lag_on_a_leader_and_its_follower() {
         "a leads, b follows and holds everything",
         || {
             let (ma, mb) = (a.metrics(), b.metrics());
-            role(&a, "leader") == Some(1.0)
-                && role(&b, "follower") == Some(1.0)
+            role(a, "leader") == Some(1.0)
+                && role(b, "follower") == Some(1.0)
                 && ma.get(b_lag_ops) == Some(&0.0)
                 && ma.get(b_lag_bytes) == Some(&0.0)
                 && mb.get("skein_replication_leader_connected") == Some(&1.0)

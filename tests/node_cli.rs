@@ -2,22 +2,15 @@
 //! `skein metastore to-postgresql`, following the operator guide literally
 //! against a real PostgreSQL database.
 
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/guide_steps.rs"]
-mod guide_steps;
-
+use skein_harness::{guide::GuideNode, node::token_of, Node, TestDatabase};
 use std::fs;
-
-use cli_support::{token_of, Node, TestDatabase};
-use guide_steps::GuideNode;
 
 /// The guide's configuration sequence for one node, with the guide's
 /// listen URIs and `peer` in its peer URIs.
 fn configure(node: &Node, key: &str, db: &str, name: &str, peer: &str) -> String {
     let (peer_cluster, peer_internal_api) = (format!("ws://{peer}:5344"), format!("http://{peer}"));
-    guide_steps::configure(
-        |args| node.ok(args),
+    skein_harness::guide::configure(
+        node,
         &GuideNode {
             secret_key: key,
             connection_string: db,
@@ -35,7 +28,7 @@ fn configure(node: &Node, key: &str, db: &str, name: &str, peer: &str) -> String
 #[test]
 fn the_guides_setup_leads_in_term_one_and_a_second_lead_moves_to_term_two() {
     let db = TestDatabase::create();
-    let first = Node::new();
+    let first = Node::new("node");
     let key = first.generate_key();
     let setup = configure(
         &first,
@@ -80,25 +73,25 @@ fn the_guides_setup_leads_in_term_one_and_a_second_lead_moves_to_term_two() {
             && refused.contains("skein node lead"),
         "{refused}"
     );
-    // Seq's SQL Server settings point at PostgreSQL and change nothing.
+    // Seq's SQL Node settings point at PostgreSQL and change nothing.
     let mssql = first.fails(&[
         "secret",
         "set",
         "-k",
         "metastore.msSql.connectionString",
         "-v",
-        "Server=db;Database=seq",
+        "Node=db;Database=seq",
     ]);
     assert!(
         mssql.contains("set metastore.postgres.connectionString"),
         "{mssql}"
     );
     assert!(!first.ok(&["secret", "list"]).contains("msSql"));
-    let moved = first.fails(&["metastore", "to-mssql", "--connection-string=Server=db"]);
+    let moved = first.fails(&["metastore", "to-mssql", "--connection-string=Node=db"]);
     assert!(moved.contains("skein metastore to-postgresql"), "{moved}");
 
     // The follower: same secret key and database; peers point at the leader.
-    let second = Node::new();
+    let second = Node::new("node");
     configure(
         &second,
         &key,
@@ -128,7 +121,7 @@ fn the_guides_setup_leads_in_term_one_and_a_second_lead_moves_to_term_two() {
 #[test]
 fn to_postgresql_moves_api_keys_refuses_a_foreign_target_and_is_idempotent() {
     let db = TestDatabase::create();
-    let node = Node::new();
+    let node = Node::new("node");
     let key = node.generate_key();
     node.ok(&["config", "create"]);
     node.ok(&["config", "set", "-k", "storage.secretKey", "-v", &key]);
@@ -146,7 +139,7 @@ fn to_postgresql_moves_api_keys_refuses_a_foreign_target_and_is_idempotent() {
         list.contains("Web app") && list.contains("Dashboards"),
         "{list}"
     );
-    let other = Node::new();
+    let other = Node::new("node");
     other.ok(&["config", "create"]);
     other.ok(&["config", "set", "-k", "storage.secretKey", "-v", &key]);
     other.ok(&[
@@ -178,7 +171,7 @@ fn to_postgresql_moves_api_keys_refuses_a_foreign_target_and_is_idempotent() {
 
 #[test]
 fn bad_inputs_change_nothing() {
-    let node = Node::new();
+    let node = Node::new("node");
     node.ok(&["config", "create"]);
     let config = || fs::read_to_string(node.root().join("skein.json")).unwrap();
     let before = config();

@@ -7,13 +7,11 @@
 //! `tests/openapi/requirements.txt` installed (tests/run-all.sh sets it up);
 //! without it these tests fail, they never skip.
 
-mod support;
-
 use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::Value;
-use support::{request, Server};
+use skein_harness::{request, Node};
 
 /// The Python with the OpenAPI tools.
 fn python() -> String {
@@ -52,7 +50,7 @@ fn text(out: &Output) -> String {
 
 #[test]
 fn the_published_document_is_valid_openapi() {
-    let node = Server::start();
+    let node = Node::standalone();
     let (status, doc) = node.get("/api/openapi.json");
     assert_eq!(status, 200, "{doc}");
     let dir = tempfile::tempdir().unwrap();
@@ -80,10 +78,10 @@ fn schemathesis_finds_nothing_against_a_secured_node() {
         setting("SKEIN_SCHEMATHESIS_EXAMPLES", "10"),
         setting("SKEIN_SCHEMATHESIS_SEED", "1"),
     );
-    let (mut node, key) = Server::start_secured();
+    let (mut node, key) = Node::secured();
     let hooks = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/openapi");
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("{}/api/openapi.json", node.url);
+    let url = format!("{}/api/openapi.json", node.url());
     let header = format!("X-Seq-ApiKey: {key}");
     let started = std::time::Instant::now();
     let out = run_python(
@@ -144,9 +142,9 @@ fn error_of(status: u16, body: &str) -> String {
 /// API's `{"Error": …}`.
 #[test]
 fn a_malformed_query_string_answers_a_json_400_not_plain_text() {
-    let (node, key) = Server::start_secured();
+    let (node, key) = Node::secured();
     let (status, body) = request(
-        node.port,
+        node.api,
         "POST",
         "/api/cluster/demote?force=maybe",
         &[("X-Seq-ApiKey", &key)],
@@ -162,7 +160,7 @@ fn a_malformed_query_string_answers_a_json_400_not_plain_text() {
 /// fuzz: the UI's `/` and `/ui/{file}` answered 405 with an empty body.
 #[test]
 fn a_method_a_route_lacks_answers_405_with_allow() {
-    let (node, key) = Server::start_secured();
+    let (node, key) = Node::secured();
     for (method, path, allow) in [
         ("TRACE", "/api", "GET"),
         ("POST", "/", "GET"),
@@ -172,7 +170,7 @@ fn a_method_a_route_lacks_answers_405_with_allow() {
         ("POST", "/api/signals/signal-1", "GET, PUT, DELETE"),
     ] {
         for headers in [vec![], vec![("X-Seq-ApiKey", key.as_str())]] {
-            let (status, body) = request(node.port, method, path, &headers, b"");
+            let (status, body) = request(node.api, method, path, &headers, b"");
             assert_eq!(status, 405, "{method} {path}: {body}");
             assert!(error_of(status, &body).contains(allow), "{body}");
         }
@@ -186,8 +184,8 @@ fn a_method_a_route_lacks_answers_405_with_allow() {
 /// `false`/`0`, and anything else is refused.
 #[test]
 fn a_flag_that_is_neither_true_nor_false_is_refused() {
-    let (node, key) = Server::start_secured();
-    let get = |path: &str| request(node.port, "GET", path, &[("X-Seq-ApiKey", &key)], b"");
+    let (node, key) = Node::secured();
+    let get = |path: &str| request(node.api, "GET", path, &[("X-Seq-ApiKey", &key)], b"");
     for ok in [
         "render",
         "render=",

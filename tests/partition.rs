@@ -2,78 +2,20 @@
 //! real `skein run` processes share a real PostgreSQL metastore (as the
 //! operator guide sets them up, so leadership stays with the leader, which
 //! still reaches the database); the follower's `--peer-cluster` and
-//! `--peer-internal-api` point at fault-injecting TCP proxies
-//! ([`tcp_proxy::TcpProxy`]) that forward to the leader's cluster port and
-//! internal API. The tests cut (or silence) those links while the leader
-//! keeps ingesting, then heal them.
+//! `--peer-internal-api` point at fault-injecting TCP proxies (a
+//! [`skein_harness::Cluster`] made `.linked()`) that forward to the
+//! leader's cluster port and internal API. The tests cut (or silence)
+//! those links while the leader keeps ingesting, then heal them.
 //!
 //! Also here: a clustered node without its cluster key refuses to start.
 
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/cluster.rs"]
-mod cluster;
-mod support;
-#[path = "support/tcp_proxy.rs"]
-mod tcp_proxy;
-
+use skein_harness::{
+    cluster::assert_same_files, fast_timing, ingest_clef, wait_for, Cluster, Node, CLUSTER_KEY,
+};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-
-use cli_support::TestDatabase;
-use cluster::{assert_same_files, fast_timing, ingest_clef, wait_for, ClusterNode, CLUSTER_KEY};
-use tcp_proxy::TcpProxy;
-
-/// A leader `a` and a follower `b` whose links to `a` run through proxies.
-struct PartitionedPair {
-    a: ClusterNode,
-    b: ClusterNode,
-    /// `b` → `a`'s cluster port (replication).
-    cluster_link: TcpProxy,
-    /// `b` → `a`'s internal API (the follower's proxying).
-    api_link: TcpProxy,
-}
-
-impl PartitionedPair {
-    /// Sets both nodes up with the guide's commands (`b`'s peer URIs are the
-    /// proxies), `a` leads, `b` follows; starts them.
-    fn start(db: &TestDatabase) -> PartitionedPair {
-        let (mut a, mut b) = (ClusterNode::new("a"), ClusterNode::new("b"));
-        a.env.extend(fast_timing());
-        b.env.extend(fast_timing());
-        let cluster_link = TcpProxy::start(a.cluster);
-        let api_link = TcpProxy::start(a.internal);
-        // `a` as `b` sees it: through the proxies.
-        let mut a_seen_by_b = ClusterNode::new("a");
-        a_seen_by_b.cluster = cluster_link.port();
-        a_seen_by_b.internal = api_link.port();
-        a.setup(&b, CLUSTER_KEY, Some(&db.url));
-        b.setup(&a_seen_by_b, CLUSTER_KEY, Some(&db.url));
-        a.ok(&["node", "lead"]);
-        b.ok(&["node", "follow"]);
-        a.start();
-        b.start();
-        PartitionedPair {
-            a,
-            b,
-            cluster_link,
-            api_link,
-        }
-    }
-
-    /// Waits until the follower holds the leader's generation and is healthy.
-    fn wait_caught_up(&mut self, limit: Duration, what: &str) {
-        let (a, b) = (&mut self.a, &mut self.b);
-        wait_for(limit, what, || {
-            a.assert_running();
-            b.assert_running();
-            let target = a.generation();
-            b.get("/health").0 == 200 && !target.is_empty() && b.generation() == target
-        });
-    }
-}
 
 /// Posts small batches to `port` until stopped; counts acknowledged batches
 /// and fails on anything but 201.
@@ -138,18 +80,19 @@ impl Ingestion {
     }
 }
 
-/// Starts the pair and ingestion on the leader; returns once the follower
-/// has replicated some of it.
-fn replicating_pair(db: &TestDatabase) -> (PartitionedPair, Ingestion) {
-    let mut p = PartitionedPair::start(db);
-    let ingestion = Ingestion::start(p.a.api);
+/// Starts the pair (`a` leads; each reaches its peer through proxies,
+/// `cluster.link(1)` being `b`'s way to `a`) and ingestion on the leader;
+/// returns once the follower has replicated some of it.
+fn replicating_pair() -> (Cluster, Ingestion) {
+    let mut cluster = Cluster::sized(2).env(&fast_timing()).linked().start();
+    let ingestion = Ingestion::start(cluster[0].api);
     ingestion.wait_for_more(10, "the leader acknowledges");
-    p.wait_caught_up(Duration::from_secs(60), "the follower replicates");
-    (p, ingestion)
+    cluster.wait_generations(Duration::from_secs(60), "the follower replicates");
+    (cluster, ingestion)
 }
 
 /// Waits (up to `limit`) until `node`'s `/health` answers 503; its body.
-fn wait_unhealthy(node: &ClusterNode, limit: Duration, after: &str) -> String {
+fn wait_unhealthy(node: &Node, limit: Duration, after: &str) -> String {
     let (started, mut body) = (Instant::now(), String::new());
     wait_for(
         limit,
@@ -165,7 +108,7 @@ fn wait_unhealthy(node: &ClusterNode, limit: Duration, after: &str) -> String {
 }
 
 /// The value of the sample `name` (with its labels) in `/metrics`.
-fn metric(node: &ClusterNode, name: &str) -> Option<f64> {
+fn metric(node: &Node, name: &str) -> Option<f64> {
     let (_, text) = node.get("/metrics");
     text.lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
@@ -173,24 +116,23 @@ fn metric(node: &ClusterNode, name: &str) -> Option<f64> {
 
 #[test]
 fn a_cut_link_makes_the_follower_unhealthy_and_it_catches_up_once_healed() {
-    let db = TestDatabase::create();
-    let (mut p, ingestion) = replicating_pair(&db);
+    let (mut p, ingestion) = replicating_pair();
 
-    p.cluster_link.cut();
-    p.api_link.cut();
+    p.link(1).cluster.cut();
+    p.link(1).internal.cut();
     // The follower says why it is unhealthy (after replication's grace period).
-    let body = wait_unhealthy(&p.b, Duration::from_secs(60), "after the cut");
+    let body = wait_unhealthy(&p[1], Duration::from_secs(60), "after the cut");
     let reason = format!(
         "not replicating from ws://127.0.0.1:{}",
-        p.cluster_link.port()
+        p.link(1).cluster.port()
     );
     assert!(body.contains(&reason), "{body}");
     assert!(body.contains("cannot reach the leader"), "{body}");
     eprintln!("the follower's /health: {body}");
     // Requests it would proxy answer 503, naming the unreachable leader.
-    let (status, answer) = p.b.get("/api/events?count=1");
+    let (status, answer) = p[1].get("/api/events?count=1");
     assert_eq!(status, 503, "{answer}");
-    let leader = format!("http://127.0.0.1:{}", p.api_link.port());
+    let leader = format!("http://127.0.0.1:{}", p.link(1).internal.port());
     assert!(
         answer.contains(&format!("the leader at {leader}")),
         "{answer}"
@@ -198,59 +140,61 @@ fn a_cut_link_makes_the_follower_unhealthy_and_it_catches_up_once_healed() {
     assert!(answer.contains("is unreachable"), "{answer}");
     // Both sides show the broken session in their metrics.
     assert_eq!(
-        metric(&p.b, "skein_replication_leader_connected"),
+        metric(&p[1], "skein_replication_leader_connected"),
         Some(0.0)
     );
     wait_for(Duration::from_secs(30), "the leader sees b gone", || {
-        metric(&p.a, "skein_replication_follower_connected{follower=\"b\"}") == Some(0.0)
+        metric(
+            &p[0],
+            "skein_replication_follower_connected{follower=\"b\"}",
+        ) == Some(0.0)
     });
     // The leader keeps acknowledging; the follower's generation stands still.
-    let frozen = p.b.generation();
+    let frozen = p[1].generation();
     ingestion.wait_for_more(20, "the leader acknowledges during the partition");
-    assert_eq!(p.b.generation(), frozen, "nothing crosses a cut link");
-    assert_eq!(p.a.health()["role"], "Leader");
+    assert_eq!(p[1].generation(), frozen, "nothing crosses a cut link");
+    assert_eq!(p[0].health()["role"], "Leader");
 
-    p.cluster_link.heal();
-    p.api_link.heal();
+    p.link(1).cluster.heal();
+    p.link(1).internal.heal();
     ingestion.wait_for_more(10, "the leader acknowledges after the heal");
     let acked = ingestion.finish();
-    p.wait_caught_up(
+    p.wait_generations(
         Duration::from_secs(60),
         "the follower catches up after the heal",
     );
     assert_eq!(
-        metric(&p.b, "skein_replication_leader_connected"),
+        metric(&p[1], "skein_replication_leader_connected"),
         Some(1.0)
     );
     // Proxying works again: a batch posted to the follower lands on the leader.
     let (status, answer) = ingest_clef(
-        p.b.api,
+        p[1].api,
         "{\"@t\":\"2026-01-01T00:00:01Z\",\"@mt\":\"after the heal\"}\n",
     );
     assert_eq!(status, 201, "{answer}");
-    p.wait_caught_up(
+    p.wait_generations(
         Duration::from_secs(60),
         "the follower replicates the proxied batch",
     );
     eprintln!("{acked} batches acknowledged, none failed");
-    p.a.stop();
-    p.b.stop();
-    assert_same_files(&p.a, &p.b);
+    p[0].stop();
+    p[1].stop();
+    assert_same_files(&p[0], &p[1]);
 }
 
 #[test]
 fn a_silent_half_open_link_is_noticed_by_timeouts_and_recovers() {
-    let db = TestDatabase::create();
-    let (mut p, ingestion) = replicating_pair(&db);
+    let (mut p, ingestion) = replicating_pair();
 
     // Connections stay up, but no byte moves: only heartbeats and idle
     // timeouts can tell.
-    p.cluster_link.blackhole();
-    let body = wait_unhealthy(&p.b, Duration::from_secs(90), "after the link went silent");
+    p.link(1).cluster.blackhole();
+    let body = wait_unhealthy(&p[1], Duration::from_secs(90), "after the link went silent");
     assert!(body.contains("not replicating from"), "{body}");
     assert!(body.contains("cannot reach the leader"), "{body}");
     // The live session ended by the idle timeout (no heartbeat), not by an error.
-    let log = p.b.log();
+    let log = p[1].log();
     assert!(
         log.contains("cannot reach the leader: no frame from the peer for 10s"),
         "{log}"
@@ -258,25 +202,30 @@ fn a_silent_half_open_link_is_noticed_by_timeouts_and_recovers() {
     wait_for(
         Duration::from_secs(60),
         "the leader ends the silent session",
-        || metric(&p.a, "skein_replication_follower_connected{follower=\"b\"}") == Some(0.0),
+        || {
+            metric(
+                &p[0],
+                "skein_replication_follower_connected{follower=\"b\"}",
+            ) == Some(0.0)
+        },
     );
     ingestion.wait_for_more(10, "the leader acknowledges during the partition");
 
-    p.cluster_link.heal();
+    p.link(1).cluster.heal();
     let acked = ingestion.finish();
-    p.wait_caught_up(
+    p.wait_generations(
         Duration::from_secs(90),
         "the follower catches up after the heal",
     );
     eprintln!("{acked} batches acknowledged, none failed");
-    p.a.stop();
-    p.b.stop();
-    assert_same_files(&p.a, &p.b);
+    p[0].stop();
+    p[1].stop();
+    assert_same_files(&p[0], &p[1]);
 }
 
 #[test]
 fn a_clustered_node_without_its_cluster_key_refuses_to_start() {
-    let (mut a, b) = (ClusterNode::new("a"), ClusterNode::new("b"));
+    let (mut a, b) = (Node::new("a"), Node::new("b"));
     a.setup(&b, CLUSTER_KEY, None);
     a.ok(&["secret", "clear", "-k", "cluster.authenticationKey"]);
     a.spawn();

@@ -4,29 +4,21 @@
 //! dropped and the attempt logged), while the follower's own forwarding —
 //! signed with the cluster key — is accepted by the leader.
 
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/cluster.rs"]
-mod cluster;
-mod support;
-
-use std::collections::HashMap;
+use skein_harness::{ingest_clef, request, wait_for, Cluster, CLEF, CLUSTER_KEY};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-use cluster::{pair, wait_for, CLEF};
-use support::request;
 
 const EVENT: &str = "{\"@t\":\"2026-01-01T00:00:00Z\",\"@mt\":\"Forwarded {N}\",\"N\":1}\n";
 
 #[test]
 fn forged_forwarding_headers_are_dropped_and_real_forwarding_is_proven() {
-    let (a, b) = pair(None, &HashMap::new());
+    let cluster = Cluster::sized(2).start();
+    let [a, b] = cluster.nodes();
     wait_for(Duration::from_secs(30), "the leader accepts writes", || {
-        cluster::ingest_clef(a.api, EVENT).0 == 201
+        ingest_clef(a.api, EVENT).0 == 201
     });
 
     // The follower's own forwarding carries a proof the leader accepts.
-    let (status, body) = cluster::ingest_clef(b.api, EVENT);
+    let (status, body) = ingest_clef(b.api, EVENT);
     assert_eq!(status, 201, "{body}\n{}", b.log());
     assert!(!a.log().contains("not proven"), "{}", a.log());
 
@@ -120,12 +112,13 @@ fn proofs_cover_the_client_address_are_good_once_and_forged_addresses_do_not_thr
     use skein::api::peer_proof::{Crossing, PeerProof, PROOF_HEADER};
     use skein_actors::replication::ClusterKey;
 
-    let (a, _b) = pair(None, &HashMap::new());
+    let cluster = Cluster::sized(2).start();
+    let [a, _b] = cluster.nodes();
     wait_for(Duration::from_secs(30), "the leader accepts writes", || {
-        cluster::ingest_clef(a.api, EVENT).0 == 201
+        ingest_clef(a.api, EVENT).0 == 201
     });
     // A proof as the follower `b` makes them (the test knows the cluster key).
-    let follower = PeerProof::new(ClusterKey::new(cluster::CLUSTER_KEY).unwrap(), "b");
+    let follower = PeerProof::new(ClusterKey::new(CLUSTER_KEY).unwrap(), "b");
     const COUNTER: &str = "RequestsRejectedForgedForwarding";
     let refused_before = cluster_counter(a.api, COUNTER);
     let login = |proof: Option<&str>, forwarded_for: &str, user: &str| {

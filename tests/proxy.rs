@@ -2,16 +2,9 @@
 //! `skein run` processes, a leader (standalone) and a follower whose
 //! `cluster.peerInternalApiUri` points at it.
 
-mod support;
-
+use skein_harness::{free_port, request, Node, TestDatabase};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
-
-use support::{free_port, request, Server};
-
-#[path = "support/cli.rs"]
-mod cli_support;
-use cli_support::TestDatabase;
 
 const CLEF: &str = "application/vnd.serilog.clef";
 /// A storage secret key (`skein show-key --generate`), for tests only.
@@ -49,23 +42,19 @@ fn follower_env(leader: &str, extra: &[(&str, &str)]) -> HashMap<String, String>
 
 /// Starts a follower with `env` and a cluster key (a clustered node refuses
 /// to start without one).
-fn follower(env: HashMap<String, String>) -> (Server, TestDatabase) {
+fn follower(env: HashMap<String, String>) -> (Node, TestDatabase) {
     // A clustered node needs the shared metastore too.
     let db = TestDatabase::create();
-    let node = Server::start_prepared(env, |s| {
-        let key = "cluster.authenticationKey";
-        let out = s.cli(&["secret", "set", "-k", key, "-v", "cluster-key-0123456789"]);
-        assert!(out.status.success(), "{out:?}");
-        let pg = "metastore.postgres.connectionString";
-        let out = s.cli(&["secret", "set", "-k", pg, "-v", &db.url]);
-        assert!(out.status.success(), "{out:?}");
-    });
+    let mut node = Node::new("node").with_env(env);
+    node.set_secret("cluster.authenticationKey", "cluster-key-0123456789");
+    node.set_secret("metastore.postgres.connectionString", &db.url);
+    node.start_healthy();
     (node, db)
 }
 
 /// The node's own `/health` report (200 or 503: a follower without its
 /// leader may report itself unhealthy, but it always answers).
-fn health(node: &Server) -> serde_json::Value {
+fn health(node: &Node) -> serde_json::Value {
     let (status, body) = node.get("/health");
     assert!(status == 200 || status == 503, "{status}: {body}");
     serde_json::from_str(&body).unwrap()
@@ -73,8 +62,8 @@ fn health(node: &Server) -> serde_json::Value {
 
 #[test]
 fn follower_forwards_to_the_leader_and_answers_503_when_it_is_gone() {
-    let mut a = Server::start();
-    let (b, _db) = follower(follower_env(&a.url, &[]));
+    let mut a = Node::standalone();
+    let (b, _db) = follower(follower_env(&a.url(), &[]));
     let (ha, hb) = (health(&a), health(&b));
     assert_eq!(hb["role"], "Follower", "B answers its own /health: {hb}");
     assert_eq!(ha["role"], "Standalone");
@@ -96,7 +85,7 @@ fn follower_forwards_to_the_leader_and_answers_503_when_it_is_gone() {
     // A gzip body, passed through undecoded.
     let gz = gzip_stored(b"{\"@t\":\"2025-01-01T00:00:01Z\",\"@mt\":\"zipped\"}\n");
     let (status, body) = request(
-        b.port,
+        b.api,
         "POST",
         "/ingest/clef",
         &[("Content-Type", CLEF), ("Content-Encoding", "gzip")],
@@ -132,7 +121,7 @@ fn follower_forwards_to_the_leader_and_answers_503_when_it_is_gone() {
     let message = error["Error"].as_str().unwrap();
     assert!(message.contains("the leader at"), "{message}");
     assert!(message.contains("is unreachable"), "{message}");
-    assert!(message.contains(&a.url), "{message}");
+    assert!(message.contains(&a.url()), "{message}");
     assert_eq!(health(&b)["role"], "Follower");
 }
 

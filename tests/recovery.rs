@@ -5,23 +5,15 @@
 //! A follower killed while copying a snapshot resumes the copy where it
 //! stopped when it comes back.
 
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/cluster.rs"]
-mod cluster;
-mod support;
-#[path = "support/tcp_proxy.rs"]
-mod tcp_proxy;
-
-use std::collections::HashMap;
+use skein_harness::{
+    cluster::ingest_noise, cluster::outgrow_history, ingest_clef, node::files, wait_for, Cluster,
+    Node,
+};
 use std::os::unix::fs::FileExt as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use cluster::{files, ingest_clef, ingest_noise, pair, wait_for, ClusterNode, CLUSTER_KEY};
-use tcp_proxy::TcpProxy;
-
-fn ingest(node: &ClusterNode, batches: usize) {
+fn ingest(node: &Node, batches: usize) {
     for b in 0..batches {
         let body: String = (0..50)
             .map(|i| {
@@ -34,7 +26,7 @@ fn ingest(node: &ClusterNode, batches: usize) {
 }
 
 /// The node's newest segment file.
-fn active_segment(node: &ClusterNode) -> PathBuf {
+fn active_segment(node: &Node) -> PathBuf {
     let dir = node.root().join("Stream");
     let mut logs: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
@@ -46,14 +38,14 @@ fn active_segment(node: &ClusterNode) -> PathBuf {
 }
 
 /// The Stream files outside `damaged/`.
-fn store_files(node: &ClusterNode) -> Vec<(String, Vec<u8>)> {
+fn store_files(node: &Node) -> Vec<(String, Vec<u8>)> {
     files(&node.root().join("Stream"))
         .into_iter()
         .filter(|(name, _)| !name.starts_with("damaged"))
         .collect()
 }
 
-fn caught_up(a: &ClusterNode, b: &ClusterNode) {
+fn caught_up(a: &Node, b: &Node) {
     wait_for(Duration::from_secs(60), "the follower catches up", || {
         let g = a.generation();
         !g.is_empty() && g == b.generation()
@@ -61,7 +53,8 @@ fn caught_up(a: &ClusterNode, b: &ClusterNode) {
 }
 
 fn damage_and_recover(how: &str, damage: impl Fn(&PathBuf)) {
-    let (a, mut b) = pair(None, &HashMap::new());
+    let mut cluster = Cluster::sized(2).start();
+    let [a, b] = cluster.nodes_mut();
     wait_for(Duration::from_secs(30), "the leader accepts writes", || {
         ingest_clef(
             a.api,
@@ -69,15 +62,15 @@ fn damage_and_recover(how: &str, damage: impl Fn(&PathBuf)) {
         )
         .0 == 201
     });
-    ingest(&a, 30);
-    caught_up(&a, &b);
+    ingest(a, 30);
+    caught_up(a, b);
     let before = b.generation();
     b.kill();
-    damage(&active_segment(&b));
+    damage(&active_segment(b));
     // The leader goes on meanwhile.
-    ingest(&a, 5);
+    ingest(a, 5);
     b.start();
-    caught_up(&a, &b);
+    caught_up(a, b);
     assert!(
         b.log().contains("setting them aside"),
         "{how}: the damage was not reported:\n{}",
@@ -86,7 +79,7 @@ fn damage_and_recover(how: &str, damage: impl Fn(&PathBuf)) {
     let damaged = files(&b.root().join("Stream").join("damaged"));
     assert!(!damaged.is_empty(), "{how}: nothing kept in damaged/");
     b.stop();
-    let (fa, fb) = (store_files(&a), store_files(&b));
+    let (fa, fb) = (store_files(a), store_files(b));
     let names = |f: &[(String, Vec<u8>)]| f.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
     assert_eq!(names(&fa), names(&fb), "{how}");
     for ((name, x), (_, y)) in fa.iter().zip(&fb) {
@@ -136,25 +129,18 @@ fn bytes_under(dir: &std::path::Path) -> u64 {
 fn a_follower_killed_while_copying_a_snapshot_resumes_the_copy() {
     // The follower reaches the leader's cluster port through a proxy, to
     // slow the copy down enough to kill the follower in the middle of it.
-    let (mut a, mut b) = (ClusterNode::new("a"), ClusterNode::new("b"));
-    let link = TcpProxy::start(a.cluster);
-    let mut a_via_link = ClusterNode::new("a");
-    a_via_link.cluster = link.port();
-    a_via_link.internal = a.internal;
-    let db = cluster::new_database(&mut a, &mut b);
-    a.setup(&b, CLUSTER_KEY, Some(&db));
-    b.setup(&a_via_link, CLUSTER_KEY, Some(&db));
-    a.ok(&["node", "lead"]);
-    b.ok(&["node", "follow"]);
+    let mut cluster = Cluster::sized(2).linked().configure();
+    let link = cluster.link(1).cluster;
+    let [a, b] = cluster.nodes_mut();
     a.start();
     b.start();
-    ingest_noise(&a, 2, 100, 1000, "2020-01-01T00:00:00Z");
-    caught_up(&a, &b);
+    ingest_noise(a, 2, 100, 1000, "2020-01-01T00:00:00Z");
+    caught_up(a, b);
     b.stop();
-    cluster::outgrow_history(&a);
+    outgrow_history(a);
     // What the snapshot copies: about 25 MB of events that retention keeps
     // (dated in the future, so whatever today's date).
-    ingest_noise(&a, 32, 1000, 1000, "2099-01-01T00:00:00Z");
+    ingest_noise(a, 32, 1000, 1000, "2099-01-01T00:00:00Z");
     let size = bytes_under(&a.root().join("Stream"));
 
     link.delay(Duration::from_millis(5));
@@ -179,9 +165,9 @@ fn a_follower_killed_while_copying_a_snapshot_resumes_the_copy() {
     let sent_before = a.metrics()["skein_replication_snapshot_sent_bytes_total"];
 
     link.delay(Duration::ZERO);
-    ingest(&a, 2);
+    ingest(a, 2);
     b.start();
-    caught_up(&a, &b);
+    caught_up(a, b);
     assert!(b.log().contains("copying a snapshot"), "{}", b.log());
     let sent_after = a.metrics()["skein_replication_snapshot_sent_bytes_total"];
     let size_now = bytes_under(&a.root().join("Stream"));
@@ -200,8 +186,8 @@ fn a_follower_killed_while_copying_a_snapshot_resumes_the_copy() {
     a.stop();
     b.stop();
     assert_eq!(
-        store_files(&a),
-        store_files(&b),
+        store_files(a),
+        store_files(b),
         "byte-identical after the resumed copy"
     );
 }

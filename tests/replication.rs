@@ -2,39 +2,17 @@
 //! with the CLI as the operator guide does (`node setup`, a leader and a
 //! follower), each on its own ports and storage root.
 
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/cluster.rs"]
-mod cluster;
-mod support;
-#[path = "support/tcp_proxy.rs"]
-mod tcp_proxy;
-
+use skein_harness::{
+    cluster::assert_same_files, cluster::outgrow_history, fast_timing, node::files, request,
+    wait_for, Cluster, Node, CLEF,
+};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
-
-use support::request;
-
-use cluster::{assert_same_files, files, wait_for, ClusterNode as Node, CLEF, CLUSTER_KEY};
-use tcp_proxy::TcpProxy;
-
-/// A leader `a` and a follower `b` (with `b_key` as its cluster key), set up, not started.
-fn configured_pair(b_key: &str) -> (Node, Node) {
-    cluster::configured_pair(None, &HashMap::new(), b_key)
-}
-
-/// A leader `a` and a follower `b` (with `b_key` as its cluster key), set up and started.
-fn pair(b_key: &str) -> (Node, Node) {
-    let (mut a, mut b) = configured_pair(b_key);
-    a.start();
-    b.start();
-    (a, b)
-}
 
 /// Ingests `batches` requests of `per_batch` events with poorly compressible
 /// payloads of about `payload` bytes each.
 fn ingest_noise(node: &Node, batches: usize, per_batch: usize, payload: usize) {
-    cluster::ingest_noise(node, batches, per_batch, payload, "2026-01-01T00:00:00Z");
+    skein_harness::cluster::ingest_noise(node, batches, per_batch, payload, "2026-01-01T00:00:00Z");
 }
 
 fn stream_bytes(node: &Node) -> u64 {
@@ -69,10 +47,11 @@ fn ingest(node: &Node, batches: usize, per_batch: usize) {
 
 #[test]
 fn the_follower_reaches_the_leaders_generation_with_byte_identical_files() {
-    let (mut a, mut b) = pair("cluster-key-0123456789");
+    let mut cluster = Cluster::sized(2).start();
+    let [a, b] = cluster.nodes_mut();
     assert_eq!(a.health()["role"], "Leader", "{}", a.log());
     assert_eq!(b.health()["role"], "Follower", "{}", b.log());
-    ingest(&a, 20, 50);
+    ingest(a, 20, 50);
     let started = Instant::now();
     let target = a.generation();
     wait_for(
@@ -82,7 +61,7 @@ fn the_follower_reaches_the_leaders_generation_with_byte_identical_files() {
     );
     eprintln!("follower caught up to {target} in {:?}", started.elapsed());
     // New writes keep flowing while connected.
-    ingest(&a, 5, 10);
+    ingest(a, 5, 10);
     let target = a.generation();
     wait_for(
         Duration::from_secs(30),
@@ -93,15 +72,16 @@ fn the_follower_reaches_the_leaders_generation_with_byte_identical_files() {
     assert!(detail.contains("b at"), "{detail}");
     a.stop();
     b.stop();
-    assert_same_files(&a, &b);
+    assert_same_files(a, b);
 }
 
 #[test]
 fn an_empty_follower_catches_up_and_resumes_after_a_crash() {
-    let (mut a, mut b) = configured_pair("cluster-key-0123456789");
+    let mut cluster = Cluster::sized(2).configure();
+    let [a, b] = cluster.nodes_mut();
     a.start();
-    ingest_noise(&a, 40, 500, 1000);
-    let (target, bytes) = (a.generation(), stream_bytes(&a));
+    ingest_noise(a, 40, 500, 1000);
+    let (target, bytes) = (a.generation(), stream_bytes(a));
     let started = Instant::now();
     b.start();
     wait_for(
@@ -117,7 +97,7 @@ fn an_empty_follower_catches_up_and_resumes_after_a_crash() {
     );
     // A crashed follower resumes from its own generation.
     b.kill();
-    ingest_noise(&a, 10, 100, 1000);
+    ingest_noise(a, 10, 100, 1000);
     let target = a.generation();
     b.start();
     wait_for(
@@ -127,7 +107,7 @@ fn an_empty_follower_catches_up_and_resumes_after_a_crash() {
     );
     a.stop();
     b.stop();
-    assert_same_files(&a, &b);
+    assert_same_files(a, b);
 }
 
 /// The bytes a snapshot of `node`'s store copies: its segment files and
@@ -151,21 +131,14 @@ fn snapshot_bytes(node: &Node) -> u64 {
 /// about 3 MB/s, so it lasts seconds whatever the machine.
 #[test]
 fn an_empty_follower_copying_a_snapshot_shows_its_progress() {
-    let (mut a, mut b) = (Node::new("a"), Node::new("b"));
-    let link = TcpProxy::start(a.cluster);
-    let mut a_via_link = Node::new("a");
-    a_via_link.cluster = link.port();
-    a_via_link.internal = a.internal;
-    let db = cluster::new_database(&mut a, &mut b);
-    a.setup(&b, CLUSTER_KEY, Some(&db));
-    b.setup(&a_via_link, CLUSTER_KEY, Some(&db));
-    a.ok(&["node", "lead"]);
-    b.ok(&["node", "follow"]);
+    let mut cluster = Cluster::sized(2).linked().configure();
+    let link = cluster.link(1).cluster;
+    let [a, b] = cluster.nodes_mut();
     a.start();
     // The leader's history no longer reaches back to an empty store.
-    cluster::outgrow_history(&a);
-    cluster::ingest_noise(&a, 24, 1000, 1000, "2099-01-01T00:00:00Z");
-    let (total, target) = (snapshot_bytes(&a), a.generation());
+    outgrow_history(a);
+    skein_harness::cluster::ingest_noise(a, 24, 1000, 1000, "2099-01-01T00:00:00Z");
+    let (total, target) = (snapshot_bytes(a), a.generation());
     assert!(
         total > 16_000_000,
         "a snapshot of {total} bytes copies too fast"
@@ -251,10 +224,11 @@ fn catch_up_rate() {
         .ok()
         .and_then(|b| b.parse().ok())
         .unwrap_or(400);
-    let (mut a, mut b) = configured_pair("cluster-key-0123456789");
+    let mut cluster = Cluster::sized(2).configure();
+    let [a, b] = cluster.nodes_mut();
     a.start();
-    ingest_noise(&a, batches, 500, 1000);
-    let (target, bytes) = (a.generation(), stream_bytes(&a));
+    ingest_noise(a, batches, 500, 1000);
+    let (target, bytes) = (a.generation(), stream_bytes(a));
     let started = Instant::now();
     b.start();
     let up = started.elapsed();
@@ -310,10 +284,11 @@ fn replication_lag_under_ingestion() {
         .ok()
         .and_then(|b| b.parse().ok())
         .unwrap_or(25.0);
-    let (mut a, mut b) = configured_pair("cluster-key-0123456789");
+    let mut cluster = Cluster::sized(2).configure();
+    let [a, b] = cluster.nodes_mut();
     a.start();
     let peak = bench_ingest(
-        &a,
+        a,
         &["--events", "1m", "--batch", "1000", "--connections", "4"],
     );
     let rate = peak / 2.0;
@@ -423,8 +398,9 @@ fn replication_lag_under_ingestion() {
 
 #[test]
 fn a_follower_with_a_wrong_cluster_key_is_refused_and_counted() {
-    let (a, b) = pair("not-the-cluster-key");
-    ingest(&a, 3, 10);
+    let cluster = Cluster::sized(2).key(1, "not-the-cluster-key").start();
+    let [a, b] = cluster.nodes();
+    ingest(a, 3, 10);
     wait_for(
         Duration::from_secs(30),
         "the leader counts two invalid keys",
@@ -454,9 +430,9 @@ fn a_follower_with_a_wrong_cluster_key_is_refused_and_counted() {
 /// `/metrics` of `node` as sample (name with labels) → value.
 #[test]
 fn replication_metrics_agree_with_the_cluster_api() {
-    let db = cli_support::TestDatabase::create();
-    let (a, b) = cluster::pair(Some(&db.url), &cluster::fast_timing());
-    ingest(&a, 5, 20);
+    let cluster = Cluster::sized(2).env(&fast_timing()).start();
+    let [a, b] = cluster.nodes();
+    ingest(a, 5, 20);
     let b_connected = "skein_replication_follower_connected{follower=\"b\"}";
     let b_lag = "skein_replication_follower_lag_operations{follower=\"b\"}";
     let mut last = String::new();

@@ -1,14 +1,12 @@
 //! End-to-end tests of `skein run`: the real binary on a free port.
 
-mod support;
-
-use support::Server;
+use skein_harness::{exchange, Node};
 
 const CLEF: &str = "application/vnd.serilog.clef";
 
 #[test]
 fn ingests_clef_and_legacy_json_and_health_shows_the_generation() {
-    let node = Server::start();
+    let node = Node::standalone();
     let (status, body) = node.post(
         "/api/events/raw?clef",
         "application/json",
@@ -38,7 +36,7 @@ fn ingests_clef_and_legacy_json_and_health_shows_the_generation() {
 
 #[test]
 fn bad_bodies_get_clear_errors_and_store_nothing() {
-    let node = Server::start();
+    let node = Node::standalone();
     let cases: Vec<(&str, &str, Vec<u8>, u16, &str)> = vec![
         (
             "/ingest/clef",
@@ -130,7 +128,7 @@ fn clef_events(n: usize) -> Vec<u8> {
 
 #[test]
 fn events_are_searched_paged_and_exported() {
-    let node = Server::start();
+    let node = Node::standalone();
     assert_eq!(node.post("/ingest/clef", CLEF, &clef_events(40)).0, 201);
 
     let (status, body) = node.get("/api/events?count=5&render=true");
@@ -213,7 +211,8 @@ fn below_the_disk_floor_ingestion_gets_503_and_health_turns_unhealthy() {
         "SKEIN_STORAGE_FLUSHFLOORBYTES".to_string(),
         "1000000000000000".to_string(),
     )];
-    let mut node = Server::start_unhealthy_with(env.into_iter().collect());
+    let mut node = Node::new("node").with_env(env.into_iter().collect());
+    node.start();
     let (status, body) = node.post("/ingest/clef", CLEF, b"{\"@t\":\"2025-01-01T00:00:00Z\"}");
     assert_eq!(status, 503, "{body}");
     assert!(
@@ -239,10 +238,10 @@ fn below_the_disk_floor_ingestion_gets_503_and_health_turns_unhealthy() {
 /// (it used to answer 405), and stays 405 on a route without one.
 #[test]
 fn head_answers_like_get_without_a_body() {
-    let node = Server::start();
+    let node = Node::standalone();
     for path in ["/api", "/health", "/", "/ui/app.js", "/api/openapi.json"] {
-        let get = support::exchange(node.port, "GET", path, &[], b"");
-        let head = support::exchange(node.port, "HEAD", path, &[], b"");
+        let get = exchange(node.api, "GET", path, &[], b"");
+        let head = exchange(node.api, "HEAD", path, &[], b"");
         assert_eq!(
             (head.status, get.status),
             (200, 200),
@@ -261,7 +260,7 @@ fn head_answers_like_get_without_a_body() {
             "{path}"
         );
     }
-    let refused = support::exchange(node.port, "HEAD", "/api/events/raw", &[], b"");
+    let refused = exchange(node.api, "HEAD", "/api/events/raw", &[], b"");
     assert_eq!(refused.status, 405, "{}", refused.head);
     assert_eq!(refused.header("allow"), Some("POST"), "{}", refused.head);
 }

@@ -3,31 +3,29 @@
 //! from the command, its storage root is claimed by one process at a time,
 //! a start that fails says why, and data survives a stop and a start.
 
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/cluster.rs"]
-mod cluster;
-mod support;
-
+use skein_harness::{wait_for, Node, TestDatabase, CLEF};
 use std::process::Output;
 
-use cluster::{ClusterNode, CLEF};
+/// `service ARGS`.
+fn service<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    let mut all = vec!["service"];
+    all.extend_from_slice(args);
+    all
+}
 
 /// A node run through `skein service` (stopped when dropped, see
-/// [`ClusterNode::service_start`]).
-struct Service(ClusterNode);
+/// [`Node::service_start`]).
+struct Service(Node);
 
 impl Service {
     fn new() -> Service {
-        let mut node = ClusterNode::new("svc");
+        let mut node = Node::new("svc");
         node.env.insert("SKEIN_API_LISTENURIS".into(), node.url());
         Service(node)
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        let mut all = vec!["service"];
-        all.extend_from_slice(args);
-        self.0.run(&all)
+        self.0.run(&service(args))
     }
 
     /// `skein service ARGS`, which must succeed; its stdout.
@@ -35,21 +33,12 @@ impl Service {
         if args == ["start"] {
             return self.0.service_start();
         }
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "skein service {args:?} failed:\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        self.0.ok(&service(args))
     }
 
     /// `skein service ARGS`, which must fail; its stderr.
     fn fails(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(!out.status.success(), "skein service {args:?} succeeded");
-        String::from_utf8_lossy(&out.stderr).into_owned()
+        self.0.fails(&service(args))
     }
 
     /// The running node's process id, from `status`.
@@ -138,7 +127,7 @@ fn a_node_killed_hard_leaves_no_claim_behind() {
     let pid = svc.pid();
     // SAFETY: killing the node this test started.
     unsafe { libc::kill(pid as i32, libc::SIGKILL) };
-    cluster::wait_for(
+    wait_for(
         std::time::Duration::from_secs(10),
         "the claim ends with the process",
         || !svc.run(&["status"]).status.success(),
@@ -173,7 +162,7 @@ fn a_start_that_fails_says_why_and_leaves_nothing_running() {
 /// writing the embedded metastore. Once the node is stopped it goes ahead.
 #[test]
 fn metastore_to_postgresql_is_refused_while_the_node_runs() {
-    let db = cli_support::TestDatabase::create();
+    let db = TestDatabase::create();
     let mut svc = Service::new();
     svc.0.init_secret_key();
     svc.ok(&["start"]);
@@ -217,7 +206,7 @@ fn the_log_file_is_rotated_at_its_cap_keeping_a_few_files() {
     use std::os::unix::net::UnixDatagram;
     use std::time::Duration;
 
-    let node = ClusterNode::new("rot");
+    let node = Node::new("rot");
     let logs = tempfile::tempdir().unwrap();
     let log = logs.path().join("skein.log");
     // Each SIGHUP logs one line; the node says READY=1 after it (tests/systemd.rs).
@@ -290,7 +279,7 @@ fn the_log_file_is_rotated_at_its_cap_keeping_a_few_files() {
 
 #[test]
 fn bad_log_file_flags_are_refused_and_change_nothing() {
-    let node = ClusterNode::new("badlog");
+    let node = Node::new("badlog");
     let logs = tempfile::tempdir().unwrap();
     let log = logs.path().join("skein.log");
     let log_arg = log.display().to_string();

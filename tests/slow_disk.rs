@@ -13,23 +13,16 @@
 //!
 //! Needs root and `/dev/fuse` (fails, never skips, without them).
 
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/cluster.rs"]
-mod cluster;
-#[path = "support/slow_disk.rs"]
-mod slow_disk;
-mod support;
-
-use std::collections::{BTreeSet, HashMap};
+use skein_harness::{
+    cluster::assert_same_files, fast_timing, ingest_clef, request, slow_disk::SlowDisk, wait_for,
+    Cluster, Node,
+};
+use std::collections::BTreeSet;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::unix::fs::FileExt as _;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-use cluster::{ingest_clef, wait_for, ClusterNode};
-use slow_disk::SlowDisk;
 
 /// The fsync delay of the stalled-disk tests.
 const DELAY: Duration = Duration::from_millis(300);
@@ -176,7 +169,7 @@ fn batch(b: usize) -> String {
 
 /// The `K` of every event `GET /api/events` finds on the node on `port`.
 fn keys_on(port: u16) -> BTreeSet<String> {
-    let (status, body) = support::request(port, "GET", "/api/events?clef&count=10000", &[], b"");
+    let (status, body) = request(port, "GET", "/api/events?clef&count=10000", &[], b"");
     assert_eq!(status, 200, "{body}");
     assert!(body.lines().count() < 10000, "more events than one page");
     body.lines()
@@ -188,7 +181,7 @@ fn keys_on(port: u16) -> BTreeSet<String> {
 /// The `/health` document of the node on `port`, and how long it took.
 fn health(port: u16) -> (u16, serde_json::Value, Duration) {
     let started = Instant::now();
-    let (status, body) = support::request(port, "GET", "/health", &[], b"");
+    let (status, body) = request(port, "GET", "/health", &[], b"");
     let took = started.elapsed();
     (
         status,
@@ -207,13 +200,14 @@ fn ops(generation: &str) -> u64 {
 fn an_acknowledged_ingestion_waited_for_its_fsync_and_survives_a_power_cut_while_fsyncs_stall() {
     let dir = tempfile::tempdir().unwrap();
     let disk = slow_disk(&dir);
-    let mut node = support::Server::start_in(disk.path().join("storage"), HashMap::new());
+    let mut node = Node::new_in("node", disk.path().join("storage"));
+    node.start_healthy();
     disk.set_fsync_delay(DELAY);
     let mut acked = BTreeSet::new();
     for i in 0..3 {
         let key = format!("timed-{i}");
         let started = Instant::now();
-        let (status, body) = ingest_clef(node.port, &event(&key));
+        let (status, body) = ingest_clef(node.api, &event(&key));
         let took = started.elapsed();
         assert_eq!(status, 201, "{body}\n{}", node.log());
         assert!(
@@ -225,7 +219,7 @@ fn an_acknowledged_ingestion_waited_for_its_fsync_and_survives_a_power_cut_while
 
     // A client ingests without pause; the node is killed while fsyncs
     // stall, and the power cut takes back every write no fsync covered.
-    let port = node.port;
+    let port = node.api;
     let progress = Arc::new(Mutex::new(Vec::new()));
     let client = {
         let progress = progress.clone();
@@ -264,7 +258,7 @@ fn an_acknowledged_ingestion_waited_for_its_fsync_and_survives_a_power_cut_while
     disk.restore_power();
     disk.set_fsync_delay(Duration::ZERO);
     node.restart();
-    let found = keys_on(node.port);
+    let found = keys_on(node.api);
     let lost: Vec<&String> = acked.difference(&found).collect();
     assert!(
         lost.is_empty(),
@@ -272,28 +266,23 @@ fn an_acknowledged_ingestion_waited_for_its_fsync_and_survives_a_power_cut_while
         lost.len(),
         node.log()
     );
-    let (status, report, _) = health(node.port);
+    let (status, report, _) = health(node.api);
     assert_eq!(status, 200, "not healthy after restart: {report}");
-    assert_eq!(ingest_clef(node.port, &event("after")).0, 201);
-    assert!(keys_on(node.port).contains("after"));
+    assert_eq!(ingest_clef(node.api, &event("after")).0, 201);
+    assert!(keys_on(node.api).contains("after"));
 }
 
 #[test]
 fn a_follower_on_a_slow_disk_lags_while_the_leader_acknowledges_then_catches_up() {
     let dir = tempfile::tempdir().unwrap();
     let disk = slow_disk(&dir);
-    let (mut a, mut b) = cluster::configure_pair(
-        (
-            ClusterNode::new("a"),
-            ClusterNode::new_in("b", disk.path().join("storage")),
-        ),
-        None,
-        &cluster::fast_timing(),
-        cluster::CLUSTER_KEY,
-    );
-    a.start();
-    b.start();
-    let (a, b) = (a, b);
+    let cluster = Cluster::of(vec![
+        Node::new("a"),
+        Node::new_in("b", disk.path().join("storage")),
+    ])
+    .env(&fast_timing())
+    .start();
+    let [a, b] = cluster.nodes();
     wait_for(Duration::from_secs(30), "the leader accepts writes", || {
         ingest_clef(a.api, &event("first")).0 == 201
     });
@@ -342,20 +331,21 @@ fn a_follower_on_a_slow_disk_lags_while_the_leader_acknowledges_then_catches_up(
         "slow follower: caught up {:?} after its disk was fast again",
         fast_again.elapsed()
     );
-    cluster::assert_same_files(&a, &b);
+    assert_same_files(a, b);
 }
 
 #[test]
 fn health_answers_at_once_nothing_unsynced_shows_and_a_long_stall_turns_unhealthy() {
     let dir = tempfile::tempdir().unwrap();
     let disk = slow_disk(&dir);
-    let node = support::Server::start_in(disk.path().join("storage"), HashMap::new());
-    assert_eq!(ingest_clef(node.port, &event("before")).0, 201);
-    let (_, before, _) = health(node.port);
+    let mut node = Node::new_in("node", disk.path().join("storage"));
+    node.start_healthy();
+    assert_eq!(ingest_clef(node.api, &event("before")).0, 201);
+    let (_, before, _) = health(node.api);
     // Longer than the 5 s a write may wait before the node says it is unhealthy.
     let stall = Duration::from_secs(6);
     disk.set_fsync_delay(stall);
-    let port = node.port;
+    let port = node.api;
     let client = std::thread::spawn(move || {
         let sent = Instant::now();
         (ingest_clef(port, &event("stalled")).0, sent.elapsed())
@@ -366,7 +356,7 @@ fn health_answers_at_once_nothing_unsynced_shows_and_a_long_stall_turns_unhealth
         || disk.fsyncs_in_flight() > 0,
     );
     std::thread::sleep(Duration::from_millis(500));
-    let (status, during, took) = health(node.port);
+    let (status, during, took) = health(node.api);
     eprintln!("/health while an fsync stalls for {stall:?}: {status} {during}");
     assert!(
         took < Duration::from_secs(2),
@@ -377,7 +367,7 @@ fn health_answers_at_once_nothing_unsynced_shows_and_a_long_stall_turns_unhealth
         during["generation"], before["generation"],
         "a batch not yet fsynced is already visible"
     );
-    let visible = keys_on(node.port);
+    let visible = keys_on(node.api);
     assert!(
         visible.contains("before") && !visible.contains("stalled"),
         "readers see {visible:?} before the stalled fsync finished"
@@ -386,7 +376,7 @@ fn health_answers_at_once_nothing_unsynced_shows_and_a_long_stall_turns_unhealth
         Duration::from_secs(10),
         "/health reports the stalled write",
         || {
-            let (status, h, _) = health(node.port);
+            let (status, h, _) = health(node.api);
             status == 503
                 && h["description"]
                     .as_str()
@@ -399,8 +389,8 @@ fn health_answers_at_once_nothing_unsynced_shows_and_a_long_stall_turns_unhealth
         waited >= stall,
         "acknowledged after {waited:?}, before its fsync"
     );
-    assert!(keys_on(node.port).contains("stalled"));
-    let (status, after, _) = health(node.port);
+    assert!(keys_on(node.api).contains("stalled"));
+    let (status, after, _) = health(node.api);
     assert_eq!(
         status, 200,
         "healthy again once the write finished: {after}"

@@ -4,19 +4,12 @@
 //! accepts connections, RELOADING=1 then READY=1 around a SIGHUP reload,
 //! STOPPING=1 as soon as SIGTERM starts the stop.
 
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/cluster.rs"]
-mod cluster;
-mod support;
-
+use skein_harness::Node;
 use std::os::unix::net::UnixDatagram;
 use std::time::Duration;
 
-use cluster::ClusterNode;
-
 /// The next notification on `socket` (its lines), within a minute.
-fn next(socket: &UnixDatagram, node: &ClusterNode) -> Vec<String> {
+fn next(socket: &UnixDatagram, node: &Node) -> Vec<String> {
     let mut buf = [0u8; 4096];
     let n = socket
         .recv(&mut buf)
@@ -27,7 +20,7 @@ fn next(socket: &UnixDatagram, node: &ClusterNode) -> Vec<String> {
         .collect()
 }
 
-fn signal(node: &ClusterNode, signal: i32) {
+fn signal(node: &Node, signal: i32) {
     let pid = node.pid().expect("running") as i32;
     // SAFETY: signalling the node this test started.
     assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
@@ -35,7 +28,7 @@ fn signal(node: &ClusterNode, signal: i32) {
 
 #[test]
 fn a_node_tells_systemd_when_it_is_ready_reloading_and_stopping() {
-    let mut node = ClusterNode::new("notify");
+    let mut node = Node::new("notify");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("notify.sock");
     let socket = UnixDatagram::bind(&path).unwrap();

@@ -7,24 +7,18 @@
 //! End to end: a two-node cluster with every URI `https://`/`wss://`
 //! (PostgreSQL metastore), and clear start-up refusals.
 
-#[path = "support/certs.rs"]
-mod certs;
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/cluster.rs"]
-mod cluster;
-mod support;
-
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use certs::{Leaf, PfxKind, TestCa};
-use cluster::ClusterNode;
 use rustls::pki_types::ServerName;
 use skein::tls::{self, certificates, NodeNames, ReloadableCertificate, TlsError};
+use skein_harness::{
+    certs::Leaf, certs::PfxKind, certs::TestCa, fast_timing, http::parse_response, wait_for, Node,
+    TestDatabase, CLUSTER_KEY,
+};
 
 const PASSWORD: &str = "pfx-pass-123";
 
@@ -155,7 +149,7 @@ fn https(
         body.len()
     );
     match https_raw(port, config, &[head.as_bytes(), body].concat()) {
-        Some(raw) => support::parse_response(&raw),
+        Some(raw) => parse_response(&raw),
         None => (0, String::new()),
     }
 }
@@ -186,7 +180,7 @@ fn generation_over_https(port: u16, roots: &Arc<rustls::ClientConfig>) -> String
 
 /// The guide's set-up for `node` with every URI secured, its certificates
 /// (one leaf for 127.0.0.1 under each listener's `<port>.pfx`) and the CA.
-fn secure_setup(node: &ClusterNode, peer: &ClusterNode, ca: &TestCa, pfx: &Path, db: &str) {
+fn secure_setup(node: &Node, peer: &Node, ca: &TestCa, pfx: &Path, db: &str) {
     node.init_secret_key();
     node.set_secret("certificates.defaultPassword", PASSWORD);
     node.set_secret("metastore.postgres.connectionString", db);
@@ -208,7 +202,7 @@ fn secure_setup(node: &ClusterNode, peer: &ClusterNode, ca: &TestCa, pfx: &Path,
         "--peer-internal-api",
         &format!("https://127.0.0.1:{}", peer.internal),
         "-k",
-        cluster::CLUSTER_KEY,
+        CLUSTER_KEY,
         "--node-name",
         &node.name,
     ]);
@@ -217,7 +211,7 @@ fn secure_setup(node: &ClusterNode, peer: &ClusterNode, ca: &TestCa, pfx: &Path,
 #[test]
 fn a_two_node_cluster_runs_entirely_over_https_and_wss() {
     tls::install_crypto_provider();
-    let db = cli_support::TestDatabase::create();
+    let db = TestDatabase::create();
     let ca = TestCa::new();
     let scratch = tempfile::tempdir().unwrap();
     let pfx = scratch.path().join("leaf.pfx");
@@ -226,9 +220,9 @@ fn a_two_node_cluster_runs_entirely_over_https_and_wss() {
     std::fs::copy(ca.cert_path(), trusting_dir.path().join("ca.crt")).unwrap();
     let roots = tls::client_config(tls::PeerRoots::new(trusting_dir.path()));
 
-    let (mut a, mut b) = (ClusterNode::new("a"), ClusterNode::new("b"));
+    let (mut a, mut b) = (Node::new("a"), Node::new("b"));
     for n in [&mut a, &mut b] {
-        n.env.extend(cluster::fast_timing());
+        n.env.extend(fast_timing());
         let uri = format!("https://127.0.0.1:{}", n.api);
         n.env.insert("SKEIN_API_LISTENURIS".into(), uri);
     }
@@ -239,7 +233,7 @@ fn a_two_node_cluster_runs_entirely_over_https_and_wss() {
     a.spawn();
     b.spawn();
     for n in [&mut a, &mut b] {
-        cluster::wait_for(Duration::from_secs(30), "/health over https", || {
+        wait_for(Duration::from_secs(30), "/health over https", || {
             n.assert_running();
             https(n.api, &roots, "GET", "/health", b"").0 != 0
         });
@@ -256,7 +250,7 @@ fn a_two_node_cluster_runs_entirely_over_https_and_wss() {
     let (status, body) = https(b.api, &roots, "POST", "/ingest/clef", events.as_bytes());
     assert_eq!(status, 201, "{body}\n{}", b.log());
     // Replicated over wss.
-    cluster::wait_for(
+    wait_for(
         Duration::from_secs(30),
         "the follower reaches the leader",
         || {
@@ -298,7 +292,7 @@ fn a_two_node_cluster_runs_entirely_over_https_and_wss() {
     );
     // SAFETY: signalling our own child process.
     unsafe { libc::kill(a.pid().unwrap() as i32, libc::SIGHUP) };
-    cluster::wait_for(Duration::from_secs(10), "the reload is logged", || {
+    wait_for(Duration::from_secs(10), "the reload is logged", || {
         a.log().contains("listener certificate(s) reloaded")
     });
     assert_eq!(served_leaf(a.api, &roots).unwrap(), new_leaf);
@@ -314,7 +308,7 @@ fn a_two_node_cluster_runs_entirely_over_https_and_wss() {
     std::fs::copy(new_ca.cert_path(), b_certs.join("rotated-ca.crt")).unwrap();
     // SAFETY: signalling our own child process.
     unsafe { libc::kill(b.pid().unwrap() as i32, libc::SIGHUP) };
-    cluster::wait_for(Duration::from_secs(10), "the follower reloads", || {
+    wait_for(Duration::from_secs(10), "the follower reloads", || {
         b.log()
             .contains("and 2 CA certificate(s) from Certificates/")
     });
@@ -324,12 +318,12 @@ fn a_two_node_cluster_runs_entirely_over_https_and_wss() {
     }
     // SAFETY: as above.
     unsafe { libc::kill(a.pid().unwrap() as i32, libc::SIGHUP) };
-    cluster::wait_for(Duration::from_secs(10), "the leader reloads", || {
+    wait_for(Duration::from_secs(10), "the leader reloads", || {
         a.log().matches("listener certificate(s) reloaded").count() == 2
     });
     let (status, body) = https(b.api, &roots, "POST", "/ingest/clef", events.as_bytes());
     assert_eq!(status, 201, "{body}\n{}", b.log());
-    cluster::wait_for(Duration::from_secs(30), "replication carries on", || {
+    wait_for(Duration::from_secs(30), "replication carries on", || {
         let g = generation_over_https(a.api, &roots);
         !g.is_empty() && g == generation_over_https(b.api, &roots)
     });
@@ -342,7 +336,7 @@ fn a_two_node_cluster_runs_entirely_over_https_and_wss() {
     let before = b.log().len();
     // SAFETY: as above.
     unsafe { libc::kill(b.pid().unwrap() as i32, libc::SIGHUP) };
-    cluster::wait_for(
+    wait_for(
         Duration::from_secs(30),
         "the follower refuses the leader's certificate",
         || {
@@ -358,7 +352,7 @@ fn a_two_node_cluster_runs_entirely_over_https_and_wss() {
     unsafe { libc::kill(b.pid().unwrap() as i32, libc::SIGHUP) };
     let (status, body) = https(a.api, &roots, "POST", "/ingest/clef", events.as_bytes());
     assert_eq!(status, 201, "{body}\n{}", a.log());
-    cluster::wait_for(Duration::from_secs(30), "replication resumes", || {
+    wait_for(Duration::from_secs(30), "replication resumes", || {
         let g = generation_over_https(a.api, &roots);
         !g.is_empty() && g == generation_over_https(b.api, &roots)
     });
@@ -422,12 +416,12 @@ fn a_ca_rotated_in_certificates_is_trusted_by_peer_connections_after_a_reload() 
 fn a_node_refuses_to_start_without_a_usable_certificate() {
     tls::install_crypto_provider();
     let ca = TestCa::new();
-    let mut node = ClusterNode::new("alone");
+    let mut node = Node::new("alone");
     let uri = format!("https://127.0.0.1:{}", node.api);
     node.env.insert("SKEIN_API_LISTENURIS".into(), uri);
     node.init_secret_key();
 
-    let expect_refusal = |node: &mut ClusterNode, says: &str| {
+    let expect_refusal = |node: &mut Node, says: &str| {
         node.spawn();
         let status = node.wait_exit(Duration::from_secs(30));
         assert!(!status.success());
@@ -495,7 +489,7 @@ fn a_login_over_https_gets_a_secure_session_cookie() {
     use std::process::Stdio;
     tls::install_crypto_provider();
     let ca = TestCa::new();
-    let mut node = ClusterNode::new("secure");
+    let mut node = Node::new("secure");
     node.init_secret_key();
     node.set_secret("certificates.defaultPassword", PASSWORD);
     let certs = node.root().join("Certificates");
@@ -533,7 +527,7 @@ fn a_login_over_https_gets_a_secure_session_cookie() {
     }
     node.spawn();
     let roots = tls::client_config(tls::PeerRoots::new(&certs));
-    cluster::wait_for(Duration::from_secs(30), "/health over https", || {
+    wait_for(Duration::from_secs(30), "/health over https", || {
         node.assert_running();
         https(node.api, &roots, "GET", "/health", b"").0 != 0
     });

@@ -22,19 +22,14 @@
 //! saying what is missing: a browser test that did not run never counts as
 //! passed.
 
-mod support;
-
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/cluster.rs"]
-mod cluster;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use cluster::{ingest_clef, wait_for, ClusterNode};
 use serde_json::Value;
+use skein_harness::{
+    exchange, fast_timing, ingest_clef, process::skein_bin, wait_for, Cluster, Node,
+};
 use skein_store::event::format_timestamp;
 use skein_store::Timestamp;
 
@@ -131,7 +126,7 @@ fn node_bin() -> PathBuf {
 
 /// Runs one phase of `ui.mjs` in `browser` against `url`; panics with its
 /// output (and the nodes' logs) when it fails or outlives [`PHASE_LIMIT`].
-fn phase(browser: Browser, name: &str, url: &str, env: &[(&str, &str)], nodes: &[&ClusterNode]) {
+fn phase(browser: Browser, name: &str, url: &str, env: &[(&str, &str)], nodes: &[&Node]) {
     phase_acting(browser, name, url, env, nodes, || {});
 }
 
@@ -142,7 +137,7 @@ fn phase_acting(
     name: &str,
     url: &str,
     env: &[(&str, &str)],
-    nodes: &[&ClusterNode],
+    nodes: &[&Node],
     mut on_ready: impl FnMut(),
 ) {
     let dir = ui_dir();
@@ -242,7 +237,7 @@ fn events(marker: &str) -> String {
 }
 
 /// The node `/api/cluster` on `node` reports as leader.
-fn leader_seen_by(node: &ClusterNode) -> Option<String> {
+fn leader_seen_by(node: &Node) -> Option<String> {
     let (_, c) = node.json("/api/cluster");
     c["Nodes"]
         .as_array()?
@@ -255,8 +250,8 @@ fn leader_seen_by(node: &ClusterNode) -> Option<String> {
 /// names the next arrival number, and an event stamped an hour ago that
 /// arrives later is the one `fromArrival` returns (it is not the newest by
 /// id, so a tail reading by id would miss it).
-fn arrival_read_through(follower: &ClusterNode, leader: &ClusterNode) {
-    let before = support::exchange(follower.api, "GET", "/api/events?count=1", &[], b"");
+fn arrival_read_through(follower: &Node, leader: &Node) {
+    let before = exchange(follower.api, "GET", "/api/events?count=1", &[], b"");
     assert_eq!(before.status, 200, "{}", before.body);
     let next: u64 = before
         .header("X-Skein-Next-Arrival")
@@ -278,7 +273,7 @@ fn arrival_read_through(follower: &ClusterNode, leader: &ClusterNode) {
     let (status, body) = ingest_clef(leader.api, &late);
     assert_eq!(status, 201, "{body}");
     let path = format!("/api/events?fromArrival={next}&count=10");
-    let read = support::exchange(follower.api, "GET", &path, &[], b"");
+    let read = exchange(follower.api, "GET", &path, &[], b"");
     assert_eq!(read.status, 200, "{}", read.body);
     let got: Value = serde_json::from_str(&read.body).unwrap();
     assert_eq!(got.as_array().map(Vec::len), Some(1), "{got}");
@@ -317,8 +312,8 @@ fn admin_ui_against_a_two_node_cluster(browser: Browser) {
     // Fail at once, before the cluster starts, when the browser is missing.
     browser.require();
     remove_screenshots(browser, CLUSTER_SHOTS);
-    let db = cli_support::TestDatabase::create();
-    let (mut leader, follower) = cluster::pair(Some(&db.url), &cluster::fast_timing());
+    let mut cluster = Cluster::sized(2).env(&fast_timing()).start();
+    let [leader, follower] = cluster.nodes_mut();
     let marker = format!("ui-{}-{}", browser.name(), std::process::id());
     let (status, body) = ingest_clef(leader.api, &events(&marker));
     assert_eq!(status, 201, "{body}");
@@ -330,8 +325,8 @@ fn admin_ui_against_a_two_node_cluster(browser: Browser) {
             !g.is_empty() && follower.generation() == g
         },
     );
-    let nodes = [&leader, &follower];
-    arrival_read_through(&follower, &leader);
+    let nodes = [&*leader, &*follower];
+    arrival_read_through(follower, leader);
 
     // Through the follower: the page, its scripts and every API call are proxied.
     let (status, page) = follower.get("/");
@@ -361,8 +356,8 @@ fn admin_ui_against_a_two_node_cluster(browser: Browser) {
         Duration::from_secs(30),
         "both nodes see the new leader",
         || {
-            leader_seen_by(&follower).as_deref() == Some(follower.name.as_str())
-                && leader_seen_by(&leader).as_deref() == Some(follower.name.as_str())
+            leader_seen_by(follower).as_deref() == Some(follower.name.as_str())
+                && leader_seen_by(leader).as_deref() == Some(follower.name.as_str())
         },
     );
 
@@ -376,7 +371,7 @@ fn admin_ui_against_a_two_node_cluster(browser: Browser) {
         &follower.url(),
         &[],
         // (the old leader is borrowed by the closure that stops it)
-        &[&follower],
+        &[follower],
         || {
             leader.stop();
             stopped = true;
@@ -409,7 +404,7 @@ fn login_page_when_authentication_is_on(browser: Browser) {
         ("SKEIN_FIRSTRUN_ADMINUSERNAME", "admin"),
         ("SKEIN_FIRSTRUN_ADMINPASSWORDHASH", hash.as_str()),
     ];
-    let node = support::Server::start_with(
+    let node = Node::standalone_with(
         env.iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
@@ -418,7 +413,7 @@ fn login_page_when_authentication_is_on(browser: Browser) {
     phase(
         browser,
         "login",
-        &node.url,
+        &node.url(),
         &[("SKEIN_UI_USER", "admin"), ("SKEIN_UI_PASSWORD", password)],
         &[],
     );
@@ -445,7 +440,7 @@ fn ui_load_time() {
     for browser in [Browser::Chromium, Browser::Firefox] {
         browser.require();
     }
-    let node = support::Server::start();
+    let node = Node::standalone();
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
@@ -463,11 +458,17 @@ fn ui_load_time() {
                 )
             })
             .collect();
-        let (status, answer) = ingest_clef(node.port, &body);
+        let (status, answer) = ingest_clef(node.api, &body);
         assert_eq!(status, 201, "{answer}");
     }
     for browser in [Browser::Chromium, Browser::Firefox] {
-        phase(browser, "load", &node.url, &[("SKEIN_UI_RUNS", "10")], &[]);
+        phase(
+            browser,
+            "load",
+            &node.url(),
+            &[("SKEIN_UI_RUNS", "10")],
+            &[],
+        );
     }
 }
 
@@ -475,7 +476,7 @@ fn ui_load_time() {
 fn password_hash(password: &str) -> String {
     use std::io::Write as _;
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(support::skein_bin())
+    let mut child = Command::new(skein_bin())
         .args(["--storage"])
         .arg(dir.path())
         .args(["config", "hash"])

@@ -1,6 +1,6 @@
 //! A real slow disk for end-to-end tests: [`SlowDisk`] mounts a FUSE
 //! passthrough of a backing directory (served by this test process, see
-//! `slow_disk/passthrough.rs`) whose fsyncs wait a delay the test changes
+//! `passthrough`) whose fsyncs wait a delay the test changes
 //! while processes use it. Put a node's storage root under
 //! [`SlowDisk::path`]; the mount is taken down when the value is dropped
 //! (lazily when still busy), panics included. It can also cut the power
@@ -8,24 +8,18 @@
 //! and the disk fails every change until [`SlowDisk::restore_power`].
 //!
 //! ```ignore
-//! #[path = "support/slow_disk.rs"]
-//! mod slow_disk;
 //! let dir = tempfile::tempdir().unwrap();
 //! let disk = slow_disk::SlowDisk::mount(&dir.path().join("backing"), &dir.path().join("mnt"));
-//! let node = support::Server::start_in(disk.path().join("storage"), HashMap::new());
+//! let mut node = Node::new_in("slow", disk.path().join("storage"));
+//! node.start_healthy();
 //! disk.set_fsync_delay(Duration::from_millis(300));
 //! ```
 //!
 //! Needs root and `/dev/fuse` (the `fuse` kernel module); both missing
 //! cases panic with what to do.
 
-#![allow(dead_code)]
-
-#[path = "slow_disk/convert.rs"]
 mod convert;
-#[path = "slow_disk/passthrough.rs"]
 mod passthrough;
-#[path = "slow_disk/undo.rs"]
 mod undo;
 
 use std::ffi::CString;

@@ -84,16 +84,16 @@ impl Fault {
 
     /// Injects the fault; one line saying what was done.
     pub fn inject(self, rig: &mut Rig, rng: &mut Rng) -> String {
-        let leader = rig.wait_leader(Duration::from_secs(30));
+        let leader = rig.cluster.wait_leader(Duration::from_secs(30));
         let l = leader.unwrap_or(0);
         let f = 1 - l;
-        let names: Vec<String> = rig.nodes.iter().map(|n| n.name.clone()).collect();
+        let names: Vec<String> = rig.cluster.nodes.iter().map(|n| n.name.clone()).collect();
         let name = |i: usize| names[i].clone();
         match self {
             Fault::KillLeader | Fault::KillFollower => {
                 let i = if self == Fault::KillLeader { l } else { f };
                 let down = Duration::from_millis(rng.between(0, 1500));
-                rig.nodes[i].kill();
+                rig.cluster.nodes[i].kill();
                 std::thread::sleep(down);
                 rig.restart(i);
                 format!(
@@ -104,28 +104,28 @@ impl Fault {
             Fault::Pause => {
                 let i = rng.below(2) as usize;
                 let frozen = Duration::from_millis(rng.between(300, 4000));
-                rig.nodes[i].pause();
+                rig.cluster.nodes[i].pause();
                 std::thread::sleep(frozen);
-                rig.nodes[i].resume();
+                rig.cluster.nodes[i].resume();
                 format!("SIGSTOP {} (leader {leader:?}) for {frozen:?}", name(i))
             }
             Fault::Partition => {
                 let cut = Duration::from_millis(rng.between(500, 5000));
-                rig.cut();
+                rig.cluster.partition();
                 std::thread::sleep(cut);
-                rig.heal();
+                rig.cluster.heal();
                 format!("partition for {cut:?} (leader {leader:?})")
             }
             Fault::MetastorePartition => {
                 let i = rng.below(2) as usize;
                 let cut = Duration::from_millis(rng.between(3500, 7000));
                 let at = Instant::now();
-                rig.cut_metastore(i);
+                rig.cluster.metastore_link(i).cut();
                 std::thread::sleep(cut);
                 // The gap ends before the link heals: from then on the
                 // leader may renew and answer the requests it held.
                 let healed = Instant::now();
-                rig.heal_metastore(i);
+                rig.cluster.metastore_link(i).heal();
                 // The fast timing's 3 s lease, a second's slack.
                 if leader == Some(i) {
                     rig.lease_gaps.push((at + Duration::from_secs(4), healed));
@@ -185,7 +185,7 @@ impl Fault {
                 rig.disks[i].set_fsync_delay(Duration::from_millis(rng.between(100, 400)));
                 std::thread::sleep(Duration::from_millis(rng.between(200, 600)));
                 let undone = rig.disks[i].slow().cut_power();
-                rig.nodes[i].kill();
+                rig.cluster.nodes[i].kill();
                 rig.disks[i].set_fsync_delay(Duration::ZERO);
                 rig.disks[i].slow().restore_power();
                 std::thread::sleep(down);
@@ -196,8 +196,8 @@ impl Fault {
                 )
             }
             Fault::Demote => {
-                let url = rig.nodes[l].url();
-                let out = rig.nodes[l].run(&["node", "demote", "--url", &url, "--wait"]);
+                let url = rig.cluster.nodes[l].url();
+                let out = rig.cluster.nodes[l].run(&["node", "demote", "--url", &url, "--wait"]);
                 format!(
                     "node demote --wait on {}: {} {}{}",
                     name(l),
@@ -208,9 +208,9 @@ impl Fault {
                 .replace('\n', " | ")
             }
             Fault::ManualFailover => {
-                rig.nodes[l].kill();
-                let out = rig.nodes[f].run(&["node", "lead"]);
-                let led = rig.wait_leader(Duration::from_secs(30));
+                rig.cluster.nodes[l].kill();
+                let out = rig.cluster.nodes[f].run(&["node", "lead"]);
+                let led = rig.cluster.wait_leader(Duration::from_secs(30));
                 let down = Duration::from_millis(rng.between(0, 1500));
                 std::thread::sleep(down);
                 rig.restart(l);

@@ -3,14 +3,18 @@
 //! files in both the modern (PBES2/AES, SHA-256 MAC) and the legacy
 //! (3DES/RC2, SHA-1 MAC) encodings.
 
-#![allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// A private certificate authority in a directory of its own.
 pub struct TestCa {
     dir: tempfile::TempDir,
+}
+
+impl Default for TestCa {
+    fn default() -> TestCa {
+        TestCa::new()
+    }
 }
 
 /// How a PFX file is encrypted.

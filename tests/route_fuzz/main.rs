@@ -11,16 +11,14 @@
 //! generation, the keys, signals, settings and users); and at the end the
 //! node is alive, healthy, and its log holds no panic.
 
-#[path = "route_fuzz/schema.rs"]
 mod schema;
-mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 use skein::api::auth::table::ROUTES;
 use skein::client::dataset::{write_event, Rng};
-use support::{request, Server};
+use skein_harness::{request, Node};
 
 /// Valid and hostile requests per operation.
 const VALID: usize = 10;
@@ -236,9 +234,9 @@ fn with_query(path: String, query: &[String]) -> String {
 /// What a refused write must leave as it was: the store's generation and
 /// every listing of the metastore (users without their lock state, which
 /// refused logins change by design).
-fn state(node: &Server, key: &str) -> Vec<String> {
+fn state(node: &Node, key: &str) -> Vec<String> {
     let get = |path: &str| {
-        let (status, body) = request(node.port, "GET", path, &[("X-Seq-ApiKey", key)], b"");
+        let (status, body) = request(node.api, "GET", path, &[("X-Seq-ApiKey", key)], b"");
         assert_eq!(status, 200, "{path}: {body}");
         serde_json::from_str::<Value>(&body).unwrap()
     };
@@ -259,7 +257,7 @@ fn state(node: &Server, key: &str) -> Vec<String> {
 
 #[test]
 fn every_operation_of_the_published_document_answers_only_documented_statuses() {
-    let (mut node, key) = Server::start_secured();
+    let (mut node, key) = Node::secured();
     let (status, text) = node.get("/api/openapi.json");
     assert_eq!(status, 200, "{text}");
     let doc: Value = serde_json::from_str(&text).expect("the document is JSON");
@@ -298,7 +296,7 @@ fn every_operation_of_the_published_document_answers_only_documented_statuses() 
                 .map(|(k, v)| (k.as_str(), v.as_str()))
                 .collect();
             let method = o.method.to_ascii_uppercase();
-            let (status, answer) = request(node.port, &method, &req.path, &headers, &req.body);
+            let (status, answer) = request(node.api, &method, &req.path, &headers, &req.body);
             *statuses.entry((kind, status)).or_default() += 1;
             let what = || {
                 let body =
@@ -368,7 +366,7 @@ fn matches(template: &str, path: &str) -> bool {
 
 /// A method the document does not list for a path answers 405, naming the
 /// methods it lists (unless another path of the document matches too).
-fn undeclared_methods_answer_405(node: &Server, key: &str, doc: &Value) {
+fn undeclared_methods_answer_405(node: &Node, key: &str, doc: &Value) {
     let paths = doc["paths"].as_object().unwrap();
     for (template, item) in paths {
         let path = template
@@ -388,7 +386,7 @@ fn undeclared_methods_answer_405(node: &Server, key: &str, doc: &Value) {
             if listed.contains(method) {
                 continue;
             }
-            let (status, body) = request(node.port, method, &path, &[("X-Seq-ApiKey", key)], b"");
+            let (status, body) = request(node.api, method, &path, &[("X-Seq-ApiKey", key)], b"");
             assert_eq!(status, 405, "{method} {path}: {body}");
             let error: Value =
                 serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));

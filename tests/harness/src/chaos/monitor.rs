@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::support::request;
+use crate::http::request;
 
 /// One observation of one node.
 #[derive(Clone, Debug)]

@@ -1,7 +1,6 @@
 //! A small tmpfs mounted at a path for the length of a test (a disk that
 //! really fills up), unmounted (lazily) when dropped. Mounting needs root,
 //! as `tests/run-all.sh` runs in CI.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::support::free_port;
+use crate::process::free_port;
 
 /// A running (or stopped) private PostgreSQL server.
 pub struct PrivatePostgres {

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::cluster::ingest_clef_answer;
+use crate::http::ingest_clef_answer;
 
 use skein::client::dataset::Rng;
 

@@ -3,9 +3,7 @@
 //! the test breaks the link.
 //!
 //! ```ignore
-//! #[path = "support/tcp_proxy.rs"]
-//! mod tcp_proxy;
-//! let link = tcp_proxy::TcpProxy::start(leader.cluster);
+//! let link = TcpProxy::start(leader.cluster);
 //! // point the follower at link.port() instead of the leader's port, then:
 //! link.cut();        // live connections reset, new ones refused
 //! link.heal();       // traffic flows again
@@ -16,8 +14,6 @@
 //!
 //! Threads only (one acceptor, two pumps per connection); every thread
 //! stops when the proxy is dropped.
-
-#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::io::{ErrorKind, Read, Write};

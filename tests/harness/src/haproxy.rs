@@ -4,9 +4,7 @@
 //! what the tests exercise.
 //!
 //! ```ignore
-//! #[path = "support/haproxy.rs"]
-//! mod haproxy;
-//! let lb = haproxy::HaProxy::start(&[a.api, b.api]);
+//! let lb = HaProxy::start([a.api, b.api]);
 //! ```
 //!
 //! The binary is `$SKEIN_TEST_HAPROXY`, else `haproxy` on `PATH` (or in
@@ -14,16 +12,16 @@
 //! (`tests/run-all.sh` installs it). HAProxy runs as the test's child process
 //! and is killed when the [`HaProxy`] is dropped.
 
-#![allow(dead_code)]
-
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::support::{free_port, request};
+use crate::http::request;
+use crate::node::wait_for;
+use crate::process::free_port;
 
 /// The shipped configuration.
-pub const SHIPPED: &str = include_str!("../../deploy/haproxy.cfg");
+pub const SHIPPED: &str = include_str!("../../../deploy/haproxy.cfg");
 
 /// The HAProxy binary: `$SKEIN_TEST_HAPROXY`, else `haproxy` on `PATH` or
 /// in `/usr/sbin`. Panics with a clear message when there is none.
@@ -119,7 +117,7 @@ impl HaProxy {
             .spawn()
             .expect("start haproxy");
         let mut lb = HaProxy { port, dir, child };
-        crate::cluster::wait_for(Duration::from_secs(20), "HAProxy listens", || {
+        wait_for(Duration::from_secs(20), "HAProxy listens", || {
             if let Ok(Some(status)) = lb.child.try_wait() {
                 panic!("haproxy exited with {status}:\n{}", lb.log());
             }

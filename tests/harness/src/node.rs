@@ -1,53 +1,38 @@
-//! Harness for cluster end-to-end tests: a [`ClusterNode`] is one real
-//! `skein` node (storage root, API, cluster and internal-API ports, and when
-//! started its process), set up with the operator guide's own commands.
+//! One `skein` node for end-to-end tests: a temporary home and storage
+//! root, its ports (public API, cluster, internal API, reserved for the
+//! test process), its environment, and when started its `skein run`
+//! process, killed (SIGKILL) when the [`Node`] is dropped.
+//!
+//! The same handle serves a standalone node ([`Node::standalone`]), a
+//! storage root that only runs CLI commands ([`Node::new`] + [`Node::ok`]),
+//! and a clustered node set up with the operator guide's commands
+//! ([`Node::setup`], or a whole [`crate::Cluster`]). Start, stop and wait
+//! have one implementation: [`Node::spawn`], [`Node::wait_until`] and
+//! [`Node::kill`] / [`Node::terminate`], which every other way of starting
+//! or stopping builds on.
 //!
 //! ```ignore
-//! mod support;
-//! #[path = "support/cli.rs"]
-//! mod cli_support;
-//! #[path = "support/cluster.rs"]
-//! mod cluster;
-//! let db = cli_support::TestDatabase::create();
-//! let (a, b) = cluster::pair(Some(&db.url), &cluster::fast_timing());
+//! let node = Node::standalone();
+//! let (status, body) = node.post("/api/events/raw?clef", "application/json", body);
+//! let mut offline = Node::new("a");
+//! let key = offline.generate_key();
 //! ```
-//!
-//! Every process is killed (SIGKILL) when its node is dropped.
-
-#![allow(dead_code)]
 
 use std::collections::HashMap;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{exchange, free_port, request, skein_command, Answer};
-// A clustered node needs the shared metastore: pairs set up without one
-// get a throwaway database of their own (every test including this module
-// includes `support/cli.rs` as `cli_support`).
-use crate::cli_support as database;
+use crate::http::{metric_samples, request};
+use crate::process::{free_port, output_with_input, skein_command};
 
-/// The CLEF content type.
-pub const CLEF: &str = "application/vnd.serilog.clef";
-
-/// The cluster key the harness's nodes share.
-pub const CLUSTER_KEY: &str = "cluster-key-0123456789";
-
-/// Cluster timings short enough for tests (heartbeat 200 ms, lease 3 s).
-pub fn fast_timing() -> HashMap<String, String> {
-    HashMap::from([
-        ("SKEIN_CLUSTER_HEARTBEAT_MS".to_string(), "200".to_string()),
-        ("SKEIN_CLUSTER_LEASE_MS".to_string(), "3000".to_string()),
-        (
-            "SKEIN_CLUSTER_NODE_STALE_MS".to_string(),
-            "2000".to_string(),
-        ),
-    ])
-}
+/// How long a start waits for `/health` before it panics.
+const START_LIMIT: Duration = Duration::from_secs(30);
 
 /// One node: storage root, ports and (when started) its process.
-pub struct ClusterNode {
-    /// The node's name (`--node-name`).
+pub struct Node {
+    /// The node's name (`--node-name` when it is set up for a cluster).
     pub name: String,
     dir: tempfile::TempDir,
     /// The public API port (`api.listenUris`).
@@ -56,26 +41,33 @@ pub struct ClusterNode {
     pub cluster: u16,
     /// The internal API port, which the peer proxies to.
     pub internal: u16,
-    /// Extra environment for every command and for `run`.
+    /// Extra environment for every command and for `run` (the rest of the
+    /// environment is cleared, see [`crate::process::skein_command`]).
     pub env: HashMap<String, String>,
     /// The storage root when it is not `dir/storage` (e.g. on a slow disk).
     storage: Option<PathBuf>,
     child: Option<Child>,
     starts: u32,
-    /// Started with `skein service start` (detached; see [`ClusterNode::service_start`]).
+    /// Started with `skein service start` (detached; see [`Node::service_start`]).
     detached: bool,
-    /// The database made for this node's pair, dropped with the last of
-    /// them (after its process is killed).
-    database: Option<std::sync::Arc<database::TestDatabase>>,
-    /// The `/etc/hosts` this node's commands see (see
-    /// [`ClusterNode::resolve_with`]).
+    /// The `/etc/hosts` this node's commands see (see [`Node::resolve_with`]).
     hosts: Option<PathBuf>,
 }
 
-impl ClusterNode {
-    /// A node named `name` on free ports and a fresh storage root.
-    pub fn new(name: &str) -> ClusterNode {
-        ClusterNode {
+/// Why [`Node::wait_until`] gave up.
+#[derive(Debug)]
+pub enum NotReady {
+    /// The process exited.
+    Exited(ExitStatus),
+    /// The limit passed.
+    TimedOut,
+}
+
+impl Node {
+    /// A node named `name` on reserved ports and a fresh storage root; not
+    /// started.
+    pub fn new(name: &str) -> Node {
+        Node {
             name: name.to_owned(),
             dir: tempfile::tempdir().expect("tempdir"),
             api: free_port(),
@@ -86,18 +78,62 @@ impl ClusterNode {
             child: None,
             starts: 0,
             detached: false,
-            database: None,
             hosts: None,
         }
     }
 
-    /// A node named `name` on free ports whose storage root is `root`
-    /// (e.g. under a `SlowDisk` mount); its home and log stay in a
-    /// temporary directory of its own.
-    pub fn new_in(name: &str, root: PathBuf) -> ClusterNode {
-        let mut node = ClusterNode::new(name);
+    /// A node named `name` whose storage root is `root` (e.g. under a
+    /// `SlowDisk` mount); its home and log stay in a temporary directory
+    /// of its own.
+    pub fn new_in(name: &str, root: PathBuf) -> Node {
+        let mut node = Node::new(name);
         node.storage = Some(root);
         node
+    }
+
+    /// This node with `env` added to its environment.
+    pub fn with_env(mut self, env: HashMap<String, String>) -> Node {
+        self.env.extend(env);
+        self
+    }
+
+    /// A standalone node, started and healthy.
+    pub fn standalone() -> Node {
+        Node::standalone_with(HashMap::new())
+    }
+
+    /// A standalone node with extra `SKEIN_*` environment, started and
+    /// healthy.
+    pub fn standalone_with(env: HashMap<String, String>) -> Node {
+        let mut node = Node::new("node").with_env(env);
+        node.start_healthy();
+        node
+    }
+
+    /// A standalone node with `auth.required` on and an API key holding
+    /// every permission (made with `skein apikey create` before the node
+    /// starts), started and healthy: (node, the key's token).
+    pub fn secured() -> (Node, String) {
+        let env = HashMap::from([("SKEIN_AUTH_REQUIRED".to_string(), "true".to_string())]);
+        let mut node = Node::new("node").with_env(env);
+        let token = node.create_api_key("everything");
+        node.start_healthy();
+        (node, token)
+    }
+
+    /// `skein apikey create --title TITLE` with every permission; its token.
+    pub fn create_api_key(&self, title: &str) -> String {
+        token_of(&self.ok(&[
+            "apikey",
+            "create",
+            "--title",
+            title,
+            "--ingest",
+            "--read",
+            "--write",
+            "--project",
+            "--system",
+        ]))
     }
 
     /// The storage root.
@@ -132,7 +168,7 @@ impl ClusterNode {
     }
 
     /// `skein --storage ROOT` with a cleared environment plus `self.env`
-    /// (inside its own mount namespace after [`ClusterNode::resolve_with`]).
+    /// (inside its own mount namespace after [`Node::resolve_with`]).
     pub fn command(&self) -> Command {
         let skein = skein_command(self.dir.path(), &self.root(), &self.env);
         let Some(hosts) = &self.hosts else {
@@ -154,7 +190,7 @@ impl ClusterNode {
         cmd
     }
 
-    /// Runs a command and returns its output.
+    /// Runs `skein ARGS` against this node's storage root; its output.
     pub fn run(&self, args: &[&str]) -> Output {
         self.command()
             .args(args)
@@ -163,23 +199,50 @@ impl ClusterNode {
             .expect("run skein")
     }
 
+    /// [`Node::run`] with `input` on standard input.
+    pub fn run_with_input(&self, args: &[&str], input: &str) -> Output {
+        output_with_input(self.command().args(args), input)
+    }
+
     /// Runs a command that must succeed; its stdout.
     pub fn ok(&self, args: &[&str]) -> String {
+        succeeded(&self.name, args, self.run(args))
+    }
+
+    /// Runs a command that must fail; its stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
         let out = self.run(args);
         assert!(
-            out.status.success(),
-            "skein {args:?} failed on {}:\n{}{}",
+            !out.status.success(),
+            "skein {args:?} unexpectedly succeeded on {}:\n{}",
             self.name,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+            String::from_utf8_lossy(&out.stdout)
         );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    /// `skein show-key --generate`.
+    pub fn generate_key(&self) -> String {
+        self.ok(&["show-key", "--generate"]).trim().to_owned()
     }
 
     /// The guide's set-up, literally: generate and set the storage secret
     /// key, point the metastore at PostgreSQL (when `metastore` is given),
     /// then `node setup` with this node's and `peer`'s URIs and `key`.
-    pub fn setup(&self, peer: &ClusterNode, key: &str, metastore: Option<&str>) {
+    pub fn setup(&self, peer: &Node, key: &str, metastore: Option<&str>) {
+        self.setup_via(peer.cluster, peer.internal, key, metastore);
+    }
+
+    /// [`Node::setup`] with the peer's cluster and internal API at
+    /// 127.0.0.1:`peer_cluster` and 127.0.0.1:`peer_internal` (e.g.
+    /// proxies in front of it).
+    pub fn setup_via(
+        &self,
+        peer_cluster: u16,
+        peer_internal: u16,
+        key: &str,
+        metastore: Option<&str>,
+    ) {
         self.init_secret_key();
         if let Some(url) = metastore {
             self.set_secret("metastore.postgres.connectionString", url);
@@ -192,9 +255,9 @@ impl ClusterNode {
             "--internal-api",
             &self.internal_url(),
             "--peer-cluster",
-            &peer.cluster_url(),
+            &format!("ws://127.0.0.1:{peer_cluster}"),
             "--peer-internal-api",
-            &peer.internal_url(),
+            &format!("http://127.0.0.1:{peer_internal}"),
             "-k",
             key,
             "--node-name",
@@ -205,9 +268,14 @@ impl ClusterNode {
     /// The guide's first steps: generate a storage secret key, create the
     /// config file and set `storage.secretKey`.
     pub fn init_secret_key(&self) {
-        let secret = self.ok(&["show-key", "--generate"]).trim().to_owned();
+        let secret = self.generate_key();
         self.ok(&["config", "create"]);
-        self.ok(&["config", "set", "-k", "storage.secretKey", "-v", &secret]);
+        self.config_set("storage.secretKey", &secret);
+    }
+
+    /// `skein config set -k KEY -v VALUE`, which must succeed.
+    pub fn config_set(&self, key: &str, value: &str) -> String {
+        self.ok(&["config", "set", "-k", key, "-v", value])
     }
 
     /// `skein secret set -k NAME -v VALUE`.
@@ -219,7 +287,9 @@ impl ClusterNode {
         self.dir.path().join("node.log")
     }
 
-    /// Starts `skein run` without waiting for it.
+    /// Starts `skein run` without waiting for it: the public API listens
+    /// on [`Node::url`] (unless `SKEIN_API_LISTENURIS` is in its
+    /// environment), its output goes to the node's log.
     pub fn spawn(&mut self) {
         assert!(self.child.is_none(), "{} is already running", self.name);
         self.starts += 1;
@@ -228,7 +298,6 @@ impl ClusterNode {
             .append(true)
             .open(self.log_path())
             .unwrap();
-        use std::io::Write as _;
         let _ = writeln!(log, "---- start {} ----", self.starts);
         let child = self
             .command()
@@ -249,9 +318,74 @@ impl ClusterNode {
         self.child = Some(child);
     }
 
+    /// Polls `GET /health` every 50 ms until `ready(status)` holds (status
+    /// 0: nothing answered); gives up when the process exits or after
+    /// `limit`.
+    pub fn wait_until(
+        &mut self,
+        limit: Duration,
+        ready: impl Fn(u16) -> bool,
+    ) -> Result<(), NotReady> {
+        let started = Instant::now();
+        loop {
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
+                return Err(NotReady::Exited(status));
+            }
+            if ready(self.get("/health").0) {
+                return Ok(());
+            }
+            if started.elapsed() >= limit {
+                return Err(NotReady::TimedOut);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// [`Node::wait_until`], panicking with the log when it gives up.
+    fn await_health(&mut self, limit: Duration, what: &str, ready: impl Fn(u16) -> bool) {
+        match self.wait_until(limit, ready) {
+            Ok(()) => {}
+            Err(NotReady::Exited(status)) => panic!(
+                "{}: skein run exited with {status}:\n{}",
+                self.name,
+                self.log()
+            ),
+            Err(NotReady::TimedOut) => panic!(
+                "{}: {what} not within {limit:?}:\n{}",
+                self.name,
+                self.log()
+            ),
+        }
+    }
+
+    /// Starts `skein run` and waits until `/health` answers at all (a
+    /// follower, or a node below its disk floor, answers 503).
+    pub fn start(&mut self) {
+        self.spawn();
+        self.await_health(START_LIMIT, "/health answers", |status| status != 0);
+    }
+
+    /// Starts `skein run` and waits until `/health` answers 200.
+    pub fn start_healthy(&mut self) {
+        self.spawn();
+        self.wait_healthy(START_LIMIT);
+    }
+
+    /// Waits until `GET /health` answers 200.
+    pub fn wait_healthy(&mut self, limit: Duration) {
+        self.await_health(limit, "/health answers 200", |status| status == 200);
+    }
+
+    /// Kills the node (SIGKILL) and starts it again, healthy, on the same
+    /// ports and storage.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.start_healthy();
+    }
+
     /// Starts the node with `skein service start` (the guide's `seq service
     /// start`): detached from this process, its output in the storage
-    /// root's `Logs/skein.log` (part of [`ClusterNode::log`]); stopped with
+    /// root's `Logs/skein.log` (part of [`Node::log`]); stopped with
     /// `skein service stop`, or killed, when the node is dropped. The
     /// command's output.
     pub fn service_start(&mut self) -> String {
@@ -259,18 +393,9 @@ impl ClusterNode {
         self.ok(&["service", "start"])
     }
 
-    /// Starts `skein run` and waits until `/health` answers at all.
-    pub fn start(&mut self) {
-        self.spawn();
-        wait_for(Duration::from_secs(30), "the node answers /health", || {
-            self.assert_running();
-            self.get("/health").0 != 0
-        });
-    }
-
     /// Panics (with the log) when the process has exited.
     pub fn assert_running(&mut self) {
-        if let Some(Ok(Some(status))) = self.child.as_mut().map(|c| c.try_wait()) {
+        if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
             panic!(
                 "{}: skein run exited with {status}:\n{}",
                 self.name,
@@ -287,7 +412,7 @@ impl ClusterNode {
     }
 
     /// Waits for the process to exit on its own; its status.
-    pub fn wait_exit(&mut self, limit: Duration) -> std::process::ExitStatus {
+    pub fn wait_exit(&mut self, limit: Duration) -> ExitStatus {
         let started = Instant::now();
         loop {
             let c = self.child.as_mut().expect("started");
@@ -312,7 +437,7 @@ impl ClusterNode {
         }
     }
 
-    /// Kills the node (SIGKILL).
+    /// Kills the node (SIGKILL) and reaps it; nothing when not running.
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
@@ -320,11 +445,20 @@ impl ClusterNode {
         }
     }
 
-    /// Stops the node with SIGTERM and waits for it.
-    pub fn stop(&mut self) {
+    /// Stops the running node with SIGTERM; its exit status.
+    pub fn terminate(&mut self) -> ExitStatus {
         self.signal(libc::SIGTERM);
-        if let Some(mut c) = self.child.take() {
-            let _ = c.wait();
+        let mut c = self
+            .child
+            .take()
+            .unwrap_or_else(|| panic!("{} is not running", self.name));
+        c.wait().expect("wait for skein")
+    }
+
+    /// [`Node::terminate`] when running.
+    pub fn stop(&mut self) {
+        if self.child.is_some() {
+            self.terminate();
         }
     }
 
@@ -391,6 +525,28 @@ impl ClusterNode {
             .to_owned()
     }
 
+    /// Every event `/api/events` returns, newest first, read page by page
+    /// (`count=PAGE`, then `afterId=` the last one's id).
+    pub fn events(&self, page: usize) -> Vec<serde_json::Value> {
+        let mut out: Vec<serde_json::Value> = Vec::new();
+        loop {
+            let path = match out.last() {
+                None => format!("/api/events?count={page}"),
+                Some(last) => {
+                    let id = last["Id"].as_str().expect("an event id");
+                    format!("/api/events?count={page}&afterId={id}")
+                }
+            };
+            let (status, body) = self.get(&path);
+            assert_eq!(status, 200, "reading events on {}: {body}", self.name);
+            let batch: Vec<serde_json::Value> = serde_json::from_str(&body).expect("events");
+            if batch.is_empty() {
+                return out;
+            }
+            out.extend(batch);
+        }
+    }
+
     /// The first line of `skein node status` naming this node.
     pub fn status_line(&self) -> String {
         let out = self.run(&["node", "status"]);
@@ -407,7 +563,7 @@ impl ClusterNode {
     }
 }
 
-impl Drop for ClusterNode {
+impl Drop for Node {
     fn drop(&mut self) {
         self.resume();
         self.kill();
@@ -421,15 +577,23 @@ impl Drop for ClusterNode {
     }
 }
 
-/// Every sample of a Prometheus text (name with labels → value).
-pub fn metric_samples(text: &str) -> HashMap<String, f64> {
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| {
-            let (name, value) = l.rsplit_once(' ')?;
-            Some((name.to_owned(), value.parse().ok()?))
-        })
-        .collect()
+/// `out`'s stdout; panics with both streams unless it succeeded.
+fn succeeded(name: &str, args: &[&str], out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "skein {args:?} failed on {name}:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The token line of `apikey create` output.
+pub fn token_of(out: &str) -> String {
+    out.lines()
+        .find_map(|l| l.strip_prefix("token: "))
+        .unwrap_or_else(|| panic!("no token in {out}"))
+        .to_string()
 }
 
 /// Polls `done` every 50 ms until it holds; panics after `limit`.
@@ -442,134 +606,6 @@ pub fn wait_for(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(50));
     }
     panic!("timed out after {limit:?} waiting until {what}");
-}
-
-/// Two nodes `a` and `b`, each set up as the other's peer (with
-/// `b_key` as `b`'s cluster key), `env` on both; `a` is told to lead
-/// (`node lead` with a metastore, else `cluster.role=leader`), `b` to
-/// follow. Not started.
-pub fn configured_pair(
-    metastore: Option<&str>,
-    env: &HashMap<String, String>,
-    b_key: &str,
-) -> (ClusterNode, ClusterNode) {
-    configure_pair(
-        (ClusterNode::new("a"), ClusterNode::new("b")),
-        metastore,
-        env,
-        b_key,
-    )
-}
-
-/// [`configured_pair`] on two nodes made by the caller (e.g. with
-/// [`ClusterNode::new_in`]). Without `metastore`, the pair gets a fresh
-/// database of its own (a clustered node refuses to run without one).
-pub fn configure_pair(
-    (mut a, mut b): (ClusterNode, ClusterNode),
-    metastore: Option<&str>,
-    env: &HashMap<String, String>,
-    b_key: &str,
-) -> (ClusterNode, ClusterNode) {
-    a.env.extend(env.clone());
-    b.env.extend(env.clone());
-    let url = match metastore {
-        Some(url) => url.to_owned(),
-        None => new_database(&mut a, &mut b),
-    };
-    a.setup(&b, CLUSTER_KEY, Some(&url));
-    b.setup(&a, b_key, Some(&url));
-    a.ok(&["node", "lead"]);
-    b.ok(&["node", "follow"]);
-    (a, b)
-}
-
-/// Creates a database for `a` and `b` (dropped with the last of them);
-/// its URL.
-pub fn new_database(a: &mut ClusterNode, b: &mut ClusterNode) -> String {
-    let db = std::sync::Arc::new(database::TestDatabase::create());
-    let url = db.url.clone();
-    a.database = Some(db.clone());
-    b.database = Some(db);
-    url
-}
-
-/// [`configured_pair`] with the shared key, started, `a` accepting writes.
-pub fn pair(metastore: Option<&str>, env: &HashMap<String, String>) -> (ClusterNode, ClusterNode) {
-    let (mut a, mut b) = configured_pair(metastore, env, CLUSTER_KEY);
-    a.start();
-    b.start();
-    (a, b)
-}
-
-/// Posts `body` as CLEF to `/ingest/clef` on `port`; (status, answer).
-pub fn ingest_clef(port: u16, body: &str) -> (u16, String) {
-    let answer = ingest_clef_answer(port, body);
-    (answer.status, answer.body)
-}
-
-/// [`ingest_clef`], keeping the answer's headers.
-pub fn ingest_clef_answer(port: u16, body: &str) -> Answer {
-    exchange(
-        port,
-        "POST",
-        "/ingest/clef",
-        &[("Content-Type", CLEF)],
-        body.as_bytes(),
-    )
-}
-
-/// Ingests `batches` acknowledged requests of `per_batch` events dated
-/// `timestamp`, each with a poorly compressible payload of about `payload`
-/// bytes (random base64 characters: 6 bits of entropy each).
-pub fn ingest_noise(
-    node: &ClusterNode,
-    batches: usize,
-    per_batch: usize,
-    payload: usize,
-    timestamp: &str,
-) {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    for batch in 0..batches {
-        let mut body = String::with_capacity(per_batch * (payload + 100));
-        for i in 0..per_batch {
-            let mut noise = String::with_capacity(payload + 10);
-            while noise.len() < payload {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                for k in 0..10 {
-                    noise.push(ALPHABET[((x >> (k * 6)) & 63) as usize] as char);
-                }
-            }
-            body.push_str(&format!(
-                "{{\"@t\":\"{timestamp}\",\"@mt\":\"Noise {{N}}\",\"N\":{i},\"B\":{batch},\"X\":\"{noise}\"}}\n"
-            ));
-        }
-        let (status, text) = ingest_clef(node.api, &body);
-        assert_eq!(status, 201, "{text}\n{}", node.log());
-    }
-}
-
-/// Moves `leader`'s history past any follower that stopped before: about
-/// 90 MB of events dated 2020 seal the first 64 MB segment, retention (set
-/// to one day) deletes it, and this waits until it is gone. A follower
-/// behind that point then needs a snapshot.
-pub fn outgrow_history(leader: &ClusterNode) {
-    ingest_noise(leader, 90, 1000, 1000, "2020-01-01T00:00:00Z");
-    let (status, body) = request(
-        leader.api,
-        "PUT",
-        "/api/settings/retention.period",
-        &[("Content-Type", "application/json")],
-        br#"{"Value":"1d"}"#,
-    );
-    assert_eq!(status, 200, "{body}");
-    wait_for(
-        Duration::from_secs(60),
-        "retention deletes the first segment",
-        || !leader.root().join("Stream").join("seg-000001.log").exists(),
-    );
 }
 
 /// Every file under `dir`, relative path → bytes, sorted.
@@ -592,15 +628,4 @@ pub fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     }
     out.sort();
     out
-}
-
-/// Panics unless both nodes' `Stream` directories hold the same files
-/// with the same bytes.
-pub fn assert_same_files(a: &ClusterNode, b: &ClusterNode) {
-    let (fa, fb) = (a.stream_files(), b.stream_files());
-    let names = |f: &[(String, Vec<u8>)]| f.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
-    assert_eq!(names(&fb), names(&fa));
-    for ((name, x), (_, y)) in fa.iter().zip(&fb) {
-        assert!(x == y, "{name} differs between {} and {}", a.name, b.name);
-    }
 }

@@ -27,7 +27,7 @@ use invariants::{Evidence, Stored};
 use rig::Rig;
 use skein::client::dataset::Rng;
 
-use crate::cluster::ClusterNode;
+use crate::node::Node;
 
 /// What one run does.
 #[derive(Clone, Copy, Debug)]
@@ -104,9 +104,9 @@ pub fn run(schedule: Schedule) -> Outcome {
     let mut evidence = Evidence {
         acks: history.acks,
         on_leader: leader
-            .map(|l| stored_events(&rig.nodes[l]))
+            .map(|l| stored_events(&rig.cluster.nodes[l]))
             .unwrap_or_default(),
-        set_aside: rig.nodes.iter().flat_map(set_aside_events).fold(
+        set_aside: rig.cluster.nodes.iter().flat_map(set_aside_events).fold(
             HashMap::new(),
             |mut m, (id, s)| {
                 m.entry(id).or_insert_with(Vec::new).push(s);
@@ -119,17 +119,21 @@ pub fn run(schedule: Schedule) -> Outcome {
         lease_gaps: std::mem::take(&mut rig.lease_gaps),
         crashes: Vec::new(),
         logs: Vec::new(),
-        names: rig.nodes.iter().map(|n| n.name.clone()).collect(),
+        names: rig.cluster.nodes.iter().map(|n| n.name.clone()).collect(),
     };
     rig.check_running();
-    for n in &mut rig.nodes {
+    for n in &mut rig.cluster.nodes {
         n.stop();
     }
     if let (None, Some(l)) = (&evidence.unsettled, leader) {
-        evidence.files = Some([rig.nodes[l].stream_files(), rig.nodes[1 - l].stream_files()]);
+        evidence.files = Some([
+            rig.cluster.nodes[l].stream_files(),
+            rig.cluster.nodes[1 - l].stream_files(),
+        ]);
     }
     evidence.crashes = std::mem::take(&mut rig.crashes);
     evidence.logs = rig
+        .cluster
         .nodes
         .iter()
         .map(|n| (n.name.clone(), n.log()))
@@ -169,29 +173,13 @@ fn settle(rig: &mut Rig) -> (Option<String>, Option<usize>) {
     let started = Instant::now();
     loop {
         rig.check_running();
-        if let Some(l) = rig.leader() {
-            let (leader, follower) = (&rig.nodes[l], &rig.nodes[1 - l]);
-            let target = leader.generation();
-            let (status, health) = follower.json("/health");
-            if status == 200
-                && health["role"] == "Follower"
-                && !target.is_empty()
-                && health["generation"] == target.as_str()
-            {
-                return (None, Some(l));
+        match rig.cluster.settled() {
+            Ok(l) => return (None, Some(l)),
+            Err(why) if started.elapsed() > Duration::from_secs(90) => {
+                return (Some(format!("after 90 s: {why}")), rig.cluster.leader());
             }
-            if started.elapsed() > Duration::from_secs(90) {
-                let why = format!(
-                    "after 90 s {} leads at {target}; {}: {status} {health}",
-                    leader.name, follower.name
-                );
-                return (Some(why), Some(l));
-            }
-        } else if started.elapsed() > Duration::from_secs(90) {
-            let healths: Vec<String> = rig.nodes.iter().map(|n| n.health().to_string()).collect();
-            return (Some(format!("no leader after 90 s: {healths:?}")), None);
+            Err(_) => std::thread::sleep(Duration::from_millis(100)),
         }
-        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -216,29 +204,16 @@ fn from_api(event: &serde_json::Value) -> Option<(String, Stored)> {
 }
 
 /// Every chaos event `node` (the leader) finds, page by page.
-pub fn stored_events(node: &ClusterNode) -> HashMap<String, Vec<Stored>> {
+pub fn stored_events(node: &Node) -> HashMap<String, Vec<Stored>> {
     let mut out: HashMap<String, Vec<Stored>> = HashMap::new();
-    let mut after = String::new();
-    loop {
-        let path = match after.as_str() {
-            "" => "/api/events?count=5000".to_owned(),
-            id => format!("/api/events?count=5000&afterId={id}"),
-        };
-        let (status, body) = node.get(&path);
-        assert_eq!(status, 200, "reading events on {}: {body}", node.name);
-        let page: Vec<serde_json::Value> = serde_json::from_str(&body).expect("events");
-        let Some(last) = page.last() else {
-            return out;
-        };
-        after = last["Id"].as_str().expect("an event id").to_owned();
-        for (id, s) in page.iter().filter_map(from_api) {
-            out.entry(id).or_default().push(s);
-        }
+    for (id, s) in node.events(5000).iter().filter_map(from_api) {
+        out.entry(id).or_default().push(s);
     }
+    out
 }
 
 /// Every chaos event in `node`'s `Divergent/*.clef` files.
-pub fn set_aside_events(node: &ClusterNode) -> Vec<(String, Stored)> {
+pub fn set_aside_events(node: &Node) -> Vec<(String, Stored)> {
     let dir = node.root().join("Divergent");
     let files = std::fs::read_dir(dir).map(|d| d.filter_map(Result::ok).collect::<Vec<_>>());
     let mut out = Vec::new();

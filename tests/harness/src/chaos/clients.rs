@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::http::ingest_clef_answer;
 
-use skein::client::dataset::Rng;
+use skein_store::dataset::Rng;
 
 /// Events per batch.
 const PER_BATCH: usize = 4;

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use super::rig::{Rig, RigOptions};
-use skein::client::dataset::Rng;
+use skein_store::dataset::Rng;
 
 /// One kind of fault.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

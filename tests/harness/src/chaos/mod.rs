@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use faults::Fault;
 use invariants::{Evidence, Stored};
 use rig::Rig;
-use skein::client::dataset::Rng;
+use skein_store::dataset::Rng;
 
 use crate::node::Node;
 

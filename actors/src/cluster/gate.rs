@@ -208,7 +208,7 @@ mod tests {
 
     const SHORT: Duration = Duration::from_millis(100);
 
-    fn gate(role: Role, term: u64) -> (RolePublisher, LeaderGate) {
+    fn gate_for(role: Role, term: u64) -> (RolePublisher, LeaderGate) {
         let publisher = RolePublisher::new(RoleSnapshot::initial(role, term));
         let gate = LeaderGate::new(publisher.view());
         (publisher, gate)
@@ -216,14 +216,14 @@ mod tests {
 
     #[tokio::test]
     async fn a_leader_serves_and_counts() {
-        let (_owner, gate) = gate(Role::Leader, 1);
+        let (_owner, gate) = gate_for(Role::Leader, 1);
         let Route::Serve(admission) = gate.route(0, 0, SHORT).await else {
             panic!("a leader serves");
         };
         assert_eq!(gate.in_flight(), 1);
         drop(admission);
         assert_eq!(gate.in_flight(), 0);
-        let standalone = LeaderGate::new(RoleView::fixed(Role::Standalone, 0));
+        let (_fixed, standalone) = gate_for(Role::Standalone, 0);
         assert!(matches!(
             standalone.route(1, 0, SHORT).await,
             Route::Serve(_)
@@ -232,7 +232,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_follower_forwards_once_and_back_only_to_a_newer_leader() {
-        let (owner, gate) = gate(Role::Follower, 3);
+        let (owner, gate) = gate_for(Role::Follower, 3);
         assert!(matches!(
             gate.route(0, 0, SHORT).await,
             Route::Forward { term: 3 }
@@ -256,7 +256,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_held_request_is_served_once_the_node_is_promoted() {
-        let (owner, gate) = gate(Role::Follower, 1);
+        let (owner, gate) = gate_for(Role::Follower, 1);
         let g = gate.clone();
         let held = tokio::spawn(async move {
             matches!(
@@ -274,7 +274,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn draining_holds_new_requests_and_waits_for_admitted_ones() {
-        let (owner, gate) = gate(Role::Leader, 1);
+        let (owner, gate) = gate_for(Role::Leader, 1);
         let admitted = gate.admit().expect("a leader admits");
         owner.publish(Role::Leader, 1, None, true);
         assert!(gate.admit().is_none(), "no admission while draining");

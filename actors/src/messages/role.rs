@@ -91,13 +91,6 @@ impl RoleSnapshot {
 pub struct RoleView(watch::Receiver<RoleSnapshot>);
 
 impl RoleView {
-    /// A view that never changes (for a node whose role is fixed).
-    pub fn fixed(role: Role, term: u64) -> RoleView {
-        // With its sender gone, a reader waiting for a change waits on.
-        let (_, rx) = watch::channel(RoleSnapshot::initial(role, term));
-        RoleView(rx)
-    }
-
     /// The snapshot now.
     pub fn now(&self) -> RoleSnapshot {
         *self.0.borrow()

@@ -10,6 +10,7 @@ use actix_web::{web, App, HttpServer};
 use anyhow::{bail, Context as _};
 use skein_actors::cluster::{ClusterTiming, CoordinatorConfig};
 use skein_actors::messages::{RefreshSettings, Role, RolePublisher, RoleSnapshot};
+use skein_actors::metastore::cluster::LeaseGrant;
 use skein_actors::metastore::Metastore;
 use skein_actors::{ClusterCoordinator, NodeActors, SettingsFollower};
 use skein_store::{Store, StoreOptions};
@@ -87,6 +88,23 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
     ))
 }
 
+/// How this node takes part in elections, by its configuration.
+struct Election {
+    /// `cluster.autoFailover`.
+    auto_failover: bool,
+    /// `replication.minimumAcknowledgingReplicas`.
+    acknowledging_replicas: u32,
+}
+
+impl Election {
+    fn of(_config: &RuntimeConfig) -> Election {
+        Election {
+            auto_failover: std::env::var("SKEIN_CLUSTER_AUTOFAILOVER").is_ok_and(|v| v == "true"),
+            acknowledging_replicas: 0,
+        }
+    }
+}
+
 async fn serve(
     config: RuntimeConfig,
     store: Arc<Store>,
@@ -101,12 +119,16 @@ async fn serve(
     let term = store.status().term;
     // Leadership from the shared metastore: the ClusterCoordinator owns the
     // node's state and publishes it; a standalone node's role is fixed.
-    let timing = ClusterTiming::from_env(|k| std::env::var(k).ok());
+    let election = Election::of(&config);
+    let timing = ClusterTiming::from_env(election.auto_failover, |k| std::env::var(k).ok());
+    let grant = LeaseGrant {
+        lease: timing.lease,
+        acknowledging_replicas: election.acknowledging_replicas,
+    };
     let shared = role != Role::Standalone && metastore.is_shared();
     let opened = match shared {
         true => Some(
-            ClusterCoordinator::open_or_fence(&metastore, &instance_name, role, term, &timing)
-                .await,
+            ClusterCoordinator::open_or_fence(&metastore, &instance_name, role, term, grant).await,
         ),
         false => None,
     };
@@ -125,6 +147,8 @@ async fn serve(
             timing,
             gate: gate.clone(),
             replication: actors.cluster.as_ref().map(|c| c.state.clone()),
+            auto_failover: election.auto_failover,
+            acknowledging_replicas: election.acknowledging_replicas,
         };
         let (ms, store) = (metastore.clone(), actors.store.clone());
         let owner = (publisher, Some(actors.health.clone().recipient()));

@@ -23,6 +23,9 @@
 //!   to `cluster_nodes`
 //! - [`m20251127_000011_cluster_node_catch_up`] adds a follower's snapshot
 //!   catch-up progress to `cluster_nodes`
+//! - [`m20261207_000012_cluster_election`] adds what automatic election
+//!   reads: the leader's acknowledging replicas, each node's store term,
+//!   whether it stands, and when it sampled its position
 
 pub use sea_orm_migration::prelude::*;
 
@@ -37,6 +40,7 @@ pub mod m20251126_000008_api_key_applied_properties;
 pub mod m20251126_000009_leadership_previous_lease;
 pub mod m20251126_000010_cluster_node_refusals;
 pub mod m20251127_000011_cluster_node_catch_up;
+pub mod m20261207_000012_cluster_election;
 
 /// Applies Skein's metastore migrations in order.
 pub struct Migrator;
@@ -56,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20251126_000009_leadership_previous_lease::Migration),
             Box::new(m20251126_000010_cluster_node_refusals::Migration),
             Box::new(m20251127_000011_cluster_node_catch_up::Migration),
+            Box::new(m20261207_000012_cluster_election::Migration),
         ]
     }
 }

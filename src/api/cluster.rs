@@ -217,6 +217,9 @@ async fn live_row(req: &HttpRequest, state: &AppState) -> Result<NodeRow, ApiErr
         established: 0,
         refusals: Default::default(),
         catch_up: None,
+        store_term: term,
+        auto_failover: false,
+        sampled_at: None,
     })
 }
 
@@ -227,20 +230,12 @@ fn coordinator(req: &HttpRequest) -> Option<Addr<ClusterCoordinator>> {
 
 async fn current(req: &HttpRequest, state: &AppState) -> Result<ClusterView, ApiError> {
     let me = live_row(req, state).await?;
-    let timing = ClusterTiming::from_env(|k| std::env::var(k).ok());
+    let timing = ClusterTiming::from_env(false, |k| std::env::var(k).ok());
     let (rows, leadership) = if coordinator(req).is_some() {
         let ms = state.credentials.metastore();
         (ms.nodes().await?, ms.current_leadership().await?)
     } else {
-        let none = Leadership {
-            term: 0,
-            leader_node: None,
-            lease_expires_at: None,
-            lease_valid: false,
-            previous_lease_expires_at: None,
-            previous_lease_remaining: Duration::ZERO,
-        };
-        (Vec::new(), none)
+        (Vec::new(), Leadership::vacant())
     };
     let live = match &state.actors.cluster {
         Some(c) => {

@@ -28,12 +28,14 @@ use actix::prelude::*;
 use skein_store::{Generation, Store};
 
 use super::decide::{self, Renewal};
+use super::election::{self, Ballot, Candidacy, Position, Waiting};
 use super::gate::LeaderGate;
 use super::state::NodeState;
+use crate::messages::LeaderAddress;
 use crate::messages::{
     ComponentHealth, GetNodeRow, ReplicationReported, ReportHealth, Role, RolePublisher,
 };
-use crate::metastore::cluster::{Leadership, NodeRow};
+use crate::metastore::cluster::{Leadership, LeaseGrant, NodeRow};
 use crate::metastore::{Metastore, MetastoreError};
 
 /// Every cluster timing, in one place.
@@ -59,18 +61,31 @@ impl Default for ClusterTiming {
 }
 
 impl ClusterTiming {
-    /// The defaults, overridden (for tests) by `SKEIN_CLUSTER_HEARTBEAT_MS`,
+    /// The timing of a node that stands in automatic elections: a lease of
+    /// 3 s renewed every 500 ms, so that a lost leader is replaced within
+    /// a few seconds (the lease is what a fail-over waits out). A leader
+    /// that cannot renew for 2.5 s fences itself.
+    pub const AUTO_FAILOVER: ClusterTiming = ClusterTiming {
+        heartbeat: Duration::from_millis(500),
+        lease: Duration::from_secs(3),
+        node_stale: Duration::from_secs(2),
+    };
+
+    /// The defaults ([`ClusterTiming::AUTO_FAILOVER`] when `auto_failover`),
+    /// overridden (for tests) by `SKEIN_CLUSTER_HEARTBEAT_MS`,
     /// `SKEIN_CLUSTER_LEASE_MS` and `SKEIN_CLUSTER_NODE_STALE_MS` as
-    /// `lookup` finds them; unparsable or
-    /// zero values are ignored.
-    pub fn from_env(lookup: impl Fn(&str) -> Option<String>) -> ClusterTiming {
+    /// `lookup` finds them; unparsable or zero values are ignored.
+    pub fn from_env(auto_failover: bool, lookup: impl Fn(&str) -> Option<String>) -> ClusterTiming {
         let ms = |key: &str, default: Duration| {
             lookup(key)
                 .and_then(|v| v.trim().parse::<u64>().ok())
                 .filter(|&v| v > 0)
                 .map_or(default, Duration::from_millis)
         };
-        let d = ClusterTiming::default();
+        let d = match auto_failover {
+            true => ClusterTiming::AUTO_FAILOVER,
+            false => ClusterTiming::default(),
+        };
         ClusterTiming {
             heartbeat: ms("SKEIN_CLUSTER_HEARTBEAT_MS", d.heartbeat),
             lease: ms("SKEIN_CLUSTER_LEASE_MS", d.lease),
@@ -127,6 +142,23 @@ pub struct CoordinatorConfig {
     /// This node's replication state: a demotion sees the follower's
     /// acknowledged generation there at once (else in its heartbeat row).
     pub replication: Option<crate::replication::ReplicationState>,
+    /// Whether this node stands in automatic elections
+    /// (`cluster.autoFailover`; see [`super::election`]).
+    pub auto_failover: bool,
+    /// How many followers this node, leading, waits for before it
+    /// acknowledges a write (`replication.minimumAcknowledgingReplicas`):
+    /// written with every lease it is granted.
+    pub acknowledging_replicas: u32,
+}
+
+impl CoordinatorConfig {
+    /// What this node's lease grants write.
+    fn grant(&self) -> LeaseGrant {
+        LeaseGrant {
+            lease: self.timing.lease,
+            acknowledging_replicas: self.acknowledging_replicas,
+        }
+    }
 }
 
 /// The coordinator actor.
@@ -142,6 +174,8 @@ pub struct ClusterCoordinator {
     /// A round is running (one at a time).
     round_running: bool,
     replication: ReplicationReported,
+    /// Why this node last did not stand in an election (logged on change).
+    waiting: Option<Waiting>,
 }
 
 impl ClusterCoordinator {
@@ -153,16 +187,15 @@ impl ClusterCoordinator {
         ms: &Metastore,
         me: &str,
         configured: Role,
-        timing: &ClusterTiming,
+        grant: LeaseGrant,
     ) -> Result<NodeState, MetastoreError> {
         let at = Instant::now();
         let row = ms.current_leadership().await?;
         let won = match decide::opening(&row, me, configured) {
-            decide::Opening::Resume { term } => ms
-                .renew_lease(me, term, timing.lease)
-                .await?
-                .then_some(term),
-            decide::Opening::Take => ms.take_leadership(me, row.term, timing.lease).await?,
+            decide::Opening::Resume { term } => {
+                ms.renew_lease(me, term, grant).await?.then_some(term)
+            }
+            decide::Opening::Take => ms.take_leadership(me, row.term, grant).await?,
             decide::Opening::Follow => None,
         };
         Ok(decide::opened(&row, won, at))
@@ -176,9 +209,9 @@ impl ClusterCoordinator {
         me: &str,
         configured: Role,
         store_term: u64,
-        timing: &ClusterTiming,
+        grant: LeaseGrant,
     ) -> NodeState {
-        match Self::open(ms, me, configured, timing).await {
+        match Self::open(ms, me, configured, grant).await {
             Ok(state) => state,
             Err(e) => {
                 log::warn!("cluster: cannot read the leadership row ({e}); following for now");
@@ -213,6 +246,7 @@ impl ClusterCoordinator {
             contact_at: Instant::now(),
             round_running: false,
             replication: ReplicationReported::default(),
+            waiting: None,
         }
         .start()
     }
@@ -231,7 +265,7 @@ impl ClusterCoordinator {
     }
 
     fn row(&self) -> NodeRow {
-        let g = self.store.generation();
+        let (store_term, g) = self.store.newest_position();
         let replication = self.replication.state.as_deref();
         NodeRow {
             name: self.config.me.clone(),
@@ -254,6 +288,9 @@ impl ClusterCoordinator {
                 .map(|r| r.refusals().counts())
                 .unwrap_or_default(),
             catch_up: self.config.replication.as_ref().and_then(|r| r.catch_up()),
+            store_term,
+            auto_failover: self.config.auto_failover,
+            sampled_at: None,
         }
     }
 
@@ -276,10 +313,11 @@ impl ClusterCoordinator {
             return;
         }
         self.round_running = true;
-        let (ms, row, me) = (self.ms.clone(), self.row(), self.config.me.clone());
+        let (ms, row, store) = (self.ms.clone(), self.row(), self.store.clone());
         let (planned, lease) = (self.state, self.config.timing.lease);
+        let (grant, stands) = (self.config.grant(), self.standing());
         let work = async move {
-            let round = round(&ms, &me, &row, &planned, lease);
+            let round = round(&ms, (row, &store), &planned, grant, stands);
             match tokio::time::timeout(lease, round).await {
                 Ok(r) => r.map_err(|e| e.to_string()),
                 Err(_) => Err(format!("no answer within {lease:?}")),
@@ -293,13 +331,12 @@ impl ClusterCoordinator {
 
     /// Enters what a round planned from `planned` learnt, unless the role or
     /// term changed meanwhile.
-    fn apply(
-        &mut self,
-        res: Result<(Leadership, Option<Renewal>), String>,
-        planned: &NodeState,
-        ctx: &mut Context<Self>,
-    ) {
-        let (row, renewed) = match res {
+    fn apply(&mut self, res: Result<Round, String>, planned: &NodeState, ctx: &mut Context<Self>) {
+        let Round {
+            row,
+            renewed,
+            waiting,
+        } = match res {
             Ok(r) => r,
             Err(e) => {
                 log::warn!("cluster: cannot reach the shared metastore: {e}");
@@ -307,8 +344,15 @@ impl ClusterCoordinator {
             }
         };
         self.contact_at = Instant::now();
+        self.note_waiting(waiting);
         if let Some(term) = decide::leader_elsewhere(&row, &self.config.me) {
             self.publisher.leader_elsewhere(term);
+            self.publisher.leader_address(LeaderAddress {
+                name: row.leader_node.clone().unwrap_or_default(),
+                term,
+                cluster_uri: row.leader_cluster_uri.clone(),
+                internal_api_uri: row.leader_internal_api_uri.clone(),
+            });
         }
         if !decide::still_applies(planned, &self.state) {
             return;
@@ -332,6 +376,23 @@ impl ClusterCoordinator {
             _ => {}
         }
         self.enter(next);
+    }
+
+    /// How this node enters an election, when it stands in them.
+    fn standing(&self) -> Option<Standing> {
+        self.config.auto_failover.then_some(Standing {
+            node_stale: self.config.timing.node_stale,
+        })
+    }
+
+    /// Logs why this node does not stand, when that changed.
+    fn note_waiting(&mut self, waiting: Option<Waiting>) {
+        if waiting != self.waiting {
+            if let Some(w) = &waiting {
+                log::info!("cluster: the leader's lease ran out; not standing yet: {w}");
+            }
+            self.waiting = waiting;
+        }
     }
 
     /// Samples the leader's generation for the up-to-date judgement (see
@@ -365,29 +426,105 @@ impl ClusterCoordinator {
     }
 }
 
-/// Heartbeat, read the leadership row, and renew the lease in the term
+/// What a round learnt.
+struct Round {
+    /// The leadership row (read again after an election this node won).
+    row: Leadership,
+    /// What renewing (or taking) the lease answered, when it was tried.
+    renewed: Option<Renewal>,
+    /// Why this node did not stand in an election under way.
+    waiting: Option<Waiting>,
+}
+
+/// How a node that stands in automatic elections enters one: a node
+/// silent for longer than `node_stale` is not waited for.
+struct Standing {
+    node_stale: Duration,
+}
+
+/// The store's position, as an election compares it.
+fn position(store: &Store) -> Position {
+    let (term, generation) = store.newest_position();
+    Position { term, generation }
+}
+
+/// Read the leadership row, heartbeat (with the store's position sampled
+/// after that read: the row's clock is then a time by which the position
+/// held everything it reports), and renew the lease in the term
 /// [`decide::renewal`] names for `planned` (after a refusal, reading the
-/// newest term).
+/// newest term) — or, when the lease ran out and this node stands, take
+/// the next term if [`election::candidacy`] says so.
 async fn round(
     ms: &Metastore,
-    me: &str,
-    row: &NodeRow,
+    (mut heartbeat, store): (NodeRow, &Store),
     planned: &NodeState,
-    lease: Duration,
-) -> Result<(Leadership, Option<Renewal>), MetastoreError> {
-    ms.heartbeat(row).await?;
+    grant: LeaseGrant,
+    standing: Option<Standing>,
+) -> Result<Round, MetastoreError> {
     let now = ms.current_leadership().await?;
-    let Some(term) = decide::renewal(planned, &now, me) else {
-        return Ok((now, None));
+    let me = heartbeat.name.clone();
+    let at = position(store);
+    heartbeat.store_term = at.term;
+    (heartbeat.generation_model, heartbeat.generation_write) =
+        (at.generation.model, at.generation.write);
+    heartbeat.sampled_at = Some(now.read_at);
+    ms.heartbeat(&heartbeat).await?;
+    if let Some(term) = decide::renewal(planned, &now, &me) {
+        let sent_at = Instant::now();
+        let renewal = match ms.renew_lease(&me, term, grant).await? {
+            true => Renewal::Held { sent_at },
+            false => Renewal::Refused {
+                newest_term: ms.current_leadership().await?.term,
+            },
+        };
+        return Ok(Round {
+            row: now,
+            renewed: Some(renewal),
+            waiting: None,
+        });
+    }
+    let Some(standing) = standing else {
+        return Ok(Round {
+            row: now,
+            renewed: None,
+            waiting: None,
+        });
     };
-    let sent_at = Instant::now();
-    let renewal = match ms.renew_lease(me, term, lease).await? {
-        true => Renewal::Held { sent_at },
-        false => Renewal::Refused {
-            newest_term: ms.current_leadership().await?.term,
-        },
+    let ballot = Ballot {
+        me: &me,
+        position: at,
+        auto_failover: true,
+        node_stale: standing.node_stale,
     };
-    Ok((now, Some(renewal)))
+    let no_election = Candidacy::Wait(Waiting::NoElection);
+    // The node rows are read only when there is an election to decide.
+    let candidacy = match election::candidacy(planned, &now, &[], &ballot) {
+        c if c == no_election => c,
+        _ => election::candidacy(planned, &now, &ms.electors().await?, &ballot),
+    };
+    let waiting = match candidacy {
+        Candidacy::Stand => {
+            let sent_at = Instant::now();
+            if let Some(term) = ms.take_lapsed_leadership(&me, now.term, grant).await? {
+                log::warn!(
+                    "cluster: the leader's lease ran out; elected leader in term {term} at {at}"
+                );
+                return Ok(Round {
+                    row: ms.current_leadership().await?,
+                    renewed: Some(Renewal::Held { sent_at }),
+                    waiting: None,
+                });
+            }
+            None
+        }
+        Candidacy::Wait(Waiting::NoElection) => None,
+        Candidacy::Wait(w) => Some(w),
+    };
+    Ok(Round {
+        row: now,
+        renewed: None,
+        waiting,
+    })
 }
 
 impl Actor for ClusterCoordinator {

@@ -6,6 +6,9 @@
 //! - [`decide`]: every transition of that state as a pure function of what
 //!   the node knows (the leadership row, its lease renewal, the clock), with
 //!   table-driven tests.
+//! - [`election`]: whether a follower stands for the next term once the
+//!   leader's lease has run out (`cluster.autoFailover`) — the rule that
+//!   keeps every acknowledged write, written down and proved by its tests.
 //! - [`coordinator`]: [`ClusterCoordinator`], the actor that does the I/O
 //!   (heartbeats, lease renewal against the shared metastore), enters the
 //!   states [`decide`] returns and publishes each through the node's
@@ -24,6 +27,7 @@
 
 pub mod coordinator;
 pub mod decide;
+pub mod election;
 pub mod gate;
 pub mod state;
 

@@ -22,7 +22,7 @@ pub use health::{
     ComponentHealth, GetHealth, HealthReport, HealthStatus, ReportHealth, RequireActors,
 };
 pub use ingest::{IngestBody, IngestError, IngestFormat, Ingested};
-pub use role::{Role, RoleChanged, RolePublisher, RoleSnapshot, RoleView};
+pub use role::{LeaderAddress, Role, RoleChanged, RolePublisher, RoleSnapshot, RoleView};
 pub use settings::{RefreshSettings, SettingsRead, SettingsSnapshot};
 pub use store::{
     AppendBatch, AppendError, GenerationAdvanced, GetStoreStatus, SubscribeGenerations,

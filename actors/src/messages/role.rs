@@ -2,6 +2,10 @@
 //! publishes ([`RoleSnapshot`], read through a [`RoleView`]), and the
 //! message that announces a change ([`RoleChanged`]).
 //!
+//! The publisher also tells where the leader is when another node leads
+//! ([`LeaderAddress`], read with [`RoleView::leader`]): a follower
+//! replicates from it and proxies API requests to it.
+//!
 //! One [`RolePublisher`] exists per node. In a cluster with a shared
 //! metastore the ClusterCoordinator holds it and publishes every state it
 //! enters; a standalone node (or a cluster without a shared metastore)
@@ -86,20 +90,38 @@ impl RoleSnapshot {
     }
 }
 
-/// A reader of the node's published [`RoleSnapshot`]; cheap to clone.
+/// Where another node that leads listens, as the shared metastore lists
+/// it (its heartbeat row).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeaderAddress {
+    /// The leader's node name.
+    pub name: String,
+    /// The term it leads in.
+    pub term: u64,
+    /// Its intra-cluster URI (`ws`/`wss`), when its row has one.
+    pub cluster_uri: Option<String>,
+    /// Its internal API URI (`http`/`https`), when its row has one.
+    pub internal_api_uri: Option<String>,
+}
+
+/// A reader of the node's published [`RoleSnapshot`] and of where the
+/// leader is; cheap to clone.
 #[derive(Clone, Debug)]
-pub struct RoleView(watch::Receiver<RoleSnapshot>);
+pub struct RoleView {
+    role: watch::Receiver<RoleSnapshot>,
+    leader: watch::Receiver<Option<LeaderAddress>>,
+}
 
 impl RoleView {
     /// The snapshot now.
     pub fn now(&self) -> RoleSnapshot {
-        *self.0.borrow()
+        *self.role.borrow()
     }
 
     /// Waits until a newer snapshot than the last one this view looked at
     /// is published (forever when the publisher is gone).
     pub async fn changed(&mut self) {
-        if self.0.changed().await.is_err() {
+        if self.role.changed().await.is_err() {
             std::future::pending::<()>().await;
         }
     }
@@ -107,7 +129,26 @@ impl RoleView {
     /// Marks the current snapshot seen (so that [`RoleView::changed`] waits
     /// for the next).
     pub fn mark_seen(&mut self) {
-        self.0.borrow_and_update();
+        self.role.borrow_and_update();
+    }
+
+    /// The newest leader known elsewhere, when another node leads (or led
+    /// last); `None` before one is known.
+    pub fn leader(&self) -> Option<LeaderAddress> {
+        self.leader.borrow().clone()
+    }
+
+    /// Waits until another leader address than the last one this view
+    /// looked at is published (forever when the publisher is gone).
+    pub async fn leader_changed(&mut self) {
+        if self.leader.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+
+    /// Marks the current leader address seen.
+    pub fn mark_leader_seen(&mut self) {
+        self.leader.borrow_and_update();
     }
 }
 
@@ -115,14 +156,20 @@ impl RoleView {
 /// node enters and announces a changed role or term as [`RoleChanged`].
 pub struct RolePublisher {
     tx: watch::Sender<RoleSnapshot>,
+    leader: watch::Sender<Option<LeaderAddress>>,
     announce: Option<Recipient<RoleChanged>>,
 }
 
 impl RolePublisher {
-    /// A publisher starting at `initial`.
+    /// A publisher starting at `initial`, with no leader known elsewhere.
     pub fn new(initial: RoleSnapshot) -> RolePublisher {
         let (tx, _) = watch::channel(initial);
-        RolePublisher { tx, announce: None }
+        let (leader, _) = watch::channel(None);
+        RolePublisher {
+            tx,
+            leader,
+            announce: None,
+        }
     }
 
     /// Where role changes are announced (the NodeSupervisor); announces
@@ -139,7 +186,24 @@ impl RolePublisher {
 
     /// A view of what this publisher publishes.
     pub fn view(&self) -> RoleView {
-        RoleView(self.tx.subscribe())
+        RoleView {
+            role: self.tx.subscribe(),
+            leader: self.leader.subscribe(),
+        }
+    }
+
+    /// Publishes where the leader of `address.term` is, unless a leader of
+    /// a newer term is known or nothing changed.
+    pub fn leader_address(&self, address: LeaderAddress) {
+        self.leader.send_if_modified(|known| {
+            let newer = known
+                .as_ref()
+                .is_none_or(|k| address.term > k.term || (address.term == k.term && *k != address));
+            if newer {
+                *known = Some(address);
+            }
+            newer
+        });
     }
 
     /// Publishes `role` in `term` with `lease_until` and `draining`; a
@@ -278,6 +342,27 @@ mod tests {
         assert_eq!((view.now().leader_elsewhere, view.now().seq), (3, 3));
         publisher.publish(Role::Follower, 3, None, false);
         assert_eq!(view.now().writing_since, None);
+    }
+
+    #[test]
+    fn the_newest_leader_address_is_kept() {
+        let publisher = RolePublisher::new(RoleSnapshot::initial(Role::Follower, 1));
+        let view = publisher.view();
+        assert_eq!(view.leader(), None);
+        let at = |name: &str, term, uri: &str| LeaderAddress {
+            name: name.into(),
+            term,
+            cluster_uri: Some(format!("ws://{uri}")),
+            internal_api_uri: Some(format!("http://{uri}")),
+        };
+        publisher.leader_address(at("b", 3, "b:1"));
+        publisher.leader_address(at("a", 2, "a:1"));
+        assert_eq!(view.leader(), Some(at("b", 3, "b:1")));
+        // The same leader's row changed its URIs in the same term.
+        publisher.leader_address(at("b", 3, "b:2"));
+        assert_eq!(view.leader(), Some(at("b", 3, "b:2")));
+        publisher.leader_address(at("c", 4, "c:1"));
+        assert_eq!(view.leader().map(|l| l.name), Some("c".to_string()));
     }
 
     #[test]

@@ -40,6 +40,75 @@ pub struct Leadership {
     /// (zero once it has, or when there is none): the leader of this term
     /// must not accept writes before.
     pub previous_lease_remaining: Duration,
+    /// How many followers this term's leader waits for before it
+    /// acknowledges a write (as of its last lease grant).
+    pub acknowledging_replicas: u32,
+    /// The database's clock when the row was read.
+    pub read_at: DateTime<Utc>,
+    /// The leader's intra-cluster URI, from its heartbeat row.
+    pub leader_cluster_uri: Option<String>,
+    /// The leader's internal API URI, from its heartbeat row.
+    pub leader_internal_api_uri: Option<String>,
+}
+
+impl Leadership {
+    /// The row before anyone has led: term 0, no leader, no lease.
+    pub fn vacant() -> Leadership {
+        Leadership {
+            term: 0,
+            leader_node: None,
+            lease_expires_at: None,
+            lease_valid: false,
+            previous_lease_expires_at: None,
+            previous_lease_remaining: Duration::ZERO,
+            acknowledging_replicas: 0,
+            read_at: DateTime::UNIX_EPOCH,
+            leader_cluster_uri: None,
+            leader_internal_api_uri: None,
+        }
+    }
+}
+
+/// What a lease grant writes: how long the lease runs, and how many
+/// followers the leader waits for before it acknowledges a write (an
+/// election after its term counts followers by it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LeaseGrant {
+    /// How long the lease runs from the database's clock.
+    pub lease: Duration,
+    /// `replication.minimumAcknowledgingReplicas` of the leader.
+    pub acknowledging_replicas: u32,
+}
+
+impl From<Duration> for LeaseGrant {
+    /// A lease of a leader that acknowledges without waiting for followers.
+    fn from(lease: Duration) -> LeaseGrant {
+        LeaseGrant {
+            lease,
+            acknowledging_replicas: 0,
+        }
+    }
+}
+
+/// A node as an automatic election sees it: its position and whether it
+/// reported that position after the leader's lease ran out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Elector {
+    /// The node's name.
+    pub name: String,
+    /// The term of the newest operation in its store.
+    pub store_term: u64,
+    /// Its store's generation.
+    pub generation: skein_store::Generation,
+    /// Whether it stands in automatic elections.
+    pub auto_failover: bool,
+    /// Whether it sampled that position after the leadership row's lease
+    /// ran out (by the database's clock), or there was no lease: then the
+    /// position holds everything it held when the leader last could
+    /// acknowledge a write.
+    pub sampled_after_lease: bool,
+    /// How long since its last heartbeat, by the database's clock.
+    pub silent: Duration,
 }
 
 /// A node's heartbeat row in `cluster_nodes`.
@@ -76,6 +145,13 @@ pub struct NodeRow {
     pub refusals: RefusalCounts,
     /// The snapshot copy the node (a follower) is making, while it runs.
     pub catch_up: Option<CatchUpProgress>,
+    /// The term of the newest operation in the node's store.
+    pub store_term: u64,
+    /// Whether the node stands in automatic elections.
+    pub auto_failover: bool,
+    /// The database's clock read before the node sampled its generation
+    /// (`None` until it reports one sampled so).
+    pub sampled_at: Option<DateTime<Utc>>,
 }
 
 /// The SQL that differs between SQLite and PostgreSQL: parameters and the
@@ -136,6 +212,14 @@ impl Dialect {
         }
     }
 
+    /// A float: the seconds since `column`.
+    fn seconds_since(&self, column: &str) -> String {
+        match self.0 {
+            DbBackend::Sqlite => format!("(julianday('now') - julianday({column})) * 86400.0"),
+            _ => format!("CAST(EXTRACT(EPOCH FROM (now() - {column})) AS float8)"),
+        }
+    }
+
     /// A boolean: whether timestamp `a` lies after timestamp `b`.
     fn later(&self, a: &str, b: &str) -> String {
         match self.0 {
@@ -168,11 +252,15 @@ impl Metastore {
     pub async fn current_leadership(&self) -> Result<Leadership, MetastoreError> {
         let d = self.dialect();
         let sql = format!(
-            "SELECT term, leader_node, lease_expires_at, {} AS lease_valid, \
-             previous_lease_expires_at, {} AS previous_remaining \
-             FROM cluster_leadership WHERE id = 1",
-            d.is_future("lease_expires_at"),
-            d.seconds_until("previous_lease_expires_at"),
+            "SELECT l.term, l.leader_node, l.lease_expires_at, {} AS lease_valid, \
+             l.previous_lease_expires_at, {} AS previous_remaining, l.acknowledging_replicas, \
+             {} AS read_at, n.cluster_uri AS leader_cluster_uri, \
+             n.internal_api_uri AS leader_internal_api_uri \
+             FROM cluster_leadership l LEFT JOIN cluster_nodes n ON n.name = l.leader_node \
+             WHERE l.id = 1",
+            d.is_future("l.lease_expires_at"),
+            d.seconds_until("l.previous_lease_expires_at"),
+            d.now(),
         );
         let row = self
             .db
@@ -189,7 +277,79 @@ impl Metastore {
                 row.try_get::<f64>("", "previous_remaining")?.max(0.0),
             )
             .unwrap_or(Duration::MAX),
+            acknowledging_replicas: u32::try_from(
+                row.try_get::<i64>("", "acknowledging_replicas")?,
+            )
+            .map_err(|_| corrupt("cluster_leadership.acknowledging_replicas", "out of range"))?,
+            read_at: row.try_get("", "read_at")?,
+            leader_cluster_uri: row.try_get("", "leader_cluster_uri")?,
+            leader_internal_api_uri: row.try_get("", "leader_internal_api_uri")?,
         })
+    }
+
+    /// Every node as an automatic election sees it, judged against the
+    /// leadership row's lease by the database's clock.
+    pub async fn electors(&self) -> Result<Vec<Elector>, MetastoreError> {
+        let d = self.dialect();
+        let sql = format!(
+            "SELECT n.name, n.store_term, n.generation_model, n.generation_write, \
+             n.auto_failover, CASE WHEN n.sampled_at IS NOT NULL AND \
+             (l.lease_expires_at IS NULL OR {after}) THEN 1 ELSE 0 END AS after_lease, \
+             {silent} AS silent FROM cluster_nodes n CROSS JOIN cluster_leadership l \
+             WHERE l.id = 1 ORDER BY n.name",
+            after = d.later("n.sampled_at", "l.lease_expires_at"),
+            silent = d.seconds_since("n.seen_at"),
+        );
+        let rows = self.db.query_all_raw(d.statement(&sql, vec![])).await?;
+        rows.into_iter()
+            .map(|row| {
+                let n = |what: &str| -> Result<u64, MetastoreError> {
+                    unsigned(&format!("cluster_nodes.{what}"), row.try_get("", what)?)
+                };
+                Ok(Elector {
+                    name: row.try_get("", "name")?,
+                    store_term: n("store_term")?,
+                    generation: skein_store::Generation {
+                        model: n("generation_model")?,
+                        write: n("generation_write")?,
+                    },
+                    auto_failover: row.try_get("", "auto_failover")?,
+                    sampled_after_lease: row.try_get::<i32>("", "after_lease")? != 0,
+                    silent: Duration::try_from_secs_f64(row.try_get::<f64>("", "silent")?.max(0.0))
+                        .unwrap_or(Duration::MAX),
+                })
+            })
+            .collect()
+    }
+
+    /// Takes leadership in the term after `seen_term` when its lease has
+    /// run out by the database's clock (an automatic election): returns
+    /// the new term, or `None` when another node moved first or the lease
+    /// was renewed meanwhile.
+    pub async fn take_lapsed_leadership(
+        &self,
+        me: &str,
+        seen_term: u64,
+        grant: LeaseGrant,
+    ) -> Result<Option<u64>, MetastoreError> {
+        let me = node_name(me)?;
+        let d = self.dialect();
+        let sql = format!(
+            "UPDATE cluster_leadership SET term = term + 1, leader_node = $1, \
+             previous_lease_expires_at = {}, lease_expires_at = {}, acknowledging_replicas = $4 \
+             WHERE id = 1 AND term = $3 AND {} = 0",
+            d.running_lease(),
+            d.now_plus("$2"),
+            d.is_future("lease_expires_at"),
+        );
+        let values = vec![
+            me.into(),
+            grant.lease.as_secs_f64().into(),
+            signed(seen_term)?,
+            i64::from(grant.acknowledging_replicas).into(),
+        ];
+        let changed = self.db.execute_raw(d.statement(&sql, values)).await?;
+        Ok((changed.rows_affected() == 1).then_some(seen_term + 1))
     }
 
     /// Takes leadership if the term is still `seen_term`: returns the new
@@ -202,17 +362,23 @@ impl Metastore {
         &self,
         me: &str,
         seen_term: u64,
-        lease: Duration,
+        grant: impl Into<LeaseGrant>,
     ) -> Result<Option<u64>, MetastoreError> {
-        let me = node_name(me)?;
+        let (me, grant) = (node_name(me)?, grant.into());
         let d = self.dialect();
         let sql = format!(
             "UPDATE cluster_leadership SET term = term + 1, leader_node = $1, \
-             previous_lease_expires_at = {}, lease_expires_at = {} WHERE id = 1 AND term = $3",
+             previous_lease_expires_at = {}, lease_expires_at = {}, acknowledging_replicas = $4 \
+             WHERE id = 1 AND term = $3",
             d.running_lease(),
             d.now_plus("$2")
         );
-        let values = vec![me.into(), lease.as_secs_f64().into(), signed(seen_term)?];
+        let values = vec![
+            me.into(),
+            grant.lease.as_secs_f64().into(),
+            signed(seen_term)?,
+            i64::from(grant.acknowledging_replicas).into(),
+        ];
         let changed = self.db.execute_raw(d.statement(&sql, values)).await?;
         Ok((changed.rows_affected() == 1).then_some(seen_term + 1))
     }
@@ -223,15 +389,21 @@ impl Metastore {
         &self,
         me: &str,
         term: u64,
-        lease: Duration,
+        grant: impl Into<LeaseGrant>,
     ) -> Result<bool, MetastoreError> {
+        let grant = grant.into();
         let d = self.dialect();
         let sql = format!(
-            "UPDATE cluster_leadership SET lease_expires_at = {} \
+            "UPDATE cluster_leadership SET lease_expires_at = {}, acknowledging_replicas = $4 \
              WHERE id = 1 AND term = $3 AND leader_node = $1",
             d.now_plus("$2")
         );
-        let values = vec![me.into(), lease.as_secs_f64().into(), signed(term)?];
+        let values = vec![
+            me.into(),
+            grant.lease.as_secs_f64().into(),
+            signed(term)?,
+            i64::from(grant.acknowledging_replicas).into(),
+        ];
         let changed = self.db.execute_raw(d.statement(&sql, values)).await?;
         Ok(changed.rows_affected() == 1)
     }
@@ -267,9 +439,9 @@ impl Metastore {
              established, refused_malformed_handshake, refused_session_check, \
              refused_forged_leader, refused_forged_forwarding, catch_up_copied_bytes, \
              catch_up_total_bytes, catch_up_bytes_per_second, catch_up_seconds_left, \
-             catch_up_started_at) \
+             catch_up_started_at, store_term, auto_failover, sampled_at) \
              VALUES ($1, $2, $3, $4, $5, $6, {now}, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-             $17, $18, $19, $20, $21) \
+             $17, $18, $19, $20, $21, $22, $23, $24) \
              ON CONFLICT (name) DO UPDATE SET role = excluded.role, term = excluded.term, \
              generation_model = excluded.generation_model, \
              generation_write = excluded.generation_write, last_sync_at = excluded.last_sync_at, \
@@ -285,7 +457,9 @@ impl Metastore {
              catch_up_total_bytes = excluded.catch_up_total_bytes, \
              catch_up_bytes_per_second = excluded.catch_up_bytes_per_second, \
              catch_up_seconds_left = excluded.catch_up_seconds_left, \
-             catch_up_started_at = excluded.catch_up_started_at",
+             catch_up_started_at = excluded.catch_up_started_at, \
+             store_term = excluded.store_term, auto_failover = excluded.auto_failover, \
+             sampled_at = excluded.sampled_at",
             now = d.now()
         );
         let mut values = vec![
@@ -313,6 +487,9 @@ impl Metastore {
             optional(c.and_then(|c| c.bytes_per_second))?,
             optional(c.and_then(|c| c.seconds_left))?,
             c.map(|c| c.started_at).into(),
+            signed(node.store_term)?,
+            node.auto_failover.into(),
+            node.sampled_at.into(),
         ]);
         self.db.execute_raw(d.statement(&sql, values)).await?;
         Ok(())
@@ -374,6 +551,9 @@ impl Metastore {
                     internal_api_uri: m.internal_api_uri,
                     state: m.state,
                     catch_up,
+                    store_term: n("store_term", m.store_term)?,
+                    auto_failover: m.auto_failover,
+                    sampled_at: m.sampled_at,
                 })
             })
             .collect()

@@ -25,6 +25,9 @@ fn row(name: &str, role: &str, generation: (u64, u64), synced_ms_ago: Option<i64
             forged_forwarding: 7,
         },
         catch_up: None,
+        store_term: 1,
+        auto_failover: false,
+        sampled_at: None,
     }
 }
 
@@ -34,8 +37,7 @@ fn leadership(leader: Option<&str>) -> Leadership {
         leader_node: leader.map(str::to_string),
         lease_expires_at: None,
         lease_valid: true,
-        previous_lease_expires_at: None,
-        previous_lease_remaining: Duration::ZERO,
+        ..Leadership::vacant()
     }
 }
 

@@ -227,6 +227,14 @@ impl Store {
         *self.published.lock().expect("published generation")
     }
 
+    /// The term of the newest operation (0 when none) and the generation
+    /// it reached, read together.
+    pub fn newest_position(&self) -> (u64, Generation) {
+        let w = self.writer();
+        let term = w.term_history.last().map_or(0, |t| t.term);
+        (term, w.generation)
+    }
+
     /// The store's id, term, size and position.
     pub fn status(&self) -> StoreStatus {
         let w = self.writer();

@@ -25,6 +25,7 @@ use crate::messages::{DemoteLeader, DemoteReport};
 /// How long a demotion waits for requests already admitted to finish
 /// before it fences the StoreWriter anyway.
 pub const DRAIN_LIMIT: Duration = Duration::from_secs(5);
+use crate::metastore::cluster::LeaseGrant;
 use crate::metastore::{Metastore, MetastoreError};
 use crate::replication::ReplicationState;
 
@@ -79,7 +80,7 @@ impl Handler<DemoteLeader> for ClusterCoordinator {
         let drain = async move { gate.drained(DRAIN_LIMIT).await };
         let (ms, me, store) = (self.ms.clone(), self.config.me.clone(), self.store.clone());
         let acked = self.config.replication.clone();
-        let (lease, poll) = (self.config.timing.lease, self.config.timing.heartbeat / 4);
+        let (grant, poll) = (self.config.grant(), self.config.timing.heartbeat / 4);
         let start = move |drained: bool, act: &mut Self, _: &mut Context<Self>| {
             let leads = matches!(act.state, NodeState::Draining { term: t, lease: Lease::Held { .. } } if t == term);
             let running = act.config.gate.in_flight();
@@ -91,7 +92,7 @@ impl Handler<DemoteLeader> for ClusterCoordinator {
                 if !drained {
                     return Err((ClusterError::Draining { running }, lead_on));
                 }
-                hand_over((ms, acked), me, store, msg, term, (lease, poll)).await
+                hand_over((ms, acked), me, store, msg, term, (grant, poll)).await
             })
         };
         Box::pin(
@@ -136,7 +137,7 @@ async fn hand_over(
     store: std::sync::Arc<skein_store::Store>,
     msg: DemoteLeader,
     term: u64,
-    (lease, poll): (Duration, Duration),
+    (grant, poll): (LeaseGrant, Duration),
 ) -> Demoted {
     let target = store.generation();
     let mut steps = Steps {
@@ -158,7 +159,7 @@ async fn hand_over(
         ));
     } else {
         let started = Instant::now();
-        let kept = ms.renew_lease(&me, term, lease).await.unwrap_or(false);
+        let kept = ms.renew_lease(&me, term, grant).await.unwrap_or(false);
         let outcome = if kept {
             "this node leads on"
         } else {

@@ -64,7 +64,7 @@ async fn metastore() -> Metastore {
 
 async fn node(ms: &Metastore, me: &str, configured: Role) -> Node {
     let store = Arc::new(Store::open(tempdir().join("stream"), StoreOptions::default()).unwrap());
-    let state = ClusterCoordinator::open(ms, me, configured, &FAST)
+    let state = ClusterCoordinator::open(ms, me, configured, FAST.lease.into())
         .await
         .unwrap();
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -79,6 +79,8 @@ async fn node(ms: &Metastore, me: &str, configured: Role) -> Node {
         timing: FAST,
         gate: gate.clone(),
         replication: None,
+        auto_failover: false,
+        acknowledging_replicas: 0,
     };
     let coordinator =
         ClusterCoordinator::start(ms.clone(), store, config, (publisher, None), state);
@@ -93,7 +95,11 @@ async fn node(ms: &Metastore, me: &str, configured: Role) -> Node {
 async fn the_initial_role_follows_the_leadership_row() {
     let ms = metastore().await;
     let ms = &ms;
-    let r = |me, role| async move { ClusterCoordinator::open(ms, me, role, &FAST).await.unwrap() };
+    let r = |me, role| async move {
+        ClusterCoordinator::open(ms, me, role, FAST.lease.into())
+            .await
+            .unwrap()
+    };
     assert_eq!(
         r("a", Role::Follower).await,
         NodeState::Following { term: 0 }
@@ -124,7 +130,7 @@ async fn the_initial_role_follows_the_leadership_row() {
     // store's term.
     ms.clone().close().await.unwrap();
     assert_eq!(
-        ClusterCoordinator::open_or_fence(ms, "a", Role::Leader, 7, &FAST).await,
+        ClusterCoordinator::open_or_fence(ms, "a", Role::Leader, 7, FAST.lease.into()).await,
         NodeState::Fenced { term: 7 }
     );
 }
@@ -293,7 +299,7 @@ async fn demotion_drains_admitted_requests_before_fencing_and_the_gates_follow()
 
 #[test]
 fn timing_comes_from_the_environment_when_given() {
-    let t = ClusterTiming::from_env(|k| match k {
+    let t = ClusterTiming::from_env(false, |k| match k {
         "SKEIN_CLUSTER_LEASE_MS" => Some("1500".into()),
         "SKEIN_CLUSTER_HEARTBEAT_MS" => Some("zero".into()),
         _ => None,

@@ -18,10 +18,9 @@ fn row(term: u64, leader: Option<&str>, previous_left_s: u64) -> Leadership {
     Leadership {
         term,
         leader_node: leader.map(str::to_owned),
-        lease_expires_at: None,
         lease_valid: leader.is_some(),
-        previous_lease_expires_at: None,
         previous_lease_remaining: Duration::from_secs(previous_left_s),
+        ..Leadership::vacant()
     }
 }
 

@@ -169,6 +169,9 @@ async fn heartbeats(ms: &Metastore) {
             forged_forwarding: 5,
         },
         catch_up: None,
+        store_term: 1,
+        auto_failover: false,
+        sampled_at: None,
     };
     ms.heartbeat(&row).await.unwrap();
     let first = ms.nodes().await.unwrap();
@@ -250,6 +253,125 @@ async fn leadership_on_postgres() {
         let ms = Metastore::open(&url).await.unwrap();
         suite(&ms).await;
         heartbeats(&ms).await;
+        ms.close().await.unwrap();
+    })
+    .await;
+}
+
+/// What an automatic election reads and writes: positions judged against
+/// the lease by the database's clock, the acknowledging replicas the
+/// leader's grant wrote, and a term taken only once the lease ran out.
+async fn elections(ms: &Metastore) {
+    let report = |name: &str, write: u64, sampled_at| NodeRow {
+        name: name.into(),
+        role: "follower".into(),
+        term: 1,
+        generation_model: 1,
+        generation_write: write,
+        last_sync_at: None,
+        seen_at: None,
+        cluster_uri: Some(format!("ws://{name}:5344")),
+        internal_api_uri: Some(format!("http://{name}")),
+        state: "following".into(),
+        accepted: 0,
+        invalid_key: 0,
+        established: 0,
+        refusals: RefusalCounts::default(),
+        catch_up: None,
+        store_term: 1,
+        auto_failover: true,
+        sampled_at,
+    };
+    let grant = LeaseGrant {
+        lease: Duration::from_millis(300),
+        acknowledging_replicas: 1,
+    };
+    assert_eq!(ms.take_leadership("a", 0, grant).await.unwrap(), Some(1));
+    let row = ms.current_leadership().await.unwrap();
+    assert_eq!(row.acknowledging_replicas, 1);
+    for (name, write) in [("a", 9), ("b", 8), ("c", 7)] {
+        ms.heartbeat(&report(name, write, Some(row.read_at)))
+            .await
+            .unwrap();
+    }
+    let row = ms.current_leadership().await.unwrap();
+    assert_eq!(row.leader_cluster_uri.as_deref(), Some("ws://a:5344"));
+    assert_eq!(row.leader_internal_api_uri.as_deref(), Some("http://a"));
+    // The lease runs: nobody takes the next term, and nothing sampled so
+    // far counts as reported after it.
+    assert_eq!(
+        ms.take_lapsed_leadership("b", 1, grant).await.unwrap(),
+        None
+    );
+    let electors = ms.electors().await.unwrap();
+    let names: Vec<&str> = electors.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names, ["a", "b", "c"]);
+    assert!(electors.iter().all(|e| !e.sampled_after_lease));
+    assert!(electors.iter().all(|e| e.silent < Duration::from_secs(30)));
+    assert_eq!(
+        electors[1].generation,
+        skein_store::Generation { model: 1, write: 8 }
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while ms.current_leadership().await.unwrap().lease_valid {
+        assert!(Instant::now() < deadline, "the lease never ran out");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let lapsed = ms.current_leadership().await.unwrap();
+    ms.heartbeat(&report("b", 8, Some(lapsed.read_at)))
+        .await
+        .unwrap();
+    let after: Vec<bool> = ms
+        .electors()
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.sampled_after_lease)
+        .collect();
+    assert_eq!(after, [false, true, false]);
+    // One taker wins the next term by compare-and-swap.
+    let b_grant = LeaseGrant {
+        lease: LONG,
+        acknowledging_replicas: 2,
+    };
+    assert_eq!(
+        ms.take_lapsed_leadership("b", 1, b_grant).await.unwrap(),
+        Some(2)
+    );
+    assert_eq!(
+        ms.take_lapsed_leadership("c", 1, grant).await.unwrap(),
+        None
+    );
+    let won = ms.current_leadership().await.unwrap();
+    assert_eq!(
+        (won.term, won.leader_node.as_deref(), won.lease_valid),
+        (2, Some("b"), true)
+    );
+    assert_eq!(won.acknowledging_replicas, 2);
+    assert_eq!(won.previous_lease_remaining, Duration::ZERO);
+    // The new lease runs: no election.
+    assert_eq!(
+        ms.take_lapsed_leadership("c", 2, grant).await.unwrap(),
+        None
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn elections_on_sqlite() {
+    let dir = tempdir();
+    let ms = Metastore::open(&Metastore::sqlite_url(&dir.join("metastore.db")))
+        .await
+        .unwrap();
+    elections(&ms).await;
+    ms.close().await.unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn elections_on_postgres() {
+    with_postgres(|url| async move {
+        let ms = Metastore::open(&url).await.unwrap();
+        elections(&ms).await;
         ms.close().await.unwrap();
     })
     .await;

@@ -50,6 +50,9 @@ async fn source() -> (Metastore, String, std::path::PathBuf) {
         established: 0,
         refusals: Default::default(),
         catch_up: None,
+        store_term: 1,
+        auto_failover: false,
+        sampled_at: None,
     })
     .await
     .unwrap();

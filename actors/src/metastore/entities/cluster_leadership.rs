@@ -18,6 +18,9 @@ pub struct Model {
     /// The previous leader's lease when it was still running as this term
     /// was taken: the leader accepts no writes before it has run out.
     pub previous_lease_expires_at: Option<DateTimeUtc>,
+    /// How many followers the term's leader waits for before it
+    /// acknowledges a write.
+    pub acknowledging_replicas: i64,
 }
 
 /// `cluster_leadership` has no relations.

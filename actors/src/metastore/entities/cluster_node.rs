@@ -51,6 +51,12 @@ pub struct Model {
     pub catch_up_seconds_left: Option<i64>,
     /// When that copy started.
     pub catch_up_started_at: Option<DateTimeUtc>,
+    /// The term of the newest operation in the node's store.
+    pub store_term: i64,
+    /// Whether the node stands in automatic elections.
+    pub auto_failover: bool,
+    /// The database's clock read before the node sampled its position.
+    pub sampled_at: Option<DateTimeUtc>,
 }
 
 /// `cluster_nodes` has no relations.

@@ -16,6 +16,7 @@ use skein_actors::{ClusterCoordinator, NodeActors, SettingsFollower};
 use skein_store::{Store, StoreOptions};
 use url::Url;
 
+use crate::api::leader_route::{LeaderRoute, PeerAddress};
 use crate::api::{self, AppState, Credentials, Metrics};
 use crate::context::Context;
 use crate::metastore_url::{metastore_url, POSTGRES_SECRET};
@@ -86,6 +87,19 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
         instance_name,
         ctx.env,
     ))
+}
+
+/// The configured peers' addresses, paired in order.
+fn peer_addresses(config: &RuntimeConfig) -> Vec<PeerAddress> {
+    let c = &config.cluster;
+    c.peer_cluster_uri
+        .iter()
+        .zip(&c.peer_internal_api_uri)
+        .map(|(cluster, api)| PeerAddress {
+            cluster_uri: cluster.clone(),
+            internal_api_uri: api.clone(),
+        })
+        .collect()
 }
 
 /// How this node takes part in elections, by its configuration.
@@ -176,6 +190,11 @@ async fn serve(
         instance_name,
         config,
     });
+    let route = LeaderRoute::new(
+        peer_addresses(&state.config),
+        state.actors.role.clone(),
+        state.actors.cluster.as_ref().map(|c| c.state.clone()),
+    );
     let roots = tls.client_config();
     // After a reload of the trusted CAs, a follower's session over wss://
     // reconnects to verify its leader's certificate against them.
@@ -183,11 +202,7 @@ async fn serve(
         .actors
         .cluster
         .as_ref()
-        .filter(|c| {
-            c.peer_cluster_uri
-                .as_deref()
-                .is_some_and(|u| u.starts_with("wss://"))
-        })
+        .filter(|c| c.peer_cluster_uris.iter().any(|u| u.starts_with("wss://")))
         .map(|c| c.state.clone());
     let proof = state.actors.cluster.as_ref().map(|c| {
         api::peer_proof::PeerProof::new(c.key.clone(), c.node_name.clone())
@@ -200,7 +215,7 @@ async fn serve(
             // Inside the proxy: a follower forwards first, the leader checks.
             .wrap(from_fn(api::auth::enforce))
             .wrap(
-                api::proxy::ProxyForwarder::new(gate.clone(), &state.config)
+                api::proxy::ProxyForwarder::new(gate.clone(), route.clone(), &state.config)
                     .with_tls(roots.clone())
                     .with_peer_proof(proof.clone()),
             )

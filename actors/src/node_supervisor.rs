@@ -28,6 +28,8 @@ pub struct NodeSupervisor {
     health: Recipient<ReportHealth>,
     cluster: Option<ClusterSetup>,
     receiver: Option<Addr<ReplicationReceiver>>,
+    /// Where the receiver learns which node leads.
+    role: RoleView,
 }
 
 /// Addresses of a running node's actors.
@@ -94,6 +96,7 @@ impl NodeActors {
             health: health.clone().recipient(),
             cluster: cluster.clone(),
             receiver: None,
+            role: role.clone(),
         }
         .start();
         publisher.announce_to(supervisor.clone().recipient());
@@ -115,10 +118,11 @@ impl NodeSupervisor {
         let following = role == Role::Follower;
         match (&self.cluster, &self.receiver) {
             (Some(setup), None) if following => {
-                log::info!("starting replication from {:?}", setup.peer_cluster_uri);
+                log::info!("starting replication (peers {:?})", setup.peer_cluster_uris);
                 let (store, setup, health) =
                     (self.store.clone(), setup.clone(), self.health.clone());
-                self.receiver = Some(ReplicationReceiver::new(store, setup, Some(health)).start());
+                let receiver = ReplicationReceiver::new(store, setup, Some(health));
+                self.receiver = Some(receiver.following(self.role.clone()).start());
             }
             (_, Some(receiver)) if !following => {
                 receiver.do_send(StopReceiver);

@@ -31,7 +31,7 @@ fn setup(name: &str, key: &str, peer: Option<String>) -> ClusterSetup {
     ClusterSetup {
         node_name: name.into(),
         key: ClusterKey::new(key).unwrap(),
-        peer_cluster_uri: peer,
+        peer_cluster_uris: peer.into_iter().collect(),
         state: ReplicationState::default(),
         client_tls: None,
     }

@@ -35,6 +35,7 @@ pub mod error;
 pub mod events;
 pub mod health;
 pub mod ingest;
+pub mod leader_route;
 pub mod links;
 pub mod metrics;
 pub mod nodelay;

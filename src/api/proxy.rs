@@ -41,6 +41,7 @@ pub use skein_actors::cluster::LeaderGate;
 use skein_actors::cluster::Route;
 use url::Url;
 
+use super::leader_route::LeaderRoute;
 use super::peer_proof::{self, PeerProof};
 use super::ApiError;
 use crate::settings::runtime::RuntimeConfig;
@@ -65,19 +66,19 @@ pub const DEMOTE_PATH: &str = "/api/cluster/demote";
 /// The forwarding middleware; wrap the App with one per worker.
 pub struct ProxyForwarder {
     gate: LeaderGate,
-    leader: Option<Url>,
+    leader: LeaderRoute,
     max_payload_bytes: u64,
     tls: Option<Arc<rustls::ClientConfig>>,
     proof: Option<PeerProof>,
 }
 
 impl ProxyForwarder {
-    /// A forwarder routing through `gate`, with the peer's internal API and
+    /// A forwarder routing through `gate` to the leader `leader` finds, with
     /// the payload limit from `config`.
-    pub fn new(gate: LeaderGate, config: &RuntimeConfig) -> ProxyForwarder {
+    pub fn new(gate: LeaderGate, leader: LeaderRoute, config: &RuntimeConfig) -> ProxyForwarder {
         ProxyForwarder {
             gate,
-            leader: config.cluster.peer_internal_api_uri.clone(),
+            leader,
             max_payload_bytes: config.max_payload_bytes,
             tls: None,
             proof: None,
@@ -143,7 +144,7 @@ where
 
 struct Inner {
     gate: LeaderGate,
-    leader: Option<Url>,
+    leader: LeaderRoute,
     max_payload_bytes: u64,
     client: awc::Client,
     proof: Option<PeerProof>,
@@ -264,13 +265,14 @@ async fn forward_request(
     hops: u8,
     term: u64,
 ) -> Result<HttpResponse, ApiError> {
-    let leader = inner.leader.as_ref().ok_or_else(|| {
+    let leader = inner.leader.leader().ok_or_else(|| {
         ApiError::Unavailable(
-            "this node follows, but cluster.peerInternalApiUri (the leader) is not configured"
+            "this node follows, but no peer is configured (cluster.peerInternalApiUri) and the \
+             leader's address is not known yet"
                 .into(),
         )
     })?;
-    let target = target_uri(leader, req.uri());
+    let target = target_uri(&leader, req.uri());
     let unreachable = |e: &dyn std::fmt::Display| {
         ApiError::Unavailable(format!(
             "the leader at {} is unreachable: {e}",

@@ -88,8 +88,9 @@ pub struct ClusterSetup {
     pub node_name: String,
     /// The shared cluster key.
     pub key: ClusterKey,
-    /// The peer's cluster URI (`ws://host:port`), which a follower connects to.
-    pub peer_cluster_uri: Option<String>,
+    /// The configured peers' cluster URIs (`ws://host:port`), among which a
+    /// follower looks for the leader (see [`receiver::leader_uri`]).
+    pub peer_cluster_uris: Vec<String>,
     /// Replication's shared state (counters, followers, the follower session).
     pub state: ReplicationState,
     /// The roots a follower verifies a `wss://` leader against (`None`:
@@ -126,6 +127,9 @@ pub enum ReplicationError {
     /// leader's certificate again.
     #[error("the trusted CAs were reloaded: reconnecting to verify the leader again")]
     TrustReloaded,
+    /// Another node leads now; the session reconnects to it.
+    #[error("another node leads now: reconnecting to it")]
+    LeaderMoved,
 }
 
 #[cfg(test)]

@@ -27,13 +27,16 @@ use super::timing::{
     BACKOFF_MAX, BACKOFF_MIN, HANDSHAKE_TIMEOUT, IDLE_TIMEOUT, MAX_FRAME_BYTES, UNHEALTHY_AFTER,
 };
 use super::{blocking, ClusterSetup, ReplicationError, ReplicationState, WireError};
-use crate::messages::{ComponentHealth, ReportHealth, StopReceiver};
+use crate::messages::{ComponentHealth, LeaderAddress, ReportHealth, RoleView, StopReceiver};
 
 /// The follower's replication actor.
 pub struct ReplicationReceiver {
     store: Arc<Store>,
     setup: ClusterSetup,
     health: Option<Recipient<ReportHealth>>,
+    /// Where the node's owner publishes the leader (absent: the configured
+    /// peers are tried in turn).
+    leader: Option<RoleView>,
 }
 
 impl ReplicationReceiver {
@@ -47,16 +50,64 @@ impl ReplicationReceiver {
             store,
             setup,
             health,
+            leader: None,
         }
     }
+
+    /// Follows the leader `view` publishes: connects to it, and leaves a
+    /// session with a node that no longer leads.
+    pub fn following(mut self, view: RoleView) -> ReplicationReceiver {
+        self.leader = Some(view);
+        self
+    }
+}
+
+/// Where a follower looks for the leader on its `attempt`-th try: where the
+/// published leader welcomed it before; else the address in the leader's
+/// heartbeat row, when that names a host peers can reach (a host of
+/// `localhost` or a wildcard binds every interface and says nothing); else
+/// the configured peers in turn (a node that does not lead refuses the
+/// session, and the next is tried).
+pub fn leader_uri(
+    setup: &ClusterSetup,
+    leader: Option<&LeaderAddress>,
+    attempt: usize,
+) -> Option<String> {
+    if let Some(l) = leader {
+        if let Some(uri) = setup.state.where_leader_was_reached(&l.name) {
+            return Some(uri);
+        }
+        if let Some(uri) = l.cluster_uri.as_deref().filter(|u| reachable(u)) {
+            return Some(uri.to_owned());
+        }
+    }
+    let peers = &setup.peer_cluster_uris;
+    (!peers.is_empty()).then(|| peers[attempt % peers.len()].clone())
+}
+
+/// Whether `uri` names a host a peer can reach (not a wildcard or
+/// `localhost`, which a node's listen URI may hold to bind every interface).
+pub fn reachable(uri: &str) -> bool {
+    let host = url::Url::parse(uri)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned));
+    host.is_some_and(|h| !matches!(h.as_str(), "localhost" | "0.0.0.0" | "[::]" | "::"))
 }
 
 impl Actor for ReplicationReceiver {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        let run = run_forever(self.store.clone(), self.setup.clone(), self.health.clone());
+        let run = run_forever(
+            self.store.clone(),
+            self.setup.clone(),
+            self.health.clone(),
+            self.leader.clone(),
+        );
         ctx.spawn(run.into_actor(self));
+        if let Some(view) = self.leader.clone() {
+            ctx.spawn(leave_former_leaders(view, self.setup.state.clone()).into_actor(self));
+        }
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
@@ -87,25 +138,49 @@ fn report(health: &Option<Recipient<ReportHealth>>, healthy: bool, detail: Strin
     }
 }
 
+/// Ends the session with a leader that another node replaced, each time
+/// `view` publishes a leader the session does not replicate from.
+async fn leave_former_leaders(mut view: RoleView, state: ReplicationState) {
+    loop {
+        view.leader_changed().await;
+        let published = view.leader().map(|l| l.name);
+        let session = state.leader_session();
+        if session.connected && published.is_some() && session.leader != published {
+            state.follow_new_leader();
+        }
+    }
+}
+
 /// Sessions, one after another, with exponential backoff between failures.
 async fn run_forever(
     store: Arc<Store>,
     setup: ClusterSetup,
     health: Option<Recipient<ReportHealth>>,
+    leader: Option<RoleView>,
 ) {
-    let Some(url) = setup.peer_cluster_uri.clone() else {
-        report(&health, false, "cluster.peerClusterUri is not set".into());
-        return;
-    };
     let mut backoff = BACKOFF_MIN;
     let (mut logged, mut reported) = (String::new(), String::new());
     let mut failing_since = Instant::now();
-    loop {
+    for attempt in 0usize.. {
+        let published = leader.as_ref().and_then(RoleView::leader);
+        let Some(url) = leader_uri(&setup, published.as_ref(), attempt) else {
+            report(
+                &health,
+                false,
+                "no peer is configured (cluster.peerClusterUri)".into(),
+            );
+            return;
+        };
         let mut established = false;
         let outcome = session(&store, &setup, &url, &health, &mut established).await;
         let error = match outcome {
             Ok(()) => {
                 // A snapshot was installed: stream what follows it at once.
+                backoff = BACKOFF_MIN;
+                continue;
+            }
+            Err(ReplicationError::LeaderMoved) => {
+                log::info!("replication from {url}: another node leads now; reconnecting");
                 backoff = BACKOFF_MIN;
                 continue;
             }
@@ -188,6 +263,7 @@ async fn next_frame(
                 item.map_err(|_| ReplicationError::Timeout(limit))?
             }
             () = state.leader_trust_changed() => return Err(ReplicationError::TrustReloaded),
+            () = state.leader_moved() => return Err(ReplicationError::LeaderMoved),
         };
         let frame = match item {
             None => return Err(ReplicationError::Connection("closed by the leader".into())),
@@ -286,6 +362,7 @@ async fn session(
             }
             conn.seal = Some(SessionSeal::follower(&setup.key, &nonce_l, &nonce_f, &node));
             let state = &setup.state;
+            state.leader_reached(&leader, url);
             if let Some(answer) = reconcile(store, state, &status, store_id, common).await? {
                 conn.send(&answer).await?;
             }

@@ -104,6 +104,13 @@ struct Inner {
     /// at its next wait for a frame and reconnects, verifying the leader's
     /// certificate against the new roots.
     leader_trust_changed: tokio::sync::Notify,
+    /// Set when another node is published as leader than the one a
+    /// follower's session replicates from: the session ends at its next
+    /// wait for a frame and reconnects to the new leader.
+    leader_moved: tokio::sync::Notify,
+    /// The cluster URI that welcomed each leader a follower replicated
+    /// from, by the leader's name: where it is found again.
+    leaders_reached: Mutex<BTreeMap<String, String>>,
 }
 
 /// Replication's shared state.
@@ -401,6 +408,27 @@ impl ReplicationState {
     /// Resolves once [`ReplicationState::verify_leader_again`] was called.
     pub(super) async fn leader_trust_changed(&self) {
         self.0.leader_trust_changed.notified().await;
+    }
+
+    /// Ends a follower's session with a node that no longer leads, so that
+    /// it reconnects to the one that does.
+    pub fn follow_new_leader(&self) {
+        self.0.leader_moved.notify_one();
+    }
+
+    /// Resolves once [`ReplicationState::follow_new_leader`] was called.
+    pub(super) async fn leader_moved(&self) {
+        self.0.leader_moved.notified().await;
+    }
+
+    /// Records that the leader `name` welcomed this follower at `uri`.
+    pub fn leader_reached(&self, name: &str, uri: &str) {
+        lock(&self.0.leaders_reached).insert(name.to_owned(), uri.to_owned());
+    }
+
+    /// The cluster URI at which the leader `name` welcomed this follower.
+    pub fn where_leader_was_reached(&self, name: &str) -> Option<String> {
+        lock(&self.0.leaders_reached).get(name).cloned()
     }
 }
 

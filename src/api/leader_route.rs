@@ -1,0 +1,127 @@
+//! [`LeaderRoute`]: where a follower forwards API requests — the internal
+//! API of the node that leads now.
+//!
+//! The leader is the one the node's owner publishes (from the shared
+//! metastore's leadership row); its address is found, in order:
+//! 1. the configured peer whose cluster URI welcomed this follower's
+//!    replication session with that leader (the name ↔ address pairing is
+//!    learnt there, so a configured peer is always reached as configured);
+//! 2. the internal API URI in the leader's own heartbeat row, when it names
+//!    a host peers can reach (a node added later, not in the peer list);
+//! 3. the first configured peer (the two-node layout's one peer).
+
+use skein_actors::messages::RoleView;
+use skein_actors::replication::receiver::reachable;
+use skein_actors::replication::ReplicationState;
+use url::Url;
+
+/// One configured peer: its cluster URI and its internal API URI.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerAddress {
+    /// Where it listens for replication (`ws`/`wss`).
+    pub cluster_uri: Url,
+    /// Where it serves proxied API requests (`http`/`https`).
+    pub internal_api_uri: Url,
+}
+
+/// Finds the leader's internal API.
+#[derive(Clone, Debug)]
+pub struct LeaderRoute {
+    peers: Vec<PeerAddress>,
+    role: RoleView,
+    replication: Option<ReplicationState>,
+}
+
+impl LeaderRoute {
+    /// A route among `peers`, following the leader `role` publishes, with
+    /// what replication learnt of where each leader was reached.
+    pub fn new(
+        peers: Vec<PeerAddress>,
+        role: RoleView,
+        replication: Option<ReplicationState>,
+    ) -> LeaderRoute {
+        LeaderRoute {
+            peers,
+            role,
+            replication,
+        }
+    }
+
+    /// The leader's internal API URI, when one is known or configured.
+    pub fn leader(&self) -> Option<Url> {
+        if let Some(leader) = self.role.leader() {
+            let reached = self
+                .replication
+                .as_ref()
+                .and_then(|r| r.where_leader_was_reached(&leader.name));
+            let configured = reached.and_then(|uri| {
+                self.peers
+                    .iter()
+                    .find(|p| same_uri(&p.cluster_uri, &uri))
+                    .map(|p| p.internal_api_uri.clone())
+            });
+            if configured.is_some() {
+                return configured;
+            }
+            let listed = leader
+                .internal_api_uri
+                .as_deref()
+                .filter(|u| reachable(u))
+                .and_then(|u| Url::parse(u).ok());
+            if listed.is_some() {
+                return listed;
+            }
+        }
+        self.peers.first().map(|p| p.internal_api_uri.clone())
+    }
+}
+
+fn same_uri(configured: &Url, reached: &str) -> bool {
+    Url::parse(reached).is_ok_and(|u| &u == configured)
+}
+
+#[cfg(test)]
+mod tests {
+    use skein_actors::messages::{LeaderAddress, Role, RolePublisher, RoleSnapshot};
+
+    use super::*;
+
+    fn peer(host: &str) -> PeerAddress {
+        PeerAddress {
+            cluster_uri: Url::parse(&format!("ws://{host}:5344")).unwrap(),
+            internal_api_uri: Url::parse(&format!("http://{host}")).unwrap(),
+        }
+    }
+
+    fn leads(publisher: &RolePublisher, name: &str, term: u64, listed: &str) {
+        publisher.leader_address(LeaderAddress {
+            name: name.into(),
+            term,
+            cluster_uri: Some(format!("ws://{listed}:5344")),
+            internal_api_uri: Some(format!("http://{listed}")),
+        });
+    }
+
+    #[test]
+    fn the_leader_is_found_where_replication_reached_it_then_where_it_says() {
+        let publisher = RolePublisher::new(RoleSnapshot::initial(Role::Follower, 1));
+        let replication = ReplicationState::default();
+        let route = LeaderRoute::new(
+            vec![peer("b.example"), peer("c.example")],
+            publisher.view(),
+            Some(replication.clone()),
+        );
+        let at = |host: &str| Some(Url::parse(&format!("http://{host}")).unwrap());
+        // Nothing known: the first configured peer.
+        assert_eq!(route.leader(), at("b.example"));
+        // The leader's row binds every interface: it says nothing.
+        leads(&publisher, "node-c", 2, "localhost");
+        assert_eq!(route.leader(), at("b.example"));
+        // Replication reached node-c at the second configured peer.
+        replication.leader_reached("node-c", "ws://c.example:5344/");
+        assert_eq!(route.leader(), at("c.example"));
+        // A leader not configured here is reached where its row says.
+        leads(&publisher, "node-d", 3, "d.example");
+        assert_eq!(route.leader(), at("d.example"));
+    }
+}

@@ -14,9 +14,9 @@
 //! let [a, b] = cluster.nodes_mut();
 //! ```
 //!
-//! The API speaks of N nodes; the product runs pairs (a leader and its
-//! follower, each the other's one peer), so N = 2 is what
-//! [`ClusterBuilder::configure`] accepts today. Node `0` ("a") leads first.
+//! Every node has every other as a peer (in index order); two nodes are
+//! the guide's layout, three or more an HA cluster. Node `0` ("a") leads
+//! first.
 //!
 //! Dropping a cluster kills its nodes, then stops its proxies, then drops
 //! its database.
@@ -66,13 +66,25 @@ pub struct PeerLink {
     pub internal: Arc<TcpProxy>,
 }
 
+/// How a node was set up.
+struct Setup {
+    peers: Vec<(u16, u16)>,
+    key: String,
+    metastore: String,
+}
+
 /// Nodes set up as each other's peers on one metastore.
 pub struct Cluster {
     // Field order is drop order: processes first, the database last.
     /// The nodes; `nodes[0]` ("a") was told to lead.
     pub nodes: Vec<Node>,
-    links: Vec<PeerLink>,
+    /// `links[i][k]`: node `i`'s way to its `k`-th peer (the others in
+    /// index order).
+    links: Vec<Vec<PeerLink>>,
     metastore_links: Vec<Arc<TcpProxy>>,
+    /// How each node was set up (its peers' ports, key and metastore URL),
+    /// to set it up again after [`Cluster::wipe`].
+    setups: Vec<Setup>,
     /// The metastore the caller gave ([`ClusterBuilder::metastore`]).
     given_metastore: Option<String>,
     /// Else the cluster's own database.
@@ -135,6 +147,20 @@ impl Cluster {
         self.nodes[i].kill();
     }
 
+    /// Kills node `i`, deletes its whole storage root (events,
+    /// configuration, secrets) and sets it up again as a follower, the way
+    /// it was first set up — a lost disk replaced. Not started.
+    pub fn wipe(&mut self, i: usize) {
+        self.nodes[i].kill();
+        let root = self.nodes[i].root();
+        std::fs::remove_dir_all(&root).unwrap_or_else(|e| panic!("removing {root:?}: {e}"));
+        std::fs::create_dir_all(&root).unwrap();
+        let setup = &self.setups[i];
+        let node = &self.nodes[i];
+        node.setup_with_peers(&setup.peers, &setup.key, Some(&setup.metastore));
+        node.ok(&["node", "follow", "--force"]);
+    }
+
     /// Kills node `i` and starts it again (until `/health` answers at all:
     /// a follower catching up answers 503).
     pub fn restart(&mut self, i: usize) {
@@ -142,12 +168,35 @@ impl Cluster {
         self.nodes[i].start();
     }
 
-    /// Node `i`'s link to its peer (after [`ClusterBuilder::linked`]).
+    /// Node `i`'s link to its (first) peer (after [`ClusterBuilder::linked`]).
     pub fn link(&self, i: usize) -> PeerLink {
         self.links
             .get(i)
+            .and_then(|l| l.first())
             .expect("a cluster made with .linked() has peer links")
             .clone()
+    }
+
+    /// Node `i`'s link to node `j` (after [`ClusterBuilder::linked`]).
+    pub fn link_to(&self, i: usize, j: usize) -> PeerLink {
+        assert_ne!(i, j, "a node has no link to itself");
+        let k = if j < i { j } else { j - 1 };
+        self.links
+            .get(i)
+            .and_then(|l| l.get(k))
+            .expect("a cluster made with .linked() has peer links")
+            .clone()
+    }
+
+    /// Cuts node `i` off from every other node, both ways (the metastore
+    /// stays reachable).
+    pub fn isolate(&self, i: usize) {
+        for j in (0..self.nodes.len()).filter(|&j| j != i) {
+            for link in [self.link_to(i, j), self.link_to(j, i)] {
+                link.cluster.cut();
+                link.internal.cut();
+            }
+        }
     }
 
     /// Node `i`'s link to PostgreSQL (after
@@ -162,7 +211,7 @@ impl Cluster {
     /// Cuts every link between the nodes (live connections reset, new ones
     /// refused); the metastore stays reachable.
     pub fn partition(&self) {
-        for link in &self.links {
+        for link in self.links.iter().flatten() {
             link.cluster.cut();
             link.internal.cut();
         }
@@ -170,7 +219,7 @@ impl Cluster {
 
     /// Heals every link between the nodes.
     pub fn heal(&self) {
-        for link in &self.links {
+        for link in self.links.iter().flatten() {
             link.cluster.heal();
             link.internal.heal();
         }
@@ -285,15 +334,12 @@ impl ClusterBuilder {
         self
     }
 
-    /// Sets every node up as the guide does, each with the other as its
+    /// Sets every node up as the guide does, each with every other as a
     /// peer; node 0 is told to lead (`node lead`), the others to follow.
     /// Not started.
     pub fn configure(self) -> Cluster {
         let n = self.nodes.len();
-        assert_eq!(
-            n, 2,
-            "a skein cluster is a pair (a leader and its follower): {n} nodes asked for"
-        );
+        assert!(n >= 2, "a cluster has two nodes or more: {n} asked for");
         let database = match self.metastore {
             Some(_) => None,
             None => Some(TestDatabase::create()),
@@ -303,12 +349,16 @@ impl ClusterBuilder {
             (None, url) => url.clone().expect("a given metastore"),
         };
         let nodes = self.nodes;
-        let peer = |i: usize| &nodes[(i + 1) % n];
-        let links: Vec<PeerLink> = match self.linked {
+        let peers = |i: usize| (0..n).filter(move |&j| j != i).map(|j| &nodes[j]);
+        let links: Vec<Vec<PeerLink>> = match self.linked {
             true => (0..n)
-                .map(|i| PeerLink {
-                    cluster: Arc::new(TcpProxy::start(peer(i).cluster)),
-                    internal: Arc::new(TcpProxy::start(peer(i).internal)),
+                .map(|i| {
+                    peers(i)
+                        .map(|peer| PeerLink {
+                            cluster: Arc::new(TcpProxy::start(peer.cluster)),
+                            internal: Arc::new(TcpProxy::start(peer.internal)),
+                        })
+                        .collect()
                 })
                 .collect(),
             false => Vec::new(),
@@ -320,16 +370,25 @@ impl ClusterBuilder {
             }
             false => Vec::new(),
         };
+        let mut setups = Vec::new();
         for (i, node) in nodes.iter().enumerate() {
-            let (cluster, internal) = match links.get(i) {
-                Some(link) => (link.cluster.port(), link.internal.port()),
-                None => (peer(i).cluster, peer(i).internal),
+            let ports: Vec<(u16, u16)> = match links.get(i) {
+                Some(links) => links
+                    .iter()
+                    .map(|l| (l.cluster.port(), l.internal.port()))
+                    .collect(),
+                None => peers(i).map(|p| (p.cluster, p.internal)).collect(),
             };
             let url = match metastore_links.get(i) {
                 Some(link) => postgres_port(&metastore_url).1(link.port()),
                 None => metastore_url.clone(),
             };
-            node.setup_via(cluster, internal, &self.keys[i], Some(&url));
+            node.setup_with_peers(&ports, &self.keys[i], Some(&url));
+            setups.push(Setup {
+                peers: ports,
+                key: self.keys[i].clone(),
+                metastore: url,
+            });
         }
         nodes[0].ok(&["node", "lead"]);
         for node in &nodes[1..] {
@@ -339,6 +398,7 @@ impl ClusterBuilder {
             nodes,
             links,
             metastore_links,
+            setups,
             given_metastore: self.metastore,
             database,
         }

@@ -243,26 +243,35 @@ impl Node {
         key: &str,
         metastore: Option<&str>,
     ) {
+        self.setup_with_peers(&[(peer_cluster, peer_internal)], key, metastore);
+    }
+
+    /// [`Node::setup_via`] with several peers, each `(cluster port,
+    /// internal API port)` on 127.0.0.1 (`--peer-cluster`/`--peer-internal-api`
+    /// repeated, paired in order).
+    pub fn setup_with_peers(&self, peers: &[(u16, u16)], key: &str, metastore: Option<&str>) {
         self.init_secret_key();
         if let Some(url) = metastore {
             self.set_secret("metastore.postgres.connectionString", url);
         }
-        self.ok(&[
-            "node",
-            "setup",
-            "--cluster-listen",
-            &self.cluster_url(),
-            "--internal-api",
-            &self.internal_url(),
-            "--peer-cluster",
-            &format!("ws://127.0.0.1:{peer_cluster}"),
-            "--peer-internal-api",
-            &format!("http://127.0.0.1:{peer_internal}"),
-            "-k",
-            key,
-            "--node-name",
-            &self.name,
-        ]);
+        let (cluster, internal) = (self.cluster_url(), self.internal_url());
+        let mut args: Vec<String> = ["node", "setup", "--cluster-listen", &cluster]
+            .into_iter()
+            .chain(["--internal-api", &internal])
+            .map(str::to_owned)
+            .collect();
+        for (peer_cluster, peer_internal) in peers {
+            args.extend([
+                "--peer-cluster".to_owned(),
+                format!("ws://127.0.0.1:{peer_cluster}"),
+                "--peer-internal-api".to_owned(),
+                format!("http://127.0.0.1:{peer_internal}"),
+            ]);
+        }
+        args.extend(["-k".to_owned(), key.to_owned()]);
+        args.extend(["--node-name".to_owned(), self.name.clone()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.ok(&args);
     }
 
     /// The guide's first steps: generate a storage secret key, create the

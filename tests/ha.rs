@@ -1,0 +1,224 @@
+//! High availability end to end: three real `skein` processes on a real
+//! PostgreSQL metastore (a fresh database per test), clients writing all
+//! along, the leader killed with SIGKILL.
+//!
+//! - three nodes elect a new leader by themselves when the leader is
+//!   killed; with `replication.minimumAcknowledgingReplicas = 1` every
+//!   acknowledged event is on the new leader, even though the killed
+//!   leader's whole storage root is deleted before it comes back; it
+//!   returns empty, catches up and the three end at one generation;
+//! - `/api/cluster` lists every node, and `skein node remove` takes a
+//!   stopped follower out of it (refusing the leader);
+//! - the guide's two-node layout does not fail over by itself unless
+//!   `cluster.autoFailover` is switched on (the shared PostgreSQL is the
+//!   witness).
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use skein_harness::{fast_timing, ingest_clef, wait_for, Cluster, Node};
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// One write a client tried: when it was answered, the status, its keys.
+struct Attempt {
+    at: Instant,
+    status: u16,
+    keys: Vec<String>,
+}
+
+/// A client writing batches of 20 events to the given API ports in turn
+/// (a follower forwards to the leader) until stopped.
+struct Writer {
+    stop: Arc<AtomicBool>,
+    attempts: Arc<Mutex<Vec<Attempt>>>,
+    handle: JoinHandle<()>,
+}
+
+impl Writer {
+    fn start(ports: Vec<u16>, tag: &str) -> Writer {
+        let stop = Arc::new(AtomicBool::new(false));
+        let attempts = Arc::new(Mutex::new(Vec::new()));
+        let (flag, tag, log) = (stop.clone(), tag.to_owned(), attempts.clone());
+        let handle = std::thread::spawn(move || {
+            for n in 0usize.. {
+                if flag.load(Ordering::Relaxed) {
+                    break;
+                }
+                let keys: Vec<String> = (0..20).map(|i| format!("{tag}-{n}-{i}")).collect();
+                let body: String = keys
+                    .iter()
+                    .map(|k| {
+                        format!(
+                            "{{\"@t\":\"2026-01-01T00:00:00Z\",\"@mt\":\"Event {{K}}\",\"K\":\"{k}\"}}\n"
+                        )
+                    })
+                    .collect();
+                let (status, _) = ingest_clef(ports[n % ports.len()], &body);
+                log.lock().unwrap().push(Attempt {
+                    at: Instant::now(),
+                    status,
+                    keys,
+                });
+                if status != 201 {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+        });
+        Writer {
+            stop,
+            attempts,
+            handle,
+        }
+    }
+
+    /// How long after `since` a write first succeeded, if one has.
+    fn succeeded_after(&self, since: Instant) -> Option<Duration> {
+        let attempts = self.attempts.lock().unwrap();
+        attempts
+            .iter()
+            .find(|a| a.at > since && a.status == 201)
+            .map(|a| a.at - since)
+    }
+
+    fn finish(self) -> Vec<Attempt> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.handle.join().expect("the writer");
+        std::mem::take(&mut *self.attempts.lock().unwrap())
+    }
+}
+
+/// The `K` of every event a node finds (the leader answers; a follower
+/// forwards).
+fn keys_on(node: &Node) -> BTreeSet<String> {
+    let (status, body) = node.get("/api/events?clef&count=100000");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.lines().count() < 100_000, "more events than one page");
+    body.lines()
+        .filter(|l| !l.trim().is_empty())
+        .filter_map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["K"].as_str().map(str::to_owned)
+        })
+        .collect()
+}
+
+fn acknowledged(attempts: &[Attempt]) -> BTreeSet<String> {
+    attempts
+        .iter()
+        .filter(|a| a.status == 201)
+        .flat_map(|a| a.keys.iter().cloned())
+        .collect()
+}
+
+fn three_nodes(acknowledging: u32) -> Cluster {
+    let cluster = Cluster::sized(3).env(&fast_timing()).configure();
+    for node in &cluster.nodes {
+        node.config_set(
+            "replication.minimumAcknowledgingReplicas",
+            &acknowledging.to_string(),
+        );
+    }
+    cluster
+}
+
+#[test]
+fn three_nodes_fail_over_by_themselves_and_keep_every_acknowledged_write() {
+    let mut cluster = three_nodes(1);
+    cluster.start_all();
+    cluster.wait_generations(LIMIT, "the three nodes settle");
+    let ports: Vec<u16> = cluster.nodes.iter().map(|n| n.api).collect();
+    let (_, view) = cluster[1].json("/api/cluster");
+    let listed = view.to_string();
+    for name in ["a", "b", "c"] {
+        assert!(listed.contains(&format!("\"{name}\"")), "{view}");
+    }
+
+    let writer = Writer::start(ports.clone(), "w");
+    std::thread::sleep(Duration::from_secs(2));
+    let old = cluster.leader().expect("a leader");
+    let term = cluster[old].health()["term"].as_u64().unwrap();
+    // The killed leader's disk is lost: its whole storage root goes.
+    let killed_at = Instant::now();
+    cluster.wipe(old);
+    let new = cluster.wait_leader(LIMIT).expect("a new leader is elected");
+    assert_ne!(new, old);
+    let new_term = cluster[new].health()["term"].as_u64().unwrap();
+    assert!(new_term > term, "{new_term} after {term}");
+    // Writes succeed again (through any live node) ...
+    wait_for(LIMIT, "writes succeed after the fail-over", || {
+        writer.succeeded_after(killed_at).is_some()
+    });
+    let resumed = writer.succeeded_after(killed_at).unwrap();
+    println!("writes resumed {resumed:?} after the leader was killed");
+    // ... and the old leader comes back empty and catches up, writes going on.
+    cluster[old].start();
+    std::thread::sleep(Duration::from_secs(2));
+    let attempts = writer.finish();
+    cluster.wait_generations(LIMIT, "the wiped node catches up");
+
+    let acked = acknowledged(&attempts);
+    let held = keys_on(&cluster[new]);
+    let lost: Vec<&String> = acked.difference(&held).collect();
+    assert!(
+        lost.is_empty(),
+        "{} of {} acknowledged events lost, e.g. {:?}",
+        lost.len(),
+        acked.len(),
+        lost.iter().take(5).collect::<Vec<_>>()
+    );
+    // Every node holds the same events.
+    let old_generation = cluster[old].generation();
+    assert_eq!(old_generation, cluster[new].generation());
+}
+
+#[test]
+fn the_two_node_layout_fails_over_by_itself_only_when_switched_on() {
+    for auto in [false, true] {
+        let mut cluster = Cluster::sized(2).env(&fast_timing()).configure();
+        if auto {
+            for node in &cluster.nodes {
+                node.config_set("cluster.autoFailover", "true");
+            }
+        }
+        cluster.start_all();
+        cluster.wait_generations(LIMIT, "the pair settles");
+        cluster.kill(0);
+        // Three leases (3 s each) later, the follower has or has not taken over.
+        let took_over = cluster[1].json("/health").1["role"] == "Leader";
+        let deadline = Instant::now() + Duration::from_secs(9);
+        let mut leads = took_over;
+        while !leads && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(200));
+            leads = cluster[1].health()["role"] == "Leader";
+        }
+        assert_eq!(leads, auto, "autoFailover {auto}: {}", cluster[1].log());
+    }
+}
+
+#[test]
+fn a_follower_is_removed_from_a_running_cluster_and_the_leader_is_not() {
+    let mut cluster = three_nodes(0);
+    cluster.start_all();
+    cluster.wait_generations(LIMIT, "the three nodes settle");
+    let leader = cluster.leader().expect("a leader");
+    let follower = (0..3).find(|&i| i != leader).unwrap();
+    let name = cluster[follower].name.clone();
+    let other = (0..3).find(|&i| i != leader && i != follower).unwrap();
+    let refused = cluster[other].fails(&["node", "remove", &cluster[leader].name.clone()]);
+    assert!(refused.contains("leader"), "{refused}");
+    cluster.kill(follower);
+    cluster[other].ok(&["node", "remove", &name]);
+    let (status, view) = cluster[leader].json("/api/cluster");
+    assert_eq!(status, 200, "{view}");
+    assert!(!view.to_string().contains(&format!("\"{name}\"")), "{view}");
+    // The others carry on: writes still succeed.
+    let (status, body) = ingest_clef(
+        cluster[other].api,
+        "{\"@t\":\"2026-01-01T00:00:00Z\",\"@mt\":\"after removal\"}\n",
+    );
+    assert_eq!(status, 201, "{body}");
+}

@@ -44,7 +44,7 @@ pub fn cluster_setup(
     Ok(Some(ClusterSetup {
         node_name: node_name.to_owned(),
         key: ClusterKey::new(&key)?,
-        peer_cluster_uri: c.peer_cluster_uri.as_ref().map(|u| u.to_string()),
+        peer_cluster_uri: c.peer_cluster_uri().map(|u| u.to_string()),
         state: ReplicationState::default(),
         client_tls: None,
     }))

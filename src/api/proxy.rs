@@ -77,7 +77,7 @@ impl ProxyForwarder {
     pub fn new(gate: LeaderGate, config: &RuntimeConfig) -> ProxyForwarder {
         ProxyForwarder {
             gate,
-            leader: config.cluster.peer_internal_api_uri.clone(),
+            leader: config.cluster.peer_internal_api_uri().cloned(),
             max_payload_bytes: config.max_payload_bytes,
             tls: None,
             proof: None,

@@ -23,7 +23,7 @@ use super::config::{file_doc, validated};
 use super::{block_on, Context};
 use crate::metastore_url::{metastore_url, POSTGRES_SECRET};
 use crate::settings::keys;
-use crate::settings::runtime::{peer_conflict, Peer};
+use crate::settings::runtime::{peer_conflict, Peer, CLUSTER_PEERS};
 use crate::storage::write_private_file;
 
 pub use crate::secrets::CLUSTER_KEY_SECRET;
@@ -215,7 +215,7 @@ fn check_peers(args: &SetupArgs, own_cluster: &Url, own_api: &Url) -> anyhow::Re
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     match peer_conflict(&peers, Some(own_cluster), Some(own_api)) {
-        Some(c) if c.key == "cluster.peerClusterUri" => bail!("--peer-cluster: {}", c.detail),
+        Some(c) if c.key == CLUSTER_PEERS => bail!("--peer-cluster: {}", c.detail),
         Some(c) => bail!("--peer-internal-api: {}", c.detail),
         None => Ok(()),
     }

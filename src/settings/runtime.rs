@@ -137,8 +137,10 @@ fn list_conflict<'a>(
 
 const HTTP: &[&str] = &["http", "https"];
 const WS: &[&str] = &["ws", "wss"];
-const CLUSTER_PEERS: &str = "cluster.peerClusterUri";
-const INTERNAL_PEERS: &str = "cluster.peerInternalApiUri";
+/// The key listing the peers' intra-cluster URIs.
+pub const CLUSTER_PEERS: &str = "cluster.peerClusterUri";
+/// The key listing the peers' internal API URIs.
+pub const INTERNAL_PEERS: &str = "cluster.peerInternalApiUri";
 
 impl RuntimeConfig {
     /// Validates `settings`; every error names the offending key.

@@ -44,7 +44,7 @@ pub fn cluster_setup(
     Ok(Some(ClusterSetup {
         node_name: node_name.to_owned(),
         key: ClusterKey::new(&key)?,
-        peer_cluster_uris: c.peer_cluster_uri.iter().map(|u| u.to_string()).collect(),
+        peer_cluster_uris: c.peers.iter().map(|p| p.cluster_uri.to_string()).collect(),
         state: ReplicationState::default(),
         client_tls: None,
     }))

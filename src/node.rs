@@ -16,7 +16,7 @@ use skein_actors::{ClusterCoordinator, NodeActors, SettingsFollower};
 use skein_store::{Store, StoreOptions};
 use url::Url;
 
-use crate::api::leader_route::{LeaderRoute, PeerAddress};
+use crate::api::leader_route::LeaderRoute;
 use crate::api::{self, AppState, Credentials, Metrics};
 use crate::context::Context;
 use crate::metastore_url::{metastore_url, POSTGRES_SECRET};
@@ -89,19 +89,6 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
     ))
 }
 
-/// The configured peers' addresses, paired in order.
-fn peer_addresses(config: &RuntimeConfig) -> Vec<PeerAddress> {
-    let c = &config.cluster;
-    c.peer_cluster_uri
-        .iter()
-        .zip(&c.peer_internal_api_uri)
-        .map(|(cluster, api)| PeerAddress {
-            cluster_uri: cluster.clone(),
-            internal_api_uri: api.clone(),
-        })
-        .collect()
-}
-
 /// How this node takes part in elections, by its configuration.
 struct Election {
     /// `cluster.autoFailover`.
@@ -111,9 +98,9 @@ struct Election {
 }
 
 impl Election {
-    fn of(_config: &RuntimeConfig) -> Election {
+    fn of(config: &RuntimeConfig) -> Election {
         Election {
-            auto_failover: std::env::var("SKEIN_CLUSTER_AUTOFAILOVER").is_ok_and(|v| v == "true"),
+            auto_failover: config.cluster.auto_failover,
             acknowledging_replicas: 0,
         }
     }
@@ -191,7 +178,7 @@ async fn serve(
         config,
     });
     let route = LeaderRoute::new(
-        peer_addresses(&state.config),
+        state.config.cluster.peers.clone(),
         state.actors.role.clone(),
         state.actors.cluster.as_ref().map(|c| c.state.clone()),
     );

@@ -239,3 +239,245 @@ fn bad_inputs_change_nothing() {
         assert!(help.contains("Examples:"), "{args:?}: {help}");
     }
 }
+
+/// `node setup`'s arguments for a node listening on `ws://a:5344` and
+/// `http://a`, with one `--peer-cluster`/`--peer-internal-api` pair per
+/// entry of `peers`.
+fn setup_args(peers: &[(&str, &str)]) -> Vec<String> {
+    let mut args = ["node", "setup", "--cluster-listen", "ws://a:5344"]
+        .into_iter()
+        .chain([
+            "--internal-api",
+            "http://a",
+            "-k",
+            "k3y",
+            "--node-name",
+            "a",
+        ])
+        .map(String::from)
+        .collect::<Vec<_>>();
+    for (cluster, api) in peers {
+        args.extend(["--peer-cluster", cluster, "--peer-internal-api", api].map(String::from));
+    }
+    args
+}
+
+/// Runs `args` on `node` (each must succeed when `ok`); its output.
+fn run(node: &Node, args: &[String], ok: bool) -> String {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match ok {
+        true => node.ok(&args),
+        false => node.fails(&args),
+    }
+}
+
+/// A node with `config create` and a storage secret key, ready for setup.
+fn fresh_node() -> Node {
+    let node = Node::new("node");
+    node.ok(&["config", "create"]);
+    node.config_set("storage.secretKey", &node.generate_key());
+    node
+}
+
+#[test]
+fn setup_takes_a_pair_per_peer_and_auto_failover_follows_their_count() {
+    let node = fresh_node();
+    let peers = [("ws://b:5344", "http://b"), ("wss://c:5344", "https://c")];
+    let out = run(&node, &setup_args(&peers), true);
+    assert!(
+        out.contains("cluster.peerClusterUri = ws://b:5344, wss://c:5344"),
+        "{out}"
+    );
+    let get = |key: &str| node.ok(&["config", "get", "-k", key]);
+    assert_eq!(get("cluster.peerClusterUri"), "ws://b:5344\nwss://c:5344\n");
+    assert_eq!(get("cluster.peerInternalApiUri"), "http://b\nhttps://c\n");
+    let status = node.ok(&["node", "status"]);
+    for line in [
+        "peer cluster:       ws://b:5344/\npeer internal api:  http://b/\n",
+        "peer cluster:       wss://c:5344/\npeer internal api:  https://c/\n",
+        "auto failover:      on (cluster.autoFailover unset: on with 2 peers)",
+    ] {
+        assert!(status.contains(line), "{line}: {status}");
+    }
+    let list = node.ok(&["config", "list"]);
+    assert!(
+        list.contains("cluster.autoFailover = (not set)  [default]"),
+        "{list}"
+    );
+
+    // An explicit setting wins, and survives a new setup.
+    node.config_set("cluster.autoFailover", "false");
+    assert_eq!(get("cluster.autoFailover"), "false\n");
+    let list = node.ok(&["config", "list"]);
+    assert!(
+        list.contains("cluster.autoFailover = false  [from skein.json]"),
+        "{list}"
+    );
+    assert!(node
+        .ok(&["node", "status"])
+        .contains("auto failover:      off (cluster.autoFailover)"));
+    node.fails(&["config", "set", "-k", "cluster.autoFailover", "-v", "maybe"]);
+
+    // The two-node form: one pair, automatic fail-over off by default.
+    run(&node, &setup_args(&peers[..1]), true);
+    assert_eq!(get("cluster.peerClusterUri"), "ws://b:5344\n");
+    node.config_set("cluster.autoFailover", "true");
+    assert!(node
+        .ok(&["node", "status"])
+        .contains("auto failover:      on (cluster.autoFailover)"));
+    node.ok(&["config", "clear", "-k", "cluster.autoFailover"]);
+    let status = node.ok(&["node", "status"]);
+    assert!(
+        status.contains("auto failover:      off (cluster.autoFailover unset: off with 1 peer)"),
+        "{status}"
+    );
+    assert_eq!(status.matches("peer cluster:").count(), 1, "{status}");
+}
+
+#[test]
+fn a_skein_json_with_one_peer_as_strings_still_loads() {
+    let node = fresh_node();
+    run(&node, &setup_args(&[("ws://b:5344", "http://b")]), true);
+    let path = node.root().join("skein.json");
+    let mut doc: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+    assert_eq!(
+        doc["cluster"]["peerClusterUri"],
+        serde_json::json!(["ws://b:5344"])
+    );
+    doc["cluster"]["peerClusterUri"] = "ws://b:5344".into();
+    doc["cluster"]["peerInternalApiUri"] = "http://b".into();
+    fs::write(&path, doc.to_string()).unwrap();
+    assert_eq!(
+        node.ok(&["config", "get", "-k", "cluster.peerClusterUri"]),
+        "ws://b:5344\n"
+    );
+    let status = node.ok(&["node", "status"]);
+    assert!(status.contains("peer internal api:  http://b/"), "{status}");
+}
+
+#[test]
+fn bad_peers_are_refused_and_change_nothing() {
+    let node = fresh_node();
+    let config = || fs::read_to_string(node.root().join("skein.json")).unwrap();
+    let before = config();
+    let mut unpaired = setup_args(&[("ws://b:5344", "http://b")]);
+    unpaired.extend(["--peer-cluster", "ws://c:5344"].map(String::from));
+    let cases = [
+        (
+            unpaired,
+            "--peer-cluster is given 2 time(s) but --peer-internal-api 1 time(s)",
+        ),
+        (
+            setup_args(&[("ws://b:5344", "http://b"), ("ws://B:5344/", "http://c")]),
+            "--peer-cluster: ws://b:5344/ is given twice",
+        ),
+        (
+            setup_args(&[("ws://b:5344", "http://b:80"), ("ws://c:5344", "http://b/")]),
+            "--peer-internal-api: http://b/ is given twice",
+        ),
+        (
+            setup_args(&[("ws://a:5344", "http://b")]),
+            "--peer-cluster: ws://a:5344/ is this node's own cluster URI",
+        ),
+        (
+            setup_args(&[("ws://b:5344", "http://a")]),
+            "--peer-internal-api: http://a/ is this node's own internal API URI",
+        ),
+        (
+            setup_args(&[("http://b:5344", "http://b")]),
+            "--peer-cluster: `http://b:5344` must use ws or wss",
+        ),
+        (setup_args(&[]), "--peer-cluster <URI>"),
+    ];
+    for (args, message) in cases {
+        let err = run(&node, &args, false);
+        assert!(err.contains(message), "{message}: {err}");
+        assert_eq!(config(), before, "{message}");
+    }
+    assert!(node.ok(&["secret", "list"]).contains("No secrets"));
+
+    // Editing the lists by hand is checked the same way.
+    run(
+        &node,
+        &setup_args(&[("ws://b:5344", "http://b"), ("ws://c:5344", "http://c")]),
+        true,
+    );
+    let before = config();
+    let err = node.fails(&[
+        "config",
+        "set",
+        "-k",
+        "cluster.peerClusterUri",
+        "-v",
+        "ws://b:5344,ws://b:5344",
+    ]);
+    assert!(err.contains("is given twice"), "{err}");
+    let err = node.fails(&[
+        "config",
+        "set",
+        "-k",
+        "cluster.peerInternalApiUri",
+        "-v",
+        "http://b",
+    ]);
+    assert!(
+        err.contains("lists 1 URI(s) but cluster.peerClusterUri lists 2"),
+        "{err}"
+    );
+    assert_eq!(config(), before);
+}
+
+#[test]
+fn node_remove_deletes_a_followers_row_but_not_the_leaders_or_an_unknown_one() {
+    let db = TestDatabase::create();
+    let node = Node::new("node");
+    configure(&node, &node.generate_key(), &db.url, "a", "b");
+    let help = node.ok(&["node", "remove", "--help"]);
+    assert!(help.contains("registers itself again"), "{help}");
+    // No membership yet: the tables exist once the metastore is opened.
+    let err = node.fails(&["node", "remove", "b"]);
+    assert!(
+        err.contains("no node named b in the cluster; known: none"),
+        "{err}"
+    );
+    assert!(node.ok(&["node", "lead"]).contains("term 1"));
+    skein_harness::sql(
+        &db.url,
+        "INSERT INTO cluster_nodes (name, role, term, generation_model, generation_write, \
+         seen_at, state, accepted, invalid_key, established) VALUES \
+         ('a', 'leader', 1, 0, 0, now(), 'up', 0, 0, 0), \
+         ('b', 'follower', 1, 0, 0, now(), 'up', 0, 0, 0), \
+         ('c', 'follower', 1, 0, 0, now(), 'up', 0, 0, 0)",
+    );
+    let rows = || {
+        let status = node.ok(&["node", "status"]);
+        let nodes = status.split_once("nodes:\n").unwrap().1.to_string();
+        nodes
+            .lines()
+            .map(|l| l.split_whitespace().next().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(rows(), ["a", "b", "c"]);
+
+    let err = node.fails(&["node", "remove", "a"]);
+    assert!(err.contains("node a leads the cluster (term 1)"), "{err}");
+    let err = node.fails(&["node", "remove", "x"]);
+    assert!(
+        err.contains("no node named x in the cluster; known: a, b, c"),
+        "{err}"
+    );
+    assert_eq!(rows(), ["a", "b", "c"], "refusals change nothing");
+
+    let out = node.ok(&["node", "remove", "b"]);
+    assert!(out.contains("Removed node b"), "{out}");
+    assert!(
+        out.contains("registers itself again at its next heartbeat"),
+        "{out}"
+    );
+    assert_eq!(rows(), ["a", "c"]);
+
+    // Without a shared metastore there is no membership to edit.
+    let alone = fresh_node();
+    let err = alone.fails(&["node", "remove", "b"]);
+    assert!(err.contains("no shared metastore is configured"), "{err}");
+}

@@ -230,7 +230,9 @@ fn coordinator(req: &HttpRequest) -> Option<Addr<ClusterCoordinator>> {
 
 async fn current(req: &HttpRequest, state: &AppState) -> Result<ClusterView, ApiError> {
     let me = live_row(req, state).await?;
-    let timing = ClusterTiming::from_env(false, |k| std::env::var(k).ok());
+    let timing = ClusterTiming::from_env(state.config.cluster.auto_failover, |k| {
+        std::env::var(k).ok()
+    });
     let (rows, leadership) = if coordinator(req).is_some() {
         let ms = state.credentials.metastore();
         (ms.nodes().await?, ms.current_leadership().await?)

@@ -15,19 +15,12 @@ use skein_actors::replication::receiver::reachable;
 use skein_actors::replication::ReplicationState;
 use url::Url;
 
-/// One configured peer: its cluster URI and its internal API URI.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PeerAddress {
-    /// Where it listens for replication (`ws`/`wss`).
-    pub cluster_uri: Url,
-    /// Where it serves proxied API requests (`http`/`https`).
-    pub internal_api_uri: Url,
-}
+use crate::settings::runtime::Peer;
 
 /// Finds the leader's internal API.
 #[derive(Clone, Debug)]
 pub struct LeaderRoute {
-    peers: Vec<PeerAddress>,
+    peers: Vec<Peer>,
     role: RoleView,
     replication: Option<ReplicationState>,
 }
@@ -36,7 +29,7 @@ impl LeaderRoute {
     /// A route among `peers`, following the leader `role` publishes, with
     /// what replication learnt of where each leader was reached.
     pub fn new(
-        peers: Vec<PeerAddress>,
+        peers: Vec<Peer>,
         role: RoleView,
         replication: Option<ReplicationState>,
     ) -> LeaderRoute {
@@ -86,8 +79,8 @@ mod tests {
 
     use super::*;
 
-    fn peer(host: &str) -> PeerAddress {
-        PeerAddress {
+    fn peer(host: &str) -> Peer {
+        Peer {
             cluster_uri: Url::parse(&format!("ws://{host}:5344")).unwrap(),
             internal_api_uri: Url::parse(&format!("http://{host}")).unwrap(),
         }

@@ -2,16 +2,19 @@
 //!
 //! `setup`, `lead` and `follow` change the local configuration (`cluster.*`
 //! in skein.json; the cluster key as an encrypted secret) and work on a
-//! stopped node. `lead` also takes leadership in the shared metastore when
-//! one is configured and reachable; `demote` asks a running leader to hand
-//! leadership to its follower; `status` shows the local configuration
-//! and, from the shared metastore, the leadership row and the nodes' rows.
+//! stopped node. `setup` takes one `--peer-cluster`/`--peer-internal-api`
+//! pair per other node. `lead` also takes leadership in the shared
+//! metastore when one is configured and reachable; `demote` asks a running
+//! leader to hand leadership to its follower; `remove` takes a node out of
+//! the membership in the shared metastore; `status` shows the local
+//! configuration and, from the shared metastore, the leadership row and
+//! the nodes' rows.
 
 use std::io::Write;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
-use clap::{Args, Subcommand};
+use clap::{ArgAction, Args, Subcommand};
 use serde_json::Value;
 use skein_actors::metastore::Metastore;
 use url::Url;
@@ -20,6 +23,7 @@ use super::config::{file_doc, validated};
 use super::{block_on, Context};
 use crate::metastore_url::{metastore_url, POSTGRES_SECRET};
 use crate::settings::keys;
+use crate::settings::runtime::{peer_conflict, Peer, CLUSTER_PEERS};
 use crate::storage::write_private_file;
 
 pub use crate::secrets::CLUSTER_KEY_SECRET;
@@ -35,15 +39,21 @@ const LEASE_POLL: Duration = Duration::from_millis(250);
 
 const RESTART: &str = "Restart the node (`skein run`) for the change to take effect.";
 
+/// What `node remove` says about a removed node that still runs.
+const STILL_RUNNING: &str = "A removed node that still runs registers itself again at its next heartbeat: stop it first (`skein service stop` on it, or kill it).";
+
+const WS: &[&str] = &["ws", "wss"];
+const HTTP: &[&str] = &["http", "https"];
+
 /// `skein node ...`
 #[derive(Debug, Subcommand)]
 #[command(
-    after_help = "Examples:\n  skein node setup --cluster-listen ws://localhost:5344 --internal-api http://localhost --peer-cluster ws://seq002.example.local:5344 --peer-internal-api http://seq002.example.local -k \"<cluster authentication key>\" --node-name seq001.example.local\n  skein node lead\n  skein node demote --wait\n  skein node status"
+    after_help = "Examples:\n  skein node setup --cluster-listen ws://localhost:5344 --internal-api http://localhost --peer-cluster ws://seq002.example.local:5344 --peer-internal-api http://seq002.example.local -k \"<cluster authentication key>\" --node-name seq001.example.local\n  skein node lead\n  skein node demote --wait\n  skein node remove seq003.example.local\n  skein node status"
 )]
 pub enum NodeCommand {
-    /// Configure this node's cluster URIs, its peer and the cluster key
+    /// Configure this node's cluster URIs, its peers and the cluster key
     #[command(
-        after_help = "Examples:\n  skein node setup \\\n    --cluster-listen ws://localhost:5344 \\\n    --internal-api http://localhost \\\n    --peer-cluster ws://seq002.example.local:5344 \\\n    --peer-internal-api http://seq002.example.local \\\n    -k \"<cluster authentication key>\" \\\n    --node-name seq001.example.local\n\nThe key is stored encrypted (secret cluster.authenticationKey), so storage.secretKey must be set.\nA node that is set up follows unless `skein node lead` makes it the leader.\nThe peer connects to the cluster listener and the internal API, so a host of `localhost`\nthere (as above) binds every interface (0.0.0.0 and [::]), not loopback only; use\n127.0.0.1 to keep one on loopback. (`localhost` in api.listenUris stays loopback only.)"
+        after_help = "Examples:\n  skein node setup \\\n    --cluster-listen ws://localhost:5344 \\\n    --internal-api http://localhost \\\n    --peer-cluster ws://seq002.example.local:5344 \\\n    --peer-internal-api http://seq002.example.local \\\n    -k \"<cluster authentication key>\" \\\n    --node-name seq001.example.local\n\nWith more nodes, give --peer-cluster and --peer-internal-api once per other node, paired in order.\nFrom two peers on (three nodes), a follower takes over automatically when the leader's lease runs\nout, unless `skein config set -k cluster.autoFailover -v false`.\n\nThe key is stored encrypted (secret cluster.authenticationKey), so storage.secretKey must be set.\nA node that is set up follows unless `skein node lead` makes it the leader.\nThe peer connects to the cluster listener and the internal API, so a host of `localhost`\nthere (as above) binds every interface (0.0.0.0 and [::]), not loopback only; use\n127.0.0.1 to keep one on loopback. (`localhost` in api.listenUris stays loopback only.)"
     )]
     Setup(SetupArgs),
     /// Make this node the leader (and take leadership in the shared metastore)
@@ -61,6 +71,11 @@ pub enum NodeCommand {
         after_help = "Examples:\n  skein node demote --url http://seq001.example.local --wait\n\nThe leader stops accepting writes, waits for the follower to reach its generation,\nhands leadership over in the next term and follows the new leader."
     )]
     Demote(super::node_demote::DemoteArgs),
+    /// Remove a node from the cluster's membership in the shared metastore
+    #[command(
+        after_help = "Examples:\n  skein node remove seq003.example.local\n\nDeletes the node's row in the shared metastore (metastore.postgres.connectionString); the other\nnodes keep running. Refused for the node the metastore names as leader (hand leadership over\nfirst: `skein node demote`) and for a name the cluster does not know.\nA removed node that still runs registers itself again at its next heartbeat: stop it first\n(`skein service stop` on it, or kill it)."
+    )]
+    Remove(RemoveArgs),
     /// Show this node's cluster configuration and the cluster's leadership
     #[command(after_help = "Examples:\n  skein node status")]
     Status,
@@ -75,12 +90,12 @@ pub struct SetupArgs {
     /// The URI on which to listen for API requests proxied by the peer (http:// or https://; host localhost binds every interface)
     #[arg(long, value_name = "URI")]
     pub internal_api: String,
-    /// The URI on which the other node listens for intra-cluster messages
-    #[arg(long, value_name = "URI")]
-    pub peer_cluster: String,
-    /// The URI on which the other node listens for API requests
-    #[arg(long, value_name = "URI")]
-    pub peer_internal_api: String,
+    /// The URI on which another node listens for intra-cluster messages (once per peer)
+    #[arg(long, value_name = "URI", action = ArgAction::Append, required = true)]
+    pub peer_cluster: Vec<String>,
+    /// The URI on which another node listens for API requests (once per peer, in --peer-cluster's order)
+    #[arg(long, value_name = "URI", action = ArgAction::Append, required = true)]
+    pub peer_internal_api: Vec<String>,
     /// The cluster authentication key, shared by every node of the cluster
     #[arg(
         short = 'k',
@@ -92,6 +107,14 @@ pub struct SetupArgs {
     /// An informational name identifying this node
     #[arg(long, value_name = "NAME")]
     pub node_name: String,
+}
+
+/// `node remove` arguments.
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    /// The node's name (its cluster.nodeName, as `skein node status` lists it)
+    #[arg(value_name = "NAME")]
+    pub name: String,
 }
 
 /// `node follow` arguments.
@@ -112,17 +135,15 @@ pub fn execute(ctx: &Context, cmd: NodeCommand, out: &mut dyn Write) -> anyhow::
         NodeCommand::Lead => lead(ctx, out),
         NodeCommand::Follow(args) => follow(ctx, args, out),
         NodeCommand::Demote(args) => super::node_demote::execute(ctx, args, out),
+        NodeCommand::Remove(args) => remove(ctx, &args, out),
         NodeCommand::Status => super::node_status::print(ctx, out),
     }
 }
 
 fn setup(ctx: &Context, args: &SetupArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let ws = &["ws", "wss"];
-    let http = &["http", "https"];
-    check_uri("--cluster-listen", &args.cluster_listen, ws)?;
-    check_uri("--internal-api", &args.internal_api, http)?;
-    check_uri("--peer-cluster", &args.peer_cluster, ws)?;
-    check_uri("--peer-internal-api", &args.peer_internal_api, http)?;
+    let own_cluster = check_uri("--cluster-listen", &args.cluster_listen, WS)?;
+    let own_api = check_uri("--internal-api", &args.internal_api, HTTP)?;
+    check_peers(args, &own_cluster, &own_api)?;
     if args.key.trim().is_empty() {
         bail!("-k (the cluster authentication key) must not be empty");
     }
@@ -134,16 +155,17 @@ fn setup(ctx: &Context, args: &SetupArgs, out: &mut dyn Write) -> anyhow::Result
         crate::settings::NodeRole::Leader => "leader",
         _ => "follower",
     };
+    let (peer_cluster, peer_api) = (
+        json_list(&args.peer_cluster)?,
+        json_list(&args.peer_internal_api)?,
+    );
     let pairs = [
         ("cluster.role", role),
         ("cluster.nodeName", name),
         ("cluster.listenUri", args.cluster_listen.as_str()),
         ("cluster.internalApiUri", args.internal_api.as_str()),
-        ("cluster.peerClusterUri", args.peer_cluster.as_str()),
-        (
-            "cluster.peerInternalApiUri",
-            args.peer_internal_api.as_str(),
-        ),
+        ("cluster.peerClusterUri", peer_cluster.as_str()),
+        ("cluster.peerInternalApiUri", peer_api.as_str()),
     ];
     // Check the configuration and the secret key before changing anything.
     let text = rendered(ctx, &pairs)?;
@@ -156,15 +178,73 @@ fn setup(ctx: &Context, args: &SetupArgs, out: &mut dyn Write) -> anyhow::Result
     ctx.root.ensure()?;
     write_private_file(&ctx.root.config_file(), text.as_bytes())?;
     writeln!(out, "Configured node {name} ({role}):")?;
-    for (key, value) in &pairs[2..] {
+    for (key, value) in &pairs[2..4] {
         writeln!(out, "  {key} = {value}")?;
     }
+    let (peers, apis) = (&args.peer_cluster, &args.peer_internal_api);
+    writeln!(out, "  cluster.peerClusterUri = {}", peers.join(", "))?;
+    writeln!(out, "  cluster.peerInternalApiUri = {}", apis.join(", "))?;
     writeln!(out, "  {CLUSTER_KEY_SECRET} stored as an encrypted secret")?;
     if role == "follower" {
         writeln!(out, "Run `skein node lead` if this node is to lead.")?;
     }
     writeln!(out, "{RESTART}")?;
     Ok(())
+}
+
+/// Refuses `setup`'s peers when the two options are not given as often,
+/// when a URI is not a peer's, or when one is listed twice or is this
+/// node's own (`own_cluster`, `own_api`).
+fn check_peers(args: &SetupArgs, own_cluster: &Url, own_api: &Url) -> anyhow::Result<()> {
+    let (cluster, api) = (&args.peer_cluster, &args.peer_internal_api);
+    if cluster.len() != api.len() {
+        bail!(
+            "--peer-cluster is given {} time(s) but --peer-internal-api {} time(s): give both once per peer, in the same order",
+            cluster.len(),
+            api.len()
+        );
+    }
+    let peers = cluster
+        .iter()
+        .zip(api)
+        .map(|(c, a)| {
+            Ok(Peer {
+                cluster_uri: check_uri("--peer-cluster", c, WS)?,
+                internal_api_uri: check_uri("--peer-internal-api", a, HTTP)?,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    match peer_conflict(&peers, Some(own_cluster), Some(own_api)) {
+        Some(c) if c.key == CLUSTER_PEERS => bail!("--peer-cluster: {}", c.detail),
+        Some(c) => bail!("--peer-internal-api: {}", c.detail),
+        None => Ok(()),
+    }
+}
+
+/// `values` as a JSON array, as a list key's value is written.
+fn json_list(values: &[String]) -> anyhow::Result<String> {
+    Ok(serde_json::to_string(values)?)
+}
+
+/// `node remove`: deletes node `args.name`'s row in the shared metastore.
+fn remove(ctx: &Context, args: &RemoveArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let name = args.name.trim();
+    let secrets = ctx.secrets()?;
+    if !secrets.contains(POSTGRES_SECRET)? {
+        bail!("no shared metastore is configured ({POSTGRES_SECRET} is not set): the cluster's membership is kept there");
+    }
+    let url = metastore_url(&ctx.root, &secrets)?;
+    block_on(remove_node(&url, name))??;
+    writeln!(out, "Removed node {name} from the cluster's membership.")?;
+    writeln!(out, "{STILL_RUNNING}")?;
+    Ok(())
+}
+
+async fn remove_node(url: &str, name: &str) -> Result<(), skein_actors::metastore::MetastoreError> {
+    let ms = Metastore::open(url).await?;
+    let removed = ms.remove_node(name).await;
+    let _ = ms.close().await;
+    removed
 }
 
 fn lead(ctx: &Context, out: &mut dyn Write) -> anyhow::Result<()> {
@@ -393,7 +473,8 @@ fn write_keys(ctx: &Context, pairs: &[(&str, &str)]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn check_uri(option: &str, raw: &str, schemes: &[&str]) -> anyhow::Result<()> {
+/// `raw` parsed, refused unless it uses one of `schemes` and has a host.
+fn check_uri(option: &str, raw: &str, schemes: &[&str]) -> anyhow::Result<Url> {
     let url =
         Url::parse(raw).map_err(|e| anyhow::anyhow!("{option}: `{raw}` is not a URI: {e}"))?;
     if !schemes.contains(&url.scheme()) {
@@ -402,5 +483,5 @@ fn check_uri(option: &str, raw: &str, schemes: &[&str]) -> anyhow::Result<()> {
     if url.host_str().is_none_or(str::is_empty) {
         bail!("{option}: `{raw}` has no host");
     }
-    Ok(())
+    Ok(url)
 }

@@ -1,6 +1,7 @@
 //! `skein node status`: the local cluster configuration and, when a shared
 //! metastore is configured and reachable, the leadership row and the rows
-//! the nodes' heartbeats keep current.
+//! the nodes' heartbeats keep current. Every configured peer is listed, in
+//! order, with whether the node fails over automatically.
 
 use std::io::Write;
 
@@ -9,6 +10,7 @@ use skein_actors::metastore::{redact, Metastore};
 use super::node::CLUSTER_KEY_SECRET;
 use super::{block_on, error_message, Context};
 use crate::metastore_url::{metastore_url, POSTGRES_SECRET};
+use crate::settings::ClusterConfig;
 
 /// Prints the status of the node at `ctx`.
 pub fn print(ctx: &Context, out: &mut dyn Write) -> anyhow::Result<()> {
@@ -29,12 +31,9 @@ pub fn print(ctx: &Context, out: &mut dyn Write) -> anyhow::Result<()> {
     writeln!(out, "role:               {}", role.as_str().unwrap_or("?"))?;
     writeln!(out, "cluster listen:     {}", show(&c.listen_uri))?;
     writeln!(out, "internal api:       {}", show(&c.internal_api_uri))?;
-    writeln!(out, "peer cluster:       {}", show(&c.peer_cluster_uri))?;
-    writeln!(
-        out,
-        "peer internal api:  {}",
-        show(&c.peer_internal_api_uri)
-    )?;
+    peers(c, out)?;
+    let explicit = ctx.settings()?.cluster.auto_failover.is_some();
+    writeln!(out, "auto failover:      {}", auto_failover(c, explicit))?;
     let secrets = ctx.secrets()?;
     let key = if secrets.contains(CLUSTER_KEY_SECRET)? {
         "set (encrypted secret)"
@@ -80,6 +79,32 @@ pub fn print(ctx: &Context, out: &mut dyn Write) -> anyhow::Result<()> {
         let _ = ms.close().await;
         result
     })?
+}
+
+/// One `peer cluster` and `peer internal api` line per configured peer,
+/// in order (`(not set)` when there is none).
+fn peers(c: &ClusterConfig, out: &mut dyn Write) -> anyhow::Result<()> {
+    if c.peers.is_empty() {
+        writeln!(out, "peer cluster:       (not set)")?;
+        writeln!(out, "peer internal api:  (not set)")?;
+    }
+    for peer in &c.peers {
+        writeln!(out, "peer cluster:       {}", peer.cluster_uri)?;
+        writeln!(out, "peer internal api:  {}", peer.internal_api_uri)?;
+    }
+    Ok(())
+}
+
+/// `on`/`off`, and whether `cluster.autoFailover` says so (`explicit`) or
+/// the default for this many peers.
+fn auto_failover(c: &ClusterConfig, explicit: bool) -> String {
+    let state = if c.auto_failover { "on" } else { "off" };
+    if explicit {
+        return format!("{state} (cluster.autoFailover)");
+    }
+    let n = c.peers.len();
+    let peers = if n == 1 { "peer" } else { "peers" };
+    format!("{state} (cluster.autoFailover unset: {state} with {n} {peers})")
 }
 
 async fn shared(ms: &Metastore, me: &str, out: &mut dyn Write) -> anyhow::Result<()> {

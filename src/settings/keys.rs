@@ -99,15 +99,21 @@ pub const KEYS: &[KeyInfo] = &[
     ),
     key(
         "cluster.peerClusterUri",
-        KeyKind::Text,
+        KeyKind::TextList,
         false,
-        "the peer's intra-cluster URI",
+        "the peers' intra-cluster URIs, paired in order with cluster.peerInternalApiUri",
     ),
     key(
         "cluster.peerInternalApiUri",
-        KeyKind::Text,
+        KeyKind::TextList,
         false,
-        "the peer's internal API URI",
+        "the peers' internal API URIs, paired in order with cluster.peerClusterUri",
+    ),
+    key(
+        "cluster.autoFailover",
+        KeyKind::Bool,
+        false,
+        "fail over automatically (unset: on with two or more peers)",
     ),
     key(
         "auth.required",

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::storage::StorageRoot;
 
 pub use keys::{KeyInfo, KeyKind, KEYS};
-pub use runtime::{ClusterConfig, NodeRole, RuntimeConfig};
+pub use runtime::{ClusterConfig, NodeRole, Peer, RuntimeConfig};
 
 /// Errors raised while loading, editing or validating settings.
 #[derive(Debug, thiserror::Error)]
@@ -163,10 +163,38 @@ pub struct ClusterSettings {
     /// `cluster.internalApiUri`: the `http://` or `https://` URI on which this
     /// node serves API requests proxied from its peer.
     pub internal_api_uri: Option<String>,
-    /// `cluster.peerClusterUri`: the peer's intra-cluster URI.
-    pub peer_cluster_uri: Option<String>,
-    /// `cluster.peerInternalApiUri`: the peer's internal API URI.
-    pub peer_internal_api_uri: Option<String>,
+    /// `cluster.peerClusterUri`: the other nodes' intra-cluster URIs, one
+    /// per peer, paired by position with `peer_internal_api_uri`. A single
+    /// string (skein.json of the two-node layout) reads as one peer.
+    #[serde(deserialize_with = "one_or_many")]
+    pub peer_cluster_uri: Option<Vec<String>>,
+    /// `cluster.peerInternalApiUri`: the other nodes' internal API URIs,
+    /// paired by position with `peer_cluster_uri`; a string is one peer.
+    #[serde(deserialize_with = "one_or_many")]
+    pub peer_internal_api_uri: Option<Vec<String>>,
+    /// `cluster.autoFailover`: whether a follower takes over when the
+    /// leader's lease runs out. Unset, it is on with two or more peers.
+    pub auto_failover: Option<bool>,
+}
+
+/// Deserializes a list key that older skein.json files hold as a single
+/// string: a string is a one-item list, an empty string or null is unset.
+fn one_or_many<'de, D>(deserializer: D) -> Result<Option<Vec<String>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Option::<OneOrMany>::deserialize(deserializer)? {
+        None => None,
+        Some(OneOrMany::One(s)) if s.trim().is_empty() => None,
+        Some(OneOrMany::One(s)) => Some(vec![s]),
+        Some(OneOrMany::Many(list)) => Some(list),
+    })
 }
 
 impl Settings {

@@ -1,11 +1,12 @@
 //! Validation of [`Settings`] into the [`RuntimeConfig`] a node runs with:
 //! URIs parsed and their schemes checked, the secret key decoded, limits
-//! checked, and the cluster keys required by the node's role present.
+//! checked, and the cluster keys required by the node's role present (the
+//! peers paired, each listed once and none of them this node itself).
 
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::{Settings, SettingsError};
+use super::{ClusterSettings, Settings, SettingsError};
 use crate::secrets::SecretKey;
 
 /// A node's role in a cluster.
@@ -54,14 +55,78 @@ pub struct ClusterConfig {
     pub listen_uri: Option<Url>,
     /// Where this node serves proxied API requests (`http`/`https`).
     pub internal_api_uri: Option<Url>,
-    /// The peer's intra-cluster URI (`ws`/`wss`).
-    pub peer_cluster_uri: Option<Url>,
-    /// The peer's internal API URI (`http`/`https`).
-    pub peer_internal_api_uri: Option<Url>,
+    /// The other nodes of the cluster, in configuration order.
+    pub peers: Vec<Peer>,
+    /// Whether a follower takes over when the leader's lease runs out:
+    /// `cluster.autoFailover`, or when unset, whether there are two or more
+    /// peers (three or more nodes; the two-node layout fails over by hand).
+    pub auto_failover: bool,
+}
+
+/// One other node of the cluster (`cluster.peerClusterUri` and
+/// `cluster.peerInternalApiUri` at the same position).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Peer {
+    /// Where the peer listens for intra-cluster traffic (`ws`/`wss`).
+    pub cluster_uri: Url,
+    /// Where the peer serves proxied API requests (`http`/`https`).
+    pub internal_api_uri: Url,
+}
+
+/// Why a list of peers cannot be this node's: a URI listed twice, or one
+/// that is this node's own (see [`peer_conflict`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerConflict {
+    /// The key of the list holding the offending URI
+    /// (`cluster.peerClusterUri` or `cluster.peerInternalApiUri`).
+    pub key: &'static str,
+    /// What is wrong, as a sentence naming the URI.
+    pub detail: String,
+}
+
+/// The first conflict among `peers` for a node whose own URIs are
+/// `own_cluster` and `own_internal_api`: a cluster or internal API URI
+/// given twice, or equal to this node's own. URIs compare normalized
+/// (`ws://B:5344` is `ws://b:5344/`, `http://b:80` is `http://b`).
+pub fn peer_conflict(
+    peers: &[Peer],
+    own_cluster: Option<&Url>,
+    own_internal_api: Option<&Url>,
+) -> Option<PeerConflict> {
+    let cluster = peers.iter().map(|p| &p.cluster_uri);
+    let internal = peers.iter().map(|p| &p.internal_api_uri);
+    list_conflict(CLUSTER_PEERS, "cluster", cluster, own_cluster)
+        .or_else(|| list_conflict(INTERNAL_PEERS, "internal API", internal, own_internal_api))
+}
+
+/// The first URI of `uris` given twice or equal to `own`.
+fn list_conflict<'a>(
+    key: &'static str,
+    what: &str,
+    uris: impl Iterator<Item = &'a Url>,
+    own: Option<&Url>,
+) -> Option<PeerConflict> {
+    let mut seen: Vec<&Url> = Vec::new();
+    for uri in uris {
+        let detail = if own == Some(uri) {
+            format!("{uri} is this node's own {what} URI: list only the other nodes")
+        } else if seen.contains(&uri) {
+            format!("{uri} is given twice: list each peer once")
+        } else {
+            seen.push(uri);
+            continue;
+        };
+        return Some(PeerConflict { key, detail });
+    }
+    None
 }
 
 const HTTP: &[&str] = &["http", "https"];
 const WS: &[&str] = &["ws", "wss"];
+/// The key listing the peers' intra-cluster URIs.
+pub const CLUSTER_PEERS: &str = "cluster.peerClusterUri";
+/// The key listing the peers' internal API URIs.
+pub const INTERNAL_PEERS: &str = "cluster.peerInternalApiUri";
 
 impl RuntimeConfig {
     /// Validates `settings`; every error names the offending key.
@@ -89,28 +154,12 @@ impl RuntimeConfig {
                 "must be greater than zero",
             ));
         }
-        let c = &settings.cluster;
-        let cluster = ClusterConfig {
-            role: c.role,
-            node_name: c.node_name.clone().filter(|n| !n.is_empty()),
-            listen_uri: opt_uri("cluster.listenUri", &c.listen_uri, WS)?,
-            internal_api_uri: opt_uri("cluster.internalApiUri", &c.internal_api_uri, HTTP)?,
-            peer_cluster_uri: opt_uri("cluster.peerClusterUri", &c.peer_cluster_uri, WS)?,
-            peer_internal_api_uri: opt_uri(
-                "cluster.peerInternalApiUri",
-                &c.peer_internal_api_uri,
-                HTTP,
-            )?,
-        };
+        let cluster = ClusterConfig::from_settings(&settings.cluster)?;
         if cluster.role != NodeRole::Standalone {
             let required = [
                 ("cluster.listenUri", cluster.listen_uri.is_some()),
                 ("cluster.internalApiUri", cluster.internal_api_uri.is_some()),
-                ("cluster.peerClusterUri", cluster.peer_cluster_uri.is_some()),
-                (
-                    "cluster.peerInternalApiUri",
-                    cluster.peer_internal_api_uri.is_some(),
-                ),
+                (CLUSTER_PEERS, !cluster.peers.is_empty()),
             ];
             if let Some((key, _)) = required.iter().find(|(_, present)| !present) {
                 return Err(invalid(
@@ -135,6 +184,59 @@ impl RuntimeConfig {
             cluster,
         })
     }
+}
+
+impl ClusterConfig {
+    /// Validates the `cluster.*` keys (but not which the role requires).
+    fn from_settings(c: &ClusterSettings) -> Result<Self, SettingsError> {
+        let listen_uri = opt_uri("cluster.listenUri", &c.listen_uri, WS)?;
+        let internal_api_uri = opt_uri("cluster.internalApiUri", &c.internal_api_uri, HTTP)?;
+        let peers = peers(c)?;
+        if let Some(conflict) =
+            peer_conflict(&peers, listen_uri.as_ref(), internal_api_uri.as_ref())
+        {
+            return Err(invalid(conflict.key, &conflict.detail));
+        }
+        Ok(ClusterConfig {
+            role: c.role,
+            node_name: c.node_name.clone().filter(|n| !n.is_empty()),
+            listen_uri,
+            internal_api_uri,
+            auto_failover: c.auto_failover.unwrap_or(peers.len() >= 2),
+            peers,
+        })
+    }
+}
+
+/// The peers of `cluster.peerClusterUri` and `cluster.peerInternalApiUri`,
+/// paired by position: both lists must be as long.
+fn peers(c: &ClusterSettings) -> Result<Vec<Peer>, SettingsError> {
+    let list = |key: &str, raw: &Option<Vec<String>>, schemes: &[&str]| {
+        raw.iter()
+            .flatten()
+            .map(|u| parse_uri(key, u, schemes))
+            .collect::<Result<Vec<Url>, _>>()
+    };
+    let cluster = list(CLUSTER_PEERS, &c.peer_cluster_uri, WS)?;
+    let internal = list(INTERNAL_PEERS, &c.peer_internal_api_uri, HTTP)?;
+    if cluster.len() != internal.len() {
+        return Err(invalid(
+            INTERNAL_PEERS,
+            &format!(
+                "it lists {} URI(s) but {CLUSTER_PEERS} lists {}: give both for every peer, in the same order",
+                internal.len(),
+                cluster.len()
+            ),
+        ));
+    }
+    Ok(cluster
+        .into_iter()
+        .zip(internal)
+        .map(|(cluster_uri, internal_api_uri)| Peer {
+            cluster_uri,
+            internal_api_uri,
+        })
+        .collect())
 }
 
 /// Whether any of `uris` binds something other than `localhost` or a
@@ -244,10 +346,22 @@ mod tests {
         s.cluster.role = NodeRole::Follower;
         s.cluster.listen_uri = Some("ws://localhost:5344".into());
         s.cluster.internal_api_uri = Some("http://localhost".into());
-        s.cluster.peer_cluster_uri = Some("wss://peer.example:5344".into());
-        s.cluster.peer_internal_api_uri = Some("https://peer.example".into());
+        s.cluster.peer_cluster_uri = Some(vec!["wss://peer.example:5344".into()]);
+        s.cluster.peer_internal_api_uri = Some(vec!["https://peer.example".into()]);
         let rc = RuntimeConfig::from_settings(&s).unwrap();
         assert_eq!(rc.cluster.role, NodeRole::Follower);
+        assert_eq!(
+            rc.cluster.peers.first().map(|p| p.cluster_uri.as_str()),
+            Some("wss://peer.example:5344/")
+        );
+        assert_eq!(
+            rc.cluster
+                .peers
+                .first()
+                .map(|p| p.internal_api_uri.as_str()),
+            Some("https://peer.example/")
+        );
+        assert!(!rc.cluster.auto_failover, "two nodes: off by default");
         assert!(rc.secret_key.is_some());
         assert!(
             rc.auth_required,
@@ -260,5 +374,124 @@ mod tests {
         s.cluster.listen_uri = Some("ws://localhost:5344".into());
         let rc = RuntimeConfig::from_settings(&s).unwrap();
         assert!(rc.auth_required, "the cluster listener counts too");
+    }
+
+    /// A follower of a three-node cluster: `peers` are (cluster, internal API) pairs.
+    fn three_nodes(peers: &[(&str, &str)]) -> Settings {
+        let mut s = Settings::default();
+        s.cluster.role = NodeRole::Follower;
+        s.cluster.listen_uri = Some("ws://a:5344".into());
+        s.cluster.internal_api_uri = Some("http://a".into());
+        s.cluster.peer_cluster_uri = Some(peers.iter().map(|p| p.0.into()).collect());
+        s.cluster.peer_internal_api_uri = Some(peers.iter().map(|p| p.1.into()).collect());
+        s
+    }
+
+    #[test]
+    fn peers_pair_by_position_and_auto_failover_follows_their_count() {
+        let mut s = three_nodes(&[("ws://b:5344", "http://b"), ("wss://c:5344", "https://c")]);
+        let rc = RuntimeConfig::from_settings(&s).unwrap().cluster;
+        assert_eq!(rc.peers.len(), 2);
+        assert_eq!(rc.peers[1].cluster_uri.as_str(), "wss://c:5344/");
+        assert_eq!(rc.peers[1].internal_api_uri.as_str(), "https://c/");
+        assert!(rc.auto_failover, "three nodes: on by default");
+        s.cluster.auto_failover = Some(false);
+        assert!(
+            !RuntimeConfig::from_settings(&s)
+                .unwrap()
+                .cluster
+                .auto_failover
+        );
+        let mut two = three_nodes(&[("ws://b:5344", "http://b")]);
+        two.cluster.auto_failover = Some(true);
+        assert!(
+            RuntimeConfig::from_settings(&two)
+                .unwrap()
+                .cluster
+                .auto_failover
+        );
+    }
+
+    #[test]
+    fn bad_peer_lists_refuse_to_load_with_the_reason() {
+        let err = |s: &Settings| RuntimeConfig::from_settings(s).unwrap_err().to_string();
+        let mut s = three_nodes(&[("ws://b:5344", "http://b"), ("ws://c:5344", "http://c")]);
+        s.cluster.peer_internal_api_uri = Some(vec!["http://b".into()]);
+        let e = err(&s);
+        assert!(
+            e.contains("lists 1 URI(s) but cluster.peerClusterUri lists 2"),
+            "{e}"
+        );
+        let e = err(&three_nodes(&[
+            ("ws://b:5344", "http://b"),
+            ("ws://B:5344/", "http://c"),
+        ]));
+        assert!(
+            e.contains("cluster.peerClusterUri") && e.contains("ws://b:5344/ is given twice"),
+            "{e}"
+        );
+        let e = err(&three_nodes(&[
+            ("ws://b:5344", "http://b:80"),
+            ("ws://c:5344", "http://b"),
+        ]));
+        assert!(
+            e.contains("cluster.peerInternalApiUri") && e.contains("http://b/ is given twice"),
+            "{e}"
+        );
+        let e = err(&three_nodes(&[("ws://a:5344", "http://b")]));
+        assert!(e.contains("this node's own cluster URI"), "{e}");
+        let e = err(&three_nodes(&[("ws://b:5344", "http://a")]));
+        assert!(e.contains("this node's own internal API URI"), "{e}");
+        let e = err(&three_nodes(&[("http://b:5344", "http://b")]));
+        assert!(e.contains("must use ws or wss"), "{e}");
+        let e = err(&three_nodes(&[]));
+        assert!(
+            e.contains("cluster.peerClusterUri") && e.contains("required"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_single_peer_string_still_loads() {
+        let file = r#"{"cluster":{"peerClusterUri":"ws://b:5344","peerInternalApiUri":"http://b","autoFailover":null}}"#;
+        let s = Settings::layer(Some(file), &Default::default()).unwrap();
+        assert_eq!(
+            s.cluster.peer_cluster_uri,
+            Some(vec!["ws://b:5344".to_string()])
+        );
+        assert_eq!(
+            s.cluster.peer_internal_api_uri,
+            Some(vec!["http://b".to_string()])
+        );
+        let listed = r#"{"cluster":{"peerClusterUri":["ws://b:5344","ws://c:5344"]}}"#;
+        let s = Settings::layer(Some(listed), &Default::default()).unwrap();
+        assert_eq!(s.cluster.peer_cluster_uri.map(|l| l.len()), Some(2));
+        let env = [(
+            "SKEIN_CLUSTER_PEERCLUSTERURI".to_string(),
+            "ws://x:1, ws://y:2".to_string(),
+        )]
+        .into();
+        let s = Settings::layer(Some(file), &env).unwrap();
+        assert_eq!(
+            s.cluster.peer_cluster_uri,
+            Some(vec!["ws://x:1".to_string(), "ws://y:2".to_string()])
+        );
+        let env = [(
+            "SKEIN_CLUSTER_PEERCLUSTERURI".to_string(),
+            "ws://z:1".to_string(),
+        )]
+        .into();
+        let s = Settings::layer(Some(listed), &env).unwrap();
+        assert_eq!(
+            s.cluster.peer_cluster_uri,
+            Some(vec!["ws://z:1".to_string()]),
+            "a shorter list in the environment replaces the file's"
+        );
+        let unset = r#"{"cluster":{"peerClusterUri":null,"peerInternalApiUri":""}}"#;
+        let s = Settings::layer(Some(unset), &Default::default()).unwrap();
+        assert_eq!(
+            (s.cluster.peer_cluster_uri, s.cluster.peer_internal_api_uri),
+            (None, None)
+        );
     }
 }

@@ -495,6 +495,51 @@ impl Metastore {
         Ok(())
     }
 
+    /// Removes node `name` from the membership (its `cluster_nodes` row),
+    /// unless it leads: the leader check and the delete are one statement,
+    /// so a change of leadership between them cannot slip through. Refused,
+    /// changing nothing, for the leader and for a name without a row. A
+    /// node that still runs inserts its row again at its next heartbeat.
+    pub async fn remove_node(&self, name: &str) -> Result<(), MetastoreError> {
+        let name = node_name(name)?;
+        let d = self.dialect();
+        let sql = "DELETE FROM cluster_nodes WHERE name = $1 AND NOT EXISTS \
+                   (SELECT 1 FROM cluster_leadership WHERE id = 1 AND leader_node = $1)";
+        let deleted = self
+            .db
+            .execute_raw(d.statement(sql, vec![name.clone().into()]))
+            .await?;
+        if deleted.rows_affected() == 1 {
+            return Ok(());
+        }
+        Err(self.not_removed(&name).await?)
+    }
+
+    /// Why [`Self::remove_node`] deleted nothing for `name`.
+    async fn not_removed(&self, name: &str) -> Result<MetastoreError, MetastoreError> {
+        let now = self.current_leadership().await?;
+        let refused = |why: String| Ok(MetastoreError::Invalid(why));
+        if now.leader_node.as_deref() == Some(name) {
+            return refused(format!(
+                "node {name} leads the cluster (term {}), so it cannot be removed: hand leadership to another node first",
+                now.term
+            ));
+        }
+        let known: Vec<String> = self.nodes().await?.into_iter().map(|n| n.name).collect();
+        if known.iter().any(|n| n == name) {
+            return refused(format!(
+                "node {name} led the cluster while it was being removed; nothing changed: try again"
+            ));
+        }
+        let known = match known.is_empty() {
+            true => "none".to_string(),
+            false => known.join(", "),
+        };
+        refused(format!(
+            "no node named {name} in the cluster; known: {known}"
+        ))
+    }
+
     /// Every node's row, by name.
     pub async fn nodes(&self) -> Result<Vec<NodeRow>, MetastoreError> {
         cluster_node::Entity::find()

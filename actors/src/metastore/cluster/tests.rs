@@ -376,3 +376,77 @@ async fn elections_on_postgres() {
     })
     .await;
 }
+
+/// `remove_node` deletes a follower's row, and refuses (changing nothing)
+/// the leader and a name without a row.
+async fn removal(ms: &Metastore) {
+    let row = |name: &str| NodeRow {
+        name: name.into(),
+        role: "follower".into(),
+        term: 1,
+        generation_model: 0,
+        generation_write: 0,
+        last_sync_at: None,
+        seen_at: None,
+        cluster_uri: None,
+        internal_api_uri: None,
+        state: "up to date".into(),
+        accepted: 0,
+        invalid_key: 0,
+        established: 0,
+        refusals: RefusalCounts::default(),
+        catch_up: None,
+        store_term: 0,
+        auto_failover: false,
+        sampled_at: None,
+    };
+    let names = || async {
+        ms.nodes()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|n| n.name)
+            .collect::<Vec<_>>()
+    };
+    for name in ["a", "b", "c"] {
+        ms.heartbeat(&row(name)).await.unwrap();
+    }
+    assert_eq!(ms.take_leadership("a", 0, LONG).await.unwrap(), Some(1));
+
+    let err = ms.remove_node("a").await.unwrap_err().to_string();
+    assert!(err.contains("node a leads the cluster (term 1)"), "{err}");
+    let err = ms.remove_node("z").await.unwrap_err().to_string();
+    assert_eq!(err, "no node named z in the cluster; known: a, b, c");
+    assert!(ms.remove_node(" ").await.is_err());
+    assert_eq!(names().await, ["a", "b", "c"], "refusals change nothing");
+
+    ms.remove_node("b").await.unwrap();
+    assert_eq!(names().await, ["a", "c"]);
+    let err = ms.remove_node("b").await.unwrap_err().to_string();
+    assert!(err.ends_with("known: a, c"), "{err}");
+    // Leadership moves: the former leader can go, the new one cannot.
+    assert_eq!(ms.take_leadership("c", 1, LONG).await.unwrap(), Some(2));
+    ms.remove_node("a").await.unwrap();
+    assert!(ms.remove_node("c").await.is_err());
+    assert_eq!(names().await, ["c"]);
+}
+
+#[tokio::test]
+async fn removal_on_sqlite() {
+    let dir = tempdir();
+    let ms = Metastore::open(&Metastore::sqlite_url(&dir.join("metastore.db")))
+        .await
+        .unwrap();
+    removal(&ms).await;
+    ms.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removal_on_postgres() {
+    with_postgres(|url| async move {
+        let ms = Metastore::open(&url).await.unwrap();
+        removal(&ms).await;
+        ms.close().await.unwrap();
+    })
+    .await;
+}

@@ -65,12 +65,8 @@ fn chrono_now() -> String {
 /// page, newest first).
 fn stored_uids(node: &Node) -> HashMap<String, usize> {
     let mut out = HashMap::new();
-    for event in &node.events(10_000) {
-        let props = event["Properties"].as_array().into_iter().flatten();
-        for p in props.filter(|p| p["Name"] == "Uid") {
-            let uid = p["Value"].as_str().unwrap_or_default().to_owned();
-            *out.entry(uid).or_insert(0) += 1;
-        }
+    for uid in node.property_values("Uid") {
+        *out.entry(uid).or_insert(0) += 1;
     }
     out
 }

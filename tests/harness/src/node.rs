@@ -556,6 +556,19 @@ impl Node {
         }
     }
 
+    /// The value (as text) of property `name` of every event that
+    /// [`Node::events`] returns, newest first.
+    pub fn property_values(&self, name: &str) -> Vec<String> {
+        let events = self.events(10_000);
+        let properties = events
+            .iter()
+            .flat_map(|e| e["Properties"].as_array().into_iter().flatten());
+        properties
+            .filter(|p| p["Name"] == name)
+            .map(|p| p["Value"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
     /// The first line of `skein node status` naming this node.
     pub fn status_line(&self) -> String {
         let out = self.run(&["node", "status"]);

@@ -9,6 +9,10 @@
 //!   returns empty, catches up and the three end at one generation;
 //! - `/api/cluster` lists every node, and `skein node remove` takes a
 //!   stopped follower out of it (refusing the leader);
+//! - (ignored, a benchmark) `failover_times_through_haproxy`: the leader
+//!   killed again and again under continuous ingestion through HAProxy;
+//!   prints how long until a write succeeds again (p50, p99) and how many
+//!   acknowledged events were lost;
 //! - the guide's two-node layout does not fail over by itself unless
 //!   `cluster.autoFailover` is switched on (the shared PostgreSQL is the
 //!   witness).
@@ -19,6 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use skein_harness::haproxy::HaProxy;
 use skein_harness::{fast_timing, ingest_clef, wait_for, Cluster, Node};
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -212,4 +217,79 @@ fn a_follower_is_removed_from_a_running_cluster_and_the_leader_is_not() {
         "{\"@t\":\"2026-01-01T00:00:00Z\",\"@mt\":\"after removal\"}\n",
     );
     assert_eq!(status, 201, "{body}");
+}
+
+/// The `q`-quantile of `sorted` (nearest rank).
+fn quantile(sorted: &[Duration], q: f64) -> Duration {
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+/// A benchmark, not a test of timing: `SKEIN_FAILOVERS` (default 10) times,
+/// kill -9 the leader of three nodes under continuous ingestion through
+/// HAProxy (the shipped configuration), measure how long until a write
+/// through HAProxy succeeds again, bring the killed node back and let it
+/// catch up. `SKEIN_ACKNOWLEDGING` (default 1) sets
+/// `replication.minimumAcknowledgingReplicas`; the default lease (3 s with
+/// automatic fail-over) unless `SKEIN_CLUSTER_LEASE_MS` is set.
+///
+/// `cargo test --release --test ha -- --ignored failover_times --nocapture`
+#[test]
+#[ignore]
+fn failover_times_through_haproxy() {
+    let count: usize = std::env::var("SKEIN_FAILOVERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    let acknowledging: u32 = std::env::var("SKEIN_ACKNOWLEDGING")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    let lease: std::collections::HashMap<String, String> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("SKEIN_CLUSTER_"))
+        .collect();
+    let mut cluster = Cluster::sized(3).env(&lease).configure();
+    for node in &cluster.nodes {
+        let n = acknowledging.to_string();
+        node.config_set("replication.minimumAcknowledgingReplicas", &n);
+    }
+    cluster.start_all();
+    cluster.wait_generations(LIMIT, "the three nodes settle");
+    let ports: Vec<u16> = cluster.nodes.iter().map(|n| n.api).collect();
+    let lb = HaProxy::start(&ports);
+    let writer = Writer::start(vec![lb.port], "f");
+    let mut times = Vec::new();
+    for round in 0..count {
+        std::thread::sleep(Duration::from_secs(2));
+        let old = cluster.leader().expect("a leader");
+        let killed_at = Instant::now();
+        cluster.kill(old);
+        wait_for(LIMIT, "a write succeeds through HAProxy again", || {
+            writer.succeeded_after(killed_at).is_some()
+        });
+        let took = writer.succeeded_after(killed_at).unwrap();
+        println!("fail-over {}: {took:?}", round + 1);
+        times.push(took);
+        cluster[old].start();
+        cluster.wait_generations(LIMIT, "the killed node catches up");
+    }
+    let attempts = writer.finish();
+    cluster.wait_generations(LIMIT, "the cluster settles");
+    let leader = cluster.leader().expect("a leader");
+    let held = keys_on(&cluster[leader]);
+    let acked = acknowledged(&attempts);
+    let lost = acked.difference(&held).count();
+    let failed = attempts.iter().filter(|a| a.status != 201).count();
+    times.sort();
+    println!(
+        "{count} fail-overs, minimumAcknowledgingReplicas {acknowledging}: p50 {:?}, p99 {:?}, \
+         max {:?}; {} batches acknowledged ({} events), {failed} refused meanwhile, {lost} \
+         acknowledged events lost",
+        quantile(&times, 0.5),
+        quantile(&times, 0.99),
+        times.last().unwrap(),
+        attempts.len() - failed,
+        acked.len(),
+    );
+    assert_eq!(lost, 0, "acknowledged events were lost");
 }

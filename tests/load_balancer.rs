@@ -102,7 +102,7 @@ fn cluster_behind_haproxy() -> (Cluster, HaProxy) {
     wait_for(Duration::from_secs(30), "both nodes are healthy", || {
         a.get("/health").0 == 200 && b.get("/health").0 == 200
     });
-    let lb = HaProxy::start([a.api, b.api]);
+    let lb = HaProxy::start(&[a.api, b.api]);
     (cluster, lb)
 }
 
@@ -302,7 +302,7 @@ fn graceful_failover_duration() {
     let cluster = Cluster::sized(2).start();
     let [a, b] = cluster.nodes();
     wait_leads_with_follower(a, b);
-    let lb = HaProxy::start([a.api, b.api]);
+    let lb = HaProxy::start(&[a.api, b.api]);
     let load = Load::start(lb.port, 4);
     let_load_run(&load, 50);
     let mut windows = Vec::new();

@@ -4,7 +4,7 @@
 //! what the tests exercise.
 //!
 //! ```ignore
-//! let lb = HaProxy::start([a.api, b.api]);
+//! let lb = HaProxy::start(&[a.api, b.api]);
 //! ```
 //!
 //! The binary is `$SKEIN_TEST_HAPROXY`, else `haproxy` on `PATH` (or in
@@ -49,9 +49,12 @@ pub fn binary() -> PathBuf {
 }
 
 /// `deploy/haproxy.cfg` listening on 127.0.0.1:`port`, its two servers at
-/// 127.0.0.1:`servers[0]` and 127.0.0.1:`servers[1]`. Panics when the
-/// shipped file no longer has the lines it replaces.
-pub fn render(shipped: &str, port: u16, servers: [u16; 2]) -> String {
+/// 127.0.0.1:`servers[0]` and 127.0.0.1:`servers[1]`, and one more
+/// `server` line like them for each further port (an HA cluster's third
+/// node and on, as the file's comment says). Panics when the shipped file
+/// no longer has the lines it replaces.
+pub fn render(shipped: &str, port: u16, servers: &[u16]) -> String {
+    assert!(servers.len() >= 2, "two servers or more");
     let replacements = [
         ("bind *:5341", format!("bind 127.0.0.1:{port}")),
         (
@@ -72,7 +75,13 @@ pub fn render(shipped: &str, port: u16, servers: [u16; 2]) -> String {
         );
         out = out.replace(from, &to);
     }
-    out
+    let second = format!("    server seq002 127.0.0.1:{} check\n", servers[1]);
+    let more: String = servers[2..]
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("    server seq{:03} 127.0.0.1:{p} check\n", i + 3))
+        .collect();
+    out.replace(&second, &format!("{second}{more}"))
 }
 
 /// A running HAProxy.
@@ -87,7 +96,7 @@ impl HaProxy {
     /// Starts HAProxy with the shipped configuration in front of the API
     /// ports `servers`; checks the configuration first and waits until it
     /// accepts connections.
-    pub fn start(servers: [u16; 2]) -> HaProxy {
+    pub fn start(servers: &[u16]) -> HaProxy {
         let bin = binary();
         let dir = tempfile::tempdir().expect("tempdir");
         let port = free_port();

@@ -101,7 +101,7 @@ impl Election {
     fn of(config: &RuntimeConfig) -> Election {
         Election {
             auto_failover: config.cluster.auto_failover,
-            acknowledging_replicas: 0,
+            acknowledging_replicas: config.replication.minimum_acknowledging_replicas,
         }
     }
 }

@@ -17,7 +17,7 @@ use crate::messages::{
     StopReceiver,
 };
 use crate::replication::{ClusterSetup, ReplicationReceiver};
-use crate::store_writer::StoreWriter;
+use crate::store_writer::{Quorum, StoreWriter};
 
 /// The supervisor of one node's actors.
 pub struct NodeSupervisor {
@@ -75,12 +75,18 @@ impl NodeActors {
         let writer_store = store.clone();
         let writer_health = health.clone().recipient();
         let writer_role = role.clone();
+        let quorum = cluster.as_ref().map(|c| Quorum {
+            replicas: c.acknowledging_replicas,
+            timeout: c.acknowledgement_timeout,
+            replication: c.state.clone(),
+        });
         let store_writer = Supervisor::start(move |_| {
             StoreWriter::new(
                 writer_store.clone(),
                 writer_role.clone(),
                 Some(writer_health.clone()),
             )
+            .acknowledging(quorum.clone())
         });
         let writer = store_writer.clone().recipient();
         let ingestor = Supervisor::start(move |_| Ingestor::new(writer.clone()));

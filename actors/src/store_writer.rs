@@ -3,6 +3,8 @@
 //! fsync; a batch is answered only once durable, and only in a term whose
 //! lease the node's published role holds ([`StoreWriter::fence`], the write
 //! path's one check, made before the append and again before the answer).
+//! With durable acknowledgements ([`Quorum`]) the answer also waits, without
+//! holding up other batches, until enough followers hold the batch.
 //! It runs periodic upkeep (seal by age, retention by
 //! the server settings read since the node began accepting writes: see
 //! [`crate::retention`]), announces new generations and reports the store's
@@ -19,11 +21,25 @@ use crate::messages::{
     AppendBatch, AppendError, ComponentHealth, GenerationAdvanced, GetStoreStatus, ReportHealth,
     RoleChanged, RoleView, SettingsRead, SettingsSnapshot, SubscribeGenerations,
 };
+use crate::replication::ReplicationState;
 use crate::retention::{self, RetentionPlan};
 use crate::settings_follower::period;
 
 /// How often upkeep runs.
 pub const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Durable acknowledgements: a batch is answered only once `replicas`
+/// followers hold it in its term (see [`crate::replication::quorum`]), or
+/// fails after `timeout`.
+#[derive(Clone, Debug)]
+pub struct Quorum {
+    /// `replication.minimumAcknowledgingReplicas` (at least 1).
+    pub replicas: u32,
+    /// `replication.acknowledgementTimeout`.
+    pub timeout: Duration,
+    /// Where the followers' acknowledgements are recorded.
+    pub replication: ReplicationState,
+}
 
 /// The actor owning the event store.
 pub struct StoreWriter {
@@ -39,6 +55,8 @@ pub struct StoreWriter {
     subscribers: Vec<Recipient<GenerationAdvanced>>,
     health: Option<Recipient<ReportHealth>>,
     healthy: Option<bool>,
+    /// What a batch waits for before it is answered, beyond the leader's fsync.
+    quorum: Option<Quorum>,
 }
 
 impl StoreWriter {
@@ -58,7 +76,15 @@ impl StoreWriter {
             subscribers: Vec::new(),
             health,
             healthy: None,
+            quorum: None,
         }
+    }
+
+    /// Answers a batch only once `quorum` holds it (none: once it is durable
+    /// here, Seq's asynchronous replication).
+    pub fn acknowledging(mut self, quorum: Option<Quorum>) -> StoreWriter {
+        self.quorum = quorum.filter(|q| q.replicas > 0);
+        self
     }
 
     fn report(&mut self, healthy: bool, detail: String) {
@@ -209,7 +235,7 @@ impl Handler<AppendBatch> for StoreWriter {
             })
             .await
         };
-        Box::pin(append.into_actor(self).map(|joined, act, ctx| {
+        let stored = append.into_actor(self).map(|joined, act, ctx| {
             let result = joined.map_err(|_| AppendError::Unavailable)?;
             act.note_outcome(&result.as_ref().map(|_| ()));
             if result.is_err() && act.store.is_failed() {
@@ -220,13 +246,32 @@ impl Handler<AppendBatch> for StoreWriter {
             }
             let receipt = result?;
             act.announce(receipt.generation);
-            // Durable here, but acknowledged only in the term it was stored
-            // in, and only while that term's lease still holds.
-            match act.fence() {
-                Ok(term) if term == receipt.term => Ok(receipt),
-                _ => Err(AppendError::NotLeader),
-            }
-        }))
+            Ok(receipt)
+        });
+        let replicated = stored.then(|stored: Result<AppendReceipt, AppendError>, act, _| {
+            let quorum = act.quorum.clone();
+            fut::wrap_future(async move {
+                let receipt = stored?;
+                if let Some(q) = quorum {
+                    let required = q.replicas as usize;
+                    q.replication
+                        .replicated(receipt.term, receipt.generation, required, q.timeout)
+                        .await?;
+                }
+                Ok(receipt)
+            })
+        });
+        Box::pin(
+            replicated.map(|replicated: Result<AppendReceipt, AppendError>, act, _| {
+                let receipt = replicated?;
+                // Durable here, but acknowledged only in the term it was stored
+                // in, and only while that term's lease still holds.
+                match act.fence() {
+                    Ok(term) if term == receipt.term => Ok(receipt),
+                    _ => Err(AppendError::NotLeader),
+                }
+            }),
+        )
     }
 }
 
@@ -338,5 +383,64 @@ mod tests {
         // Renewed: accepted again in the same term.
         owner.publish(Role::Leader, 2, Some(Instant::now() + lease), false);
         assert_eq!(writer.send(batch()).await.unwrap().unwrap().term, 2);
+    }
+
+    #[actix::test]
+    async fn a_durable_acknowledgement_waits_for_the_followers_and_fails_without_them() {
+        let opts = StoreOptions {
+            disk_floor_bytes: 0,
+            ..StoreOptions::default()
+        };
+        let store = Arc::new(Store::open(tempdir().join("stream"), opts).unwrap());
+        let owner = RolePublisher::new(RoleSnapshot::initial(Role::Leader, 1));
+        let replication = ReplicationState::default();
+        let quorum = Quorum {
+            replicas: 1,
+            timeout: Duration::from_millis(300),
+            replication: replication.clone(),
+        };
+        let writer = StoreWriter::new(store.clone(), owner.view(), None)
+            .acknowledging(Some(quorum))
+            .start();
+        // No follower: stored, not acknowledged.
+        let started = Instant::now();
+        let refused = writer.send(batch()).await.unwrap();
+        match refused {
+            Err(AppendError::NotReplicated(n)) => {
+                assert_eq!((n.held_by, n.required), (0, 1));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(started.elapsed() >= Duration::from_millis(300));
+        let stored = store.generation();
+        assert!(
+            stored > skein_store::Generation::ZERO,
+            "the batch is stored on the leader"
+        );
+
+        // A follower of an earlier term does not count; one in the batch's
+        // term that acknowledges it does — while the writer waits, other
+        // batches are written (the wait holds nothing up).
+        replication.follower_established(7, "old", 0, stored);
+        replication.follower_established(8, "b", 1, stored);
+        let pending = writer.send(batch());
+        let other = writer.send(batch());
+        let (pending, other) = tokio::join!(pending, async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            replication.follower_acked(8, store.generation());
+            other.await
+        });
+        let (a, b) = (pending.unwrap().unwrap(), other.unwrap().unwrap());
+        assert!(a.generation <= store.generation() && b.generation <= store.generation());
+
+        // Without a quorum (N = 0) nothing is waited for.
+        let plain = StoreWriter::new(store.clone(), owner.view(), None)
+            .acknowledging(Some(Quorum {
+                replicas: 0,
+                timeout: Duration::from_millis(1),
+                replication: ReplicationState::default(),
+            }))
+            .start();
+        assert!(plain.send(batch()).await.unwrap().is_ok());
     }
 }

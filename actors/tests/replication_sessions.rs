@@ -34,6 +34,8 @@ fn setup(name: &str, key: &str, peer: Option<String>) -> ClusterSetup {
         peer_cluster_uris: peer.into_iter().collect(),
         state: ReplicationState::default(),
         client_tls: None,
+        acknowledging_replicas: 0,
+        acknowledgement_timeout: std::time::Duration::from_secs(5),
     }
 }
 

@@ -92,7 +92,7 @@ impl From<AppendError> for ApiError {
     fn from(e: AppendError) -> ApiError {
         match e {
             AppendError::Store(s) => s.into(),
-            AppendError::NotLeader | AppendError::Unavailable => {
+            AppendError::NotLeader | AppendError::Unavailable | AppendError::NotReplicated(_) => {
                 ApiError::Unavailable(e.to_string())
             }
         }

@@ -24,6 +24,10 @@ pub enum KeyKind {
     Role,
     /// `true` or `false` (also `yes`/`no`, `on`/`off`, `1`/`0`).
     Bool,
+    /// A whole number, zero or more.
+    Count,
+    /// A duration: digits and a unit (`ms`, `s`, `m`, `h`, `d`), e.g. `5s`.
+    Duration,
 }
 
 /// One configuration key.
@@ -116,6 +120,18 @@ pub const KEYS: &[KeyInfo] = &[
         "fail over automatically (unset: on with two or more peers)",
     ),
     key(
+        "replication.minimumAcknowledgingReplicas",
+        KeyKind::Count,
+        false,
+        "followers that must hold a batch durably before it is acknowledged (0: asynchronous)",
+    ),
+    key(
+        "replication.acknowledgementTimeout",
+        KeyKind::Duration,
+        false,
+        "how long a write waits for those followers before failing with 503",
+    ),
+    key(
         "auth.required",
         KeyKind::Bool,
         false,
@@ -182,6 +198,14 @@ fn parse_kind(kind: KeyKind, raw: &str) -> Result<Value, String> {
         KeyKind::Role => match raw.to_ascii_lowercase().as_str() {
             r @ ("standalone" | "leader" | "follower") => Ok(Value::String(r.to_string())),
             _ => Err("expected standalone, leader or follower".to_string()),
+        },
+        KeyKind::Count => raw
+            .parse::<u32>()
+            .map(Value::from)
+            .map_err(|_| "expected a whole number, zero or more".to_string()),
+        KeyKind::Duration => match skein_store::query::parse_duration(raw) {
+            Some(d) if !d.is_zero() => Ok(Value::String(raw.to_string())),
+            _ => Err("expected a duration such as 500ms, 5s or 1m".to_string()),
         },
         KeyKind::Bool => match raw.to_ascii_lowercase().as_str() {
             "true" | "yes" | "on" | "1" => Ok(Value::Bool(true)),

@@ -77,8 +77,33 @@ pub struct Settings {
     pub ingestion: IngestionSettings,
     /// Cluster membership, set by `skein node setup` (`cluster.*`).
     pub cluster: ClusterSettings,
+    /// What a leader waits for before it acknowledges (`replication.*`).
+    pub replication: ReplicationSettings,
     /// Authentication (`auth.*`).
     pub auth: AuthSettings,
+}
+
+/// `replication.*`: durable acknowledgements.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct ReplicationSettings {
+    /// `replication.minimumAcknowledgingReplicas`: how many followers must
+    /// hold a batch durably (fsynced) in the leader's term before the
+    /// leader acknowledges it; 0 (the default) acknowledges once the
+    /// leader holds it, as Seq does.
+    pub minimum_acknowledging_replicas: u32,
+    /// `replication.acknowledgementTimeout`: how long a write waits for
+    /// those followers before it fails with 503 (e.g. `5s`).
+    pub acknowledgement_timeout: String,
+}
+
+impl Default for ReplicationSettings {
+    fn default() -> Self {
+        ReplicationSettings {
+            minimum_acknowledging_replicas: 0,
+            acknowledgement_timeout: "5s".into(),
+        }
+    }
 }
 
 /// `auth.*`: who may use the API.

@@ -3,10 +3,12 @@
 //! checked, and the cluster keys required by the node's role present (the
 //! peers paired, each listed once and none of them this node itself).
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::{ClusterSettings, Settings, SettingsError};
+use super::{ClusterSettings, ReplicationSettings, Settings, SettingsError};
 use crate::secrets::SecretKey;
 
 /// A node's role in a cluster.
@@ -37,11 +39,49 @@ pub struct RuntimeConfig {
     pub max_payload_bytes: u64,
     /// Cluster membership.
     pub cluster: ClusterConfig,
+    /// What the leader waits for before it acknowledges a write.
+    pub replication: ReplicationConfig,
     /// Whether every API route (but the public ones) needs a user session or
     /// an API key: `auth.required`, or when unset, whether any API URI binds
     /// beyond the loopback interface (see [`binds_beyond_loopback`] and
     /// [`peer_facing_beyond_loopback`]).
     pub auth_required: bool,
+}
+
+/// The validated `replication.*` keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReplicationConfig {
+    /// Followers that must hold a batch durably before it is acknowledged.
+    pub minimum_acknowledging_replicas: u32,
+    /// How long a write waits for them before it fails with 503.
+    pub acknowledgement_timeout: Duration,
+}
+
+impl ReplicationConfig {
+    /// Validates the `replication.*` keys against the peers a node has: it
+    /// cannot wait for more followers than it has peers.
+    fn from_settings(r: &ReplicationSettings, peers: usize) -> Result<Self, SettingsError> {
+        const N: &str = "replication.minimumAcknowledgingReplicas";
+        const TIMEOUT: &str = "replication.acknowledgementTimeout";
+        let n = r.minimum_acknowledging_replicas;
+        if n as usize > peers {
+            return Err(invalid(
+                N,
+                &format!(
+                    "is {n} but this node has {peers} peer(s): a write could never be \
+                     acknowledged (set it to at most {peers}, or add peers with `skein node setup`)"
+                ),
+            ));
+        }
+        let acknowledgement_timeout =
+            skein_store::query::parse_duration(&r.acknowledgement_timeout)
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| invalid(TIMEOUT, "expected a duration such as 500ms, 5s or 1m"))?;
+        Ok(ReplicationConfig {
+            minimum_acknowledging_replicas: n,
+            acknowledgement_timeout,
+        })
+    }
 }
 
 /// The validated `cluster.*` keys.
@@ -155,6 +195,8 @@ impl RuntimeConfig {
             ));
         }
         let cluster = ClusterConfig::from_settings(&settings.cluster)?;
+        let replication =
+            ReplicationConfig::from_settings(&settings.replication, cluster.peers.len())?;
         if cluster.role != NodeRole::Standalone {
             let required = [
                 ("cluster.listenUri", cluster.listen_uri.is_some()),
@@ -182,6 +224,7 @@ impl RuntimeConfig {
             max_payload_bytes: settings.ingestion.max_payload_bytes,
             auth_required,
             cluster,
+            replication,
         })
     }
 }

@@ -24,6 +24,10 @@ pub enum AppendError {
     /// The StoreWriter is not running.
     #[error("the store writer is unavailable")]
     Unavailable,
+    /// Stored on the leader, but too few followers held it in time
+    /// (durable acknowledgements).
+    #[error(transparent)]
+    NotReplicated(#[from] crate::replication::quorum::NotReplicated),
 }
 
 impl Message for AppendBatch {

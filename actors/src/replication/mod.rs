@@ -9,6 +9,8 @@
 //! - [`refusals`]: what this node refused from peers, counted by kind.
 //! - [`freshness`]: whether a follower is up to date while the leader keeps
 //!   committing.
+//! - [`quorum`]: durable acknowledgements — how many followers hold a
+//!   write in the leader's term.
 //! - [`sender`]: [`ReplicationSender`], one WebSocket actor per follower
 //!   session on the leader.
 //! - [`source`]: the sender's store reads: `Ops` frames, snapshots.
@@ -24,6 +26,7 @@
 pub mod catch_up;
 pub mod endpoint;
 pub mod freshness;
+pub mod quorum;
 pub mod receiver;
 pub mod refusals;
 pub mod sender;
@@ -96,6 +99,11 @@ pub struct ClusterSetup {
     /// The roots a follower verifies a `wss://` leader against (`None`:
     /// awc's default connector, which speaks plain `ws://` only).
     pub client_tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+    /// How many followers must hold a batch before the leader answers it
+    /// (`replication.minimumAcknowledgingReplicas`; 0: none).
+    pub acknowledging_replicas: u32,
+    /// How long a batch waits for them (`replication.acknowledgementTimeout`).
+    pub acknowledgement_timeout: Duration,
 }
 
 /// Why replication failed.

@@ -312,9 +312,12 @@ impl ReplicationSender {
             "follower {node} ({}) connected at generation {generation}; leader at {ours}",
             self.peer
         );
-        self.setup
-            .state
-            .follower_established(self.session, &node, common.min(generation));
+        self.setup.state.follower_established(
+            self.session,
+            &node,
+            self.term,
+            common.min(generation),
+        );
         self.report();
         ctx.run_interval(HEARTBEAT, |act, ctx| act.heartbeat(ctx));
         if generation == common {

@@ -13,6 +13,7 @@ use skein_store::Generation;
 
 use super::catch_up::{CatchUp, CatchUpProgress};
 use super::freshness::{Freshness, Source};
+use super::quorum::{holders, NotReplicated};
 use crate::messages::{ComponentHealth, ReplicationReported};
 
 /// One follower session on the leader.
@@ -20,6 +21,8 @@ use crate::messages::{ComponentHealth, ReplicationReported};
 pub struct FollowerInfo {
     /// The follower's node name.
     pub node: String,
+    /// The leader's term the session was established in.
+    pub term: u64,
     /// The generation the follower last acknowledged.
     pub generation: Generation,
     /// Operations the follower is behind the leader's current generation.
@@ -111,6 +114,9 @@ struct Inner {
     /// The cluster URI that welcomed each leader a follower replicated
     /// from, by the leader's name: where it is found again.
     leaders_reached: Mutex<BTreeMap<String, String>>,
+    /// Bumped whenever a follower's acknowledged position may have changed
+    /// (durable acknowledgements wait on it).
+    acks: tokio::sync::watch::Sender<u64>,
 }
 
 /// Replication's shared state.
@@ -220,12 +226,20 @@ impl ReplicationState {
         self.notify();
     }
 
-    /// Records an established session of follower `node` at `generation`.
-    pub fn follower_established(&self, session: u64, node: &str, generation: Generation) {
+    /// Records an established session of follower `node`, in the leader's
+    /// term `term`, at `generation`.
+    pub fn follower_established(
+        &self,
+        session: u64,
+        node: &str,
+        term: u64,
+        generation: Generation,
+    ) {
         self.0.established.fetch_add(1, Ordering::Relaxed);
         let now = Utc::now();
         let info = FollowerInfo {
             node: node.to_owned(),
+            term,
             generation,
             ops_behind: 0,
             last_ack_at: now,
@@ -234,6 +248,7 @@ impl ReplicationState {
         self.followers_mut().insert(session, info);
         lock(&self.0.known_followers).insert(node.to_owned());
         self.notify();
+        self.0.acks.send_modify(|n| *n += 1);
     }
 
     /// Records a follower's acknowledgement of `generation`.
@@ -241,6 +256,40 @@ impl ReplicationState {
         if let Some(info) = self.followers_mut().get_mut(&session) {
             info.generation = generation;
             info.last_ack_at = Utc::now();
+        }
+        self.0.acks.send_modify(|n| *n += 1);
+    }
+
+    /// Waits until `required` distinct followers hold `generation` of term
+    /// `term` durably (see [`super::quorum`]), for at most `limit`.
+    pub async fn replicated(
+        &self,
+        term: u64,
+        generation: Generation,
+        required: usize,
+        limit: std::time::Duration,
+    ) -> Result<(), NotReplicated> {
+        let started = std::time::Instant::now();
+        let mut acks = self.0.acks.subscribe();
+        let held = || holders(self.followers_mut().values(), term, generation);
+        let wait = async {
+            loop {
+                acks.borrow_and_update();
+                if held() >= required {
+                    return;
+                }
+                if acks.changed().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        match tokio::time::timeout(limit, wait).await {
+            Ok(()) => Ok(()),
+            Err(_) => Err(NotReplicated {
+                held_by: held(),
+                required,
+                waited: started.elapsed(),
+            }),
         }
     }
 
@@ -253,6 +302,7 @@ impl ReplicationState {
     /// Forgets a session that ended.
     pub fn follower_gone(&self, session: u64) {
         self.followers_mut().remove(&session);
+        self.0.acks.send_modify(|n| *n += 1);
     }
 
     /// The connected followers, with their lag behind `leader` (the leader's
@@ -444,7 +494,7 @@ mod tests {
     fn followers_are_tracked_with_their_lag() {
         let s = ReplicationState::default();
         let id = s.connection_accepted();
-        s.follower_established(id, "b", Generation::ZERO);
+        s.follower_established(id, "b", 1, Generation::ZERO);
         let g = Generation { model: 1, write: 5 };
         s.follower_acked(id, g);
         let f = s.followers(Generation { model: 1, write: 8 });

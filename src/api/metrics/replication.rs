@@ -254,7 +254,7 @@ mod tests {
     fn a_leader_shows_its_followers_and_keeps_gone_ones_as_disconnected() {
         let state = ReplicationState::default();
         let id = state.connection_accepted();
-        state.follower_established(id, "b", Generation { model: 0, write: 2 });
+        state.follower_established(id, "b", 1, Generation { model: 0, write: 2 });
         state.frame_sent(100, false);
         let leader = Generation { model: 1, write: 5 };
         let bytes = |g: Generation| 1000 * (leader.ops() - g.ops());

@@ -28,8 +28,10 @@ use skein_harness::{fast_timing, ingest_clef, wait_for, Cluster, Node};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
-/// One write a client tried: when it was answered, the status, its keys.
+/// One write a client tried: when it was sent and answered, the status,
+/// its keys.
 struct Attempt {
+    sent: Instant,
     at: Instant,
     status: u16,
     keys: Vec<String>,
@@ -62,8 +64,10 @@ impl Writer {
                         )
                     })
                     .collect();
+                let sent = Instant::now();
                 let (status, _) = ingest_clef(ports[n % ports.len()], &body);
                 log.lock().unwrap().push(Attempt {
+                    sent,
                     at: Instant::now(),
                     status,
                     keys,
@@ -80,12 +84,13 @@ impl Writer {
         }
     }
 
-    /// How long after `since` a write first succeeded, if one has.
+    /// How long after `since` a write sent after it first succeeded, if
+    /// one has.
     fn succeeded_after(&self, since: Instant) -> Option<Duration> {
         let attempts = self.attempts.lock().unwrap();
         attempts
             .iter()
-            .find(|a| a.at > since && a.status == 201)
+            .find(|a| a.sent > since && a.status == 201)
             .map(|a| a.at - since)
     }
 

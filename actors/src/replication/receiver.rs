@@ -156,12 +156,15 @@ async fn run_forever(
     store: Arc<Store>,
     setup: ClusterSetup,
     health: Option<Recipient<ReportHealth>>,
-    leader: Option<RoleView>,
+    mut leader: Option<RoleView>,
 ) {
     let mut backoff = BACKOFF_MIN;
     let (mut logged, mut reported) = (String::new(), String::new());
     let mut failing_since = Instant::now();
     for attempt in 0usize.. {
+        if let Some(view) = leader.as_mut() {
+            view.mark_leader_seen();
+        }
         let published = leader.as_ref().and_then(RoleView::leader);
         let Some(url) = leader_uri(&setup, published.as_ref(), attempt) else {
             report(
@@ -211,8 +214,17 @@ async fn run_forever(
             );
             reported = error;
         }
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(BACKOFF_MAX);
+        // A newly published leader is tried at once.
+        let moved = async {
+            match leader.as_mut() {
+                Some(view) => view.leader_changed().await,
+                None => std::future::pending().await,
+            }
+        };
+        backoff = tokio::select! {
+            () = tokio::time::sleep(backoff) => (backoff * 2).min(BACKOFF_MAX),
+            () = moved => BACKOFF_MIN,
+        };
     }
 }
 

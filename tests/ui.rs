@@ -393,6 +393,36 @@ fn admin_ui_in_firefox_against_a_two_node_cluster() {
     admin_ui_against_a_two_node_cluster(Browser::Firefox);
 }
 
+/// The cluster screen of a three-node cluster whose writes wait for one
+/// follower: every node listed, each row as `/api/cluster` says, which
+/// followers count toward acknowledgements — browsing a follower.
+#[test]
+fn the_cluster_screen_in_chromium_shows_three_nodes_and_the_acknowledgement_quorum() {
+    let browser = Browser::Chromium;
+    browser.require();
+    let mut cluster = Cluster::sized(3).env(&fast_timing()).configure();
+    for node in &cluster.nodes {
+        node.config_set("replication.minimumAcknowledgingReplicas", "1");
+    }
+    cluster.start_all();
+    let (status, body) = ingest_clef(cluster[0].api, &events("three"));
+    assert_eq!(status, 201, "{body}");
+    cluster.wait_generations(Duration::from_secs(60), "the three nodes settle");
+    let follower = (0..3).find(|&i| Some(i) != cluster.leader()).unwrap();
+    let nodes: Vec<&Node> = cluster.nodes.iter().collect();
+    let url = cluster[follower].url();
+    phase(browser, "cluster", &url, &[("SKEIN_UI_NODES", "3")], &nodes);
+    let (_, c) = cluster[follower].json("/api/cluster");
+    assert_eq!(c["MinimumAcknowledgingReplicas"], 1, "{c}");
+    let counting = c["Nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["CountsTowardAcknowledgements"] == true)
+        .count();
+    assert_eq!(counting, 2, "both followers are up to date: {c}");
+}
+
 /// The login page in `browser` on a node with authentication on.
 fn login_page_when_authentication_is_on(browser: Browser) {
     browser.require();

@@ -67,6 +67,10 @@ pub struct ClusterView {
     pub status: &'static str,
     /// One line explaining the status.
     pub description: String,
+    /// How many followers the leader waits for before it acknowledges a
+    /// write (`replication.minimumAcknowledgingReplicas`, as its lease
+    /// grant recorded it).
+    pub acknowledging_replicas: u32,
 }
 
 /// Builds the view from this node's live `me` row, every stored row and
@@ -99,6 +103,7 @@ pub fn view(
         .find(|(r, up)| *up && Some(r.name.as_str()) == leader_name && r.role == "leader");
     let mut notifications = Vec::new();
     let mut up_to_date_followers = 0;
+    let required = leadership.acknowledging_replicas as usize;
     let nodes = all
         .iter()
         .map(|(r, up)| {
@@ -109,7 +114,8 @@ pub fn view(
             } else {
                 *up && live.get(&r.name).copied().unwrap_or(false)
             };
-            if up_to_date && !is_leader && r.role == "follower" {
+            let acknowledges = up_to_date && !is_leader && r.role == "follower";
+            if acknowledges {
                 up_to_date_followers += 1;
             }
             let state = if *up {
@@ -138,6 +144,8 @@ pub fn view(
                 "ConnectionsRejectedForgedLeader": r.refusals.forged_leader,
                 "RequestsRejectedForgedForwarding": r.refusals.forged_forwarding,
                 "CatchUp": r.catch_up.as_ref().filter(|_| *up).map(catch_up),
+                "AutoFailover": r.auto_failover,
+                "CountsTowardAcknowledgements": acknowledges && required > 0,
             })
         })
         .collect();
@@ -149,6 +157,15 @@ pub fn view(
                 "Unhealthy",
                 "no reachable node leads the cluster".to_string(),
             )
+        }
+        Some(_) if up_to_date_followers < required => {
+            let short = format!(
+                "{up_to_date_followers} of the {required} up-to-date follower(s) that \
+                 acknowledgements need (replication.minimumAcknowledgingReplicas): writes fail \
+                 with 503"
+            );
+            notifications.insert(0, short.clone());
+            ("Degraded", short)
         }
         Some(_) if up_to_date_followers == 0 => {
             notifications.insert(0, NO_UP_TO_DATE_FOLLOWER.into());
@@ -170,6 +187,7 @@ pub fn view(
         notifications,
         status,
         description,
+        acknowledging_replicas: leadership.acknowledging_replicas,
     }
 }
 
@@ -268,6 +286,7 @@ async fn cluster(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRes
         "Notifications": v.notifications,
         "Status": v.status,
         "Description": v.description,
+        "MinimumAcknowledgingReplicas": v.acknowledging_replicas,
     })))
 }
 
@@ -376,7 +395,13 @@ async fn peer(state: &AppState, me: &NodeRow) -> Result<String, ApiError> {
     let rows = state.credentials.metastore().nodes().await?;
     rows.into_iter()
         .filter(|r| r.name != me.name && (r.role == "follower" || r.term < me.term))
-        .max_by_key(|r| (r.seen_at, r.generation_model, r.generation_write))
+        .max_by_key(|r| {
+            let generation = skein_store::Generation {
+                model: r.generation_model,
+                write: r.generation_write,
+            };
+            (generation, r.seen_at)
+        })
         .map(|r| r.name)
         .ok_or_else(|| ApiError::BadRequest("no follower to hand leadership to".into()))
 }

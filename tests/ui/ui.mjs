@@ -337,17 +337,20 @@ const clusterRows = () => page.$$eval('table.cluster tbody tr[data-node]', (rows
   connections: r.querySelector('.connections .counts').textContent,
 })));
 
-/** Waits until the table shows two nodes at one generation, both up to date, and the status Healthy. */
-const bothUpToDate = () => until(() => {
+/** How many nodes the cluster has (SKEIN_UI_NODES, default 2). */
+const NODES = Number(process.env.SKEIN_UI_NODES || 2);
+
+/** Waits until the table shows every node at one generation, all up to date, and the status Healthy. */
+const allUpToDate = () => until((n) => {
   const rs = [...document.querySelectorAll('table.cluster tbody tr[data-node]')];
   const gens = rs.map((r) => r.querySelector('.generation').textContent);
-  return rs.length === 2 && gens[0] === gens[1] && rs.every((r) => r.querySelector('.uptodate').textContent === 'Yes')
+  return rs.length === n && gens.every((g) => g === gens[0]) && rs.every((r) => r.querySelector('.uptodate').textContent === 'Yes')
     && document.querySelector('.summary [data-status]')?.dataset.status === 'Healthy';
-});
+}, NODES);
 
 async function cluster() {
   await visit('/#/settings/cluster');
-  await bothUpToDate();
+  await allUpToDate();
   const rows = await clusterRows();
   check(rows.some((r) => r.role === 'Leader') && rows.some((r) => r.role === 'Follower'), `a leader and a follower: ${JSON.stringify(rows)}`);
   check(await count('#notifications .notice') === 0, 'no warning while the follower is up to date');
@@ -361,7 +364,9 @@ async function cluster() {
       const r = rs.find((x) => x.dataset.node === n.Name);
       if (!r) return false;
       const leader = n.Role === 'Leader';
-      return r.dataset.role === n.Role && cell(r, '.generation') === n.Generation
+      const quorum = c.MinimumAcknowledgingReplicas > 0 && n.Role === 'Follower'
+        ? (n.CountsTowardAcknowledgements ? 'Yes' : 'No') : '—';
+      return r.dataset.role === n.Role && cell(r, '.generation') === n.Generation && cell(r, '.quorum') === quorum
         && cell(r, '.state .state-text') === n.StateDescription
         && (n.CatchUp == null ? !r.querySelector('.catchup')
           : cell(r, '.catchup-text') === n.CatchUp.Description && r.querySelector('.catchup progress') != null)
@@ -400,7 +405,7 @@ async function demote() {
  */
 async function warning() {
   await visit('/#/settings/cluster');
-  await bothUpToDate();
+  await allUpToDate();
   check(await count('#notifications .notice') === 0, 'no warning while the follower is up to date');
   await page.evaluate(() => { window.skeinSamePage = true; });
   console.log('ready: healthy with both nodes up to date; stop the follower');

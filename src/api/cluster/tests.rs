@@ -208,3 +208,45 @@ fn a_follower_copying_a_snapshot_shows_its_progress_while_its_heartbeat_is_fresh
     let v = view(&me, &[b], &l, &live(&[]), Utc::now(), &t);
     assert_eq!(v.nodes[1]["CatchUp"], Value::Null);
 }
+
+#[test]
+fn fewer_up_to_date_followers_than_acknowledgements_need_is_degraded() {
+    let me = row("a", "leader", (2, 5), None);
+    let rows = [
+        row("b", "follower", (2, 5), Some(10)),
+        row("c", "follower", (2, 1), Some(10)),
+    ];
+    let mut leading = leadership(Some("a"));
+    leading.acknowledging_replicas = 2;
+    let v = view(
+        &me,
+        &rows,
+        &leading,
+        &live(&[("b", true), ("c", false)]),
+        Utc::now(),
+        &ClusterTiming::default(),
+    );
+    assert_eq!(v.status, "Degraded");
+    assert!(
+        v.description.starts_with("1 of the 2 up-to-date"),
+        "{}",
+        v.description
+    );
+    assert_eq!(v.acknowledging_replicas, 2);
+    let counts: Vec<bool> = v
+        .nodes
+        .iter()
+        .map(|n| n["CountsTowardAcknowledgements"].as_bool().unwrap())
+        .collect();
+    assert_eq!(counts, [false, true, false]);
+    // Both up to date: healthy.
+    let v = view(
+        &me,
+        &rows,
+        &leading,
+        &live(&[("b", true), ("c", true)]),
+        Utc::now(),
+        &ClusterTiming::default(),
+    );
+    assert_eq!(v.status, "Healthy", "{}", v.description);
+}

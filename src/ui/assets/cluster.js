@@ -14,6 +14,9 @@ const REFRESH_MS = 1000;
 /** Whether the node answers (its heartbeat is fresh). */
 const connected = (node) => !node.StateDescription.startsWith('unreachable');
 
+/** Whether a follower counts toward the acknowledgement quorum (— without one, or for the leader). */
+const quorum = (node, required) => (required === 0 || node.Role !== 'Follower' ? '—' : (node.CountsTowardAcknowledgements ? 'Yes' : 'No'));
+
 /** How far `node` is behind `leader`, from their generations ("unknown" when it does not answer). */
 function lag(node, leader) {
   if (!leader || node === leader) return '—';
@@ -45,7 +48,7 @@ export function mountCluster(el) {
   fill(el,
     h('h2', {}, 'Cluster'), summary,
     h('table', { class: 'grid cluster' },
-      h('thead', {}, h('tr', {}, ['Node', 'Role', 'Storage generation', 'Up to date', 'Last sync', 'Lag', 'State', 'Connections'].map((t) => h('th', {}, t)))),
+      h('thead', {}, h('tr', {}, ['Node', 'Role', 'Storage generation', 'Up to date', 'Acknowledges writes', 'Last sync', 'Lag', 'State', 'Connections'].map((t) => h('th', {}, t)))),
       table),
     h('h3', {}, 'Fail-over'),
     h('p', { class: 'muted' }, 'Demoting the leader hands leadership to the follower once it has caught up, without losing events.'),
@@ -63,12 +66,15 @@ export function mountCluster(el) {
     last = c;
     refreshNotifications(c);
     const leader = c.Nodes.find((n) => n.Role === 'Leader');
-    fill(summary, h('span', { class: c.Status === 'Healthy' ? 'ok-text' : 'error-text', dataset: { status: c.Status } }, c.Status), ' — ', c.Description);
+    const required = c.MinimumAcknowledgingReplicas || 0;
+    fill(summary, h('span', { class: c.Status === 'Healthy' ? 'ok-text' : 'error-text', dataset: { status: c.Status } }, c.Status), ' — ', c.Description,
+      required > 0 ? h('span', { class: 'muted quorum-summary' }, ` (a write is acknowledged once ${required} follower(s) hold it)`) : '');
     fill(table, c.Nodes.map((n) => h('tr', { dataset: { node: n.Name, role: n.Role } },
       h('td', {}, h('b', {}, n.Name), h('div', { class: 'muted mono' }, n.InternalApiUri || '')),
       h('td', { class: `role ${n.Role.toLowerCase()}` }, n.Role),
       h('td', { class: 'generation mono' }, n.Generation),
       h('td', { class: `uptodate ${n.IsUpToDate ? 'yes' : 'no'}` }, n.IsUpToDate ? 'Yes' : 'No'),
+      h('td', { class: 'quorum', title: 'whether this follower counts toward replication.minimumAcknowledgingReplicas' }, quorum(n, required)),
       h('td', { class: 'sync' }, n.Role === 'Leader' ? '—' : (n.MillisecondsSinceLastSync == null ? 'never' : `${formatAge(n.MillisecondsSinceLastSync)} ago`)),
       h('td', { class: 'lag' }, lag(n, leader)),
       h('td', { class: 'state' }, h('span', { class: 'state-text' }, n.StateDescription), catchUp(n)),

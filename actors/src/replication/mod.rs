@@ -43,7 +43,8 @@ pub use refusals::{RefusalCounts, Refusals};
 pub use sender::ReplicationSender;
 pub use skein_wire::{auth, protocol, seal, ClusterKey, WireError};
 pub use state::{
-    FollowerInfo, LeaderSession, ReplicationCounters, ReplicationState, TrafficCounters,
+    AcknowledgementCounters, FollowerInfo, LeaderSession, ReplicationCounters, ReplicationState,
+    TrafficCounters,
 };
 
 /// Timing and sizing of replication, in one place.

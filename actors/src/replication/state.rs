@@ -71,6 +71,19 @@ pub struct ReplicationCounters {
     pub established: u64,
 }
 
+/// Durable acknowledgements on a leader, since start: batches that waited
+/// for followers, how long in all, and how many were refused (503) for want
+/// of them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct AcknowledgementCounters {
+    /// Batches that waited for followers.
+    pub waits: u64,
+    /// Microseconds those waits took, in all.
+    pub wait_micros: u64,
+    /// Batches refused because too few followers held them in time.
+    pub refused: u64,
+}
+
 /// Bytes and frames replication moved over the cluster port, since start.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct TrafficCounters {
@@ -117,6 +130,9 @@ struct Inner {
     /// Bumped whenever a follower's acknowledged position may have changed
     /// (durable acknowledgements wait on it).
     acks: tokio::sync::watch::Sender<u64>,
+    ack_waits: AtomicU64,
+    ack_wait_micros: AtomicU64,
+    ack_refused: AtomicU64,
 }
 
 /// Replication's shared state.
@@ -283,13 +299,30 @@ impl ReplicationState {
                 }
             }
         };
-        match tokio::time::timeout(limit, wait).await {
+        let outcome = tokio::time::timeout(limit, wait).await;
+        let waited = started.elapsed();
+        self.0.ack_waits.fetch_add(1, Ordering::Relaxed);
+        let micros = u64::try_from(waited.as_micros()).unwrap_or(u64::MAX);
+        self.0.ack_wait_micros.fetch_add(micros, Ordering::Relaxed);
+        match outcome {
             Ok(()) => Ok(()),
-            Err(_) => Err(NotReplicated {
-                held_by: held(),
-                required,
-                waited: started.elapsed(),
-            }),
+            Err(_) => {
+                self.0.ack_refused.fetch_add(1, Ordering::Relaxed);
+                Err(NotReplicated {
+                    held_by: held(),
+                    required,
+                    waited,
+                })
+            }
+        }
+    }
+
+    /// The durable-acknowledgement counters.
+    pub fn acknowledgements(&self) -> AcknowledgementCounters {
+        AcknowledgementCounters {
+            waits: self.0.ack_waits.load(Ordering::Relaxed),
+            wait_micros: self.0.ack_wait_micros.load(Ordering::Relaxed),
+            refused: self.0.ack_refused.load(Ordering::Relaxed),
         }
     }
 

@@ -4,7 +4,8 @@
 //!
 //! - always: sessions accepted / refused for an invalid key / established on
 //!   the cluster port, frames and bytes sent (and the snapshot share of them),
-//!   bytes received;
+//!   bytes received; batches that waited for followers (durable
+//!   acknowledgements), the seconds they waited, and those refused;
 //! - on a leader, per follower (label `follower`): connected, operations
 //!   and bytes behind the leader, seconds since its last acknowledgement; a follower
 //!   that had a session since start but has none now is listed as not connected;
@@ -21,7 +22,8 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Unit;
 use skein_actors::replication::{
-    FollowerInfo, LeaderSession, ReplicationCounters, ReplicationState, TrafficCounters,
+    AcknowledgementCounters, FollowerInfo, LeaderSession, ReplicationCounters, ReplicationState,
+    TrafficCounters,
 };
 use skein_store::Generation;
 
@@ -30,6 +32,7 @@ use skein_store::Generation;
 pub struct ReplicationSnapshot {
     counters: ReplicationCounters,
     traffic: TrafficCounters,
+    acknowledgements: AcknowledgementCounters,
     /// On a leader: each follower that had a session since start, `None` once gone.
     followers: Option<BTreeMap<String, Option<FollowerInfo>>>,
     /// On a leader: the segment bytes each connected follower lacks.
@@ -77,6 +80,7 @@ impl ReplicationSnapshot {
         ReplicationSnapshot {
             counters: state.counters(),
             traffic: state.traffic(),
+            acknowledgements: state.acknowledgements(),
             followers,
             bytes_behind,
             leader: following.then(|| state.leader_session()),
@@ -132,7 +136,30 @@ type R = Result<(), Error>;
 
 impl Collector for ReplicationSnapshot {
     fn encode(&self, mut e: DescriptorEncoder) -> R {
-        let (c, t) = (&self.counters, &self.traffic);
+        let (c, t, a) = (&self.counters, &self.traffic, &self.acknowledgements);
+        counter(
+            &mut e,
+            "acknowledgement_waits",
+            "Batches that waited for followers before being acknowledged \
+             (replication.minimumAcknowledgingReplicas)",
+            None,
+            a.waits,
+        )?;
+        let waited = ConstCounter::new(a.wait_micros as f64 / 1e6);
+        let help = "Time batches waited for followers before being acknowledged or refused";
+        waited.encode(e.encode_descriptor(
+            "acknowledgement_wait",
+            help,
+            Some(&Unit::Seconds),
+            waited.metric_type(),
+        )?)?;
+        counter(
+            &mut e,
+            "acknowledgements_refused",
+            "Batches refused (503) because too few followers held them in time",
+            None,
+            a.refused,
+        )?;
         let sessions = "Replication sessions on the cluster port";
         counter(
             &mut e,

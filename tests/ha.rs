@@ -13,6 +13,9 @@
 //!   killed again and again under continuous ingestion through HAProxy;
 //!   prints how long until a write succeeds again (p50, p99) and how many
 //!   acknowledged events were lost;
+//! - (ignored, a benchmark) `durable_acknowledgement_cost`: ingestion into
+//!   three nodes with `minimumAcknowledgingReplicas` 0 and 1, alternated in
+//!   one run;
 //! - the guide's two-node layout does not fail over by itself unless
 //!   `cluster.autoFailover` is switched on (the shared PostgreSQL is the
 //!   witness).
@@ -297,4 +300,60 @@ fn failover_times_through_haproxy() {
         acked.len(),
     );
     assert_eq!(lost, 0, "acknowledged events were lost");
+}
+
+/// A benchmark: `skein bench ingest` (1000-event batches, 4 connections)
+/// against the leader of three nodes, with
+/// `replication.minimumAcknowledgingReplicas` 0 and 1, alternated
+/// `SKEIN_ROUNDS` (default 2) times in one run; prints each rate and the
+/// ratio.
+///
+/// `cargo test --release --test ha -- --ignored durable_acknowledgement_cost --nocapture`
+#[test]
+#[ignore]
+fn durable_acknowledgement_cost() {
+    let rounds: usize = std::env::var("SKEIN_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2);
+    let events = std::env::var("SKEIN_BENCH_EVENTS").unwrap_or_else(|_| "300000".into());
+    let mut rates: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    for _ in 0..rounds {
+        for acknowledging in [0u32, 1] {
+            let mut cluster = three_nodes(acknowledging);
+            cluster.start_all();
+            cluster.wait_generations(LIMIT, "the three nodes settle");
+            let leader = cluster.leader().expect("a leader");
+            let url = cluster[leader].url();
+            let out = cluster[leader].ok(&[
+                "bench",
+                "ingest",
+                "--url",
+                &url,
+                "--events",
+                &events,
+                "--batch",
+                "1000",
+                "--connections",
+                "4",
+            ]);
+            let rate: f64 = out
+                .lines()
+                .find_map(|l| l.strip_prefix("throughput: "))
+                .and_then(|l| l.split(' ').next())
+                .map(|n| n.replace(',', ""))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("no throughput in: {out}"));
+            assert!(out.contains("(0 failed)"), "{out}");
+            println!("minimumAcknowledgingReplicas {acknowledging}: {rate:.0} events/s");
+            rates[acknowledging as usize].push(rate);
+        }
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    println!(
+        "N=1 / N=0: {:.2} (means {:.0} and {:.0} events/s over {rounds} rounds)",
+        mean(&rates[1]) / mean(&rates[0]),
+        mean(&rates[1]),
+        mean(&rates[0])
+    );
 }

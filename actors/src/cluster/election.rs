@@ -53,8 +53,7 @@ pub struct Position {
 
 impl Ord for Position {
     fn cmp(&self, other: &Position) -> Ordering {
-        let key = |p: &Position| (p.term, p.generation.ops(), p.generation.model);
-        key(self).cmp(&key(other))
+        (self.term, self.generation).cmp(&(other.term, other.generation))
     }
 }
 

@@ -332,24 +332,8 @@ impl Metastore {
         seen_term: u64,
         grant: LeaseGrant,
     ) -> Result<Option<u64>, MetastoreError> {
-        let me = node_name(me)?;
-        let d = self.dialect();
-        let sql = format!(
-            "UPDATE cluster_leadership SET term = term + 1, leader_node = $1, \
-             previous_lease_expires_at = {}, lease_expires_at = {}, acknowledging_replicas = $4 \
-             WHERE id = 1 AND term = $3 AND {} = 0",
-            d.running_lease(),
-            d.now_plus("$2"),
-            d.is_future("lease_expires_at"),
-        );
-        let values = vec![
-            me.into(),
-            grant.lease.as_secs_f64().into(),
-            signed(seen_term)?,
-            i64::from(grant.acknowledging_replicas).into(),
-        ];
-        let changed = self.db.execute_raw(d.statement(&sql, values)).await?;
-        Ok((changed.rows_affected() == 1).then_some(seen_term + 1))
+        let lapsed = format!("{} = 0", self.dialect().is_future("lease_expires_at"));
+        self.take_term(me, seen_term, grant, &lapsed).await
     }
 
     /// Takes leadership if the term is still `seen_term`: returns the new
@@ -364,12 +348,26 @@ impl Metastore {
         seen_term: u64,
         grant: impl Into<LeaseGrant>,
     ) -> Result<Option<u64>, MetastoreError> {
-        let (me, grant) = (node_name(me)?, grant.into());
+        self.take_term(me, seen_term, grant.into(), "1 = 1").await
+    }
+
+    /// Makes `me` the leader of the term after `seen_term` with `grant`,
+    /// when the term is still `seen_term` and `condition` (SQL on the row)
+    /// holds; a lease still running is recorded as the new term's previous
+    /// one (see [`Metastore::take_leadership`]).
+    async fn take_term(
+        &self,
+        me: &str,
+        seen_term: u64,
+        grant: LeaseGrant,
+        condition: &str,
+    ) -> Result<Option<u64>, MetastoreError> {
+        let me = node_name(me)?;
         let d = self.dialect();
         let sql = format!(
             "UPDATE cluster_leadership SET term = term + 1, leader_node = $1, \
              previous_lease_expires_at = {}, lease_expires_at = {}, acknowledging_replicas = $4 \
-             WHERE id = 1 AND term = $3",
+             WHERE id = 1 AND term = $3 AND {condition}",
             d.running_lease(),
             d.now_plus("$2")
         );

@@ -7,6 +7,9 @@
 //!   acknowledged event is on the new leader, even though the killed
 //!   leader's whole storage root is deleted before it comes back; it
 //!   returns empty, catches up and the three end at one generation;
+//! - a node added to a running cluster (set up with the existing nodes as
+//!   peers, started) catches up and joins without the others restarting,
+//!   and the grown cluster still fails over;
 //! - `/api/cluster` lists every node, and `skein node remove` takes a
 //!   stopped follower out of it (refusing the leader);
 //! - (ignored, a benchmark) `failover_times_through_haproxy`: the leader
@@ -27,7 +30,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use skein_harness::haproxy::HaProxy;
-use skein_harness::{fast_timing, ingest_clef, wait_for, Cluster, Node};
+use skein_harness::{fast_timing, ingest_clef, wait_for, Cluster, Node, CLUSTER_KEY};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -177,6 +180,48 @@ fn three_nodes_fail_over_by_themselves_and_keep_every_acknowledged_write() {
     // Every node holds the same events.
     let old_generation = cluster[old].generation();
     assert_eq!(old_generation, cluster[new].generation());
+}
+
+#[test]
+fn a_node_added_to_a_running_cluster_catches_up_joins_and_the_cluster_still_fails_over() {
+    let mut cluster = three_nodes(1);
+    cluster.start_all();
+    let (status, body) = ingest_clef(
+        cluster[0].api,
+        "{\"@t\":\"2026-01-01T00:00:00Z\",\"@mt\":\"before d\",\"K\":\"before\"}\n",
+    );
+    assert_eq!(status, 201, "{body}");
+    cluster.wait_generations(LIMIT, "the three nodes settle");
+    // d knows the others; they do not know d and are not restarted.
+    let d = Node::new("d").with_env(fast_timing());
+    let peers: Vec<(u16, u16)> = cluster
+        .nodes
+        .iter()
+        .map(|n| (n.cluster, n.internal))
+        .collect();
+    let url = cluster.metastore_url().to_owned();
+    d.setup_with_peers(&peers, CLUSTER_KEY, Some(&url));
+    d.config_set("replication.minimumAcknowledgingReplicas", "1");
+    cluster.nodes.push(d);
+    cluster[3].start();
+    cluster.wait_generations(LIMIT, "d catches up and follows");
+    let (_, view) = cluster[0].json("/api/cluster");
+    assert_eq!(view["Nodes"].as_array().map(Vec::len), Some(4), "{view}");
+    // The grown cluster fails over, and nothing acknowledged is lost.
+    let writer = Writer::start(cluster.nodes.iter().map(|n| n.api).collect(), "g");
+    std::thread::sleep(Duration::from_secs(1));
+    let old = cluster.leader().expect("a leader");
+    let killed_at = Instant::now();
+    cluster.kill(old);
+    wait_for(LIMIT, "writes succeed after the fail-over", || {
+        writer.succeeded_after(killed_at).is_some()
+    });
+    let attempts = writer.finish();
+    let new = cluster.wait_leader(LIMIT).expect("a new leader");
+    let held = keys_on(&cluster[new]);
+    let lost: Vec<String> = acknowledged(&attempts).difference(&held).cloned().collect();
+    assert!(lost.is_empty(), "lost {lost:?}");
+    assert!(held.contains("before"));
 }
 
 #[test]

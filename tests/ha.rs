@@ -348,7 +348,7 @@ fn failover_times_through_haproxy() {
 }
 
 /// A benchmark: `skein bench ingest` (1000-event batches, 4 connections)
-/// against the leader of three nodes, with
+/// against the leader of three nodes (`SKEIN_NODES` to change), with
 /// `replication.minimumAcknowledgingReplicas` 0 and 1, alternated
 /// `SKEIN_ROUNDS` (default 2) times in one run; prints each rate and the
 /// ratio.
@@ -362,10 +362,18 @@ fn durable_acknowledgement_cost() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(2);
     let events = std::env::var("SKEIN_BENCH_EVENTS").unwrap_or_else(|_| "300000".into());
+    let nodes: usize = std::env::var("SKEIN_NODES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
     let mut rates: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
     for _ in 0..rounds {
         for acknowledging in [0u32, 1] {
-            let mut cluster = three_nodes(acknowledging);
+            let mut cluster = Cluster::sized(nodes).env(&fast_timing()).configure();
+            for node in &cluster.nodes {
+                let n = acknowledging.to_string();
+                node.config_set("replication.minimumAcknowledgingReplicas", &n);
+            }
             cluster.start_all();
             cluster.wait_generations(LIMIT, "the three nodes settle");
             let leader = cluster.leader().expect("a leader");
@@ -390,7 +398,9 @@ fn durable_acknowledgement_cost() {
                 .and_then(|n| n.parse().ok())
                 .unwrap_or_else(|| panic!("no throughput in: {out}"));
             assert!(out.contains("(0 failed)"), "{out}");
-            println!("minimumAcknowledgingReplicas {acknowledging}: {rate:.0} events/s");
+            println!(
+                "{nodes} nodes, minimumAcknowledgingReplicas {acknowledging}: {rate:.0} events/s"
+            );
             rates[acknowledging as usize].push(rate);
         }
     }

@@ -396,9 +396,7 @@ fn admin_ui_in_firefox_against_a_two_node_cluster() {
 /// The cluster screen of a three-node cluster whose writes wait for one
 /// follower: every node listed, each row as `/api/cluster` says, which
 /// followers count toward acknowledgements — browsing a follower.
-#[test]
-fn the_cluster_screen_in_chromium_shows_three_nodes_and_the_acknowledgement_quorum() {
-    let browser = Browser::Chromium;
+fn the_cluster_screen_shows_three_nodes_and_the_acknowledgement_quorum(browser: Browser) {
     browser.require();
     let mut cluster = Cluster::sized(3).env(&fast_timing()).configure();
     for node in &cluster.nodes {
@@ -421,6 +419,16 @@ fn the_cluster_screen_in_chromium_shows_three_nodes_and_the_acknowledgement_quor
         .filter(|n| n["CountsTowardAcknowledgements"] == true)
         .count();
     assert_eq!(counting, 2, "both followers are up to date: {c}");
+}
+
+#[test]
+fn the_cluster_screen_in_chromium_shows_three_nodes_and_the_acknowledgement_quorum() {
+    the_cluster_screen_shows_three_nodes_and_the_acknowledgement_quorum(Browser::Chromium);
+}
+
+#[test]
+fn the_cluster_screen_in_firefox_shows_three_nodes_and_the_acknowledgement_quorum() {
+    the_cluster_screen_shows_three_nodes_and_the_acknowledgement_quorum(Browser::Firefox);
 }
 
 /// The login page in `browser` on a node with authentication on.

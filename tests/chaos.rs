@@ -1,17 +1,23 @@
-//! Chaos suite (issue #8): a two-node cluster of real `skein` processes on
-//! a real PostgreSQL metastore under continuous ingestion, with seeded
-//! faults (kill -9 of the leader or the follower, SIGSTOP/SIGCONT, a cut
-//! replication link, a node's metastore link cut, graceful demotion, manual
-//! fail-over, a PostgreSQL stop or crash and restart, a full disk, a slow
-//! disk, a power loss) and the named
-//! invariants of `skein_harness::chaos::invariants` checked after every run.
+//! Chaos suite (issues #8, #15): a cluster of real `skein` processes on a
+//! real PostgreSQL metastore under continuous ingestion, with seeded
+//! faults and the named invariants of `skein_harness::chaos::invariants`
+//! checked after every run. Two nodes (the guide's layout): kill -9 of the
+//! leader or the follower, SIGSTOP/SIGCONT, a cut replication link, a
+//! node's metastore link cut, graceful demotion, manual fail-over, a
+//! PostgreSQL stop or crash and restart, a full disk, a slow disk, a power
+//! loss. Three nodes (automatic fail-over, `minimumAcknowledgingReplicas =
+//! 1`): the leader killed (and its storage wiped), frozen past its lease,
+//! cut from PostgreSQL, cut from its followers only.
 //!
-//! - `chaos_bounded_suite`: one run per fault kind and one mixed run, with
-//!   fixed seeds (CI);
+//! - `chaos_bounded_suite`: one run per fault kind and one mixed two-node
+//!   run, with fixed seeds (CI);
 //! - `chaos_long` (ignored): `cargo test --release --test chaos -- --ignored
 //!   chaos_long --nocapture`, with `SKEIN_CHAOS_SECONDS` (default 300),
-//!   `SKEIN_CHAOS_SEED` (default 1), `SKEIN_CHAOS_FAULTS` per run (default 4)
-//!   and `SKEIN_CHAOS_ONLY` (one fault kind's index, 11 = mixed).
+//!   `SKEIN_CHAOS_SEED` (default 1), `SKEIN_CHAOS_FAULTS` per run (default 4),
+//!   `SKEIN_CHAOS_NODES` (2, the default: the two-node kinds; 3: the
+//!   automatic-fail-over kinds) and `SKEIN_CHAOS_ONLY` (one kind's index:
+//!   0–10 the two-node kinds, 11 mixed; 12–16 the three-node kinds, 17
+//!   their mixed run).
 
 use std::time::{Duration, Instant};
 
@@ -51,34 +57,55 @@ fn acked(outcomes: &[Outcome]) -> usize {
 
 #[test]
 fn chaos_bounded_suite() {
-    // Each kind with two faults, then faults of every kind, one after
-    // another, in one run (the mixed run, six faults).
-    let outcomes: Vec<Outcome> = kinds()
+    // Each two-node kind with two faults, then faults of every kind, one
+    // after another, in one run (the mixed run, six faults); then each
+    // three-node (automatic fail-over) kind with one fault: every one of
+    // those is a whole fail-over and its recovery (about 25 s a run).
+    let outcomes: Vec<Outcome> = kinds(None)
         .into_iter()
-        .map(|(i, kind)| {
+        .map(|(i, kind, nodes)| {
             run(Schedule {
                 kind,
                 seed: SEED + i as u64,
-                faults: if kind.is_some() { 2 } else { 6 },
+                faults: match (kind, nodes) {
+                    (None, _) => 6,
+                    (Some(_), 2) => 2,
+                    (Some(_), _) => 1,
+                },
+                nodes,
             })
         })
         .collect();
     judge(&outcomes);
 }
 
-/// Every fault kind and then the mixed run (`None`), with their index in
-/// that order; only the one `SKEIN_CHAOS_ONLY=N` names when it is set.
-fn kinds() -> Vec<(usize, Option<Fault>)> {
-    let all = Fault::ALL
+/// Every kind with its index and rig size: the two-node kinds (0–10), the
+/// two-node mixed run (11, `None`), the three-node kinds (12–16) and their
+/// mixed run (17, `None`, only when `nodes` asks for three); only those of
+/// `nodes` nodes when given, and only the one `SKEIN_CHAOS_ONLY=N` names
+/// when it is set.
+fn kinds(nodes: Option<usize>) -> Vec<(usize, Option<Fault>, usize)> {
+    let two = Fault::ALL
         .iter()
         .copied()
         .map(Some)
         .chain([None])
-        .enumerate();
+        .map(|k| (k, 2));
+    let three = Fault::AUTO
+        .iter()
+        .copied()
+        .map(Some)
+        .chain(nodes.map(|_| None))
+        .map(|k| (k, 3));
+    let all = two
+        .chain(three)
+        .enumerate()
+        .map(|(i, (k, n))| (i, k, n))
+        .filter(|(_, _, n)| nodes.is_none_or(|want| *n == want));
     match std::env::var("SKEIN_CHAOS_ONLY") {
         Ok(only) => {
             let n: usize = only.parse().expect("SKEIN_CHAOS_ONLY: a number");
-            all.filter(|(i, _)| *i == n).collect()
+            all.filter(|(i, _, _)| *i == n).collect()
         }
         Err(_) => all.collect(),
     }
@@ -97,18 +124,29 @@ fn chaos_long() {
     let limit = Duration::from_secs(env_or("SKEIN_CHAOS_SECONDS", 300));
     let seed = env_or("SKEIN_CHAOS_SEED", 1);
     let faults = env_or("SKEIN_CHAOS_FAULTS", 4) as usize;
-    println!("chaos_long: seed {seed}, {limit:?}, {faults} faults per run");
+    let nodes = match env_or("SKEIN_CHAOS_NODES", 2) {
+        2 => 2,
+        _ => 3,
+    };
+    println!("chaos_long: seed {seed}, {limit:?}, {faults} faults per run, {nodes} nodes");
     let started = Instant::now();
     let mut outcomes = Vec::new();
-    let kinds: Vec<Option<Fault>> = kinds().into_iter().map(|(_, kind)| kind).collect();
-    assert!(!kinds.is_empty(), "SKEIN_CHAOS_ONLY names no kind");
+    let kinds: Vec<(Option<Fault>, usize)> = kinds(Some(nodes))
+        .into_iter()
+        .map(|(_, kind, nodes)| (kind, nodes))
+        .collect();
+    assert!(
+        !kinds.is_empty(),
+        "SKEIN_CHAOS_ONLY names no kind of that size"
+    );
     let mut n = 0u64;
     while started.elapsed() < limit {
-        let kind = kinds[n as usize % kinds.len()];
+        let (kind, nodes) = kinds[n as usize % kinds.len()];
         outcomes.push(run(Schedule {
             kind,
             seed: seed.wrapping_mul(1_000_003).wrapping_add(n),
             faults,
+            nodes,
         }));
         n += 1;
     }
@@ -200,5 +238,98 @@ fn the_acknowledgement_invariants_catch_overlapping_and_stale_terms() {
         check(&e)[0].contains("2 acked by a in term 3"),
         "{:?}",
         check(&e)
+    );
+}
+
+/// The three-node rig's checks catch what they are for: an old leader
+/// acknowledging while cut off from every follower, or in its old term
+/// after a newer one was seen; an acknowledged event only set aside with
+/// durable acknowledgements; no write after a recovery.
+#[test]
+fn the_fail_over_invariants_catch_fenced_acknowledgements_and_set_aside_events() {
+    use std::collections::HashMap;
+
+    use skein_harness::chaos::clients::Ack;
+    use skein_harness::chaos::invariants::{self, Evidence, Fence, Stored};
+    use skein_harness::chaos::monitor::Sample;
+    let t0 = Instant::now();
+    let at = |ms: u64| t0 + Duration::from_millis(ms);
+    let ack = |id: &str, by: &str, term: u64, sent: u64, acked: u64| Ack {
+        id: id.into(),
+        node: 1,
+        sent: at(sent),
+        acked: at(acked),
+        term: Some(term),
+        by: by.into(),
+    };
+    let fence = |term: Option<u64>| Fence {
+        node: "a".into(),
+        from: at(100),
+        to: at(200),
+        term,
+    };
+    let check = invariants::an_old_leader_acknowledges_nothing_once_cut_off;
+    // Cut from every follower: nothing sent in the span acked before the heal.
+    let mut e = Evidence {
+        acks: vec![
+            ack("before", "a", 3, 50, 60),
+            ack("held", "a", 3, 150, 250),
+            ack("other", "b", 3, 150, 160),
+        ],
+        fenced: vec![fence(None)],
+        ..Evidence::default()
+    };
+    assert!(check(&e).is_empty(), "{:?}", check(&e));
+    e.acks.push(ack("inside", "a", 3, 150, 190));
+    assert!(check(&e)[0].contains("inside"), "{:?}", check(&e));
+    // Frozen past its lease: nothing in its old term once a newer one was seen.
+    let newer = Sample {
+        at: at(300),
+        node: 1,
+        role: "Leader".into(),
+        term: 4,
+    };
+    let mut e = Evidence {
+        acks: vec![
+            ack("renewed", "a", 3, 150, 250),
+            ack("new", "a", 4, 150, 400),
+        ],
+        fenced: vec![fence(Some(3))],
+        samples: vec![newer],
+        ..Evidence::default()
+    };
+    assert!(check(&e).is_empty(), "{:?}", check(&e));
+    e.acks.push(ack("stale", "a", 3, 150, 350));
+    assert!(check(&e)[0].contains("stale"), "{:?}", check(&e));
+
+    let aside = Stored {
+        check: String::new(),
+        client: "0".into(),
+    };
+    let mut e = Evidence {
+        acks: vec![ack("x", "a", 3, 0, 5)],
+        set_aside: HashMap::from([("x".to_string(), vec![aside])]),
+        ..Evidence::default()
+    };
+    let durable = invariants::no_acknowledged_event_is_set_aside_with_durable_acknowledgements;
+    assert!(
+        durable(&e).is_empty(),
+        "the two-node rig keeps it, set aside"
+    );
+    e.durable = true;
+    assert_eq!(durable(&e).len(), 1);
+
+    let resumed = invariants::writes_resume_after_every_fault;
+    let mut e = Evidence {
+        acks: vec![ack("x", "a", 3, 0, 5)],
+        recovered: vec![Some(at(1))],
+        ..Evidence::default()
+    };
+    assert_eq!(resumed(&e).len(), 1, "nothing sent after the recovery");
+    e.recovered = vec![Some(at(0)), None];
+    assert!(
+        resumed(&e)[0].contains("did not recover"),
+        "{:?}",
+        resumed(&e)
     );
 }

@@ -1,9 +1,16 @@
 //! The faults a run injects, each at a moment the seeded schedule picks.
-//! Every fault leaves both processes running again (what it kills it
+//! Every fault leaves every process running again (what it kills it
 //! restarts), so a process found gone later exited on its own.
+//!
+//! [`Fault::ALL`] are the two-node rig's kinds (the guide's layout,
+//! fail-over by hand); [`Fault::AUTO`] the N-node rig's (automatic
+//! fail-over, durable acknowledgements), each followed by its recovery
+//! (restart, SIGCONT, heal) and by waiting until the cluster has a leader
+//! and every other node follows it, healthy ([`Rig::recover`]).
 
 use std::time::{Duration, Instant};
 
+use super::invariants::Fence;
 use super::rig::{Rig, RigOptions};
 use skein_store::dataset::Rng;
 
@@ -38,6 +45,23 @@ pub enum Fault {
     /// no completed fsync covered is taken back) and the node is killed at
     /// once; power comes back and the node restarts after a moment.
     PowerLoss,
+    /// (N nodes) kill -9 of the leader; the others elect a new one by
+    /// themselves; the old leader restarted once they have.
+    AutoKillLeader,
+    /// (N nodes) the same, its whole storage root deleted before it comes
+    /// back (a lost disk replaced: it returns empty and catches up).
+    AutoWipeLeader,
+    /// (N nodes) SIGSTOP of the leader for 4 to 6 s (past its 3 s lease:
+    /// the others elect), then SIGCONT (it must step down).
+    AutoPauseLeader,
+    /// (N nodes) the leader's link to PostgreSQL cut for 4 to 7 s (it
+    /// cannot renew its lease: the others elect), then healed.
+    AutoMetastoreCut,
+    /// (N nodes) the leader cut from every follower, both ways, for 2 to
+    /// 6 s, PostgreSQL still reachable: it keeps its lease, so nobody
+    /// elects, and with `minimumAcknowledgingReplicas = 1` it acknowledges
+    /// nothing until healed.
+    AutoIsolateLeader,
 }
 
 impl Fault {
@@ -56,12 +80,35 @@ impl Fault {
         Fault::PowerLoss,
     ];
 
-    /// What a run of this kind (None: mixed) needs its cluster to stand on.
-    pub fn rig_options(kind: Option<Fault>) -> RigOptions {
+    /// The N-node rig's kinds (automatic fail-over), in table order.
+    pub const AUTO: [Fault; 5] = [
+        Fault::AutoKillLeader,
+        Fault::AutoWipeLeader,
+        Fault::AutoPauseLeader,
+        Fault::AutoMetastoreCut,
+        Fault::AutoIsolateLeader,
+    ];
+
+    /// Whether this kind needs the N-node rig (automatic fail-over).
+    pub fn is_auto(self) -> bool {
+        Fault::AUTO.contains(&self)
+    }
+
+    /// What a run of this kind (None: mixed) on `nodes` nodes needs its
+    /// cluster to stand on. The N-node rig's runs stand on the shared
+    /// PostgreSQL server and ordinary disks.
+    pub fn rig_options(kind: Option<Fault>, nodes: usize) -> RigOptions {
+        if nodes >= 3 {
+            return RigOptions {
+                nodes,
+                ..RigOptions::default()
+            };
+        }
         RigOptions {
             private_postgres: kind.is_none_or(|k| k == Fault::PostgresRestart),
             small_disks: kind.is_none_or(|k| k == Fault::DiskFull),
             slow_disks: kind.is_none_or(|k| matches!(k, Fault::SlowDisk | Fault::PowerLoss)),
+            nodes: 2,
         }
     }
 
@@ -79,11 +126,20 @@ impl Fault {
             Fault::DiskFull => "disk full",
             Fault::SlowDisk => "slow disk",
             Fault::PowerLoss => "power loss",
+            Fault::AutoKillLeader => "ha kill leader",
+            Fault::AutoWipeLeader => "ha kill+wipe",
+            Fault::AutoPauseLeader => "ha pause leader",
+            Fault::AutoMetastoreCut => "ha leader-PG cut",
+            Fault::AutoIsolateLeader => "ha isolate leader",
         }
     }
 
     /// Injects the fault; one line saying what was done.
     pub fn inject(self, rig: &mut Rig, rng: &mut Rng) -> String {
+        if self.is_auto() {
+            let line = self.inject_auto(rig, rng);
+            return format!("{line}; {}", rig.recover());
+        }
         let leader = rig.cluster.wait_leader(Duration::from_secs(30));
         let l = leader.unwrap_or(0);
         let f = 1 - l;
@@ -223,6 +279,105 @@ impl Fault {
                 )
                 .replace('\n', " | ")
             }
+            _ => unreachable!("{self:?} is an N-node fault"),
+        }
+    }
+
+    /// Injects an N-node fault (automatic fail-over) and undoes it.
+    fn inject_auto(self, rig: &mut Rig, rng: &mut Rng) -> String {
+        let leader = rig.cluster.wait_leader(Duration::from_secs(30));
+        let l = leader.unwrap_or(0);
+        let name = rig.cluster[l].name.clone();
+        let term = rig.cluster[l].health()["term"].as_u64().unwrap_or(0);
+        let named = |rig: &Rig, i: Option<usize>| {
+            i.map_or("nobody".into(), |i| rig.cluster[i].name.clone())
+        };
+        // The fast timing's 3 s lease, a second's slack: from then on the
+        // old leader's term is over for it whatever it saw.
+        let lease = Duration::from_secs(4);
+        match self {
+            Fault::AutoKillLeader | Fault::AutoWipeLeader => {
+                let wipe = self == Fault::AutoWipeLeader;
+                let at = Instant::now();
+                match wipe {
+                    true => rig.cluster.wipe(l),
+                    false => rig.cluster.nodes[l].kill(),
+                }
+                let elected = rig.wait_other_leader(l, Duration::from_secs(30));
+                let took = at.elapsed();
+                let later = Duration::from_millis(rng.between(0, 1000));
+                std::thread::sleep(later);
+                rig.restart(l);
+                format!(
+                    "kill -9 {name} (leader in term {term}){}, {} elected after {took:.1?}, {name} back {later:?} later",
+                    if wipe { ", storage root wiped" } else { "" },
+                    named(rig, elected)
+                )
+            }
+            Fault::AutoPauseLeader => {
+                let frozen = Duration::from_millis(rng.between(4000, 6000));
+                let at = Instant::now();
+                rig.cluster.nodes[l].pause();
+                std::thread::sleep(frozen);
+                let elected = rig.wait_other_leader(l, Duration::ZERO);
+                let resumed = Instant::now();
+                rig.cluster.nodes[l].resume();
+                // What reached it past its lease it must not acknowledge in
+                // its old term once a newer one began.
+                rig.fenced.push(Fence {
+                    node: name.clone(),
+                    from: at + lease,
+                    to: resumed,
+                    term: Some(term),
+                });
+                format!(
+                    "SIGSTOP {name} (leader in term {term}) for {frozen:?}; {} led when it resumed",
+                    named(rig, elected)
+                )
+            }
+            Fault::AutoMetastoreCut => {
+                let cut = Duration::from_millis(rng.between(4000, 7000));
+                let at = Instant::now();
+                rig.cluster.metastore_link(l).cut();
+                std::thread::sleep(cut);
+                let elected = rig.wait_other_leader(l, Duration::ZERO);
+                let healed = Instant::now();
+                rig.cluster.metastore_link(l).heal();
+                rig.fenced.push(Fence {
+                    node: name.clone(),
+                    from: at + lease,
+                    to: healed,
+                    term: Some(term),
+                });
+                format!(
+                    "{name}'s metastore link cut for {cut:?} (leader in term {term}); {} led when it healed",
+                    named(rig, elected)
+                )
+            }
+            Fault::AutoIsolateLeader => {
+                let cut = Duration::from_millis(rng.between(2000, 6000));
+                let at = Instant::now();
+                rig.cluster.isolate(l);
+                std::thread::sleep(cut);
+                let healed = Instant::now();
+                rig.cluster.heal();
+                // No follower can hold what reaches it meanwhile: with
+                // `minimumAcknowledgingReplicas = 1` it acknowledges
+                // nothing sent after the cut (200 ms for the cut to bite)
+                // before the heal, in any term.
+                rig.fenced.push(Fence {
+                    node: name.clone(),
+                    from: at + Duration::from_millis(200),
+                    to: healed,
+                    term: None,
+                });
+                let now = rig.cluster.leader();
+                format!(
+                    "{name} (leader in term {term}) cut from every follower for {cut:?}; {} leads after the heal",
+                    named(rig, now)
+                )
+            }
+            _ => unreachable!("{self:?} is a two-node fault"),
         }
     }
 }

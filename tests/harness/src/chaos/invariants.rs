@@ -18,6 +18,24 @@ pub struct Stored {
 /// A store's `Stream` files: relative path → bytes, sorted.
 pub type Files = Vec<(String, Vec<u8>)>;
 
+/// A span in which one node may acknowledge nothing (an old leader cut
+/// off, or frozen, past its lease).
+#[derive(Clone, Debug)]
+pub struct Fence {
+    /// The node's name (as `X-Skein-Acked-By` says it).
+    pub node: String,
+    /// Requests sent from then …
+    pub from: std::time::Instant,
+    /// … until then.
+    pub to: std::time::Instant,
+    /// None: the node acknowledges none of them before `to` (no follower
+    /// can reach it). Some(t): the node acknowledges none of them in term
+    /// `t` or older, whenever answered, once any node was seen in a newer
+    /// term (its lease ran out; it may only have renewed it had nobody
+    /// taken the next term).
+    pub term: Option<u64>,
+}
+
 /// Everything gathered once the cluster settled.
 #[derive(Default)]
 pub struct Evidence {
@@ -29,13 +47,22 @@ pub struct Evidence {
     pub set_aside: HashMap<String, Vec<Stored>>,
     /// Leadership samples.
     pub samples: Vec<Sample>,
-    /// The leader's and the follower's `Stream` files once both were stopped
-    /// at the same generation (None when the follower never caught up).
-    pub files: Option<[Files; 2]>,
+    /// Every node's `Stream` files (name, files), the leader's first, once
+    /// all were stopped at the same generation (None when a follower never
+    /// caught up).
+    pub files: Option<Vec<(String, Files)>>,
     /// Why the cluster did not settle, if it did not.
     pub unsettled: Option<String>,
     /// Spans in which the leader held no valid lease.
     pub lease_gaps: Vec<(std::time::Instant, std::time::Instant)>,
+    /// Spans in which one node may acknowledge nothing.
+    pub fenced: Vec<Fence>,
+    /// When the cluster had recovered from each N-node fault (None: not
+    /// within 60 s).
+    pub recovered: Vec<Option<std::time::Instant>>,
+    /// Whether every acknowledgement waited for a follower
+    /// (`minimumAcknowledgingReplicas = 1`, the N-node rig).
+    pub durable: bool,
     /// Processes that exited on their own.
     pub crashes: Vec<String>,
     /// Every node's log (name, text).
@@ -144,30 +171,41 @@ pub fn no_event_is_stored_twice_or_altered(e: &Evidence) -> Vec<String> {
     out
 }
 
-/// The follower's store equals the leader's, byte for byte, once both are
+/// Every follower's store equals the leader's, byte for byte, once all are
 /// at the same generation (the non-panicking form of `assert_same_files`);
 /// a follower that never reaches the leader's generation is a violation too.
 pub fn follower_store_is_a_prefix_of_the_leaders(e: &Evidence) -> Vec<String> {
     if let Some(why) = &e.unsettled {
         return vec![format!("the cluster did not settle: {why}")];
     }
-    let Some([leader, follower]) = &e.files else {
+    let Some(files) = &e.files else {
+        return vec!["no files compared".into()];
+    };
+    let [(leader_name, leader), followers @ ..] = &files[..] else {
         return vec!["no files compared".into()];
     };
     let names = |f: &[(String, Vec<u8>)]| f.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
-    if names(leader) != names(follower) {
-        return vec![format!(
-            "Stream files differ: leader {:?}, follower {:?}",
-            names(leader),
-            names(follower)
-        )];
+    let mut out = Vec::new();
+    for (name, follower) in followers {
+        if names(leader) != names(follower) {
+            out.push(format!(
+                "Stream files differ: leader {leader_name} {:?}, follower {name} {:?}",
+                names(leader),
+                names(follower)
+            ));
+            continue;
+        }
+        out.extend(
+            leader
+                .iter()
+                .zip(follower)
+                .filter(|((_, x), (_, y))| x != y)
+                .map(|((file, _), _)| {
+                    format!("{file} differs between leader {leader_name} and follower {name}")
+                }),
+        );
     }
-    leader
-        .iter()
-        .zip(follower)
-        .filter(|((_, x), (_, y))| x != y)
-        .map(|((name, _), _)| format!("{name} differs between leader and follower"))
-        .collect()
+    out
 }
 
 /// No two nodes acknowledged writes in the same term, and no write was
@@ -202,12 +240,14 @@ pub fn no_two_leaders_acknowledged_in_overlapping_terms(e: &Evidence) -> Vec<Str
             .filter_map(|rest| rest.split_whitespace().next()?.parse().ok())
             .collect()
     };
-    if let [(a, la), (b, lb)] = &e.logs[..] {
-        let (ta, tb) = (led(la), led(lb));
-        let mut both: Vec<&u64> = ta.intersection(&tb).collect();
-        both.sort();
-        if !both.is_empty() {
-            out.push(format!("{a} and {b} both logged leading terms {both:?}"));
+    let terms: Vec<(&String, HashSet<u64>)> = e.logs.iter().map(|(n, l)| (n, led(l))).collect();
+    for (i, (a, ta)) in terms.iter().enumerate() {
+        for (b, tb) in &terms[i + 1..] {
+            let mut both: Vec<&u64> = ta.intersection(tb).collect();
+            both.sort();
+            if !both.is_empty() {
+                out.push(format!("{a} and {b} both logged leading terms {both:?}"));
+            }
         }
     }
     let mut last: BTreeMap<usize, u64> = BTreeMap::new();
@@ -351,6 +391,99 @@ pub fn a_leader_without_a_lease_acknowledges_nothing(e: &Evidence) -> Vec<String
         .collect()
 }
 
+/// An old leader cut off from its followers, from PostgreSQL, or frozen
+/// past its lease acknowledges nothing it must not (see [`Fence`]): with
+/// `minimumAcknowledgingReplicas = 1` a leader no follower can reach holds
+/// no acknowledgement, and a leader whose term is over (a newer one seen)
+/// answers nothing that reached it after its lease in that term. Checked
+/// by the node the answer names (`X-Skein-Acked-By`), whichever node the
+/// client asked.
+pub fn an_old_leader_acknowledges_nothing_once_cut_off(e: &Evidence) -> Vec<String> {
+    e.fenced
+        .iter()
+        .filter_map(|f| {
+            let bad: Vec<String> = e
+                .acks
+                .iter()
+                .filter(|a| a.by == f.node && a.sent >= f.from && a.sent <= f.to)
+                .filter(|a| match f.term {
+                    None => a.acked <= f.to,
+                    Some(t) => {
+                        a.term.is_none_or(|at| at <= t)
+                            && e.samples.iter().any(|s| s.term > t && s.at < a.acked)
+                    }
+                })
+                .map(|a| format!("{} in term {:?}", a.id, a.term))
+                .collect();
+            (!bad.is_empty()).then(|| {
+                format!(
+                    "{} acknowledged {} events sent in a {:.1}s span in which it was cut off ({}): {}",
+                    f.node,
+                    bad.len(),
+                    (f.to - f.from).as_secs_f64(),
+                    match f.term {
+                        None => "no follower reachable".to_owned(),
+                        Some(t) => format!("its term {t} over"),
+                    },
+                    some(&bad)
+                )
+            })
+        })
+        .collect()
+}
+
+/// Writes succeed again after every fault: each recovery (a leader, every
+/// other node its healthy follower) came within 60 s, and some request
+/// sent after it was acknowledged.
+pub fn writes_resume_after_every_fault(e: &Evidence) -> Vec<String> {
+    e.recovered
+        .iter()
+        .enumerate()
+        .filter_map(|(k, r)| match r {
+            None => Some(format!(
+                "the cluster did not recover within 60 s after fault {}",
+                k + 1
+            )),
+            Some(at) => (!e.acks.iter().any(|a| a.sent >= *at)).then(|| {
+                format!(
+                    "nothing sent after the recovery from fault {} was acknowledged",
+                    k + 1
+                )
+            }),
+        })
+        .collect()
+}
+
+/// With durable acknowledgements (`minimumAcknowledgingReplicas = 1`, the
+/// N-node rig) no acknowledged event is even set aside: every one must be
+/// on the leader after the run. A 201 came only once a follower held the
+/// batch in its term; the election rule (`actors/src/cluster/election.rs`)
+/// makes the next leader one at or past every position it polled, and
+/// those include at least one follower holding the write, so the new
+/// leader holds it and never diverges from it — an acknowledged event
+/// found only in a `Divergent/*.clef` file means a leader was elected
+/// behind an acknowledged write. (The two-node rig acknowledges on the
+/// leader alone; what only a killed leader held is set aside there, kept,
+/// not lost.)
+pub fn no_acknowledged_event_is_set_aside_with_durable_acknowledgements(
+    e: &Evidence,
+) -> Vec<String> {
+    let aside: Vec<&str> = e
+        .acks
+        .iter()
+        .filter(|a| !e.on_leader.contains_key(&a.id) && e.set_aside.contains_key(&a.id))
+        .map(|a| a.id.as_str())
+        .collect();
+    match e.durable && !aside.is_empty() {
+        true => vec![format!(
+            "{} acknowledged events only set aside, not on the leader: {}",
+            aside.len(),
+            some(&aside)
+        )],
+        false => Vec::new(),
+    }
+}
+
 /// No process exited unless a fault killed it, and no log shows a panic.
 pub fn nodes_never_crashed_on_input(e: &Evidence) -> Vec<String> {
     let mut out = e.crashes.clone();
@@ -388,6 +521,18 @@ pub fn check_all(e: &Evidence) -> Vec<(&'static str, Vec<String>)> {
         (
             "a_leader_without_a_lease_acknowledges_nothing",
             a_leader_without_a_lease_acknowledges_nothing(e),
+        ),
+        (
+            "an_old_leader_acknowledges_nothing_once_cut_off",
+            an_old_leader_acknowledges_nothing_once_cut_off(e),
+        ),
+        (
+            "writes_resume_after_every_fault",
+            writes_resume_after_every_fault(e),
+        ),
+        (
+            "no_acknowledged_event_is_set_aside_with_durable_acknowledgements",
+            no_acknowledged_event_is_set_aside_with_durable_acknowledgements(e),
         ),
         (
             "nodes_never_crashed_on_input",

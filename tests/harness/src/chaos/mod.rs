@@ -1,5 +1,6 @@
-//! Chaos harness (issue #8): a two-node cluster of real `skein` processes
-//! on a real PostgreSQL metastore, under continuous ingestion from several
+//! Chaos harness (issues #8, #15): a cluster of real `skein` processes —
+//! two nodes (the guide's layout) or three (automatic fail-over, durable
+//! acknowledgements) — on a real PostgreSQL metastore, under continuous ingestion from several
 //! clients that record every acknowledged event, while a seeded schedule
 //! injects faults ([`faults::Fault`]). Once the cluster has settled, the
 //! named invariants in [`invariants`] are checked and a run's
@@ -8,7 +9,7 @@
 //! invariants were violated. [`report::table`] prints one row per fault kind.
 //!
 //! ```ignore
-//! let outcome = chaos::run(Schedule { kind: Some(Fault::Partition), seed: 7, faults: 2 });
+//! let outcome = chaos::run(Schedule { kind: Some(Fault::Partition), seed: 7, faults: 2, nodes: 2 });
 //! ```
 
 pub mod clients;
@@ -38,12 +39,27 @@ pub struct Schedule {
     pub seed: u64,
     /// How many faults to inject.
     pub faults: usize,
+    /// How many nodes: 2 for [`Fault::ALL`]'s kinds, 3 (or more) for
+    /// [`Fault::AUTO`]'s; a mixed run draws from the kinds of its size.
+    pub nodes: usize,
 }
 
 impl Schedule {
     /// The kind's name in reports.
     pub fn kind_name(&self) -> &'static str {
-        self.kind.map_or("mixed", Fault::name)
+        match (self.kind, self.nodes >= 3) {
+            (Some(kind), _) => kind.name(),
+            (None, false) => "mixed",
+            (None, true) => "ha mixed",
+        }
+    }
+
+    /// The kinds a mixed run of this size draws from.
+    fn kinds(&self) -> &'static [Fault] {
+        match self.nodes >= 3 {
+            true => &Fault::AUTO,
+            false => &Fault::ALL,
+        }
     }
 }
 
@@ -75,13 +91,22 @@ const CLIENTS: usize = 3;
 pub fn run(schedule: Schedule) -> Outcome {
     let started = Instant::now();
     eprintln!(
-        "chaos: {} seed {:#x}, {} faults",
+        "chaos: {} seed {:#x}, {} faults, {} nodes",
         schedule.kind_name(),
         schedule.seed,
-        schedule.faults
+        schedule.faults,
+        schedule.nodes
     );
+    if let Some(kind) = schedule.kind {
+        assert_eq!(
+            kind.is_auto(),
+            schedule.nodes >= 3,
+            "{kind:?} runs on {} nodes",
+            if kind.is_auto() { "3 or more" } else { "2" }
+        );
+    }
     let mut rng = Rng::new(schedule.seed);
-    let mut rig = Rig::start(Fault::rig_options(schedule.kind));
+    let mut rig = Rig::start(Fault::rig_options(schedule.kind, schedule.nodes));
     let watch = monitor::Monitor::start(rig.ports());
     let tag = format!("s{:x}", schedule.seed);
     let clients = clients::Clients::start(rig.ports(), CLIENTS, schedule.seed, &tag);
@@ -89,9 +114,10 @@ pub fn run(schedule: Schedule) -> Outcome {
     for _ in 0..schedule.faults {
         std::thread::sleep(Duration::from_millis(rng.between(800, 2500)));
         rig.check_running();
+        let kinds = schedule.kinds();
         let kind = schedule
             .kind
-            .unwrap_or_else(|| Fault::ALL[rng.below(Fault::ALL.len() as u64) as usize]);
+            .unwrap_or_else(|| kinds[rng.below(kinds.len() as u64) as usize]);
         let line = kind.inject(&mut rig, &mut rng);
         eprintln!("chaos:   +{:.1}s {line}", started.elapsed().as_secs_f64());
         done.push(line);
@@ -117,6 +143,9 @@ pub fn run(schedule: Schedule) -> Outcome {
         files: None,
         unsettled,
         lease_gaps: std::mem::take(&mut rig.lease_gaps),
+        fenced: std::mem::take(&mut rig.fenced),
+        recovered: std::mem::take(&mut rig.recovered),
+        durable: rig.durable,
         crashes: Vec::new(),
         logs: Vec::new(),
         names: rig.cluster.nodes.iter().map(|n| n.name.clone()).collect(),
@@ -126,10 +155,16 @@ pub fn run(schedule: Schedule) -> Outcome {
         n.stop();
     }
     if let (None, Some(l)) = (&evidence.unsettled, leader) {
-        evidence.files = Some([
-            rig.cluster.nodes[l].stream_files(),
-            rig.cluster.nodes[1 - l].stream_files(),
-        ]);
+        // The leader's first, then every follower's.
+        let order = std::iter::once(l).chain((0..rig.cluster.nodes.len()).filter(|&i| i != l));
+        evidence.files = Some(
+            order
+                .map(|i| {
+                    let n = &rig.cluster.nodes[i];
+                    (n.name.clone(), n.stream_files())
+                })
+                .collect(),
+        );
     }
     evidence.crashes = std::mem::take(&mut rig.crashes);
     evidence.logs = rig
@@ -166,7 +201,7 @@ pub fn run(schedule: Schedule) -> Outcome {
     outcome
 }
 
-/// Waits (up to 90 s) until one node leads and the other follows at the
+/// Waits (up to 90 s) until one node leads and every other follows at the
 /// leader's generation, healthy. The leader's index, and why it did not
 /// settle if it did not.
 fn settle(rig: &mut Rig) -> (Option<String>, Option<usize>) {

@@ -93,8 +93,16 @@ pub(super) async fn install_snapshot(
             Some((name, offset, max, reply)) = rx.recv() => {
                 let max_len = max as u64;
                 conn.send(&Frame::ChunkRequest { name: name.clone(), offset, max_len }).await?;
+                // Heartbeats keep the session alive, not an unanswered
+                // request: past the idle timeout the session ends, and the
+                // copy resumes from what is staged.
+                let asked = std::time::Instant::now();
                 let bytes = loop {
-                    match conn.next_frame(IDLE_TIMEOUT, state).await? {
+                    let left = IDLE_TIMEOUT.saturating_sub(asked.elapsed());
+                    if left.is_zero() {
+                        return Err(ReplicationError::Timeout(IDLE_TIMEOUT));
+                    }
+                    match conn.next_frame(left, state).await? {
                         Frame::FileChunk { name: n, offset: o, bytes } if n == name && o == offset => {
                             break bytes
                         }

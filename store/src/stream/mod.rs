@@ -100,7 +100,7 @@ pub struct Store {
     writer: Mutex<Writer>,
     commit: GroupCommit,
     index: Arc<RwLock<BlockIndex>>,
-    published: Arc<Mutex<Generation>>,
+    published: Arc<Mutex<(u64, Generation)>>,
     /// A term the store has reached (its writer's term never goes back):
     /// lets [`Store::advance_term`] skip the writer lock on every append.
     term_reached: AtomicU64,
@@ -224,15 +224,14 @@ impl Store {
 
     /// The current generation (never waits for an fsync in flight).
     pub fn generation(&self) -> Generation {
-        *self.published.lock().expect("published generation")
+        self.newest_position().1
     }
 
     /// The term of the newest operation (0 when none) and the generation
-    /// it reached, read together.
+    /// it reached, read together without waiting for the writer (a
+    /// snapshot install or an fsync in flight holds it).
     pub fn newest_position(&self) -> (u64, Generation) {
-        let w = self.writer();
-        let term = w.term_history.last().map_or(0, |t| t.term);
-        (term, w.generation)
+        *self.published.lock().expect("published generation")
     }
 
     /// The store's id, term, size and position.

@@ -80,7 +80,7 @@ pub(crate) fn open(
         next_arrival,
         failed: false,
         index: Arc::new(RwLock::new(index)),
-        published: Arc::new(Mutex::new(generation)),
+        published: Arc::new(Mutex::new((term, generation))),
         write_clock: Arc::default(),
         fsync_latency: Arc::default(),
         buf: Vec::new(),

@@ -84,9 +84,10 @@ pub(crate) struct Writer {
     pub next_arrival: u64,
     pub failed: bool,
     pub index: Arc<RwLock<BlockIndex>>,
-    /// The generation readers see without taking the writer's lock (which is
-    /// held across fsyncs); updated whenever `generation` moves.
-    pub published: Arc<Mutex<Generation>>,
+    /// The position readers see without taking the writer's lock (which is
+    /// held across fsyncs): the term of the newest operation and the
+    /// generation; updated whenever `generation` moves.
+    pub published: Arc<Mutex<(u64, Generation)>>,
     /// Runs while [`Writer::write_blocks`] waits on the disk (shared with
     /// the [`super::Store`], which reads it without the lock).
     pub write_clock: Arc<WriteClock>,
@@ -97,9 +98,15 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Makes the current generation visible to lock-free readers.
+    /// Makes the current position visible to lock-free readers.
     pub fn publish(&self) {
-        *self.published.lock().expect("published generation") = self.generation;
+        *self.published.lock().expect("published generation") = self.position();
+    }
+
+    /// The term of the newest operation (0 when none) and the generation.
+    pub fn position(&self) -> (u64, Generation) {
+        let term = self.term_history.last().map_or(0, |t| t.term);
+        (term, self.generation)
     }
 
     /// Refuses writes when failed or below the disk floor.

@@ -52,7 +52,7 @@ pub(crate) struct AggCall {
 }
 
 /// The running state of one aggregate in one group.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum AggState {
     Count(u64),
     Distinct(HashSet<Key>),
@@ -96,6 +96,21 @@ impl AggState {
             AggKind::Sum => AggState::Sum(None),
             AggKind::Percentile => AggState::Percentile(Vec::new()),
         }
+    }
+
+    /// Whether this is a state of aggregate `kind` (a partial result from
+    /// another node is checked before it is merged).
+    pub(crate) fn is_of(&self, kind: AggKind) -> bool {
+        matches!(
+            (self, kind),
+            (AggState::Count(_), AggKind::Count)
+                | (AggState::Distinct(_), AggKind::Distinct)
+                | (AggState::Min(_), AggKind::Min)
+                | (AggState::Max(_), AggKind::Max)
+                | (AggState::Mean(..), AggKind::Mean)
+                | (AggState::Sum(_), AggKind::Sum)
+                | (AggState::Percentile(_), AggKind::Percentile)
+        )
     }
 
     /// Folds in one event's argument value (`None` for `count(*)`).

@@ -5,7 +5,9 @@
 //!   facts ([`Filter::time_bounds`], [`Filter::severity_requirement`],
 //!   [`Filter::may_match_block`]) for the store's executor.
 //! - [`Query`]: `select count(*) from stream where … group by …, time(1m)`;
-//!   run with a mergeable [`QueryRunner`] into a [`QueryResult`].
+//!   run with a mergeable [`QueryRunner`] into a [`QueryResult`]; a
+//!   runner's [`PartialQuery`] carries what it accumulated to another node
+//!   (scale-out queries), checked against the query before it is merged.
 //! - [`FilterError`]: what is wrong and at which character.
 //! - [`Fields`], [`RequiredText`]: what a filter or query reads and what a
 //!   match must contain, for column-selective scans.
@@ -57,5 +59,5 @@ pub use error::FilterError;
 pub use fields::{Fields, RequiredText, TextField};
 pub use filter::{EvalContext, Filter};
 pub use lexer::parse_duration;
-pub use runner::{QueryResult, QueryRunner};
+pub use runner::{PartialMismatch, PartialQuery, QueryResult, QueryRunner};
 pub use select::Query;

@@ -7,7 +7,7 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::event::format_timestamp;
 use crate::{EventView, Timestamp};
@@ -25,6 +25,57 @@ pub struct QueryResult {
     pub columns: Vec<String>,
     /// One row per group (or per event), values in column order.
     pub rows: Vec<Vec<serde_json::Value>>,
+}
+
+/// What a runner accumulated, carried between nodes: a scale-out query runs
+/// one share of the events on each node and merges the partials
+/// ([`QueryRunner::into_partial`], [`QueryRunner::absorb`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartialQuery {
+    groups: Vec<(Vec<Key>, Vec<AggState>)>,
+    rows: Vec<(Vec<Key>, Vec<Key>)>,
+}
+
+/// A partial result that does not fit the query it was offered to.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the partial result does not fit the query: {0}")]
+pub struct PartialMismatch(&'static str);
+
+impl PartialQuery {
+    /// Checks the partial's shape against `plan`: every group keyed and
+    /// aggregated as the query groups and aggregates, every row as long as
+    /// the query's sort keys and columns (so merging and finishing cannot
+    /// index out of bounds or mix aggregates).
+    fn check(&self, plan: &Plan) -> Result<(), PartialMismatch> {
+        let keys = plan.keys.len() + usize::from(plan.bucket.is_some());
+        if !plan.aggregate && !self.groups.is_empty() {
+            return Err(PartialMismatch("groups for a per-event query"));
+        }
+        for (k, states) in &self.groups {
+            if k.len() != keys {
+                return Err(PartialMismatch("a group has the wrong number of keys"));
+            }
+            if states.len() != plan.aggs.len()
+                || !states.iter().zip(&plan.aggs).all(|(s, a)| s.is_of(a.kind))
+            {
+                return Err(PartialMismatch(
+                    "a group's aggregates differ from the query's",
+                ));
+            }
+            if plan.bucket.is_some() && !matches!(k[0], Key::Int(_)) {
+                return Err(PartialMismatch("a time bucket is not a number"));
+            }
+        }
+        if plan.aggregate && !self.rows.is_empty() {
+            return Err(PartialMismatch("rows for an aggregating query"));
+        }
+        for (sort, values) in &self.rows {
+            if sort.len() != plan.order.len() || values.len() != plan.columns.len() {
+                return Err(PartialMismatch("a row has the wrong number of values"));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Accumulates one query's results over a stream of events.
@@ -117,6 +168,27 @@ impl QueryRunner {
         if let (true, Some(l)) = (p.order.is_empty(), p.limit) {
             self.rows.truncate(l);
         }
+    }
+
+    /// What this runner accumulated, to merge into a runner of the same
+    /// query elsewhere.
+    pub fn into_partial(self) -> PartialQuery {
+        PartialQuery {
+            groups: self.groups.into_iter().collect(),
+            rows: self.rows,
+        }
+    }
+
+    /// Merges a partial result of the same query (from another node),
+    /// refusing one whose shape does not fit the query; nothing is merged
+    /// then.
+    pub fn absorb(&mut self, partial: PartialQuery) -> Result<(), PartialMismatch> {
+        partial.check(self.query.plan())?;
+        let mut other = QueryRunner::new(self.query.clone(), self.now);
+        other.groups = partial.groups.into_iter().collect();
+        other.rows = partial.rows;
+        self.merge(other);
+        Ok(())
     }
 
     /// The result rows.

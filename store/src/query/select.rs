@@ -81,6 +81,13 @@ impl Query {
         names
     }
 
+    /// Whether the query aggregates (groups or aggregate calls) rather than
+    /// returning one row per event: its partial results are per group, so
+    /// a scale-out run ships little.
+    pub fn aggregates(&self) -> bool {
+        self.plan.aggregate
+    }
+
     /// A fresh runner: feed it events, merge runners, then finish.
     pub fn runner(&self, ctx: &EvalContext) -> QueryRunner {
         QueryRunner::new(self.clone(), ctx.now.0)

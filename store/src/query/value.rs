@@ -17,7 +17,7 @@ use super::ast::RegexLit;
 use super::levels::severity_of;
 
 /// A number: exact integer, or floating point.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Num {
     Int(i128),
     Float(f64),
@@ -242,7 +242,9 @@ pub(crate) fn compare(a: &Value<'_>, b: &Value<'_>, ci: bool) -> Option<Ordering
 }
 
 /// An owned, hashable value: group keys, distinct sets, query results.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub(crate) enum Key {
     Null,
     Bool(bool),

@@ -16,7 +16,8 @@ use crate::{EventId, EventView, Severity, Timestamp};
 use super::page::search_unbounded;
 use super::prefilter::needles;
 use super::projection::SeverityOnly;
-use super::scan::{scan_block, Bounds, Plan, Sink};
+use super::scan::{id_span, scan_block, Bounds, Plan, Sink};
+use super::share::Share;
 use super::{SearchError, SearchRequest};
 
 /// Counts matches.
@@ -43,19 +44,23 @@ impl Sink for Feed<'_> {
     }
 }
 
-/// Blocks in `[from, to)` that `filter` may match, pruned by header.
+/// Blocks in `[from, to)` that `filter` may match, pruned by header (and
+/// to those holding an event of `share`, when given).
 pub(crate) fn candidate_blocks(
     store: &Store,
     bounds: &Bounds,
     filter: Option<&Filter>,
     ctx: &EvalContext,
+    share: Option<&Share>,
 ) -> Vec<BlockRef> {
     let select = bounds.narrowed(filter, ctx);
     let mut blocks = store.blocks(select.from, select.to);
     blocks.retain(|b| {
         let h = &b.meta.header;
+        let (first, last) = id_span(h);
         select.may_hold(h)
             && filter.is_none_or(|f| f.may_match_block(ctx, h.min_ts, h.max_ts, &h.level_counts))
+            && share.is_none_or(|s| s.meets(first.arrival, last.arrival))
     });
     blocks
 }
@@ -77,7 +82,7 @@ pub fn count_events(
     ctx: &EvalContext,
 ) -> Result<u64, SearchError> {
     let bounds = Bounds::range(from, to);
-    let blocks = candidate_blocks(store, &bounds, Some(filter), ctx);
+    let blocks = candidate_blocks(store, &bounds, Some(filter), ctx, None);
     let table = severity_table(filter, ctx);
     if table == Some([false; 6]) {
         return Ok(0);
@@ -117,20 +122,31 @@ pub fn run_query(
     to: Option<Timestamp>,
     ctx: &EvalContext,
 ) -> Result<QueryResult, SearchError> {
-    let filter = query.filter();
     if let Some(limit) = query.ordered_limit() {
         return ordered(store, query, limit, (from, to), ctx);
     }
-    let bounds = Bounds::range(from, to);
-    let blocks = candidate_blocks(store, &bounds, filter, ctx);
+    let runner = scan_query(store, query, &Bounds::range(from, to), ctx, None)?;
+    Ok(runner.finish())
+}
+
+/// Feeds every event within `bounds` (and `share`) to runners of `query`,
+/// one per parallel task, and merges them.
+pub(crate) fn scan_query(
+    store: &Store,
+    query: &Query,
+    bounds: &Bounds,
+    ctx: &EvalContext,
+    share: Option<&Share>,
+) -> Result<QueryRunner, StoreError> {
+    let filter = query.filter();
+    let blocks = candidate_blocks(store, bounds, filter, ctx, share);
     let fields = query.fields();
     let needles = needles(filter);
     let plan = Plan {
-        fields: &fields,
-        needles: &needles,
-        bounds: &bounds,
+        share,
+        ..Plan::new(&fields, &needles, bounds)
     };
-    let runner = blocks
+    blocks
         .par_iter()
         .try_fold(
             || query.runner(ctx),
@@ -145,8 +161,7 @@ pub fn run_query(
                 a.merge(b);
                 Ok(a)
             },
-        )?;
-    Ok(runner.finish())
+        )
 }
 
 /// A per-event query with `limit` and no `order by`: its newest matches,

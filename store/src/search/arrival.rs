@@ -100,7 +100,7 @@ pub fn events_since_arrival(
     // The end first: blocks stored after it are left for the next read.
     let store_end = next_arrival(store);
     let bounds = Bounds::range(req.from, req.to);
-    let mut blocks = candidate_blocks(store, &bounds, Some(filter), ctx);
+    let mut blocks = candidate_blocks(store, &bounds, Some(filter), ctx, None);
     blocks.retain(|b| arrival_end(b) > req.since && b.meta.header.first_arrival < store_end);
     blocks.sort_by_key(|b| b.meta.header.first_arrival);
     stats.blocks_in_range = blocks.len();

@@ -10,6 +10,9 @@
 //!   (`arrival`).
 //! - [`run_query`]: a SQL-style [`crate::query::Query`], one runner per
 //!   parallel task, merged (`aggregate`).
+//! - [`plan_shares`], [`query_share`]: an aggregating query split by arrival
+//!   number into [`Share`]s, one per node, each run where it is sent and
+//!   merged (`share`: scale-out queries over a cluster).
 //!
 //! Inside: `scan` reads one block and feeds its in-range events to a sink
 //! through `projection`, which decompresses only the columns the filter
@@ -24,6 +27,7 @@ mod page;
 mod prefilter;
 mod projection;
 mod scan;
+mod share;
 
 #[cfg(test)]
 mod tests;
@@ -31,6 +35,7 @@ mod tests;
 pub use aggregate::{count_events, run_query};
 pub use arrival::{events_since_arrival, next_arrival, ArrivalPage, ArrivalRequest};
 pub use page::search_events;
+pub use share::{plan_shares, query_share, Share, ShareError, SharePlan};
 
 use crate::stream::{Order, StoreError};
 use crate::{Event, EventId, Timestamp};

@@ -10,6 +10,7 @@ use crate::{EventId, EventView, Timestamp};
 
 use super::prefilter::{reads_properties, Needle};
 use super::projection::Projection;
+use super::share::Share;
 
 /// Which events a scan admits: a time range and an id range.
 #[derive(Clone, Copy, Debug, Default)]
@@ -136,6 +137,8 @@ pub(crate) struct Plan<'a> {
     pub needles: &'a [Needle],
     /// The events admitted.
     pub bounds: &'a Bounds,
+    /// Of those, the arrival numbers admitted (a scale-out query's share).
+    pub share: Option<&'a Share>,
 }
 
 impl<'a> Plan<'a> {
@@ -145,7 +148,14 @@ impl<'a> Plan<'a> {
             fields,
             needles,
             bounds,
+            share: None,
         }
+    }
+
+    /// Whether the plan admits the event `id`.
+    #[inline]
+    fn admits(&self, id: EventId) -> bool {
+        self.bounds.admits(id) && self.share.is_none_or(|s| s.admits(id.arrival))
     }
 }
 
@@ -159,9 +169,7 @@ pub(crate) fn scan_block<S: Sink>(
     sink: &mut S,
 ) -> Result<usize, StoreError> {
     let Plan {
-        fields,
-        needles,
-        bounds,
+        fields, needles, ..
     } = plan;
     let bytes = read_block(b)?;
     let cols = BlockColumns::open(&bytes).map_err(corrupt(b))?;
@@ -180,7 +188,7 @@ pub(crate) fn scan_block<S: Sink>(
         let block = DecodedBlock::from_columns(&cols).map_err(corrupt(b))?;
         for e in block.iter() {
             let Some(id) = e.id() else { continue };
-            if bounds.admits(id) {
+            if plan.admits(id) {
                 sink.event(&e, id, e.index() as u32);
                 fed += 1;
             }
@@ -189,7 +197,7 @@ pub(crate) fn scan_block<S: Sink>(
         let p = Projection::load(&cols, fields, schema).map_err(corrupt(b))?;
         for i in 0..p.len() {
             let id = p.id(i);
-            if bounds.admits(id) {
+            if plan.admits(id) {
                 sink.event(&p.row(i), id, i as u32);
                 fed += 1;
             }

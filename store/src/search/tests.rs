@@ -360,6 +360,56 @@ fn queries_equal_a_single_runner() {
     }
 }
 
+#[test]
+fn shared_queries_merge_into_the_single_node_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path(), 9);
+    for text in QUERIES.iter().filter(|t| !t.contains(" limit ")) {
+        let q = Query::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert!(q.aggregates(), "{text}");
+        for (from, to) in RANGES {
+            let range = (ts(from), ts(to));
+            let want = run_query(&store, &q, range.0, range.1, &now()).unwrap();
+            for nodes in 1..=4 {
+                let plan = plan_shares(&store, &q, range, &now(), nodes);
+                assert_eq!(plan.shares.len(), nodes);
+                let mut merged = q.runner(&now());
+                for share in &plan.shares {
+                    let part = query_share(&store, &q, range, &now(), share).unwrap();
+                    // As it crosses the wire between nodes.
+                    let json = serde_json::to_vec(&part).unwrap();
+                    merged
+                        .absorb(serde_json::from_slice(&json).unwrap())
+                        .unwrap();
+                }
+                assert_eq!(merged.finish(), want, "{text} {range:?} over {nodes} nodes");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_partial_of_another_query_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path(), 3);
+    let by_app = Query::parse("select count(*) from stream group by Application").unwrap();
+    let two_aggs = Query::parse("select count(*), max(N) from stream").unwrap();
+    let distinct = Query::parse("select distinct(N) from stream").unwrap();
+    let everything = plan_shares(&store, &by_app, (None, None), &now(), 1).shares;
+    let part = |q: &Query| query_share(&store, q, (None, None), &now(), &everything[0]).unwrap();
+    for (offered, to) in [
+        (&by_app, &two_aggs),
+        (&two_aggs, &by_app),
+        (&distinct, &two_aggs),
+        (&two_aggs, &distinct),
+    ] {
+        let mut runner = to.runner(&now());
+        assert!(runner.absorb(part(offered)).is_err());
+        // Nothing was merged: the runner still gives the empty answer.
+        assert_eq!(runner.finish(), to.runner(&now()).finish());
+    }
+}
+
 /// Every matching event in `[from, to)` that arrived at or after `since`, oldest arrival first.
 fn by_arrival(
     store: &Store,

@@ -1,6 +1,7 @@
 //! The cluster port (`cluster.listenUri`, `ws://host:port`): a second HTTP
-//! server whose only endpoint is the replication WebSocket
-//! ([`skein_actors::replication::sender`]), and the [`ClusterSetup`] a
+//! server for peers only: the replication WebSocket
+//! ([`skein_actors::replication::sender`]) and the scale-out query shares a
+//! leader asks its followers to run ([`crate::scale_out::serve`]), and the [`ClusterSetup`] a
 //! clustered node runs with (its name, the cluster key from the encrypted
 //! secret `cluster.authenticationKey`, its peer).
 
@@ -10,6 +11,8 @@ use skein_actors::replication::endpoint::{self, SenderHub};
 use skein_actors::replication::{ClusterKey, ClusterSetup, ReplicationState};
 use skein_actors::NodeActors;
 
+use crate::api::peer_proof::PeerProof;
+use crate::scale_out::ShareServer;
 use crate::secrets::{SecretStore, CLUSTER_KEY_SECRET};
 use crate::settings::runtime::{NodeRole, RuntimeConfig};
 use crate::tls::NodeTls;
@@ -82,10 +85,18 @@ pub fn cluster_server(
         setup: setup.clone(),
         health: Some(actors.health.clone().recipient()),
     });
+    let shares = web::Data::new(ShareServer {
+        store: actors.store.clone(),
+        role: actors.role.clone(),
+        replication: setup.state.clone(),
+        proof: PeerProof::new(setup.key.clone(), setup.node_name.clone())
+            .counting_in(setup.state.clone()),
+    });
     let server = HttpServer::new(move || {
         App::new()
             .app_data(hub.clone())
             .configure(endpoint::configure)
+            .configure(|cfg| crate::scale_out::serve::configure(cfg, shares.clone()))
     })
     .workers(1)
     .shutdown_timeout(1);

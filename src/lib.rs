@@ -19,8 +19,10 @@
 //! - [`first_admin`]: the first-run administrator a starting node creates.
 //! - [`run_lock`]: the running node's claim on its storage root
 //!   (`skein.pid`, one process per event store).
-//! - [`cluster_port`]: the cluster port (replication WebSocket) and the
-//!   node's replication setup.
+//! - [`cluster_port`]: the cluster port (replication WebSocket, scale-out
+//!   query shares) and the node's replication setup.
+//! - [`scale_out`]: scale-out queries, split by the leader over its
+//!   up-to-date followers and merged.
 //! - [`listen`]: where listeners bind (peer-facing `localhost` binds every
 //!   interface).
 //! - [`systemd`]: systemd's notify protocol (ready, reloading, stopping).
@@ -40,6 +42,7 @@ pub mod log_file;
 pub mod metastore_url;
 pub mod node;
 pub mod run_lock;
+pub mod scale_out;
 pub mod secrets;
 pub mod settings;
 pub mod storage;

@@ -168,6 +168,28 @@ async fn serve(
     if let Err(e) = follower.send(RefreshSettings).await? {
         log::warn!("cannot read the server settings yet (retrying every second): {e}");
     }
+    let proof = actors.cluster.as_ref().map(|c| {
+        api::peer_proof::PeerProof::new(c.key.clone(), c.node_name.clone())
+            .counting_in(c.state.clone())
+    });
+    let roots = tls.client_config();
+    let scale_out = match (&actors.cluster, &proof) {
+        (Some(c), Some(proof)) if config.cluster.scale_out_queries => {
+            let setup = crate::scale_out::ScaleOutSetup {
+                store: actors.store.clone(),
+                role: actors.role.clone(),
+                replication: c.state.clone(),
+                metastore: metastore.clone(),
+                proof: proof.clone(),
+                tls: roots.clone(),
+                me: instance_name.clone(),
+            };
+            Some(crate::scale_out::ScaleOut::new(setup, |k| {
+                std::env::var(k).ok()
+            }))
+        }
+        _ => None,
+    };
     let credentials = Credentials::new(metastore, settings, follower);
     let state = web::Data::new(AppState {
         actors,
@@ -176,13 +198,13 @@ async fn serve(
         max_payload_bytes: config.max_payload_bytes,
         instance_name,
         config,
+        scale_out,
     });
     let route = LeaderRoute::new(
         state.config.cluster.peers.clone(),
         state.actors.role.clone(),
         state.actors.cluster.as_ref().map(|c| c.state.clone()),
     );
-    let roots = tls.client_config();
     // After a reload of the trusted CAs, a follower's session over wss://
     // reconnects to verify its leader's certificate against them.
     let verified_leader = state
@@ -191,10 +213,6 @@ async fn serve(
         .as_ref()
         .filter(|c| c.peer_cluster_uris.iter().any(|u| u.starts_with("wss://")))
         .map(|c| c.state.clone());
-    let proof = state.actors.cluster.as_ref().map(|c| {
-        api::peer_proof::PeerProof::new(c.key.clone(), c.node_name.clone())
-            .counting_in(c.state.clone())
-    });
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())

@@ -4,7 +4,8 @@
 # e.g. 600):
 #   store/fuzz   CLEF parser, legacy JSON parser, block decoder, filter
 #                language, a replica applying hostile history;
-#   actors/fuzz  replication frames (sealed and unsealed, decoded, consumed).
+#   actors/fuzz  replication frames (sealed and unsealed, decoded, consumed),
+#                scale-out query shares (requests, partial answers merged).
 # Installs cargo-fuzz when it is missing; libFuzzer needs the sanitizer
 # flags of a nightly compiler, which RUSTC_BOOTSTRAP unlocks on stable.
 # The crates share one target folder, so skein-store is built with the

@@ -4,7 +4,9 @@
 //! number, oldest arrival first — the live tail; every answer names the
 //! next arrival number in `X-Skein-Next-Arrival`),
 //! `GET /api/events/{id}` and `GET /api/data?q=…` (SQL-style queries:
-//! `{"Columns":[…],"Rows":[[…]]}`). Searches run on blocking threads.
+//! `{"Columns":[…],"Rows":[[…]]}`; on a leader a large aggregating query
+//! is split over its up-to-date followers, see [`crate::scale_out`]).
+//! Searches run on blocking threads.
 
 use std::collections::HashMap;
 
@@ -219,10 +221,20 @@ async fn data(p: Params, state: web::Data<AppState>) -> Result<HttpResponse, Api
     })?;
     let from = time_param(&p, &["rangeStartUtc", "fromDateUtc"])?;
     let to = time_param(&p, &["rangeEndUtc", "toDateUtc"])?;
-    let store = state.actors.store.clone();
-    let result = web::block(move || run_query(&store, &query, from, to, &EvalContext::system()))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let ctx = EvalContext::system();
+    let scaled_out = match &state.scale_out {
+        Some(scale_out) => scale_out.run(&query, text, (from, to), ctx).await,
+        None => None,
+    };
+    let result = match scaled_out {
+        Some(result) => result?,
+        None => {
+            let store = state.actors.store.clone();
+            web::block(move || run_query(&store, &query, from, to, &ctx))
+                .await
+                .map_err(|e| ApiError::Internal(e.to_string()))??
+        }
+    };
     Ok(HttpResponse::Ok()
         .json(serde_json::json!({ "Columns": result.columns, "Rows": result.rows })))
 }

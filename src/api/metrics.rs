@@ -3,7 +3,8 @@
 //! label value from a fixed set: [`labels`]), the build, the node's role and
 //! term and the store's fsync latencies ([`node`]), the store's size, event
 //! count and generation, the process's CPU, memory and file descriptors
-//! ([`process`]), and on a clustered node replication ([`replication`]).
+//! ([`process`]), and on a clustered node replication ([`replication`])
+//! and scale-out queries ([`scale_out`]).
 //! Always this node's own (a follower never proxies it). The README's
 //! "Metrics" section lists every metric.
 
@@ -11,6 +12,7 @@ pub mod labels;
 mod node;
 mod process;
 mod replication;
+mod scale_out;
 
 use std::time::Duration;
 
@@ -30,6 +32,7 @@ use skein_store::Store;
 use self::node::NodeSnapshot;
 use self::process::ProcessSnapshot;
 use self::replication::ReplicationSnapshot;
+use self::scale_out::ScaleOutSnapshot;
 use super::AppState;
 
 /// Labels of one request count (values from [`labels`]).
@@ -155,6 +158,7 @@ impl Metrics {
         (status, store): (&StoreStatus, &Store),
         node: Option<(Role, u64)>,
         replication: Option<(&skein_actors::replication::ReplicationState, Role)>,
+        scale_out: Option<&crate::scale_out::ScaleOutCounters>,
     ) -> String {
         self.store_bytes.set(status.bytes as i64);
         self.store_events.set(status.events as i64);
@@ -179,6 +183,11 @@ impl Metrics {
             registry.register_collector(Box::new(snapshot));
             encode_registry(&mut out, &registry).expect(fail);
         }
+        if let Some(counters) = scale_out {
+            let mut registry = Registry::with_prefix("skein_scale_out");
+            registry.register_collector(Box::new(ScaleOutSnapshot::read(counters)));
+            encode_registry(&mut out, &registry).expect(fail);
+        }
         encode_eof(&mut out).expect(fail);
         out
     }
@@ -200,11 +209,12 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     match status {
         Ok(status) => HttpResponse::Ok()
             .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-            .body(
-                state
-                    .metrics
-                    .render((&status, &state.actors.store), node, replication),
-            ),
+            .body(state.metrics.render(
+                (&status, &state.actors.store),
+                node,
+                replication,
+                state.scale_out.as_ref().map(|s| s.counters()),
+            )),
         Err(e) => {
             HttpResponse::ServiceUnavailable().json(serde_json::json!({ "Error": e.to_string() }))
         }

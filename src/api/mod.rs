@@ -73,6 +73,9 @@ pub struct AppState {
     pub instance_name: String,
     /// The node's validated configuration (listen and cluster URIs, limits).
     pub config: crate::settings::runtime::RuntimeConfig,
+    /// Splits large aggregating queries over the followers while this node
+    /// leads (clustered nodes with `cluster.scaleOutQueries` on).
+    pub scale_out: Option<crate::scale_out::ScaleOut>,
 }
 
 impl AppState {

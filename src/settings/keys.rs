@@ -120,6 +120,12 @@ pub const KEYS: &[KeyInfo] = &[
         "fail over automatically (unset: on with two or more peers)",
     ),
     key(
+        "cluster.scaleOutQueries",
+        KeyKind::Bool,
+        false,
+        "split large aggregating queries across up-to-date followers (unset: on)",
+    ),
+    key(
         "replication.minimumAcknowledgingReplicas",
         KeyKind::Count,
         false,

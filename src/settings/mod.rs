@@ -200,6 +200,9 @@ pub struct ClusterSettings {
     /// `cluster.autoFailover`: whether a follower takes over when the
     /// leader's lease runs out. Unset, it is on with two or more peers.
     pub auto_failover: Option<bool>,
+    /// `cluster.scaleOutQueries`: whether the leader splits large
+    /// aggregating queries across its up-to-date followers. Unset, it is on.
+    pub scale_out_queries: Option<bool>,
 }
 
 /// Deserializes a list key that older skein.json files hold as a single

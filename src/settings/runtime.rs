@@ -101,6 +101,9 @@ pub struct ClusterConfig {
     /// `cluster.autoFailover`, or when unset, whether there are two or more
     /// peers (three or more nodes; the two-node layout fails over by hand).
     pub auto_failover: bool,
+    /// `cluster.scaleOutQueries` (unset: on): whether a leader splits large
+    /// aggregating queries across its up-to-date followers.
+    pub scale_out_queries: bool,
 }
 
 /// One other node of the cluster (`cluster.peerClusterUri` and
@@ -246,6 +249,7 @@ impl ClusterConfig {
             listen_uri,
             internal_api_uri,
             auto_failover: c.auto_failover.unwrap_or(peers.len() >= 2),
+            scale_out_queries: c.scale_out_queries.unwrap_or(true),
             peers,
         })
     }

@@ -7,11 +7,14 @@
 //!   [`ClusterKey`].
 //! - [`seal`]: [`SessionSeal`], binding every frame after the handshake to
 //!   its session.
+//! - [`share`]: the scale-out query exchange on the internal API: a
+//!   [`share::ShareRequest`] out, a partial query result back.
 //! - [`WireError`]: why a frame could not be encoded, decoded or opened.
 
 pub mod auth;
 pub mod protocol;
 pub mod seal;
+pub mod share;
 
 pub use auth::ClusterKey;
 pub use protocol::Frame;

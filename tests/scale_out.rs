@@ -265,3 +265,88 @@ fn a_follower_refuses_share_requests_it_cannot_trust_or_serve() {
         assert!(body.contains("\"Error\""), "{what}: {body}");
     }
 }
+
+/// Pins every thread of `node`'s process to `cpus` (threads made later
+/// inherit it).
+fn pin(node: &Node, cpus: &str) {
+    let pid = node.pid().expect("a running node").to_string();
+    let out = std::process::Command::new("taskset")
+        .args(["-a", "-p", "-c", cpus, &pid])
+        .output()
+        .expect("taskset (util-linux)");
+    assert!(out.status.success(), "{out:?}");
+}
+
+/// Times `query` on `node`: the best and the median of `runs`, after one
+/// warm-up.
+fn time_query(node: &Node, query: &str, runs: usize) -> (Duration, Duration) {
+    answer(node, query);
+    let mut took: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let started = std::time::Instant::now();
+            answer(node, query);
+            started.elapsed()
+        })
+        .collect();
+    took.sort();
+    (took[0], took[runs / 2])
+}
+
+#[test]
+#[ignore = "benchmark: scale-out speed-up, reported in the README (run with --release)"]
+fn scale_out_speedup() {
+    let events: u64 = std::env::var("SKEIN_BENCH_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000_000);
+    let queries = [
+        "select count(*), mean(Elapsed), max(StatusCode) from stream group by Application",
+        "select count(*) from stream where @Message like '%ORD-1%' group by time(1h)",
+    ];
+    let mut cluster = Cluster::sized(2).configure();
+    cluster.start_all();
+    let single = Node::standalone();
+    let bodies =
+        skein_store::dataset::clef_bodies(events, 1_000, skein_store::dataset::DEFAULT_SEED);
+    for body in &bodies {
+        let body = std::str::from_utf8(body).unwrap();
+        for node in [&cluster[0], &single] {
+            let (status, text) = ingest_clef(node.api, body);
+            assert_eq!(status, 201, "{text}");
+        }
+    }
+    cluster.wait_generations(Duration::from_secs(600), "the follower holds every event");
+    for query in queries {
+        assert_eq!(
+            answer(&cluster[0], query),
+            answer(&single, query),
+            "{query}"
+        );
+    }
+    let runs = 9;
+    println!("{events} events, best and median of {runs}:");
+    for query in queries {
+        pin(&single, "0,1");
+        let (both_best, both_median) = time_query(&single, query, runs);
+        pin(&single, "0");
+        let (one_best, one_median) = time_query(&single, query, runs);
+        pin(&cluster[0], "0");
+        pin(&cluster[1], "1");
+        let (split_best, split_median) = time_query(&cluster[0], query, runs);
+        pin(&cluster[0], "0,1");
+        pin(&cluster[1], "0,1");
+        println!("  {query}");
+        println!(
+            "    one node, one core (taskset -c 0):           best {one_best:?}, median {one_median:?}"
+        );
+        println!(
+            "    leader on core 0 + follower on core 1:       best {split_best:?}, median {split_median:?} \
+             (speed-up {:.2}x best, {:.2}x median)",
+            one_best.as_secs_f64() / split_best.as_secs_f64(),
+            one_median.as_secs_f64() / split_median.as_secs_f64()
+        );
+        println!(
+            "    one node, both cores (no scale-out needed):  best {both_best:?}, median {both_median:?}"
+        );
+    }
+}

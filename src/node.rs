@@ -89,23 +89,6 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
     ))
 }
 
-/// How this node takes part in elections, by its configuration.
-struct Election {
-    /// `cluster.autoFailover`.
-    auto_failover: bool,
-    /// `replication.minimumAcknowledgingReplicas`.
-    acknowledging_replicas: u32,
-}
-
-impl Election {
-    fn of(config: &RuntimeConfig) -> Election {
-        Election {
-            auto_failover: config.cluster.auto_failover,
-            acknowledging_replicas: config.replication.minimum_acknowledging_replicas,
-        }
-    }
-}
-
 async fn serve(
     config: RuntimeConfig,
     store: Arc<Store>,
@@ -120,11 +103,10 @@ async fn serve(
     let term = store.status().term;
     // Leadership from the shared metastore: the ClusterCoordinator owns the
     // node's state and publishes it; a standalone node's role is fixed.
-    let election = Election::of(&config);
-    let timing = ClusterTiming::from_env(election.auto_failover, |k| std::env::var(k).ok());
+    let timing = ClusterTiming::from_env(config.cluster.auto_failover, |k| std::env::var(k).ok());
     let grant = LeaseGrant {
         lease: timing.lease,
-        acknowledging_replicas: election.acknowledging_replicas,
+        acknowledging_replicas: config.replication.minimum_acknowledging_replicas,
     };
     let shared = role != Role::Standalone && metastore.is_shared();
     let opened = match shared {
@@ -148,8 +130,8 @@ async fn serve(
             timing,
             gate: gate.clone(),
             replication: actors.cluster.as_ref().map(|c| c.state.clone()),
-            auto_failover: election.auto_failover,
-            acknowledging_replicas: election.acknowledging_replicas,
+            auto_failover: config.cluster.auto_failover,
+            acknowledging_replicas: config.replication.minimum_acknowledging_replicas,
         };
         let (ms, store) = (metastore.clone(), actors.store.clone());
         let owner = (publisher, Some(actors.health.clone().recipient()));

@@ -12,6 +12,7 @@ use skein_actors::cluster::{ClusterTiming, CoordinatorConfig};
 use skein_actors::messages::{RefreshSettings, Role, RolePublisher, RoleSnapshot};
 use skein_actors::metastore::cluster::LeaseGrant;
 use skein_actors::metastore::Metastore;
+use skein_actors::store_writer::Quorum;
 use skein_actors::{ClusterCoordinator, NodeActors, SettingsFollower};
 use skein_store::{Store, StoreOptions};
 use url::Url;
@@ -119,7 +120,14 @@ async fn serve(
     if let Some(state) = &opened {
         ClusterCoordinator::publish(&publisher, state, &timing);
     }
-    let actors = NodeActors::start_clustered(store, &mut publisher, cluster);
+    // Durable acknowledgements: the leader's write path waits for the
+    // followers that replication reports.
+    let quorum = cluster.as_ref().map(|c| Quorum {
+        replicas: config.replication.minimum_acknowledging_replicas,
+        timeout: config.replication.acknowledgement_timeout,
+        replication: c.state.clone(),
+    });
+    let actors = NodeActors::start_clustered(store, &mut publisher, cluster, quorum);
     let gate = api::proxy::LeaderGate::new(actors.role.clone());
     let coordinator = opened.map(|state| {
         let uri = |u: &Option<Url>| u.as_ref().map(Url::to_string);

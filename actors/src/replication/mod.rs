@@ -103,11 +103,6 @@ pub struct ClusterSetup {
     /// The roots a follower verifies a `wss://` leader against (`None`:
     /// awc's default connector, which speaks plain `ws://` only).
     pub client_tls: Option<std::sync::Arc<rustls::ClientConfig>>,
-    /// How many followers must hold a batch before the leader answers it
-    /// (`replication.minimumAcknowledgingReplicas`; 0: none).
-    pub acknowledging_replicas: u32,
-    /// How long a batch waits for them (`replication.acknowledgementTimeout`).
-    pub acknowledgement_timeout: Duration,
 }
 
 /// Why replication failed.

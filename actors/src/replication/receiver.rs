@@ -437,8 +437,6 @@ mod tests {
             peer_cluster_uris: vec!["ws://b.example:5344/".into(), "ws://c.example:5344/".into()],
             state: ReplicationState::default(),
             client_tls: None,
-            acknowledging_replicas: 0,
-            acknowledgement_timeout: Duration::from_secs(5),
         };
         let uri = |leader, attempt| leader_uri(&setup, leader, attempt);
         assert_eq!(uri(None, 0).as_deref(), Some("ws://b.example:5344/"));

@@ -123,11 +123,9 @@ fn acknowledged(attempts: &[Attempt]) -> BTreeSet<String> {
 
 fn three_nodes(acknowledging: u32) -> Cluster {
     let cluster = Cluster::sized(3).env(&fast_timing()).configure();
-    for node in cluster.nodes.iter().filter(|_| acknowledging > 0) {
-        node.config_set(
-            "replication.minimumAcknowledgingReplicas",
-            &acknowledging.to_string(),
-        );
+    if acknowledging > 0 {
+        let n = acknowledging.to_string();
+        cluster.config_set_all("replication.minimumAcknowledgingReplicas", &n);
     }
     cluster
 }
@@ -229,9 +227,7 @@ fn the_two_node_layout_fails_over_by_itself_only_when_switched_on() {
     for auto in [false, true] {
         let mut cluster = Cluster::sized(2).env(&fast_timing()).configure();
         if auto {
-            for node in &cluster.nodes {
-                node.config_set("cluster.autoFailover", "true");
-            }
+            cluster.config_set_all("cluster.autoFailover", "true");
         }
         cluster.start_all();
         cluster.wait_generations(LIMIT, "the pair settles");
@@ -302,10 +298,8 @@ fn failover_times_through_haproxy() {
         .filter(|(k, _)| k.starts_with("SKEIN_CLUSTER_"))
         .collect();
     let mut cluster = Cluster::sized(3).env(&lease).configure();
-    for node in &cluster.nodes {
-        let n = acknowledging.to_string();
-        node.config_set("replication.minimumAcknowledgingReplicas", &n);
-    }
+    let n = acknowledging.to_string();
+    cluster.config_set_all("replication.minimumAcknowledgingReplicas", &n);
     cluster.start_all();
     cluster.wait_generations(LIMIT, "the three nodes settle");
     let ports: Vec<u16> = cluster.nodes.iter().map(|n| n.api).collect();
@@ -370,10 +364,8 @@ fn durable_acknowledgement_cost() {
     for _ in 0..rounds {
         for acknowledging in [0u32, 1] {
             let mut cluster = Cluster::sized(nodes).env(&fast_timing()).configure();
-            for node in &cluster.nodes {
-                let n = acknowledging.to_string();
-                node.config_set("replication.minimumAcknowledgingReplicas", &n);
-            }
+            let n = acknowledging.to_string();
+            cluster.config_set_all("replication.minimumAcknowledgingReplicas", &n);
             cluster.start_all();
             cluster.wait_generations(LIMIT, "the three nodes settle");
             let leader = cluster.leader().expect("a leader");

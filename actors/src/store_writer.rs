@@ -343,6 +343,15 @@ mod tests {
     use crate::messages::{Role, RolePublisher, RoleSnapshot};
     use crate::metastore::test_support::tempdir;
 
+    /// A fresh store in a temporary directory.
+    fn store() -> Arc<Store> {
+        let opts = StoreOptions {
+            disk_floor_bytes: 0,
+            ..StoreOptions::default()
+        };
+        Arc::new(Store::open(tempdir().join("stream"), opts).unwrap())
+    }
+
     fn batch() -> AppendBatch {
         let line = br#"{"@t":"2025-01-01T00:00:00Z","@mt":"one"}"#;
         AppendBatch {
@@ -352,11 +361,7 @@ mod tests {
 
     #[actix::test]
     async fn a_write_is_acknowledged_only_in_a_published_term_whose_lease_holds() {
-        let opts = StoreOptions {
-            disk_floor_bytes: 0,
-            ..StoreOptions::default()
-        };
-        let store = Arc::new(Store::open(tempdir().join("stream"), opts).unwrap());
+        let store = store();
         let owner = RolePublisher::new(RoleSnapshot::initial(Role::Follower, 1));
         let writer = StoreWriter::new(store.clone(), owner.view(), None).start();
         let refused = writer.send(batch()).await.unwrap();
@@ -393,11 +398,7 @@ mod tests {
 
     #[actix::test]
     async fn a_durable_acknowledgement_waits_for_the_followers_and_fails_without_them() {
-        let opts = StoreOptions {
-            disk_floor_bytes: 0,
-            ..StoreOptions::default()
-        };
-        let store = Arc::new(Store::open(tempdir().join("stream"), opts).unwrap());
+        let store = store();
         let owner = RolePublisher::new(RoleSnapshot::initial(Role::Leader, 1));
         let replication = ReplicationState::default();
         let quorum = Quorum {

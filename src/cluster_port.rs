@@ -50,8 +50,6 @@ pub fn cluster_setup(
         peer_cluster_uris: c.peers.iter().map(|p| p.cluster_uri.to_string()).collect(),
         state: ReplicationState::default(),
         client_tls: None,
-        acknowledging_replicas: config.replication.minimum_acknowledging_replicas,
-        acknowledgement_timeout: config.replication.acknowledgement_timeout,
     }))
 }
 

@@ -12,6 +12,7 @@ use skein_actors::cluster::{ClusterTiming, CoordinatorConfig};
 use skein_actors::messages::{RefreshSettings, Role, RolePublisher, RoleSnapshot};
 use skein_actors::metastore::cluster::LeaseGrant;
 use skein_actors::metastore::Metastore;
+use skein_actors::store_writer::Quorum;
 use skein_actors::{ClusterCoordinator, NodeActors, SettingsFollower};
 use skein_store::{Store, StoreOptions};
 use url::Url;
@@ -89,23 +90,6 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
     ))
 }
 
-/// How this node takes part in elections, by its configuration.
-struct Election {
-    /// `cluster.autoFailover`.
-    auto_failover: bool,
-    /// `replication.minimumAcknowledgingReplicas`.
-    acknowledging_replicas: u32,
-}
-
-impl Election {
-    fn of(config: &RuntimeConfig) -> Election {
-        Election {
-            auto_failover: config.cluster.auto_failover,
-            acknowledging_replicas: config.replication.minimum_acknowledging_replicas,
-        }
-    }
-}
-
 async fn serve(
     config: RuntimeConfig,
     store: Arc<Store>,
@@ -120,11 +104,10 @@ async fn serve(
     let term = store.status().term;
     // Leadership from the shared metastore: the ClusterCoordinator owns the
     // node's state and publishes it; a standalone node's role is fixed.
-    let election = Election::of(&config);
-    let timing = ClusterTiming::from_env(election.auto_failover, |k| std::env::var(k).ok());
+    let timing = ClusterTiming::from_env(config.cluster.auto_failover, |k| std::env::var(k).ok());
     let grant = LeaseGrant {
         lease: timing.lease,
-        acknowledging_replicas: election.acknowledging_replicas,
+        acknowledging_replicas: config.replication.minimum_acknowledging_replicas,
     };
     let shared = role != Role::Standalone && metastore.is_shared();
     let opened = match shared {
@@ -137,7 +120,14 @@ async fn serve(
     if let Some(state) = &opened {
         ClusterCoordinator::publish(&publisher, state, &timing);
     }
-    let actors = NodeActors::start_clustered(store, &mut publisher, cluster);
+    // Durable acknowledgements: the leader's write path waits for the
+    // followers that replication reports.
+    let quorum = cluster.as_ref().map(|c| Quorum {
+        replicas: config.replication.minimum_acknowledging_replicas,
+        timeout: config.replication.acknowledgement_timeout,
+        replication: c.state.clone(),
+    });
+    let actors = NodeActors::start_clustered(store, &mut publisher, cluster, quorum);
     let gate = api::proxy::LeaderGate::new(actors.role.clone());
     let coordinator = opened.map(|state| {
         let uri = |u: &Option<Url>| u.as_ref().map(Url::to_string);
@@ -148,8 +138,8 @@ async fn serve(
             timing,
             gate: gate.clone(),
             replication: actors.cluster.as_ref().map(|c| c.state.clone()),
-            auto_failover: election.auto_failover,
-            acknowledging_replicas: election.acknowledging_replicas,
+            auto_failover: config.cluster.auto_failover,
+            acknowledging_replicas: config.replication.minimum_acknowledging_replicas,
         };
         let (ms, store) = (metastore.clone(), actors.store.clone());
         let owner = (publisher, Some(actors.health.clone().recipient()));

@@ -22,13 +22,9 @@ const LIMIT: Duration = Duration::from_secs(60);
 /// (waiting at most `timeout`), configured but not started.
 fn cluster(replicas: u32, timeout: &str) -> Cluster {
     let cluster = Cluster::sized(2).env(&fast_timing()).configure();
-    for node in &cluster.nodes {
-        node.config_set(
-            "replication.minimumAcknowledgingReplicas",
-            &replicas.to_string(),
-        );
-        node.config_set("replication.acknowledgementTimeout", timeout);
-    }
+    let n = replicas.to_string();
+    cluster.config_set_all("replication.minimumAcknowledgingReplicas", &n);
+    cluster.config_set_all("replication.acknowledgementTimeout", timeout);
     cluster
 }
 

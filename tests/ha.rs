@@ -34,6 +34,15 @@ use skein_harness::{fast_timing, ingest_clef, wait_for, Cluster, Node, CLUSTER_K
 
 const LIMIT: Duration = Duration::from_secs(60);
 
+/// A benchmark's setting: the environment variable `key`, else `default`
+/// (also when it does not parse).
+fn setting<T: std::str::FromStr>(key: &str, default: T) -> T {
+    std::env::var(key)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// One write a client tried: when it was sent and answered, the status,
 /// its keys.
 struct Attempt {
@@ -123,11 +132,9 @@ fn acknowledged(attempts: &[Attempt]) -> BTreeSet<String> {
 
 fn three_nodes(acknowledging: u32) -> Cluster {
     let cluster = Cluster::sized(3).env(&fast_timing()).configure();
-    for node in cluster.nodes.iter().filter(|_| acknowledging > 0) {
-        node.config_set(
-            "replication.minimumAcknowledgingReplicas",
-            &acknowledging.to_string(),
-        );
+    if acknowledging > 0 {
+        let n = acknowledging.to_string();
+        cluster.config_set_all("replication.minimumAcknowledgingReplicas", &n);
     }
     cluster
 }
@@ -229,9 +236,7 @@ fn the_two_node_layout_fails_over_by_itself_only_when_switched_on() {
     for auto in [false, true] {
         let mut cluster = Cluster::sized(2).env(&fast_timing()).configure();
         if auto {
-            for node in &cluster.nodes {
-                node.config_set("cluster.autoFailover", "true");
-            }
+            cluster.config_set_all("cluster.autoFailover", "true");
         }
         cluster.start_all();
         cluster.wait_generations(LIMIT, "the pair settles");
@@ -290,22 +295,14 @@ fn quantile(sorted: &[Duration], q: f64) -> Duration {
 #[test]
 #[ignore]
 fn failover_times_through_haproxy() {
-    let count: usize = std::env::var("SKEIN_FAILOVERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10);
-    let acknowledging: u32 = std::env::var("SKEIN_ACKNOWLEDGING")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1);
+    let count: usize = setting("SKEIN_FAILOVERS", 10);
+    let acknowledging: u32 = setting("SKEIN_ACKNOWLEDGING", 1);
     let lease: std::collections::HashMap<String, String> = std::env::vars()
         .filter(|(k, _)| k.starts_with("SKEIN_CLUSTER_"))
         .collect();
     let mut cluster = Cluster::sized(3).env(&lease).configure();
-    for node in &cluster.nodes {
-        let n = acknowledging.to_string();
-        node.config_set("replication.minimumAcknowledgingReplicas", &n);
-    }
+    let n = acknowledging.to_string();
+    cluster.config_set_all("replication.minimumAcknowledgingReplicas", &n);
     cluster.start_all();
     cluster.wait_generations(LIMIT, "the three nodes settle");
     let ports: Vec<u16> = cluster.nodes.iter().map(|n| n.api).collect();
@@ -357,23 +354,15 @@ fn failover_times_through_haproxy() {
 #[test]
 #[ignore]
 fn durable_acknowledgement_cost() {
-    let rounds: usize = std::env::var("SKEIN_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2);
+    let rounds: usize = setting("SKEIN_ROUNDS", 2);
     let events = std::env::var("SKEIN_BENCH_EVENTS").unwrap_or_else(|_| "300000".into());
-    let nodes: usize = std::env::var("SKEIN_NODES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3);
+    let nodes: usize = setting("SKEIN_NODES", 3);
     let mut rates: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
     for _ in 0..rounds {
         for acknowledging in [0u32, 1] {
             let mut cluster = Cluster::sized(nodes).env(&fast_timing()).configure();
-            for node in &cluster.nodes {
-                let n = acknowledging.to_string();
-                node.config_set("replication.minimumAcknowledgingReplicas", &n);
-            }
+            let n = acknowledging.to_string();
+            cluster.config_set_all("replication.minimumAcknowledgingReplicas", &n);
             cluster.start_all();
             cluster.wait_generations(LIMIT, "the three nodes settle");
             let leader = cluster.leader().expect("a leader");

@@ -399,9 +399,7 @@ fn admin_ui_in_firefox_against_a_two_node_cluster() {
 fn the_cluster_screen_shows_three_nodes_and_the_acknowledgement_quorum(browser: Browser) {
     browser.require();
     let mut cluster = Cluster::sized(3).env(&fast_timing()).configure();
-    for node in &cluster.nodes {
-        node.config_set("replication.minimumAcknowledgingReplicas", "1");
-    }
+    cluster.config_set_all("replication.minimumAcknowledgingReplicas", "1");
     cluster.start_all();
     let (status, body) = ingest_clef(cluster[0].api, &events("three"));
     assert_eq!(status, 201, "{body}");

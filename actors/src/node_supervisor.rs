@@ -56,17 +56,20 @@ impl NodeActors {
     /// `term` (in an actix system).
     pub fn start(store: Arc<Store>, role: Role, term: u64) -> NodeActors {
         let mut fixed = RolePublisher::new(RoleSnapshot::initial(role, term));
-        NodeActors::start_clustered(store, &mut fixed, None)
+        NodeActors::start_clustered(store, &mut fixed, None, None)
     }
 
     /// Starts a node's actors in the role `publisher` publishes (announcing
     /// its changes to the supervisor); with `cluster`, a follower
     /// replicates from its peer (the supervisor starts and stops the
-    /// receiver as the role changes).
+    /// receiver as the role changes); with `quorum`, the leader answers a
+    /// batch only once that many followers hold it
+    /// ([`StoreWriter::acknowledging`]).
     pub fn start_clustered(
         store: Arc<Store>,
         publisher: &mut RolePublisher,
         cluster: Option<ClusterSetup>,
+        quorum: Option<Quorum>,
     ) -> NodeActors {
         let role = publisher.view();
         let health_store = store.clone();
@@ -75,11 +78,6 @@ impl NodeActors {
         let writer_store = store.clone();
         let writer_health = health.clone().recipient();
         let writer_role = role.clone();
-        let quorum = cluster.as_ref().map(|c| Quorum {
-            replicas: c.acknowledging_replicas,
-            timeout: c.acknowledgement_timeout,
-            replication: c.state.clone(),
-        });
         let store_writer = Supervisor::start(move |_| {
             StoreWriter::new(
                 writer_store.clone(),

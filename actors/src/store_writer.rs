@@ -80,8 +80,8 @@ impl StoreWriter {
         }
     }
 
-    /// Answers a batch only once `quorum` holds it (none: once it is durable
-    /// here, Seq's asynchronous replication).
+    /// Answers a batch only once `quorum` holds it (none, or a quorum of 0
+    /// replicas: once it is durable here, Seq's asynchronous replication).
     pub fn acknowledging(mut self, quorum: Option<Quorum>) -> StoreWriter {
         self.quorum = quorum.filter(|q| q.replicas > 0);
         self
@@ -126,6 +126,20 @@ impl StoreWriter {
             .now()
             .may_acknowledge(Instant::now())
             .ok_or(AppendError::NotLeader)
+    }
+
+    /// The answer to a batch `stored` (and, with a quorum, replicated):
+    /// durable here, but acknowledged only in the term it was stored in,
+    /// and only while that term's lease still holds.
+    fn answer(
+        &self,
+        stored: Result<AppendReceipt, AppendError>,
+    ) -> Result<AppendReceipt, AppendError> {
+        let receipt = stored?;
+        match self.fence() {
+            Ok(term) if term == receipt.term => Ok(receipt),
+            _ => Err(AppendError::NotLeader),
+        }
     }
 
     /// The retention plan for now.
@@ -248,30 +262,22 @@ impl Handler<AppendBatch> for StoreWriter {
             act.announce(receipt.generation);
             Ok(receipt)
         });
-        let replicated = stored.then(|stored: Result<AppendReceipt, AppendError>, act, _| {
-            let quorum = act.quorum.clone();
+        // Without a quorum (N = 0) the answer follows the fsync at once.
+        let Some(quorum) = self.quorum.clone() else {
+            return Box::pin(stored.map(|stored, act, _| act.answer(stored)));
+        };
+        let replicated = stored.then(move |stored: Result<AppendReceipt, AppendError>, _, _| {
             fut::wrap_future(async move {
                 let receipt = stored?;
-                if let Some(q) = quorum {
-                    let required = q.replicas as usize;
-                    q.replication
-                        .replicated(receipt.term, receipt.generation, required, q.timeout)
-                        .await?;
-                }
+                let required = quorum.replicas as usize;
+                quorum
+                    .replication
+                    .replicated(receipt.term, receipt.generation, required, quorum.timeout)
+                    .await?;
                 Ok(receipt)
             })
         });
-        Box::pin(
-            replicated.map(|replicated: Result<AppendReceipt, AppendError>, act, _| {
-                let receipt = replicated?;
-                // Durable here, but acknowledged only in the term it was stored
-                // in, and only while that term's lease still holds.
-                match act.fence() {
-                    Ok(term) if term == receipt.term => Ok(receipt),
-                    _ => Err(AppendError::NotLeader),
-                }
-            }),
-        )
+        Box::pin(replicated.map(|replicated, act, _| act.answer(replicated)))
     }
 }
 
@@ -337,6 +343,15 @@ mod tests {
     use crate::messages::{Role, RolePublisher, RoleSnapshot};
     use crate::metastore::test_support::tempdir;
 
+    /// A fresh store in a temporary directory.
+    fn store() -> Arc<Store> {
+        let opts = StoreOptions {
+            disk_floor_bytes: 0,
+            ..StoreOptions::default()
+        };
+        Arc::new(Store::open(tempdir().join("stream"), opts).unwrap())
+    }
+
     fn batch() -> AppendBatch {
         let line = br#"{"@t":"2025-01-01T00:00:00Z","@mt":"one"}"#;
         AppendBatch {
@@ -346,11 +361,7 @@ mod tests {
 
     #[actix::test]
     async fn a_write_is_acknowledged_only_in_a_published_term_whose_lease_holds() {
-        let opts = StoreOptions {
-            disk_floor_bytes: 0,
-            ..StoreOptions::default()
-        };
-        let store = Arc::new(Store::open(tempdir().join("stream"), opts).unwrap());
+        let store = store();
         let owner = RolePublisher::new(RoleSnapshot::initial(Role::Follower, 1));
         let writer = StoreWriter::new(store.clone(), owner.view(), None).start();
         let refused = writer.send(batch()).await.unwrap();
@@ -387,11 +398,7 @@ mod tests {
 
     #[actix::test]
     async fn a_durable_acknowledgement_waits_for_the_followers_and_fails_without_them() {
-        let opts = StoreOptions {
-            disk_floor_bytes: 0,
-            ..StoreOptions::default()
-        };
-        let store = Arc::new(Store::open(tempdir().join("stream"), opts).unwrap());
+        let store = store();
         let owner = RolePublisher::new(RoleSnapshot::initial(Role::Leader, 1));
         let replication = ReplicationState::default();
         let quorum = Quorum {
@@ -434,13 +441,15 @@ mod tests {
         assert!(a.generation <= store.generation() && b.generation <= store.generation());
 
         // Without a quorum (N = 0) nothing is waited for.
+        let unused = ReplicationState::default();
         let plain = StoreWriter::new(store.clone(), owner.view(), None)
             .acknowledging(Some(Quorum {
                 replicas: 0,
                 timeout: Duration::from_millis(1),
-                replication: ReplicationState::default(),
+                replication: unused.clone(),
             }))
             .start();
         assert!(plain.send(batch()).await.unwrap().is_ok());
+        assert_eq!(unused.acknowledgements().waits, 0, "no wait was counted");
     }
 }

@@ -34,8 +34,6 @@ fn setup(name: &str, key: &str, peer: Option<String>) -> ClusterSetup {
         peer_cluster_uris: peer.into_iter().collect(),
         state: ReplicationState::default(),
         client_tls: None,
-        acknowledging_replicas: 0,
-        acknowledgement_timeout: std::time::Duration::from_secs(5),
     }
 }
 
@@ -56,7 +54,7 @@ fn leader(
     setup: ClusterSetup,
 ) -> (NodeActors, RolePublisher, String) {
     let mut owner = RolePublisher::new(RoleSnapshot::initial(role, 1));
-    let actors = NodeActors::start_clustered(store.clone(), &mut owner, Some(setup.clone()));
+    let actors = NodeActors::start_clustered(store.clone(), &mut owner, Some(setup.clone()), None);
     let hub = web::Data::new(SenderHub {
         store,
         generations: actors.store_writer.clone().recipient(),

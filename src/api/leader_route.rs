@@ -2,7 +2,8 @@
 //! API of the node that leads now.
 //!
 //! The leader is the one the node's owner publishes (from the shared
-//! metastore's leadership row); its address is found, in order:
+//! metastore's leadership row); its address is found by the rule
+//! replication follows too ([`find_leader`]), in order:
 //! 1. the configured peer whose cluster URI welcomed this follower's
 //!    replication session with that leader (the name ↔ address pairing is
 //!    learnt there, so a configured peer is always reached as configured);
@@ -11,7 +12,7 @@
 //! 3. the first configured peer (the two-node layout's one peer).
 
 use skein_actors::messages::RoleView;
-use skein_actors::replication::receiver::reachable;
+use skein_actors::replication::find_leader::{find_leader, LeaderAt, Port};
 use skein_actors::replication::ReplicationState;
 use url::Url;
 
@@ -42,35 +43,23 @@ impl LeaderRoute {
 
     /// The leader's internal API URI, when one is known or configured.
     pub fn leader(&self) -> Option<Url> {
-        if let Some(leader) = self.role.leader() {
-            let reached = self
-                .replication
-                .as_ref()
-                .and_then(|r| r.where_leader_was_reached(&leader.name));
-            let configured = reached.and_then(|uri| {
-                self.peers
-                    .iter()
-                    .find(|p| same_uri(&p.cluster_uri, &uri))
-                    .map(|p| p.internal_api_uri.clone())
-            });
-            if configured.is_some() {
-                return configured;
-            }
-            let listed = leader
-                .internal_api_uri
-                .as_deref()
-                .filter(|u| reachable(u))
-                .and_then(|u| Url::parse(u).ok());
-            if listed.is_some() {
-                return listed;
-            }
+        let leader = self.role.leader();
+        let reached = leader
+            .as_ref()
+            .zip(self.replication.as_ref())
+            .and_then(|(l, r)| r.where_leader_was_reached(&l.name));
+        let peers = self.peers.iter().map(|p| p.cluster_uri.as_str());
+        match find_leader(
+            leader.as_ref(),
+            reached.as_deref(),
+            peers,
+            Port::InternalApi,
+            0,
+        )? {
+            LeaderAt::Peer(i) => Some(self.peers[i].internal_api_uri.clone()),
+            LeaderAt::Listed(uri) => Url::parse(uri).ok(),
         }
-        self.peers.first().map(|p| p.internal_api_uri.clone())
     }
-}
-
-fn same_uri(configured: &Url, reached: &str) -> bool {
-    Url::parse(reached).is_ok_and(|u| &u == configured)
 }
 
 #[cfg(test)]

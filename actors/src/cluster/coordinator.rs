@@ -453,7 +453,8 @@ fn position(store: &Store) -> Position {
 /// held everything it reports), and renew the lease in the term
 /// [`decide::renewal`] names for `planned` (after a refusal, reading the
 /// newest term) — or, when the lease ran out and this node stands, take
-/// the next term if [`election::candidacy`] says so.
+/// the next term if [`election::election_open`] finds an election and
+/// [`election::candidacy`] says to stand in it.
 async fn round(
     ms: &Metastore,
     (mut heartbeat, store): (NodeRow, &Store),
@@ -483,26 +484,21 @@ async fn round(
             waiting: None,
         });
     }
-    let Some(standing) = standing else {
+    let ballot = standing.map(|standing| Ballot {
+        me: &me,
+        position: at,
+        auto_failover: true,
+        node_stale: standing.node_stale,
+    });
+    // The node rows are read only when there is an election to decide.
+    let Some(election) = ballot.and_then(|b| election::election_open(planned, &now, b)) else {
         return Ok(Round {
             row: now,
             renewed: None,
             waiting: None,
         });
     };
-    let ballot = Ballot {
-        me: &me,
-        position: at,
-        auto_failover: true,
-        node_stale: standing.node_stale,
-    };
-    let no_election = Candidacy::Wait(Waiting::NoElection);
-    // The node rows are read only when there is an election to decide.
-    let candidacy = match election::candidacy(planned, &now, &[], &ballot) {
-        c if c == no_election => c,
-        _ => election::candidacy(planned, &now, &ms.electors().await?, &ballot),
-    };
-    let waiting = match candidacy {
+    let waiting = match election::candidacy(&election, &ms.electors().await?) {
         Candidacy::Stand => {
             let sent_at = Instant::now();
             if let Some(term) = ms.take_lapsed_leadership(&me, now.term, grant).await? {
@@ -517,7 +513,6 @@ async fn round(
             }
             None
         }
-        Candidacy::Wait(Waiting::NoElection) => None,
         Candidacy::Wait(w) => Some(w),
     };
     Ok(Round {

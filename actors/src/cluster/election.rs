@@ -1,5 +1,7 @@
-//! Automatic election, as a pure function: whether this node may take the
-//! next term now that the leader's lease has run out ([`candidacy`]).
+//! Automatic election, as pure functions: whether there is an election at
+//! all ([`election_open`], rule 1 below) and, in one, whether this node may
+//! take the next term now that the leader's lease has run out
+//! ([`candidacy`], rules 2–4).
 //!
 //! **The rule.** Let the leader of term T have acknowledged a write only
 //! once `N` followers held it durably in T (`replication.minimumAcknowledgingReplicas`,
@@ -91,12 +93,9 @@ pub enum Candidacy {
     Wait(Waiting),
 }
 
-/// Why a node does not stand.
+/// Why a node in an election does not stand.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Waiting {
-    /// Automatic fail-over is off, the node does not follow, or the row's
-    /// lease still runs: there is no election.
-    NoElection,
     /// Fewer followers than needed reported after the lease ran out.
     TooFewReports {
         /// Positions known (its own included).
@@ -121,7 +120,6 @@ pub enum Waiting {
 impl std::fmt::Display for Waiting {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Waiting::NoElection => write!(f, "no election"),
             Waiting::TooFewReports { known, needed } => write!(
                 f,
                 "{known} of the {needed} follower positions needed were reported after the lease ran out"
@@ -144,19 +142,35 @@ pub fn reports_needed(followers: usize, acknowledging: u32) -> usize {
     }
 }
 
-/// Whether a node in `state` that read `row` and `electors` (every node's
-/// row) should stand for the next term.
-pub fn candidacy(
+/// An election under way, as [`election_open`] found it: the only way
+/// into [`candidacy`].
+#[derive(Clone, Copy, Debug)]
+pub struct Election<'a> {
+    /// The leadership row whose lease ran out.
+    row: &'a Leadership,
+    /// This node.
+    ballot: Ballot<'a>,
+}
+
+/// Whether a node in `state` that read `row` is in an election (rule 1):
+/// it stands in elections at all, follows, the row's lease has run out and
+/// the row does not name it (then it renews; it is not elected). `None`:
+/// no election, and the node rows need not be read.
+pub fn election_open<'a>(
     state: &NodeState,
-    row: &Leadership,
-    electors: &[Elector],
-    ballot: &Ballot,
-) -> Candidacy {
+    row: &'a Leadership,
+    ballot: Ballot<'a>,
+) -> Option<Election<'a>> {
     let following = matches!(state, NodeState::Following { .. });
     let named = row.leader_node.as_deref() == Some(ballot.me);
-    if !ballot.auto_failover || !following || row.lease_valid || named {
-        return Candidacy::Wait(Waiting::NoElection);
-    }
+    let open = ballot.auto_failover && following && !row.lease_valid && !named;
+    open.then_some(Election { row, ballot })
+}
+
+/// Whether a node in `election`, having read `electors` (every node's
+/// row), should stand for the next term (rules 2–4).
+pub fn candidacy(election: &Election, electors: &[Elector]) -> Candidacy {
+    let Election { row, ballot } = *election;
     let leader = row.leader_node.as_deref();
     let others: Vec<&Elector> = electors
         .iter()

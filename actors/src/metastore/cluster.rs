@@ -111,8 +111,9 @@ pub struct Elector {
     pub silent: Duration,
 }
 
-/// A node's heartbeat row in `cluster_nodes`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A node's heartbeat row in `cluster_nodes` (its default, every field
+/// empty or zero, is a start for tests to fill in).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NodeRow {
     /// The node's name (the key).
     pub name: String,

@@ -19,12 +19,15 @@
 //!   common point is set aside (a divergent tail, a foreign store), then it follows.
 //! - [`receiver`]: [`ReplicationReceiver`] on a follower: connects, applies
 //!   the leader's operations, acknowledges, reconnects with backoff.
+//! - [`find_leader`]: where a follower finds the leader, for replication
+//!   and for the API proxy alike.
 //! - [`snapshot_copy`]: a follower's snapshot copy over its session.
 //! - [`catch_up`]: that copy's progress: bytes copied of the total, the
 //!   rate and time left, the log line.
 
 pub mod catch_up;
 pub mod endpoint;
+pub mod find_leader;
 pub mod freshness;
 pub mod quorum;
 pub mod receiver;
@@ -100,11 +103,6 @@ pub struct ClusterSetup {
     /// The roots a follower verifies a `wss://` leader against (`None`:
     /// awc's default connector, which speaks plain `ws://` only).
     pub client_tls: Option<std::sync::Arc<rustls::ClientConfig>>,
-    /// How many followers must hold a batch before the leader answers it
-    /// (`replication.minimumAcknowledgingReplicas`; 0: none).
-    pub acknowledging_replicas: u32,
-    /// How long a batch waits for them (`replication.acknowledgementTimeout`).
-    pub acknowledgement_timeout: Duration,
 }
 
 /// Why replication failed.

@@ -19,6 +19,7 @@ use futures_util::{SinkExt as _, StreamExt as _};
 use skein_store::Store;
 
 use super::auth::new_nonce;
+use super::find_leader::{find_leader, LeaderAt, Port};
 use super::protocol::{Frame, PROTOCOL_VERSION};
 use super::seal::SessionSeal;
 use super::set_aside::reconcile;
@@ -62,36 +63,30 @@ impl ReplicationReceiver {
     }
 }
 
-/// Where a follower looks for the leader on its `attempt`-th try: where the
-/// published leader welcomed it before; else the address in the leader's
-/// heartbeat row, when that names a host peers can reach (a host of
-/// `localhost` or a wildcard binds every interface and says nothing); else
-/// the configured peers in turn (a node that does not lead refuses the
-/// session, and the next is tried).
+/// Where a follower looks for the leader on its `attempt`-th try, by
+/// [`find_leader`]'s rule: where the published leader welcomed it before (a
+/// configured peer); else the cluster URI in the leader's heartbeat row,
+/// when that names a host peers can reach; else the configured peers in
+/// turn (a node that does not lead refuses the session, and the next is
+/// tried).
 pub fn leader_uri(
     setup: &ClusterSetup,
     leader: Option<&LeaderAddress>,
     attempt: usize,
 ) -> Option<String> {
-    if let Some(l) = leader {
-        if let Some(uri) = setup.state.where_leader_was_reached(&l.name) {
-            return Some(uri);
-        }
-        if let Some(uri) = l.cluster_uri.as_deref().filter(|u| reachable(u)) {
-            return Some(uri.to_owned());
-        }
-    }
+    let reached = leader.and_then(|l| setup.state.where_leader_was_reached(&l.name));
     let peers = &setup.peer_cluster_uris;
-    (!peers.is_empty()).then(|| peers[attempt % peers.len()].clone())
-}
-
-/// Whether `uri` names a host a peer can reach (not a wildcard or
-/// `localhost`, which a node's listen URI may hold to bind every interface).
-pub fn reachable(uri: &str) -> bool {
-    let host = url::Url::parse(uri)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_owned));
-    host.is_some_and(|h| !matches!(h.as_str(), "localhost" | "0.0.0.0" | "[::]" | "::"))
+    let at = find_leader(
+        leader,
+        reached.as_deref(),
+        peers.iter().map(String::as_str),
+        Port::Cluster,
+        attempt,
+    )?;
+    Some(match at {
+        LeaderAt::Peer(i) => peers[i].clone(),
+        LeaderAt::Listed(uri) => uri.to_owned(),
+    })
 }
 
 impl Actor for ReplicationReceiver {
@@ -424,5 +419,36 @@ async fn session(
             s.last_sync_at = Some(Utc::now());
         });
         conn.send(&Frame::Ack { generation: acked }).await?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::replication::ClusterKey;
+
+    /// Replication connects at cluster URIs, as configured: the peers in
+    /// turn, the leader's listed one, the peer that welcomed it.
+    #[test]
+    fn the_leader_is_looked_for_at_cluster_uris() {
+        let setup = ClusterSetup {
+            node_name: "a".into(),
+            key: ClusterKey::new("k3y").unwrap(),
+            peer_cluster_uris: vec!["ws://b.example:5344/".into(), "ws://c.example:5344/".into()],
+            state: ReplicationState::default(),
+            client_tls: None,
+        };
+        let uri = |leader, attempt| leader_uri(&setup, leader, attempt);
+        assert_eq!(uri(None, 0).as_deref(), Some("ws://b.example:5344/"));
+        assert_eq!(uri(None, 1).as_deref(), Some("ws://c.example:5344/"));
+        let d = LeaderAddress {
+            name: "node-d".into(),
+            term: 2,
+            cluster_uri: Some("ws://d.example:5344".into()),
+            internal_api_uri: Some("http://d.example".into()),
+        };
+        assert_eq!(uri(Some(&d), 0).as_deref(), Some("ws://d.example:5344"));
+        setup.state.leader_reached("node-d", "ws://c.example:5344/");
+        assert_eq!(uri(Some(&d), 0).as_deref(), Some("ws://c.example:5344/"));
     }
 }

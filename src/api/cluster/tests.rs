@@ -12,8 +12,6 @@ fn row(name: &str, role: &str, generation: (u64, u64), synced_ms_ago: Option<i64
         generation_write: generation.1,
         last_sync_at: synced_ms_ago.map(|ms| now - chrono::Duration::milliseconds(ms)),
         seen_at: Some(now),
-        cluster_uri: None,
-        internal_api_uri: None,
         state: format!("{role} state"),
         accepted: 1,
         invalid_key: 2,
@@ -24,10 +22,8 @@ fn row(name: &str, role: &str, generation: (u64, u64), synced_ms_ago: Option<i64
             forged_leader: 6,
             forged_forwarding: 7,
         },
-        catch_up: None,
         store_term: 1,
-        auto_failover: false,
-        sampled_at: None,
+        ..NodeRow::default()
     }
 }
 

@@ -135,6 +135,14 @@ impl Cluster {
         }
     }
 
+    /// `skein config set -k KEY -v VALUE` on every node (it takes effect
+    /// when a node starts); see [`Node::config_set`].
+    pub fn config_set_all(&self, key: &str, value: &str) {
+        for node in &self.nodes {
+            node.config_set(key, value);
+        }
+    }
+
     /// Starts every node; see [`Node::start`].
     pub fn start_all(&mut self) {
         for node in &mut self.nodes {

@@ -1,7 +1,8 @@
-//! The election rule, case by case: who stands, who waits and why; then
-//! the safety argument checked exhaustively on small clusters — whatever
-//! the acknowledged write's holders and whichever followers report, a node
-//! that stands holds every acknowledged write.
+//! The election rule, case by case: when there is an election, who stands
+//! in one, who waits and why; then the safety argument checked exhaustively
+//! on small clusters — whatever the acknowledged write's holders and
+//! whichever followers report, a node that stands holds every acknowledged
+//! write.
 
 use std::time::Duration;
 
@@ -52,6 +53,12 @@ fn ballot(me: &str, at: Position) -> Ballot<'_> {
 
 const FOLLOWING: NodeState = NodeState::Following { term: 3 };
 
+/// The candidacy of follower `me` after `row`'s lease ran out.
+fn candidacy_in(row: &Leadership, electors: &[Elector], me: Ballot) -> Candidacy {
+    let election = election_open(&FOLLOWING, row, me).expect("an election is open");
+    candidacy(&election, electors)
+}
+
 #[test]
 fn positions_order_by_term_then_generation() {
     assert!(pos(3, 1) > pos(2, 100));
@@ -83,18 +90,17 @@ fn reports_needed_follow_the_acknowledging_replicas() {
 }
 
 #[test]
-fn there_is_no_election_while_the_lease_runs_or_the_node_does_not_stand() {
-    let electors = [elector("b", pos(3, 1), true)];
+fn an_election_is_open_only_to_a_standing_follower_once_the_lease_ran_out() {
     let me = ballot("a", pos(3, 9));
-    let no = Candidacy::Wait(Waiting::NoElection);
+    assert!(election_open(&FOLLOWING, &lapsed(0), me).is_some());
     let mut valid = lapsed(0);
     valid.lease_valid = true;
-    assert_eq!(candidacy(&FOLLOWING, &valid, &electors, &me), no);
+    assert!(election_open(&FOLLOWING, &valid, me).is_none());
     let off = Ballot {
         auto_failover: false,
         ..me
     };
-    assert_eq!(candidacy(&FOLLOWING, &lapsed(0), &electors, &off), no);
+    assert!(election_open(&FOLLOWING, &lapsed(0), off).is_none());
     for state in [
         NodeState::Fenced { term: 3 },
         NodeState::AwaitingLease {
@@ -103,12 +109,12 @@ fn there_is_no_election_while_the_lease_runs_or_the_node_does_not_stand() {
             left: Duration::from_secs(1),
         },
     ] {
-        assert_eq!(candidacy(&state, &lapsed(0), &electors, &me), no);
+        assert!(election_open(&state, &lapsed(0), me).is_none(), "{state:?}");
     }
     // The row names this node: it renews, it is not elected.
     let mut mine = lapsed(0);
     mine.leader_node = Some("a".into());
-    assert_eq!(candidacy(&FOLLOWING, &mine, &electors, &me), no);
+    assert!(election_open(&FOLLOWING, &mine, me).is_none());
 }
 
 #[test]
@@ -135,7 +141,7 @@ fn asynchronous_replication_elects_the_most_up_to_date_live_candidate() {
     ];
     for (electors, expected) in table {
         assert_eq!(
-            candidacy(&FOLLOWING, &lapsed(0), electors, &me),
+            candidacy_in(&lapsed(0), electors, me),
             expected,
             "{electors:?}"
         );
@@ -146,7 +152,7 @@ fn asynchronous_replication_elects_the_most_up_to_date_live_candidate() {
     let mut off = elector("d", pos(3, 9), true);
     off.auto_failover = false;
     assert_eq!(
-        candidacy(&FOLLOWING, &lapsed(0), &[silent, off], &me),
+        candidacy_in(&lapsed(0), &[silent, off], me),
         Candidacy::Stand
     );
 }
@@ -155,14 +161,13 @@ fn asynchronous_replication_elects_the_most_up_to_date_live_candidate() {
 fn durable_acknowledgements_need_enough_reports_and_no_follower_ahead() {
     // Three followers b, c, d; the leader x waited for one.
     let me = ballot("b", pos(3, 5));
-    let too_few = candidacy(
-        &FOLLOWING,
+    let too_few = candidacy_in(
         &lapsed(1),
         &[
             elector("c", pos(3, 5), true),
             elector("d", pos(3, 5), false),
         ],
-        &me,
+        me,
     );
     assert_eq!(
         too_few,
@@ -172,21 +177,13 @@ fn durable_acknowledgements_need_enough_reports_and_no_follower_ahead() {
         })
     );
     let all = [elector("c", pos(3, 4), true), elector("d", pos(3, 5), true)];
-    assert_eq!(
-        candidacy(&FOLLOWING, &lapsed(1), &all, &me),
-        Candidacy::Stand
-    );
+    assert_eq!(candidacy_in(&lapsed(1), &all, me), Candidacy::Stand);
     // A follower ahead that does not stand still stops it: it may hold an
     // acknowledged write this node lacks.
     let mut ahead = elector("d", pos(3, 6), true);
     ahead.auto_failover = false;
     assert_eq!(
-        candidacy(
-            &FOLLOWING,
-            &lapsed(1),
-            &[elector("c", pos(3, 4), true), ahead],
-            &me
-        ),
+        candidacy_in(&lapsed(1), &[elector("c", pos(3, 4), true), ahead], me),
         Candidacy::Wait(Waiting::Behind {
             node: "d".into(),
             position: pos(3, 6)
@@ -194,14 +191,13 @@ fn durable_acknowledgements_need_enough_reports_and_no_follower_ahead() {
     );
     // With two of three acknowledging, two reports (its own and one) do.
     assert_eq!(
-        candidacy(
-            &FOLLOWING,
+        candidacy_in(
             &lapsed(2),
             &[
                 elector("c", pos(3, 5), true),
                 elector("d", pos(3, 1), false)
             ],
-            &me
+            me
         ),
         Candidacy::Stand
     );
@@ -228,7 +224,7 @@ fn no_acknowledged_write_is_lost(followers: usize, n: u32) {
                     .collect();
                 for (i, name) in names.iter().enumerate() {
                     let me = ballot(name, at(i));
-                    let stands = candidacy(&FOLLOWING, &lapsed(n), &electors, &me);
+                    let stands = candidacy_in(&lapsed(n), &electors, me);
                     if stands == Candidacy::Stand {
                         assert!(
                             at(i) >= pos(3, 10),
@@ -266,7 +262,7 @@ fn an_election_is_decided_while_enough_nodes_are_up() {
             .iter()
             .zip(at)
             .filter(|(name, p)| {
-                candidacy(&FOLLOWING, &lapsed(n), &electors, &ballot(name, *p)) == Candidacy::Stand
+                candidacy_in(&lapsed(n), &electors, ballot(name, *p)) == Candidacy::Stand
             })
             .map(|(name, _)| *name)
             .collect();

@@ -268,19 +268,13 @@ async fn elections(ms: &Metastore) {
         term: 1,
         generation_model: 1,
         generation_write: write,
-        last_sync_at: None,
-        seen_at: None,
         cluster_uri: Some(format!("ws://{name}:5344")),
         internal_api_uri: Some(format!("http://{name}")),
         state: "following".into(),
-        accepted: 0,
-        invalid_key: 0,
-        established: 0,
-        refusals: RefusalCounts::default(),
-        catch_up: None,
         store_term: 1,
         auto_failover: true,
         sampled_at,
+        ..NodeRow::default()
     };
     let grant = LeaseGrant {
         lease: Duration::from_millis(300),
@@ -384,21 +378,8 @@ async fn removal(ms: &Metastore) {
         name: name.into(),
         role: "follower".into(),
         term: 1,
-        generation_model: 0,
-        generation_write: 0,
-        last_sync_at: None,
-        seen_at: None,
-        cluster_uri: None,
-        internal_api_uri: None,
         state: "up to date".into(),
-        accepted: 0,
-        invalid_key: 0,
-        established: 0,
-        refusals: RefusalCounts::default(),
-        catch_up: None,
-        store_term: 0,
-        auto_failover: false,
-        sampled_at: None,
+        ..NodeRow::default()
     };
     let names = || async {
         ms.nodes()

@@ -40,19 +40,9 @@ async fn source() -> (Metastore, String, std::path::PathBuf) {
         term: 1,
         generation_model: 1,
         generation_write: 2,
-        last_sync_at: None,
-        seen_at: None,
-        cluster_uri: None,
-        internal_api_uri: None,
         state: "leading".into(),
-        accepted: 0,
-        invalid_key: 0,
-        established: 0,
-        refusals: Default::default(),
-        catch_up: None,
         store_term: 1,
-        auto_failover: false,
-        sampled_at: None,
+        ..NodeRow::default()
     })
     .await
     .unwrap();

@@ -106,9 +106,7 @@ impl Rig {
         // holds the batch.
         let durable = count >= 3;
         if durable {
-            for node in &cluster.nodes {
-                node.config_set("replication.minimumAcknowledgingReplicas", "1");
-            }
+            cluster.config_set_all("replication.minimumAcknowledgingReplicas", "1");
         }
         let mut rig = Rig {
             cluster,

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use skein_actors::messages::{Role, RoleSnapshot};
 use skein_actors::metastore::cluster::NodeRow;
-use skein_actors::replication::receiver::reachable;
+use skein_actors::replication::find_leader::reachable;
 use skein_actors::replication::{FollowerInfo, LeaderSession};
 use url::Url;
 

@@ -17,23 +17,8 @@ fn follower(node: &str, term: u64) -> FollowerInfo {
 fn row(name: &str, cluster_uri: &str) -> NodeRow {
     NodeRow {
         name: name.into(),
-        role: "follower".into(),
-        term: 3,
-        generation_model: 0,
-        generation_write: 0,
-        last_sync_at: None,
-        seen_at: None,
         cluster_uri: Some(cluster_uri.into()).filter(|u: &String| !u.is_empty()),
-        internal_api_uri: None,
-        state: String::new(),
-        accepted: 0,
-        invalid_key: 0,
-        established: 0,
-        refusals: Default::default(),
-        catch_up: None,
-        store_term: 3,
-        auto_failover: true,
-        sampled_at: None,
+        ..NodeRow::default()
     }
 }
 

@@ -277,7 +277,10 @@ fn same_up_to_float_rounding(a: &serde_json::Value, b: &serde_json::Value) -> bo
             (x - y).abs() <= 1e-9 * x.abs().max(y.abs())
         }
         (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same_up_to_float_rounding(x, y))
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y)
+                    .all(|(x, y)| same_up_to_float_rounding(x, y))
         }
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len()

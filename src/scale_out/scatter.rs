@@ -130,7 +130,14 @@ impl ScaleOut {
         let generation = self.store.generation();
         let followers = self.replication.followers(generation);
         let fresh = self.replication.up_to_date(Some(generation), &self.me);
-        if !fresh.values().any(|&f| f) {
+        // Planning is cheap (block headers); the followers' addresses cost a
+        // metastore round trip, read only for a query worth splitting.
+        let candidates = fresh.values().filter(|&&f| f).count();
+        if candidates == 0 {
+            return None;
+        }
+        let plan = self.plan(query, range, ctx, candidates + 1).await.ok()?;
+        if nodes_for(plan.events, candidates, self.min_events_per_share) < 2 {
             return None;
         }
         let rows = match self.metastore.nodes().await {
@@ -141,16 +148,11 @@ impl ScaleOut {
             }
         };
         let helpers = helpers(role.term, &followers, &fresh, &rows);
-        if helpers.is_empty() {
-            return None;
-        }
-        let all = helpers.len() + 1;
-        let plan = self.plan(query, range, ctx, all).await.ok()?;
         let nodes = nodes_for(plan.events, helpers.len(), self.min_events_per_share);
         if nodes < 2 {
             return None;
         }
-        let plan = match nodes == all {
+        let plan = match nodes == plan.shares.len() {
             true => plan,
             false => self.plan(query, range, ctx, nodes).await.ok()?,
         };

@@ -78,6 +78,22 @@ export SKEIN_COMPAT_NODE="$(command -v node)"
 export SKEIN_COMPAT_PYTHON="$compat_venv/bin/python"
 # --- end of the compatibility section ----------------------------------------
 
+# --- OpenTelemetry SDKs for tests/otlp.rs ---------------------------------
+# (section owned by the OTLP tests) The Python SDK with its OTLP/HTTP
+# protobuf exporter, pinned in tests/otlp/python/requirements.txt, into a
+# venv of its own (its pins differ from the Seq clients'); the JavaScript
+# SDK's OTLP/HTTP log exporter, locked by tests/otlp/node/package-lock.json.
+# tests/otlp.rs fails, never skips, when they are missing.
+otlp_venv="$PWD/target/otlp-venv"
+[ -x "$otlp_venv/bin/python" ] || python3 -m venv "$otlp_venv"
+log "pip install -r tests/otlp/python/requirements.txt"
+"$otlp_venv/bin/python" -m pip install -q --disable-pip-version-check -r tests/otlp/python/requirements.txt
+log "npm ci (tests/otlp/node)"
+(cd tests/otlp/node && npm ci --no-audit --no-fund --loglevel=error)
+export SKEIN_OTLP_PYTHON="$otlp_venv/bin/python"
+export SKEIN_OTLP_NODE_DIR="$PWD/tests/otlp/node"
+# --- end of the OTLP section -------------------------------------------------
+
 # --- OpenAPI tools for tests/openapi.rs -------------------------------------
 # (section owned by the OpenAPI tests) openapi-spec-validator and
 # schemathesis, pinned in tests/openapi/requirements.txt, into the venv above.

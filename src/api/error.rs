@@ -103,6 +103,7 @@ impl From<IngestError> for ApiError {
     fn from(e: IngestError) -> ApiError {
         match e {
             IngestError::BadPayload(p) => ApiError::BadRequest(format!("invalid payload: {p}")),
+            IngestError::BadOtlp(o) => ApiError::BadRequest(o.to_string()),
             IngestError::Append(a) => a.into(),
             IngestError::Unavailable => ApiError::Unavailable(e.to_string()),
         }

@@ -10,8 +10,9 @@ use actix_web::http::header::HeaderValue;
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::BytesMut;
 use futures_util::StreamExt;
-use skein_actors::messages::{IngestBody, IngestFormat};
+use skein_actors::messages::{IngestBody, IngestFormat, Ingested};
 use skein_store::event::ParseLimits;
+use skein_store::Severity;
 
 use super::error::ApiError;
 use super::AppState;
@@ -60,7 +61,8 @@ async fn clef(
     ingest(req, body, state, IngestFormat::Clef).await
 }
 
-fn content_type(req: &HttpRequest) -> String {
+/// The request's content type, trimmed and lower-cased ("" when absent).
+pub fn content_type(req: &HttpRequest) -> String {
     req.headers()
         .get(actix_web::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -75,8 +77,25 @@ async fn ingest(
     state: web::Data<AppState>,
     format: IngestFormat,
 ) -> Result<HttpResponse, ApiError> {
-    let grant = state.credentials.ingest_grant(&req).await?;
-    let body = read_body(&req, body, state.max_payload_bytes).await?;
+    let (ingested, minimum_level) = store_body(&req, body, &state, format).await?;
+    let mut answer = HttpResponse::Created();
+    name_the_acknowledgement(&mut answer, &ingested, &state);
+    Ok(answer.json(serde_json::json!({
+        "MinimumLevelAccepted": minimum_level.map(|s| s.name()),
+    })))
+}
+
+/// Checks the caller's ingestion grant, reads the body and stores it
+/// durably in `format`: what was stored and dropped, and the minimum level
+/// the grant applied.
+pub async fn store_body(
+    req: &HttpRequest,
+    body: web::Payload,
+    state: &AppState,
+    format: IngestFormat,
+) -> Result<(Ingested, Option<Severity>), ApiError> {
+    let grant = state.credentials.ingest_grant(req).await?;
+    let body = read_body(req, body, state.max_payload_bytes).await?;
     let bytes = body.len();
     let ingested = state
         .actors
@@ -90,7 +109,16 @@ async fn ingest(
         })
         .await??;
     state.metrics.ingested(ingested.stored as u64, bytes as u64);
-    let mut answer = HttpResponse::Created();
+    Ok((ingested, grant.minimum_level))
+}
+
+/// Names the term and node that stored the events ([`ACKED_TERM_HEADER`],
+/// [`ACKED_BY_HEADER`]) on an answer that stored some.
+pub fn name_the_acknowledgement(
+    answer: &mut actix_web::HttpResponseBuilder,
+    ingested: &Ingested,
+    state: &AppState,
+) {
     if let Some(term) = ingested.term {
         answer.insert_header((ACKED_TERM_HEADER, term));
         // A node name that is no valid header value is left out, not fatal.
@@ -98,9 +126,6 @@ async fn ingest(
             answer.insert_header((ACKED_BY_HEADER, name));
         }
     }
-    Ok(answer.json(serde_json::json!({
-        "MinimumLevelAccepted": grant.minimum_level.map(|s| s.name()),
-    })))
 }
 
 /// Reads the (decompressed) body, refusing more than `limit` bytes and

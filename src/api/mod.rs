@@ -4,6 +4,7 @@
 //!   `{"Error": "…"}` bodies.
 //! - [`credentials`]: API keys and cached server settings.
 //! - [`ingest`]: `POST /api/events/raw`, `POST /ingest/clef`.
+//! - [`otlp`]: `POST /ingest/otlp/v1/logs` (OpenTelemetry logs, protobuf or JSON).
 //! - [`events`]: `GET /api/events`, `GET /api/events/{id}`, `GET /api/data`.
 //! - [`entity`]: Seq's event entity JSON.
 //! - [`apikeys`]: `GET/POST /api/apikeys`, `GET/DELETE /api/apikeys/{id}`.
@@ -40,6 +41,7 @@ pub mod links;
 pub mod metrics;
 pub mod nodelay;
 pub mod openapi;
+pub mod otlp;
 pub mod peer_proof;
 pub mod proxy;
 pub mod root;
@@ -88,6 +90,7 @@ impl AppState {
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(ingest::configure)
+        .configure(otlp::configure)
         .configure(events::configure)
         .configure(apikeys::configure)
         .configure(auth::configure)

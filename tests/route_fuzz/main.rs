@@ -7,7 +7,8 @@
 //!
 //! Every answer must be a status the document lists for the operation,
 //! never a 5xx (the node is a healthy standalone one); every 4xx carries
-//! `{"Error": "…"}`; a refused write changes nothing (the store's
+//! `{"Error": "…"}` (or, answering an OTLP protobuf request, a
+//! `google.rpc.Status`); a refused write changes nothing (the store's
 //! generation, the keys, signals, settings and users); and at the end the
 //! node is alive, healthy, and its log holds no panic.
 
@@ -310,9 +311,16 @@ fn every_operation_of_the_published_document_answers_only_documented_statuses() 
             assert!(o.documented(status), "undocumented status: {}", what());
             if (400..500).contains(&status) {
                 let error: Option<Value> = serde_json::from_str(&answer).ok();
+                // OTLP answers a protobuf request in protobuf: a
+                // google.rpc.Status, whose first field is its code.
+                let protobuf = req.headers.iter().any(|(k, v)| {
+                    k.eq_ignore_ascii_case("content-type")
+                        && v.starts_with("application/x-protobuf")
+                });
                 assert!(
-                    error.as_ref().is_some_and(|e| e["Error"].is_string()),
-                    "a 4xx without a JSON error body: {}",
+                    error.as_ref().is_some_and(|e| e["Error"].is_string())
+                        || (protobuf && answer.starts_with('\u{8}')),
+                    "a 4xx without a JSON error body (or a protobuf Status): {}",
                     what()
                 );
                 if o.is_checked_write() {

@@ -14,6 +14,8 @@ pub enum IngestFormat {
     Clef,
     /// Seq's legacy `{"Events":[...]}` JSON.
     Legacy,
+    /// An OpenTelemetry `ExportLogsServiceRequest` (OTLP/HTTP).
+    OtlpLogs(skein_otlp::Encoding),
 }
 
 /// Parse, filter by level and durably store one request body.
@@ -50,6 +52,9 @@ pub enum IngestError {
     /// The body does not parse; names the line and reason.
     #[error("invalid payload: {0}")]
     BadPayload(#[from] ParseError),
+    /// The OTLP request does not decode, or a record cannot be stored.
+    #[error("{0}")]
+    BadOtlp(#[from] skein_otlp::OtlpError),
     /// The store refused or failed the write.
     #[error(transparent)]
     Append(#[from] AppendError),

@@ -59,6 +59,7 @@ pub static ROUTES: &[Entry] = &[
     // Ingestion.
     (POST, "/api/events/raw", Ingest),
     (POST, "/ingest/clef", Ingest),
+    (POST, "/ingest/otlp/v1/logs", Ingest),
     // Events.
     (GET, "/api/events", Needs(Read)),
     (GET, "/api/events/", Needs(Read)),

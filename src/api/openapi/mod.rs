@@ -24,6 +24,8 @@ use self::operations::{Answer, Body, Kind, Operation, OPERATIONS};
 use super::auth::table::{Requirement, ROUTES};
 use super::credentials::SESSION_COOKIE;
 use super::ingest::CLEF_CONTENT_TYPE;
+/// OTLP's protobuf content type.
+const OTLP_PROTOBUF: &str = "application/x-protobuf";
 use super::settings::KNOWN;
 
 /// Where the document is served.
@@ -188,6 +190,10 @@ fn request_body(body: Body, statuses: &mut Vec<u16>) -> Option<Value> {
             }
             content
         }
+        Body::Otlp => json!({
+            OTLP_PROTOBUF: {"schema": {"type": "string", "format": "binary"}},
+            "application/json": {"schema": {"type": "object"}},
+        }),
     };
     // Ingestion takes an empty body (Serilog's sink posts one to learn
     // the minimum level); admin bodies are required.
@@ -216,6 +222,10 @@ fn response(status: u16, answer: Answer) -> Value {
         204 | 304 => None,
         200..=299 => success_content(answer),
         503 if matches!(answer, Answer::Health) => success_content(answer),
+        _ if matches!(answer, Answer::Otlp) => Some(json!({
+            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}},
+            OTLP_PROTOBUF: {"schema": {"type": "string", "format": "binary"}},
+        })),
         _ => Some(json!({"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}})),
     };
     let mut r = json!({ "description": description });
@@ -242,6 +252,10 @@ fn success_content(answer: Answer) -> Option<Value> {
             "text/html": text, "text/css": text, "text/javascript": text, "image/svg+xml": text,
         }),
         Answer::Nothing => return None,
+        Answer::Otlp => json!({
+            "application/json": object,
+            OTLP_PROTOBUF: {"schema": {"type": "string", "format": "binary"}},
+        }),
     })
 }
 

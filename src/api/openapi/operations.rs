@@ -71,6 +71,8 @@ pub enum Body {
         /// Whether `application/json` legacy bodies are read too.
         legacy: bool,
     },
+    /// An OTLP export request: protobuf or OTLP/JSON.
+    Otlp,
 }
 
 /// What a 2xx answer carries (204 and 304 carry nothing).
@@ -93,6 +95,9 @@ pub enum Answer {
     Ui,
     /// Nothing (204).
     Nothing,
+    /// An OTLP export response (and `google.rpc.Status` errors) in the
+    /// request's encoding: protobuf or JSON.
+    Otlp,
 }
 
 const GET: &str = "GET";
@@ -128,6 +133,14 @@ impl Operation {
     const fn json(self, schema: fn() -> Value) -> Operation {
         Operation {
             body: Body::Json(schema),
+            ..self
+        }
+    }
+
+    /// With an OTLP export request body.
+    const fn otlp(self) -> Operation {
+        Operation {
+            body: Body::Otlp,
             ..self
         }
     }
@@ -219,6 +232,7 @@ pub static OPERATIONS: &[Operation] = &[
         .events(true)
         .query(RAW_QUERY),
     op(POST, "/ingest/clef", Object, INGEST, "Ingest CLEF events").events(false),
+    op(POST, "/ingest/otlp/v1/logs", Answer::Otlp, OTLP, "Ingest OpenTelemetry logs (OTLP/HTTP)").otlp(),
     op(GET, "/api/events", Events, &[200, 400], "Search events, newest first").query(EVENT_QUERY),
     op(GET, "/api/events/", Events, &[200, 400], "Search events, newest first").query(EVENT_QUERY),
     op(GET, "/api/events/{id}", Object, &[200, 400], "One event").query(RENDER),
@@ -252,6 +266,7 @@ pub static OPERATIONS: &[Operation] = &[
 
 /// What ingestion answers (besides 401 and 403 for its key).
 const INGEST: &[u16] = &[201, 400, 408, 413, 415];
+const OTLP: &[u16] = &[200, 400, 408, 413, 415];
 
 fn login() -> Value {
     json!({

@@ -1,6 +1,6 @@
 //! OpenTelemetry logs in, from the real SDKs, installed the way their users
-//! install them: the Python SDK with its OTLP/HTTP protobuf exporter from
-//! PyPI (`tests/otlp/python`) and the JavaScript SDK's OTLP/HTTP (JSON) log
+//! install them: the Python SDK with its OTLP/HTTP protobuf exporter
+//! (gzip bodies) from PyPI (`tests/otlp/python`) and the JavaScript SDK's OTLP/HTTP (JSON) log
 //! exporter from npm (`tests/otlp/node`).
 //!
 //! - each SDK's records all arrive (the scripts exit non-zero when an

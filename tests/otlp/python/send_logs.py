@@ -1,5 +1,5 @@
 """Logs through the OpenTelemetry Python SDK's OTLP/HTTP (protobuf) exporter,
-as an instrumented application does; driven by tests/otlp.rs.
+gzip-compressed, as an instrumented application does; driven by tests/otlp.rs.
 
     send_logs.py ENDPOINT API_KEY COUNT TAG
 
@@ -13,6 +13,7 @@ import sys
 
 from opentelemetry import trace
 from opentelemetry._logs import set_logger_provider
+from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
 from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
 from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
@@ -36,7 +37,9 @@ resource = Resource.create({"service.name": f"otel-py-{tag}", "deployment.enviro
 provider = LoggerProvider(resource=resource)
 headers = {"X-Seq-ApiKey": api_key} if api_key else {}
 provider.add_log_record_processor(
-    SimpleLogRecordProcessor(CountingExporter(endpoint=endpoint, headers=headers))
+    SimpleLogRecordProcessor(
+        CountingExporter(endpoint=endpoint, headers=headers, compression=Compression.Gzip)
+    )
 )
 set_logger_provider(provider)
 trace.set_tracer_provider(TracerProvider(resource=resource))

@@ -6,7 +6,8 @@
 //! - each SDK's records all arrive (the scripts exit non-zero when an
 //!   export failed), searchable by their attributes, their resource's
 //!   `service.name` and level, with the exception as `@x` and, from Python,
-//!   the trace context as `@tr`/`@sp`;
+//!   the trace context as `@tr`/`@sp`; Python's spans arrive through
+//!   `/ingest/otlp/v1/traces`, in the same trace as its records;
 //! - with `auth.required`, the API key goes in `X-Seq-ApiKey` as for CLEF,
 //!   and a wrong key is refused (the exporter reports the failure);
 //! - bad input (malformed protobuf or JSON, another content type, a record
@@ -121,14 +122,17 @@ fn the_python_and_javascript_sdks_log_to_skein() {
             "python" => "otel-py-py",
             _ => "otel-js-js",
         };
+        // Python's two spans come from the same service.
+        let spans = if sdk == "python" { 2 } else { 0 };
         let all = search(&node, &format!("service.name = '{service}'"), "");
-        assert_eq!(all.len(), 40, "{sdk}: {all:?}");
+        assert_eq!(all.len(), 40 + spans, "{sdk}");
         let tagged = search(&node, &format!("Tag = '{tag}' and N >= 0"), "");
         assert_eq!(tagged.len(), 40, "{sdk}");
         let order = search(&node, &format!("Tag = '{tag}' and order.id = 'ORD-7'"), "");
         assert_eq!(order.len(), 1, "{sdk}: {order:?}");
         assert_eq!(property(&order[0], "N"), 7);
-        let failed = search(&node, &format!("Tag = '{tag}' and Has(@Exception)"), "");
+        let filter = format!("Tag = '{tag}' and Has(@Exception) and @MessageTemplate <> 'charge'");
+        let failed = search(&node, &filter, "");
         assert_eq!(failed.len(), 1, "{sdk}");
         let e = &failed[0];
         assert_eq!(e["Level"], "ERROR", "{sdk}: {e}");
@@ -149,12 +153,49 @@ fn the_python_and_javascript_sdks_log_to_skein() {
         match sdk {
             "python" => {
                 assert_eq!(warned.len(), 39);
-                let traced = search(&node, "Tag = 'py' and Has(@TraceId) and Has(@SpanId)", "");
-                assert_eq!(traced.len(), 40);
+                assert_eq!(search(&node, "Tag = 'py' and Has(@SpanId)", "").len(), 42);
+                spans_and_logs_share_the_trace(&node);
             }
             _ => assert_eq!(informed.len(), 39),
         }
     }
+}
+
+/// The Python script's two spans arrived beside its 40 records, in one
+/// trace: `@TraceId = '…'` shows them together, the spans shaped as Seq
+/// shapes them (start, parent, kind; the failed one an error with its
+/// exception).
+fn spans_and_logs_share_the_trace(node: &Node) {
+    let spans = search(
+        node,
+        "Tag = 'py' and @MessageTemplate in ['checkout', 'charge']",
+        "",
+    );
+    assert_eq!(spans.len(), 2, "{spans:?}");
+    let trace = spans[0]["TraceId"].as_str().unwrap().to_owned();
+    assert_eq!(search(node, &format!("@TraceId = '{trace}'"), "").len(), 42);
+    let path = format!(
+        "/api/events?clef&count=10&filter={}",
+        "Tag%20%3D%20%27py%27%20and%20%40MessageTemplate%20%3D%20%27charge%27"
+    );
+    let (status, clef) = node.get(&path);
+    assert_eq!(status, 200, "{clef}");
+    let charge: Value = serde_json::from_str(clef.lines().next().unwrap()).unwrap();
+    assert_eq!(charge["@l"], "Error", "{charge}");
+    assert_eq!(charge["@sk"], "Internal", "{charge}");
+    assert!(
+        charge["@st"].as_str().unwrap() < charge["@t"].as_str().unwrap(),
+        "{charge}"
+    );
+    assert!(
+        charge["@x"].as_str().unwrap().contains("card declined"),
+        "{charge}"
+    );
+    let checkout = spans
+        .iter()
+        .find(|s| s["MessageTemplateTokens"][0]["Text"] == "checkout");
+    let checkout_id = checkout.unwrap()["SpanId"].as_str().unwrap().to_owned();
+    assert_eq!(charge["@ps"], checkout_id.as_str(), "{charge}");
 }
 
 #[test]
@@ -162,7 +203,11 @@ fn the_api_key_goes_in_x_seq_apikey() {
     let (node, key) = Node::secured();
     let (ok, stderr) = send("python", &node, &key, 3, "keyed");
     assert!(ok, "{stderr}");
-    assert_eq!(search(&node, "Tag = 'keyed'", &key).len(), 3);
+    assert_eq!(
+        search(&node, "Tag = 'keyed'", &key).len(),
+        3 + 2,
+        "3 records, 2 spans"
+    );
     // Seq's semantics: an unknown key is refused once keys are required.
     let set = exchange(
         node.api,

@@ -34,7 +34,7 @@ pub fn prepare(msg: &IngestBody) -> Result<(Option<EncodedBlock>, Ingested), Ing
     let mut events = match msg.format {
         IngestFormat::Clef => parse_clef_with(&msg.body, &msg.limits)?,
         IngestFormat::Legacy => parse_legacy_with(&msg.body, &msg.limits)?,
-        IngestFormat::OtlpLogs(encoding) => skein_otlp::decode_logs(&msg.body, encoding)?,
+        IngestFormat::Otlp(signal, encoding) => skein_otlp::decode(signal, &msg.body, encoding)?,
     };
     let before = events.len();
     if let Some(min) = msg.minimum_level {

@@ -4,7 +4,8 @@
 //!   `{"Error": "…"}` bodies.
 //! - [`credentials`]: API keys and cached server settings.
 //! - [`ingest`]: `POST /api/events/raw`, `POST /ingest/clef`.
-//! - [`otlp`]: `POST /ingest/otlp/v1/logs` (OpenTelemetry logs, protobuf or JSON).
+//! - [`otlp`]: `POST /ingest/otlp/v1/logs` and `/v1/traces` (OpenTelemetry
+//!   logs and spans, protobuf or JSON).
 //! - [`events`]: `GET /api/events`, `GET /api/events/{id}`, `GET /api/data`.
 //! - [`entity`]: Seq's event entity JSON.
 //! - [`apikeys`]: `GET/POST /api/apikeys`, `GET/DELETE /api/apikeys/{id}`.

@@ -1,14 +1,15 @@
 //! OpenTelemetry ingestion over HTTP, as Seq serves it:
-//! `POST /ingest/otlp/v1/logs` with an `ExportLogsServiceRequest` in
+//! `POST /ingest/otlp/v1/logs` (an `ExportLogsServiceRequest`) and
+//! `POST /ingest/otlp/v1/traces` (an `ExportTraceServiceRequest`), in
 //! protobuf (`application/x-protobuf`) or OTLP/JSON (`application/json`,
 //! beyond Seq), gzip bodies accepted, API keys in `X-Seq-ApiKey` as for
-//! CLEF. Records become events as [`skein_otlp::logs`] maps them, stored
-//! durably before the answer, like any batch; a request with any bad record
-//! stores nothing.
+//! CLEF. Records and spans become events as [`skein_otlp::logs`] and
+//! [`skein_otlp::traces`] map them, stored durably before the answer, like
+//! any batch; a request with any bad item stores nothing.
 //!
-//! Answers follow OTLP/HTTP, in the request's encoding: 200 with an
-//! `ExportLogsServiceResponse` (its `partial_success` counts records below
-//! the API key's minimum level as rejected); errors carry a
+//! Answers follow OTLP/HTTP, in the request's encoding: 200 with the
+//! signal's export response (its `partial_success` counts items below the
+//! API key's minimum level as rejected); errors carry a
 //! `google.rpc.Status` with the HTTP status (400 malformed or a record
 //! without time, 401/403 credentials, 413 too large, 415 another content
 //! type — answered in JSON —, 503 retry later); in JSON the status also
@@ -16,7 +17,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use skein_actors::messages::IngestFormat;
-use skein_otlp::{error_answer, export_answer, Encoding};
+use skein_otlp::{error_answer, export_answer, Encoding, Signal};
 
 use super::error::ApiError;
 use super::ingest::{content_type, name_the_acknowledgement, store_body};
@@ -24,26 +25,42 @@ use super::AppState;
 
 /// Where OTLP/HTTP log exporters post (Seq's path).
 pub const LOGS_PATH: &str = "/ingest/otlp/v1/logs";
+/// Where OTLP/HTTP span exporters post (Seq's path).
+pub const TRACES_PATH: &str = "/ingest/otlp/v1/traces";
 
 /// Routes of this module.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route(LOGS_PATH, web::post().to(logs));
+    cfg.route(LOGS_PATH, web::post().to(logs))
+        .route(TRACES_PATH, web::post().to(traces));
 }
 
 async fn logs(req: HttpRequest, body: web::Payload, state: web::Data<AppState>) -> HttpResponse {
+    export(Signal::Logs, req, body, state).await
+}
+
+async fn traces(req: HttpRequest, body: web::Payload, state: web::Data<AppState>) -> HttpResponse {
+    export(Signal::Traces, req, body, state).await
+}
+
+async fn export(
+    signal: Signal,
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
     let content_type = content_type(&req);
     let Some(encoding) = Encoding::of_content_type(&content_type) else {
         let why = format!(
-            "OTLP logs are application/x-protobuf or application/json, not `{}`",
+            "OTLP exports are application/x-protobuf or application/json, not `{}`",
             super::admin::clip(&content_type)
         );
         return error(Encoding::Json, &ApiError::UnsupportedMediaType(why));
     };
-    match store_body(&req, body, &state, IngestFormat::OtlpLogs(encoding)).await {
+    match store_body(&req, body, &state, IngestFormat::Otlp(signal, encoding)).await {
         Ok((ingested, minimum_level)) => {
             let why = minimum_level.map_or_else(String::new, |min| {
                 format!(
-                    "{} log record(s) below the minimum level {} were dropped",
+                    "{} item(s) below the minimum level {} were dropped",
                     ingested.dropped,
                     min.name()
                 )
@@ -52,7 +69,7 @@ async fn logs(req: HttpRequest, body: web::Payload, state: web::Data<AppState>) 
             name_the_acknowledgement(&mut answer, &ingested, &state);
             answer
                 .content_type(encoding.content_type())
-                .body(export_answer(encoding, ingested.dropped, &why))
+                .body(export_answer(signal, encoding, ingested.dropped, &why))
         }
         Err(e) => error(encoding, &e),
     }

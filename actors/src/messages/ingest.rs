@@ -14,8 +14,8 @@ pub enum IngestFormat {
     Clef,
     /// Seq's legacy `{"Events":[...]}` JSON.
     Legacy,
-    /// An OpenTelemetry `ExportLogsServiceRequest` (OTLP/HTTP).
-    OtlpLogs(skein_otlp::Encoding),
+    /// An OpenTelemetry export request (OTLP/HTTP): logs or traces.
+    Otlp(skein_otlp::Signal, skein_otlp::Encoding),
 }
 
 /// Parse, filter by level and durably store one request body.

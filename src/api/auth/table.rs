@@ -60,6 +60,7 @@ pub static ROUTES: &[Entry] = &[
     (POST, "/api/events/raw", Ingest),
     (POST, "/ingest/clef", Ingest),
     (POST, "/ingest/otlp/v1/logs", Ingest),
+    (POST, "/ingest/otlp/v1/traces", Ingest),
     // Events.
     (GET, "/api/events", Needs(Read)),
     (GET, "/api/events/", Needs(Read)),

@@ -233,6 +233,7 @@ pub static OPERATIONS: &[Operation] = &[
         .query(RAW_QUERY),
     op(POST, "/ingest/clef", Object, INGEST, "Ingest CLEF events").events(false),
     op(POST, "/ingest/otlp/v1/logs", Answer::Otlp, OTLP, "Ingest OpenTelemetry logs (OTLP/HTTP)").otlp(),
+    op(POST, "/ingest/otlp/v1/traces", Answer::Otlp, OTLP, "Ingest OpenTelemetry spans (OTLP/HTTP)").otlp(),
     op(GET, "/api/events", Events, &[200, 400], "Search events, newest first").query(EVENT_QUERY),
     op(GET, "/api/events/", Events, &[200, 400], "Search events, newest first").query(EVENT_QUERY),
     op(GET, "/api/events/{id}", Object, &[200, 400], "One event").query(RENDER),

@@ -50,6 +50,11 @@ async fn export(
 ) -> HttpResponse {
     let content_type = content_type(&req);
     let Some(encoding) = Encoding::of_content_type(&content_type) else {
+        // Credentials first, as for every other refusal: a caller without
+        // them learns nothing about what the route takes.
+        if let Err(e) = state.credentials.ingest_grant(&req).await {
+            return error(Encoding::Json, &e);
+        }
         let why = format!(
             "OTLP exports are application/x-protobuf or application/json, not `{}`",
             super::admin::clip(&content_type)

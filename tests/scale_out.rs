@@ -116,10 +116,16 @@ fn split_queries_answer_as_one_node_and_survive_a_paused_follower() {
             "{query} through a follower"
         );
     }
+    // Every query was split three ways; each follower share was run there
+    // or, late on a loaded machine, taken back — and followers ran some.
     let asked = 2.0 * QUERIES.len() as f64;
     assert_eq!(counter(leader, "queries"), asked);
-    assert_eq!(counter(leader, "shares_remote"), 2.0 * asked);
-    assert_eq!(counter(leader, "shares_taken_back"), 0.0);
+    let (remote, taken_back) = (
+        counter(leader, "shares_remote"),
+        counter(leader, "shares_taken_back"),
+    );
+    assert_eq!(remote + taken_back, 2.0 * asked);
+    assert!(remote > 0.0, "no follower ran a share");
 
     // A follower stops answering: the leader runs its share itself.
     cluster[2].pause();
@@ -131,7 +137,7 @@ fn split_queries_answer_as_one_node_and_survive_a_paused_follower() {
         answer(&reference, query),
         "{query} with a paused follower"
     );
-    assert_eq!(counter(leader, "shares_taken_back"), 1.0);
+    assert!(counter(leader, "shares_taken_back") > taken_back);
 }
 
 /// The headers of a share request signed by `node` with the cluster key.

@@ -142,7 +142,12 @@ fn split_queries_answer_as_one_node_and_survive_a_paused_follower() {
 
 /// The headers of a share request signed by `node` with the cluster key.
 fn signed(node: &str, path_and_query: &str, term: u64) -> Vec<(String, String)> {
-    let proof = PeerProof::new(ClusterKey::new(CLUSTER_KEY).unwrap(), node);
+    signed_with(CLUSTER_KEY, node, path_and_query, term)
+}
+
+/// The headers of a share request signed by `node` with `key`.
+fn signed_with(key: &str, node: &str, path_and_query: &str, term: u64) -> Vec<(String, String)> {
+    let proof = PeerProof::new(ClusterKey::new(key).unwrap(), node);
     let term = term.to_string();
     let value = proof.sign(&Crossing {
         method: "POST",
@@ -205,24 +210,12 @@ fn a_follower_refuses_share_requests_it_cannot_trust_or_serve() {
         ("no proof", post(follower, &p, &[], &good), 403, "proof"),
         (
             "another key",
-            {
-                let forged =
-                    PeerProof::new(ClusterKey::new("another-key-0123456789").unwrap(), "a");
-                let term_s = term.to_string();
-                let v = forged.sign(&Crossing {
-                    method: "POST",
-                    path_and_query: &p,
-                    hops: "1",
-                    term: &term_s,
-                    forwarded_for: "",
-                });
-                let h = vec![
-                    ("X-Skein-Peer-Proof".to_owned(), v),
-                    ("X-Skein-Proxied".to_owned(), "1".to_owned()),
-                    ("X-Skein-Term".to_owned(), term_s),
-                ];
-                post(follower, &p, &h, &good)
-            },
+            post(
+                follower,
+                &p,
+                &signed_with("another-key-0123456789", "a", &p, term),
+                &good,
+            ),
             403,
             "proof",
         ),

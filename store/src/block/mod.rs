@@ -21,7 +21,7 @@ pub mod header;
 pub mod maps;
 pub mod property;
 pub mod strings;
-mod varint;
+pub(crate) mod varint;
 
 pub use columns::{BlockColumns, ColumnKind, MAX_BLOCK_RAW_BYTES};
 pub use decode::{decode_block, BlockEvent, DecodedBlock};

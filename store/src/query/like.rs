@@ -54,6 +54,30 @@ impl LikePattern {
         }
     }
 
+    /// The pattern's runs of literal characters, in order, each with
+    /// whether it starts the pattern and whether it ends it (a run next to
+    /// `%` or `?` does neither on that side).
+    #[allow(dead_code)] // Used by `needs`, wired into searches by a later commit.
+    pub(crate) fn literal_runs(&self) -> Vec<(bool, String, bool)> {
+        let mut runs = Vec::new();
+        let mut run: Option<(bool, String)> = None;
+        for (i, t) in self.toks.iter().enumerate() {
+            match (t, &mut run) {
+                (Tok::Char(c), Some((_, text))) => text.push(*c),
+                (Tok::Char(c), None) => run = Some((i == 0, c.to_string())),
+                (_, _) => {
+                    if let Some((start, text)) = run.take() {
+                        runs.push((start, text, false));
+                    }
+                }
+            }
+        }
+        if let Some((start, text)) = run {
+            runs.push((start, text, true));
+        }
+        runs
+    }
+
     /// Whether `text` matches, case-insensitively when `ci`.
     pub(crate) fn matches(&self, text: &str, ci: bool) -> bool {
         if let (Some((lead, lit, trail)), false) = (&self.literal, ci) {
@@ -139,5 +163,22 @@ mod tests {
         assert!(m("%?", "x", false));
         assert!(m("ÄB%", "äbc", true));
         assert!(m("%%x%%", "ax", false));
+    }
+
+    #[test]
+    fn literal_runs_know_their_anchors() {
+        let runs = |p: &str| LikePattern::new(p).literal_runs();
+        let r = |a: bool, t: &str, b: bool| (a, t.to_string(), b);
+        assert_eq!(runs("/api/%"), [r(true, "/api/", false)]);
+        assert_eq!(
+            runs("%ab?c%d"),
+            [
+                r(false, "ab", false),
+                r(false, "c", false),
+                r(false, "d", true)
+            ]
+        );
+        assert_eq!(runs("abc"), [r(true, "abc", true)]);
+        assert!(runs("%").is_empty() && runs("").is_empty());
     }
 }

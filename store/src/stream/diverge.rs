@@ -111,9 +111,11 @@ impl Store {
                 .blocks_after(common)
                 .iter()
                 .filter_map(|m| {
-                    index
-                        .file(m.segment)
-                        .map(|file| BlockRef { meta: *m, file })
+                    index.file(m.segment).map(|file| BlockRef {
+                        meta: *m,
+                        file,
+                        summary: None,
+                    })
                 })
                 .collect();
             let model_ops = w

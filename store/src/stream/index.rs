@@ -1,5 +1,5 @@
-//! The in-memory block index: every block's place and header, in generation
-//! order, with the open segment files readers use.
+//! The in-memory block index: every block's place, header and summary, in
+//! generation order, with the open segment files readers use.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -7,7 +7,12 @@ use std::sync::Arc;
 
 use super::segment::BlockMeta;
 use crate::generation::Generation;
+use crate::summary::BlockSummary;
 use crate::Timestamp;
+
+/// A block's summary, when the store has one (a block recovered into the
+/// active segment on open has none until the segment seals).
+pub type Summary = Option<Arc<BlockSummary>>;
 
 /// A block a reader can fetch: its place, header and the file holding it.
 #[derive(Clone, Debug)]
@@ -16,12 +21,16 @@ pub struct BlockRef {
     pub meta: BlockMeta,
     /// The segment file (kept open, so retention cannot pull it away mid-read).
     pub file: Arc<File>,
+    /// What the block holds, to skip it without reading (`None`: read it).
+    pub summary: Summary,
 }
 
 /// Every block of the store, oldest generation first.
 #[derive(Debug, Default)]
 pub struct BlockIndex {
     blocks: Vec<BlockMeta>,
+    /// `summaries[i]` is the summary of `blocks[i]`.
+    summaries: Vec<Summary>,
     files: BTreeMap<u64, Arc<File>>,
 }
 
@@ -34,12 +43,22 @@ impl BlockIndex {
     /// Forgets a deleted segment and its blocks.
     pub fn remove_segment(&mut self, id: u64) {
         self.files.remove(&id);
-        self.blocks.retain(|b| b.segment != id);
+        let blocks = std::mem::take(&mut self.blocks);
+        let summaries = std::mem::take(&mut self.summaries);
+        (self.blocks, self.summaries) = blocks
+            .into_iter()
+            .zip(summaries)
+            .filter(|(b, _)| b.segment != id)
+            .unzip();
     }
 
-    /// Appends newly committed blocks (in generation order).
-    pub fn push(&mut self, metas: impl IntoIterator<Item = BlockMeta>) {
-        self.blocks.extend(metas);
+    /// Appends newly committed blocks (in generation order) with their
+    /// summaries.
+    pub fn push(&mut self, blocks: impl IntoIterator<Item = (BlockMeta, Summary)>) {
+        for (meta, summary) in blocks {
+            self.blocks.push(meta);
+            self.summaries.push(summary);
+        }
     }
 
     /// All blocks, oldest generation first.
@@ -64,15 +83,45 @@ impl BlockIndex {
             .collect()
     }
 
-    /// Blocks that may hold events in `[from, to)`, with their files.
+    /// The summaries of one segment's blocks, in file order.
+    pub fn segment_summaries(&self, id: u64) -> Vec<Summary> {
+        self.blocks
+            .iter()
+            .zip(&self.summaries)
+            .filter(|(b, _)| b.segment == id)
+            .map(|(_, s)| s.clone())
+            .collect()
+    }
+
+    /// Gives the blocks of segment `id` the `summaries` they lack (in file
+    /// order, one per block; a block keeps a summary it has).
+    pub fn fill_summaries(&mut self, id: u64, summaries: Vec<Summary>) {
+        let mut given = summaries.into_iter();
+        for (b, s) in self.blocks.iter().zip(&mut self.summaries) {
+            if b.segment == id {
+                let new = given.next().flatten();
+                if s.is_none() {
+                    *s = new;
+                }
+            }
+        }
+    }
+
+    /// Blocks that may hold events in `[from, to)`, with their files and
+    /// summaries.
     pub fn select(&self, from: Option<Timestamp>, to: Option<Timestamp>) -> Vec<BlockRef> {
         self.blocks
             .iter()
-            .filter(|b| from.is_none_or(|f| b.header.max_ts >= f))
-            .filter(|b| to.is_none_or(|t| b.header.min_ts < t))
-            .filter_map(|b| {
+            .zip(&self.summaries)
+            .filter(|(b, _)| from.is_none_or(|f| b.header.max_ts >= f))
+            .filter(|(b, _)| to.is_none_or(|t| b.header.min_ts < t))
+            .filter_map(|(b, summary)| {
                 let file = self.files.get(&b.segment)?.clone();
-                Some(BlockRef { meta: *b, file })
+                Some(BlockRef {
+                    meta: *b,
+                    file,
+                    summary: summary.clone(),
+                })
             })
             .collect()
     }

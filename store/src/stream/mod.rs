@@ -2,7 +2,10 @@
 //!
 //! - [`manifest`]: structural state and recent structural ops, replaced atomically.
 //! - [`segment`]: segment files, block scanning, sealed block directories.
-//! - [`index`]: the in-memory block index readers select from.
+//! - `summaries`: sealed segments' summary files (written at seal, loaded
+//!   or rebuilt on open; derived data, not replicated).
+//! - [`index`]: the in-memory block index (with each block's summary)
+//!   readers select from.
 //! - `writer`: the mutable state; every file-changing operation.
 //! - `commit`: group commit in front of the writer.
 //! - `recover`: opening a store after a clean stop or a crash.
@@ -26,6 +29,7 @@ pub mod read;
 mod recover;
 pub mod segment;
 pub mod snapshot;
+mod summaries;
 mod writer;
 
 use std::path::{Path, PathBuf};

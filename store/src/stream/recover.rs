@@ -1,6 +1,7 @@
 //! Opening a store: load or create the manifest, index sealed segments from
-//! their block directories, verify the active segment block by block, set a
-//! torn tail aside, and remove files the manifest no longer owns.
+//! their block directories and summary files, verify the active segment
+//! block by block, set a torn tail aside, and remove files the manifest no
+//! longer owns.
 
 use std::fs::{self, File};
 use std::path::Path;
@@ -11,7 +12,7 @@ use super::index::BlockIndex;
 use super::manifest::{self, Manifest, SegmentEntry};
 use super::segment;
 use super::writer::{note_term, open_segment_file, Active, Writer};
-use super::StoreOptions;
+use super::{summaries, StoreOptions};
 
 /// Folder (inside `Stream/`) where bytes cut off a damaged segment are kept.
 pub const DAMAGED_DIR: &str = "damaged";
@@ -108,8 +109,8 @@ pub fn new_store_id() -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// Indexes a sealed segment from its block directory, rebuilding the
-/// directory from the segment itself if it is missing or damaged.
+/// Indexes a sealed segment from its block directory and summary file,
+/// rebuilding either from the segment itself if it is missing or damaged.
 fn index_sealed(
     dir: &Path,
     entry: &SegmentEntry,
@@ -152,8 +153,9 @@ fn index_sealed(
             scan.blocks
         }
     };
+    let summaries = summaries::load(dir, entry.id, &info, &file, &blocks)?;
     index.add_segment(entry.id, Arc::new(file));
-    index.push(blocks);
+    index.push(blocks.into_iter().zip(summaries));
     Ok(())
 }
 
@@ -186,7 +188,7 @@ fn recover_active(dir: &Path, id: u64, index: &mut BlockIndex) -> Result<Active,
     }
     debug_assert_eq!(active.crc, scan.crc);
     index.add_segment(id, file);
-    index.push(scan.blocks.to_vec());
+    index.push(scan.blocks.iter().map(|b| (*b, None)));
     Ok(active)
 }
 
@@ -207,17 +209,25 @@ fn set_aside_tail(
 }
 
 /// Removes segment files and temp files that the manifest does not list
-/// (left by a crash between recording a deletion and unlinking its files).
+/// (left by a crash between recording a deletion and unlinking its files),
+/// and summary files of segments not sealed (left by a crash while one
+/// sealed).
 fn remove_orphans(dir: &Path, manifest: &Manifest) -> Result<(), StoreError> {
     let owned: Vec<String> = manifest
         .segments
         .iter()
-        .flat_map(|s| [segment::log_name(s.id), segment::idx_name(s.id)])
+        .flat_map(|s| {
+            let summary = s.sealed.map(|_| segment::sum_name(s.id));
+            [segment::log_name(s.id), segment::idx_name(s.id)]
+                .into_iter()
+                .chain(summary)
+        })
         .collect();
     for entry in fs::read_dir(dir).map_err(StoreError::io("list", dir))? {
         let entry = entry.map_err(StoreError::io("list", dir))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        let ours = name.starts_with("seg-") && (name.ends_with(".log") || name.ends_with(".idx"));
+        let ours =
+            name.starts_with("seg-") && [".log", ".idx", ".sum"].iter().any(|x| name.ends_with(x));
         let marker = name == "READY" || name == "STORE_ID";
         if (ours && !owned.contains(&name)) || name.ends_with(".tmp") || marker {
             log::info!("removing {name}, which the manifest no longer lists");

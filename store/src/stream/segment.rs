@@ -1,5 +1,6 @@
 //! Segment files: naming, scanning blocks on open, and the block directory
-//! (`seg-N.idx`) written when a segment seals.
+//! (`seg-N.idx`) written when a segment seals (as is its summary file,
+//! `seg-N.sum`: see [`super::summaries`]).
 //!
 //! A segment is a plain concatenation of blocks. Its directory file lists
 //! every block's offset and header so that opening a store reads a few
@@ -33,6 +34,11 @@ pub fn idx_path(dir: &Path, id: u64) -> PathBuf {
     dir.join(idx_name(id))
 }
 
+/// `seg-<id>.sum` inside `dir`.
+pub fn sum_path(dir: &Path, id: u64) -> PathBuf {
+    dir.join(sum_name(id))
+}
+
 /// The file name of segment `id`'s blocks.
 pub fn log_name(id: u64) -> String {
     format!("seg-{id:06}.log")
@@ -41,6 +47,11 @@ pub fn log_name(id: u64) -> String {
 /// The file name of segment `id`'s block directory.
 pub fn idx_name(id: u64) -> String {
     format!("seg-{id:06}.idx")
+}
+
+/// The file name of segment `id`'s block summaries.
+pub fn sum_name(id: u64) -> String {
+    format!("seg-{id:06}.sum")
 }
 
 /// What scanning a segment file found.

@@ -9,6 +9,10 @@
 //! earlier recovery (`damaged/`, and `diverged/` of older versions) are
 //! carried over; divergent tails are set aside outside `Stream/` altogether
 //! ([`super::diverge`]), so no install can touch them.
+//!
+//! Segment summary files (`seg-N.sum`) are derived data and are not copied:
+//! the installed store rebuilds them from its segments when it opens, the
+//! same bytes as the source's.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};

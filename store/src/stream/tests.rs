@@ -207,7 +207,70 @@ fn sealed_segments_reopen_from_their_directories_and_retention_deletes_old_ones(
         }
     );
     assert!(!segment::log_path(dir.path(), 1).exists());
+    assert!(!segment::sum_path(dir.path(), 1).exists());
+    assert!(segment::sum_path(dir.path(), 3).exists());
     assert_eq!(all_events(&s, Order::OldestFirst).len(), 4);
+}
+
+/// Twelve batches over several 600-byte segments.
+fn sealed_store(dir: &Path) -> Store {
+    let o = StoreOptions {
+        segment_max_bytes: 600,
+        ..opts()
+    };
+    let s = Store::open(dir, o).unwrap();
+    for t in 0..12 {
+        s.append_events(&events(t, 8, 10)).unwrap();
+    }
+    s
+}
+
+#[test]
+fn summary_files_damaged_or_missing_are_rebuilt_on_open_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let active = {
+        let s = sealed_store(dir.path());
+        assert!(s.status().segments > 4, "{:?}", s.status());
+        // Every block has its summary, built from its events.
+        for b in s.blocks(None, None) {
+            let stored = crate::summary::summarize_block(&read::read_block(&b).unwrap());
+            assert_eq!(b.summary.as_deref(), Some(&stored.unwrap()));
+        }
+        s.status().segments as u64
+    };
+    let original = file_bytes(dir.path());
+    let sum = |id| segment::sum_path(dir.path(), id);
+    assert!(sum(1).exists() && !sum(active).exists());
+    let mut flipped = std::fs::read(sum(1)).unwrap();
+    flipped[30] ^= 1;
+    std::fs::write(sum(1), flipped).unwrap();
+    let cut = std::fs::read(sum(2)).unwrap();
+    std::fs::write(sum(2), &cut[..cut.len() - 9]).unwrap();
+    std::fs::remove_file(sum(3)).unwrap();
+    // Another segment's file in place of segment 4's.
+    std::fs::copy(sum(1), sum(4)).unwrap();
+    // A crash between writing the active segment's file and sealing it.
+    std::fs::write(sum(active), b"left by a crash").unwrap();
+
+    let s = Store::open(dir.path(), opts()).unwrap();
+    assert_eq!(file_bytes(dir.path()), original);
+    // Blocks recovered into the active segment have no summary until it seals.
+    for b in s.blocks(None, None) {
+        assert_eq!(
+            b.summary.is_some(),
+            b.meta.segment != active,
+            "{:?}",
+            b.meta
+        );
+    }
+    s.seal().unwrap();
+    assert!(s.blocks(None, None).iter().all(|b| b.summary.is_some()));
+    // The same file as a store that never closed writes at that seal.
+    let other = tempfile::tempdir().unwrap();
+    let never_closed = sealed_store(other.path());
+    never_closed.seal().unwrap();
+    let read = |d: &Path| std::fs::read(segment::sum_path(d, active)).unwrap();
+    assert_eq!(read(dir.path()), read(other.path()));
 }
 
 #[test]

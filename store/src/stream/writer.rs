@@ -10,11 +10,11 @@ use std::time::Instant;
 
 use super::disk::{available_bytes, WriteClock};
 use super::error::StoreError;
-use super::index::BlockIndex;
+use super::index::{BlockIndex, Summary};
 use super::latency::FsyncLatency;
 use super::manifest::{self, Manifest, ModelOp, OpRecord, SealInfo, TermStart};
 use super::segment::{self, BlockMeta};
-use super::StoreOptions;
+use super::{summaries, StoreOptions};
 use crate::block::{BlockHeader, EncodedBlock};
 use crate::generation::Generation;
 use crate::Timestamp;
@@ -151,7 +151,7 @@ impl Writer {
                 term: h.term,
             });
             arrival += h.event_count as u64;
-            stamped.push((h, b.payload.as_slice()));
+            stamped.push((h, b.payload.as_slice(), Some(b.summary.clone())));
         }
         self.write_blocks(&stamped)?;
         self.maybe_seal()?;
@@ -159,15 +159,18 @@ impl Writer {
     }
 
     /// Writes complete blocks at the end of the active segment, fsyncs, and
-    /// only then advances the generation and publishes them to readers. On a
-    /// failed write the segment is cut back to its previous length; if even
-    /// that fails the store refuses further writes.
-    pub fn write_blocks(&mut self, blocks: &[(BlockHeader, &[u8])]) -> Result<(), StoreError> {
+    /// only then advances the generation and publishes them to readers, with
+    /// their summaries. On a failed write the segment is cut back to its
+    /// previous length; if even that fails the store refuses further writes.
+    pub fn write_blocks(
+        &mut self,
+        blocks: &[(BlockHeader, &[u8], Summary)],
+    ) -> Result<(), StoreError> {
         let dir = self.dir.clone();
         let active = self.active.as_mut().ok_or(StoreError::Failed)?;
         let path = segment::log_path(&dir, active.id);
         self.buf.clear();
-        for (h, payload) in blocks {
+        for (h, payload, _) in blocks {
             self.buf.extend_from_slice(&h.encode());
             self.buf.extend_from_slice(payload);
         }
@@ -192,14 +195,15 @@ impl Writer {
         }
         let mut metas = Vec::with_capacity(blocks.len());
         let mut offset = start;
-        for (h, _) in blocks {
+        for (h, _, summary) in blocks {
             let bytes = &self.buf[(offset - start) as usize..][..h.block_len() as usize];
             active.note(h, bytes);
-            metas.push(BlockMeta {
+            let meta = BlockMeta {
                 segment: active.id,
                 offset,
                 header: *h,
-            });
+            };
+            metas.push((meta, summary.clone()));
             offset += h.block_len();
             note_term(&mut self.term_history, h.term, self.generation);
             self.generation = h.generation;
@@ -260,15 +264,36 @@ impl Writer {
         Some((a.id, info, directory))
     }
 
-    /// Makes the active segment immutable: writes its block directory, then
-    /// records `Seal`. The next append opens a new segment.
+    /// Makes the active segment immutable: writes its summary file and its
+    /// block directory, then records `Seal`. The next append opens a new
+    /// segment.
     pub fn seal(&mut self) -> Result<(), StoreError> {
         let Some((id, info, directory)) = self.seal_info() else {
             return Ok(());
         };
+        self.write_summaries(id, &info)?;
         manifest::write_atomic(&self.dir, &segment::idx_name(id), &directory)?;
         self.record(ModelOp::Seal { segment: id, info })?;
         self.active = None;
+        Ok(())
+    }
+
+    /// Writes the summary file of the active segment `id` about to seal as
+    /// `info`, summarizing first the blocks that have no summary yet (those
+    /// recovered into it when the store opened).
+    fn write_summaries(&mut self, id: u64, info: &SealInfo) -> Result<(), StoreError> {
+        let (blocks, have) = {
+            let index = self.index.read().expect("index lock");
+            (index.segment_blocks(id), index.segment_summaries(id))
+        };
+        let file = self.active.as_ref().ok_or(StoreError::Failed)?.file.clone();
+        let log = segment::log_path(&self.dir, id);
+        let all = summaries::complete(&file, &log, &blocks, have)?;
+        summaries::write(&self.dir, id, info, &blocks, &all)?;
+        self.index
+            .write()
+            .expect("index lock")
+            .fill_summaries(id, all);
         Ok(())
     }
 
@@ -279,6 +304,7 @@ impl Writer {
         for path in [
             segment::log_path(&self.dir, id),
             segment::idx_path(&self.dir, id),
+            segment::sum_path(&self.dir, id),
         ] {
             match std::fs::remove_file(&path) {
                 Ok(()) => {}

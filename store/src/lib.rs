@@ -25,8 +25,6 @@ pub mod generation;
 pub mod query;
 pub mod search;
 pub mod stream;
-// Wired into the store and its searches by the next commits.
-#[allow(dead_code)]
 pub mod summary;
 
 pub use event::{Event, EventId, EventView, JsonMap, Level, Severity, Timestamp};

@@ -57,7 +57,6 @@ impl LikePattern {
     /// The pattern's runs of literal characters, in order, each with
     /// whether it starts the pattern and whether it ends it (a run next to
     /// `%` or `?` does neither on that side).
-    #[allow(dead_code)] // Used by `needs`, wired into searches by a later commit.
     pub(crate) fn literal_runs(&self) -> Vec<(bool, String, bool)> {
         let mut runs = Vec::new();
         let mut run: Option<(bool, String)> = None;

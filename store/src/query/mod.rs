@@ -52,8 +52,6 @@ mod json;
 mod levels;
 mod lexer;
 mod like;
-// Wired into searches by a later commit.
-#[allow(dead_code)]
 mod needs;
 mod parser;
 mod runner;

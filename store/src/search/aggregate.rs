@@ -14,7 +14,7 @@ use crate::stream::{BlockRef, Store, StoreError};
 use crate::{EventId, EventView, Severity, Timestamp};
 
 use super::page::search_unbounded;
-use super::prefilter::needles;
+use super::prefilter::{admitted, needles};
 use super::projection::SeverityOnly;
 use super::scan::{id_span, scan_block, Bounds, Plan, Sink};
 use super::share::Share;
@@ -44,8 +44,8 @@ impl Sink for Feed<'_> {
     }
 }
 
-/// Blocks in `[from, to)` that `filter` may match, pruned by header (and
-/// to those holding an event of `share`, when given).
+/// Blocks in `[from, to)` that `filter` may match, pruned by header and
+/// summary (and to those holding an event of `share`, when given).
 pub(crate) fn candidate_blocks(
     store: &Store,
     bounds: &Bounds,
@@ -54,6 +54,7 @@ pub(crate) fn candidate_blocks(
     share: Option<&Share>,
 ) -> Vec<BlockRef> {
     let select = bounds.narrowed(filter, ctx);
+    let need = filter.map(|f| f.block_needs(ctx));
     let mut blocks = store.blocks(select.from, select.to);
     blocks.retain(|b| {
         let h = &b.meta.header;
@@ -61,6 +62,7 @@ pub(crate) fn candidate_blocks(
         select.may_hold(h)
             && filter.is_none_or(|f| f.may_match_block(ctx, h.min_ts, h.max_ts, &h.level_counts))
             && share.is_none_or(|s| s.meets(first.arrival, last.arrival))
+            && need.as_ref().is_none_or(|n| admitted(n, b))
     });
     blocks
 }

@@ -18,8 +18,10 @@
 //! through `projection`, which decompresses only the columns the filter
 //! reads ([`crate::query::Fields`]); a filter that renders messages (free
 //! text, `@Message`) decodes whole blocks instead. `prefilter` skips a block
-//! outright when a text every match must equal (`TraceId = '…'`) appears
-//! nowhere in its column. Full events are decoded only for the page.
+//! without reading it when its summary ([`crate::summary`]) lacks what every
+//! match needs (`OrderId = 'ORD-1234562'`, `UserId = 400458`, free text),
+//! and once read when a text every match must equal (`TraceId = '…'`)
+//! appears nowhere in its column. Full events are decoded only for the page.
 
 mod aggregate;
 mod arrival;
@@ -92,8 +94,12 @@ impl Default for SearchRequest {
 pub struct SearchStats {
     /// Blocks whose time range meets the request's.
     pub blocks_in_range: usize,
-    /// Of those, blocks ruled out by their header (time, ids, severities).
+    /// Of those, blocks ruled out without reading them: by their header
+    /// (time, ids, severities) or their summary.
     pub blocks_pruned: usize,
+    /// Of the pruned, blocks ruled out by their summary (tokens, property
+    /// names, numeric ranges).
+    pub blocks_pruned_by_summary: usize,
     /// Blocks read and scanned.
     pub blocks_scanned: usize,
     /// Blocks never read because the page was full before their turn.

@@ -2,7 +2,7 @@
 //!
 //! 1. Select blocks by time range (the request's, the filter's `@Timestamp`
 //!    bounds, the paging id), prune them by header (time, id span, required
-//!    severities).
+//!    severities) and by summary (tokens, properties, numeric ranges).
 //! 2. Sort them by their *leading edge*: the first id any of their events
 //!    could have in result order (newest first: `(max_ts, last arrival)`).
 //! 3. Scan windows of blocks in parallel (the first as wide as the thread
@@ -22,7 +22,7 @@ use crate::query::{EvalContext, Filter};
 use crate::stream::{BlockRef, Order, Store, StoreError};
 use crate::{Event, EventId, EventView};
 
-use super::prefilter::needles;
+use super::prefilter::{admitted, needles};
 use super::scan::{id_span, scan_block, Bounds, Plan, Sink};
 use super::{check_page, SearchError, SearchPage, SearchRequest, SearchStats};
 
@@ -126,6 +126,10 @@ pub(crate) fn search_unbounded(
         let h = &b.meta.header;
         select.may_hold(h) && filter.may_match_block(ctx, h.min_ts, h.max_ts, &h.level_counts)
     });
+    let by_header = blocks.len();
+    let need = filter.block_needs(ctx);
+    blocks.retain(|b| admitted(&need, b));
+    stats.blocks_pruned_by_summary = by_header - blocks.len();
     stats.blocks_pruned = stats.blocks_in_range - blocks.len();
     let order = req.order;
     blocks.sort_by(|a, b| rank(order, leading_edge(order, a), leading_edge(order, b)));

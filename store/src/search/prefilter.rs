@@ -1,16 +1,26 @@
-//! [`Needle`]: skip a whole block when a text every match must hold
-//! ([`RequiredText`]) appears nowhere in its column.
+//! Skipping whole blocks before a single row is evaluated.
 //!
-//! The test runs over the decompressed column body (text, offsets and
-//! trailer) with a SIMD literal search: finding the text, or any backslash
-//! (an escape could spell it), keeps the block; anything else rules it out
-//! exactly, before a single row is evaluated. `TraceId = '…'` over a million
-//! events then costs one literal search per block.
+//! - [`admitted`]: without reading the block, when its summary lacks what
+//!   the filter needs ([`Need`]: tokens of a required text, a property, a
+//!   number in range). Blocks without a summary are read.
+//! - [`Needle`]: once the block is read, when a text every match must equal
+//!   ([`RequiredText`]) appears nowhere in its column. The test runs over
+//!   the decompressed column body (text, offsets and trailer) with a SIMD
+//!   literal search: finding the text, or any backslash (an escape could
+//!   spell it), keeps the block; anything else rules it out exactly.
 
 use regex::bytes::{Regex, RegexBuilder};
 
 use crate::block::{BlockColumns, BlockError, ColumnKind, MapSchema};
 use crate::query::{Filter, RequiredText, TextField};
+use crate::stream::BlockRef;
+use crate::summary::need::Need;
+
+/// Whether block `b` may hold an event the filter whose needs are `need`
+/// matches, as far as its summary tells (always, without one).
+pub(crate) fn admitted(need: &Need, b: &BlockRef) -> bool {
+    b.summary.as_ref().is_none_or(|s| need.admits(s))
+}
 
 /// One required text, compiled for searching column bodies.
 #[derive(Debug)]

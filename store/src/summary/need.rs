@@ -68,11 +68,6 @@ impl Need {
         }
     }
 
-    /// True when this need says nothing (every block passes).
-    pub(crate) fn is_anything(&self) -> bool {
-        matches!(self, Need::Anything)
-    }
-
     /// Whether a block with summary `s` may hold a match.
     pub(crate) fn admits(&self, s: &BlockSummary) -> bool {
         match self {

@@ -1,11 +1,9 @@
 //! [`encode_block`]: turns a commit group of events into a block.
 //!
 //! Runs on the ingest threads: all the CPU work of storing events (column
-//! building, zstd, the block's summary) happens here, so the store writer
-//! only writes and fsyncs.
+//! building, zstd) happens here, so the store writer only writes and fsyncs.
 
 use std::cell::RefCell;
-use std::sync::Arc;
 
 use super::columns::{put_entry, ColumnKind, CODEC_RAW, CODEC_ZSTD};
 use super::header::BlockHeader;
@@ -13,7 +11,6 @@ use super::maps::MapEncoder;
 use super::strings::StrEncoder;
 use super::varint::{put_u64, zigzag};
 use crate::event::{Event, Timestamp};
-use crate::summary::{summarize, BlockSummary};
 
 /// zstd level for column bodies (measured in `benches/codec.rs`).
 pub const ZSTD_LEVEL: i32 = 3;
@@ -25,28 +22,20 @@ thread_local! {
         const { RefCell::new(None) };
 }
 
-/// A block ready to write: its header, payload and summary.
+/// A block ready to write: its header and payload.
 ///
 /// `term`, `generation` and `first_arrival` are left 0 for the store writer
 /// to set; the header's checksum is computed when it is encoded.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EncodedBlock {
     /// The header, with payload length and crc, event count, time range and
     /// level counts filled in.
     pub header: BlockHeader,
     /// The columnar payload.
     pub payload: Vec<u8>,
-    /// What the block holds (built from its events, equal to the summary of
-    /// the stored block).
-    pub(crate) summary: Arc<BlockSummary>,
 }
 
 impl EncodedBlock {
-    /// What the block holds, for skipping it in searches.
-    pub fn summary(&self) -> &BlockSummary {
-        &self.summary
-    }
-
     /// The block as written to disk: the encoded header, then the payload.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.header.block_len() as usize);
@@ -137,11 +126,7 @@ pub fn encode_block(events: &[Event]) -> EncodedBlock {
     let payload = assemble(&columns);
     header.payload_len = payload.len() as u32;
     header.payload_crc = crc32c::crc32c(&payload);
-    EncodedBlock {
-        header,
-        payload,
-        summary: Arc::new(summarize(events)),
-    }
+    EncodedBlock { header, payload }
 }
 
 /// Compresses each column and lays out directory + bodies.

@@ -6,19 +6,15 @@
 //! operations. A replica applies them by copying bytes, so at equal
 //! generations its files are byte-identical to the source's.
 
-use std::sync::Arc;
-
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::error::{StoreError, TooOld};
-use super::index::{BlockRef, Summary};
+use super::index::BlockRef;
 use super::manifest::{ModelOp, OpRecord};
 use super::read::read_block;
 use super::Store;
 use crate::block::BlockHeader;
 use crate::generation::Generation;
-use crate::summary::summarize_block;
 
 /// One operation of the history, as shipped to a replica.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -149,17 +145,8 @@ impl Store {
     /// Applies operations from another store's history, in order. Consecutive
     /// appends share one fsync. Every item must follow the current generation
     /// exactly and match what this store holds; nothing is applied past the
-    /// first item that does not. Returns the generation reached. Appended
-    /// blocks are summarized (in parallel, before the writer is taken) as
-    /// the source summarized them.
+    /// first item that does not. Returns the generation reached.
     pub fn apply(&self, items: &[HistoryItem]) -> Result<Generation, StoreError> {
-        let summaries: Vec<Summary> = items
-            .par_iter()
-            .map(|it| match it {
-                HistoryItem::Append { bytes, .. } => summarize_block(bytes).ok().map(Arc::new),
-                HistoryItem::Model(_) => None,
-            })
-            .collect();
         let mut w = self.writer();
         w.check_writable()?;
         let mut i = 0;
@@ -197,7 +184,7 @@ impl Store {
                         w.active.as_ref().map(|a| (a.id, a.len)).ok_or_else(|| {
                             StoreError::Mismatch("append offered with no active segment".into())
                         })?;
-                    for (it, summary) in run.iter().zip(&summaries[i..]) {
+                    for it in &run {
                         let HistoryItem::Append {
                             segment,
                             offset: at,
@@ -235,8 +222,7 @@ impl Store {
                         arrival = arrival.saturating_add(h.event_count as u64);
                         offset += h.block_len();
                         w.term = w.term.max(h.term);
-                        let payload = &bytes[crate::block::HEADER_LEN..];
-                        blocks.push((h, payload, summary.clone()));
+                        blocks.push((h, &bytes[crate::block::HEADER_LEN..]));
                     }
                     w.write_blocks(&blocks)?;
                     i += run.len();

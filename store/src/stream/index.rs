@@ -10,8 +10,8 @@ use crate::generation::Generation;
 use crate::summary::BlockSummary;
 use crate::Timestamp;
 
-/// A block's summary, when the store has one (a block recovered into the
-/// active segment on open has none until the segment seals).
+/// A block's summary, when the store has one yet (the background
+/// summarizer gives each appended block its own; the seal completes them).
 pub type Summary = Option<Arc<BlockSummary>>;
 
 /// A block a reader can fetch: its place, header and the file holding it.
@@ -90,6 +90,36 @@ impl BlockIndex {
             .zip(&self.summaries)
             .filter(|(b, _)| b.segment == id)
             .map(|(_, s)| s.clone())
+            .collect()
+    }
+
+    /// Gives block `meta` (the same place and header) its summary, unless
+    /// it has one or is gone.
+    pub fn set_summary(&mut self, meta: &BlockMeta, summary: Arc<BlockSummary>) {
+        let at = self
+            .blocks
+            .binary_search_by_key(&(meta.segment, meta.offset), |b| (b.segment, b.offset));
+        if let Ok(i) = at {
+            if self.blocks[i] == *meta && self.summaries[i].is_none() {
+                self.summaries[i] = Some(summary);
+            }
+        }
+    }
+
+    /// The blocks that have no summary yet, with their files.
+    pub fn unsummarized(&self) -> Vec<BlockRef> {
+        self.blocks
+            .iter()
+            .zip(&self.summaries)
+            .filter(|(_, s)| s.is_none())
+            .filter_map(|(b, _)| {
+                let file = self.files.get(&b.segment)?.clone();
+                Some(BlockRef {
+                    meta: *b,
+                    file,
+                    summary: None,
+                })
+            })
             .collect()
     }
 

@@ -2,8 +2,9 @@
 //!
 //! - [`manifest`]: structural state and recent structural ops, replaced atomically.
 //! - [`segment`]: segment files, block scanning, sealed block directories.
-//! - `summaries`: sealed segments' summary files (written at seal, loaded
-//!   or rebuilt on open; derived data, not replicated).
+//! - `summaries`: the background summarizer of appended blocks, and sealed
+//!   segments' summary files (written at seal, loaded or rebuilt on open;
+//!   derived data, not replicated).
 //! - [`index`]: the in-memory block index (with each block's summary)
 //!   readers select from.
 //! - `writer`: the mutable state; every file-changing operation.
@@ -128,7 +129,10 @@ impl Store {
         Store::from_writer(recover::open(dir.as_ref(), opts, Some(store_id))?)
     }
 
-    fn from_writer(w: Writer) -> Result<Store, StoreError> {
+    fn from_writer(mut w: Writer) -> Result<Store, StoreError> {
+        let summarizer = summaries::Summarizer::spawn(&w.index);
+        summarizer.enqueue(w.index.read().expect("index lock").unsummarized());
+        w.summarizer = Some(summarizer);
         Ok(Store {
             dir: w.dir.clone(),
             index: w.index.clone(),
@@ -192,6 +196,10 @@ impl Store {
         fresh.published = self.published.clone();
         fresh.write_clock = self.write_clock.clone();
         fresh.fsync_latency = self.fsync_latency.clone();
+        fresh.summarizer = w.summarizer.clone();
+        if let Some(s) = &fresh.summarizer {
+            s.enqueue(self.index.read().expect("index lock").unsummarized());
+        }
         fresh.term = fresh.term.max(w.term);
         fresh.publish();
         *w = fresh;

@@ -85,6 +85,7 @@ pub(crate) fn open(
         write_clock: Arc::default(),
         fsync_latency: Arc::default(),
         buf: Vec::new(),
+        summarizer: None,
     })
 }
 

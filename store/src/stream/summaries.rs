@@ -8,23 +8,129 @@
 //! the leader's byte for byte; a snapshot does not carry them: the copy
 //! rebuilds them from its segments when the installed store opens.
 //!
-//! Blocks of the active segment get their summaries as they are appended
-//! (built from the events on the ingest thread, or from the bytes of a
-//! replicated block); blocks recovered into it on open have none, and are
-//! read by searches as before, until the seal summarizes them.
+//! Blocks of the active segment (appended, replicated, or recovered into it
+//! on open) are summarized off the append path by the store's
+//! [`Summarizer`], one thread at the lowest CPU priority, so ingestion never
+//! waits for it; searches read a block that has no summary yet, as before.
+//! While appends keep coming (one in the last [`BUSY`]) it works at most a
+//! tenth of the time, so that even on a machine whose cores ingestion keeps
+//! busy it takes little from it; once they stop it catches up at full speed.
+//! The seal summarizes, in parallel, whatever blocks the summarizer has not
+//! reached, so a sealed segment always has its complete file.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, OnceLock, RwLock, Weak};
+use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
 use super::error::StoreError;
-use super::index::Summary;
+use super::index::{BlockIndex, BlockRef, Summary};
 use super::manifest::{self, SealInfo};
+use super::read::read_block;
 use super::segment::{self, BlockMeta};
-use crate::summary::{decode_summaries, encode_summaries, summarize_block, SegmentSummaries};
+use crate::block::BlockHeader;
+use crate::summary::{
+    decode_summaries, encode_summaries, summarize_block, BlockSummary, SegmentSummaries,
+};
+
+/// How recent an append keeps the summarizer to its tenth of the time.
+pub(crate) const BUSY: Duration = Duration::from_millis(100);
+
+/// Summarizes blocks in the background: a handle on the store's summarizer
+/// thread, which ends with the store.
+#[derive(Clone, Debug)]
+pub(crate) struct Summarizer {
+    jobs: mpsc::Sender<BlockRef>,
+    /// When blocks were last queued ([`since_epoch`]).
+    last_queued: Arc<AtomicU64>,
+}
+
+/// Nanoseconds since the first call in this process.
+fn since_epoch() -> u64 {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    EPOCH.get_or_init(Instant::now).elapsed().as_nanos() as u64
+}
+
+impl Summarizer {
+    /// Starts the summarizer of the store whose block index is `index`.
+    pub(crate) fn spawn(index: &Arc<RwLock<BlockIndex>>) -> Summarizer {
+        let (jobs, queue) = mpsc::channel::<BlockRef>();
+        let last_queued = Arc::new(AtomicU64::new(0));
+        let (index, busy) = (Arc::downgrade(index), last_queued.clone());
+        std::thread::Builder::new()
+            .name("skein-summarizer".into())
+            .spawn(move || run(&index, &queue, &busy))
+            .expect("start the summarizer thread");
+        Summarizer { jobs, last_queued }
+    }
+
+    /// Queues blocks to summarize.
+    pub(crate) fn enqueue(&self, blocks: impl IntoIterator<Item = BlockRef>) {
+        self.last_queued.store(since_epoch(), Ordering::Relaxed);
+        for b in blocks {
+            // The thread ends only once the store is gone.
+            let _ = self.jobs.send(b);
+        }
+    }
+}
+
+/// How long to rest after `worked`, with blocks last queued at `queued`
+/// and the clock at `now` (nanoseconds since the epoch): nine times as long
+/// while appends are recent, so that it works a tenth of the time; not at
+/// all once they have stopped.
+pub(crate) fn rest(worked: Duration, queued: u64, now: u64) -> Duration {
+    let busy = now.saturating_sub(queued) < BUSY.as_nanos() as u64;
+    if busy {
+        worked * 9
+    } else {
+        Duration::ZERO
+    }
+}
+
+/// The summarizer thread: at the lowest priority, summarizes queued blocks
+/// into `index` until the store (its index) is dropped.
+fn run(index: &Weak<RwLock<BlockIndex>>, queue: &mpsc::Receiver<BlockRef>, queued: &AtomicU64) {
+    // SAFETY: setpriority with `who` 0 changes only the calling thread's
+    // nice value on Linux, which keeps nice values per thread.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 19);
+    }
+    while let Ok(b) = queue.recv() {
+        if index.strong_count() == 0 {
+            return;
+        }
+        let started = Instant::now();
+        let Some(summary) = summarize_ref(&b) else {
+            continue;
+        };
+        let Some(index) = index.upgrade() else {
+            return;
+        };
+        index
+            .write()
+            .expect("index lock")
+            .set_summary(&b.meta, Arc::new(summary));
+        drop(index);
+        let pause = rest(
+            started.elapsed(),
+            queued.load(Ordering::Relaxed),
+            since_epoch(),
+        );
+        std::thread::sleep(pause);
+    }
+}
+
+/// The summary of block `b`, read from its file (`None` when it cannot be
+/// read or decoded, or another block now lies there).
+fn summarize_ref(b: &BlockRef) -> Option<BlockSummary> {
+    let bytes = read_block(b).ok()?;
+    let same = BlockHeader::decode(&bytes).is_ok_and(|h| h == b.meta.header);
+    same.then(|| summarize_block(&bytes).ok()).flatten()
+}
 
 /// The summaries of sealed segment `id` (its `blocks`, its `file`): from its
 /// summary file when that describes exactly this segment, otherwise
@@ -113,8 +219,16 @@ pub(crate) fn write(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::block::BlockHeader;
     use crate::summary::summarize;
+
+    #[test]
+    fn the_summarizer_rests_nine_tenths_while_appends_keep_coming() {
+        let ms = |n: u64| Duration::from_millis(n);
+        let at = |d: Duration| d.as_nanos() as u64;
+        assert_eq!(rest(ms(3), at(ms(1000)), at(ms(1050))), ms(27));
+        assert_eq!(rest(ms(3), at(ms(1000)), at(ms(1100))), Duration::ZERO);
+        assert_eq!(rest(ms(3), at(ms(1000)), at(ms(999))), ms(27));
+    }
 
     #[test]
     fn a_file_fits_only_the_segment_it_describes() {

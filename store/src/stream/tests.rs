@@ -225,17 +225,30 @@ fn sealed_store(dir: &Path) -> Store {
     s
 }
 
+/// Waits until the background summarizer has given every block of `s` its
+/// summary, then checks each equals the summary of the stored block.
+fn all_summarized(s: &Store) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while s.blocks(None, None).iter().any(|b| b.summary.is_none()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "blocks left unsummarized"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    for b in s.blocks(None, None) {
+        let stored = crate::summary::summarize_block(&read::read_block(&b).unwrap());
+        assert_eq!(b.summary.as_deref(), Some(&stored.unwrap()));
+    }
+}
+
 #[test]
 fn summary_files_damaged_or_missing_are_rebuilt_on_open_byte_for_byte() {
     let dir = tempfile::tempdir().unwrap();
     let active = {
         let s = sealed_store(dir.path());
         assert!(s.status().segments > 4, "{:?}", s.status());
-        // Every block has its summary, built from its events.
-        for b in s.blocks(None, None) {
-            let stored = crate::summary::summarize_block(&read::read_block(&b).unwrap());
-            assert_eq!(b.summary.as_deref(), Some(&stored.unwrap()));
-        }
+        all_summarized(&s);
         s.status().segments as u64
     };
     let original = file_bytes(dir.path());
@@ -254,23 +267,32 @@ fn summary_files_damaged_or_missing_are_rebuilt_on_open_byte_for_byte() {
 
     let s = Store::open(dir.path(), opts()).unwrap();
     assert_eq!(file_bytes(dir.path()), original);
-    // Blocks recovered into the active segment have no summary until it seals.
-    for b in s.blocks(None, None) {
-        assert_eq!(
-            b.summary.is_some(),
-            b.meta.segment != active,
-            "{:?}",
-            b.meta
-        );
-    }
+    // Blocks recovered into the active segment are summarized again.
+    all_summarized(&s);
     s.seal().unwrap();
-    assert!(s.blocks(None, None).iter().all(|b| b.summary.is_some()));
     // The same file as a store that never closed writes at that seal.
     let other = tempfile::tempdir().unwrap();
     let never_closed = sealed_store(other.path());
     never_closed.seal().unwrap();
     let read = |d: &Path| std::fs::read(segment::sum_path(d, active)).unwrap();
     assert_eq!(read(dir.path()), read(other.path()));
+}
+
+#[test]
+fn a_sealed_segment_holds_the_summary_of_every_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path(), opts()).unwrap();
+    for t in 0..50 {
+        s.append_events(&events(t, 20, 1)).unwrap();
+    }
+    s.seal().unwrap();
+    // The seal summarized whatever blocks the summarizer had not reached.
+    assert!(s.blocks(None, None).iter().all(|b| b.summary.is_some()));
+    let file =
+        crate::summary::decode_summaries(&std::fs::read(segment::sum_path(dir.path(), 1)).unwrap())
+            .unwrap();
+    assert_eq!(file.blocks.len(), 50);
+    assert!(file.blocks.iter().all(|(_, s)| s.is_some()));
 }
 
 #[test]

@@ -10,11 +10,12 @@ use std::time::Instant;
 
 use super::disk::{available_bytes, WriteClock};
 use super::error::StoreError;
-use super::index::{BlockIndex, Summary};
+use super::index::{BlockIndex, BlockRef};
 use super::latency::FsyncLatency;
 use super::manifest::{self, Manifest, ModelOp, OpRecord, SealInfo, TermStart};
 use super::segment::{self, BlockMeta};
-use super::{summaries, StoreOptions};
+use super::summaries::{self, Summarizer};
+use super::StoreOptions;
 use crate::block::{BlockHeader, EncodedBlock};
 use crate::generation::Generation;
 use crate::Timestamp;
@@ -95,6 +96,9 @@ pub(crate) struct Writer {
     /// [`super::Store`], which reads it without the lock).
     pub fsync_latency: Arc<FsyncLatency>,
     pub buf: Vec<u8>,
+    /// Summarizes appended blocks in the background (shared with the
+    /// [`super::Store`], which starts it once the writer exists).
+    pub summarizer: Option<Summarizer>,
 }
 
 impl Writer {
@@ -151,7 +155,7 @@ impl Writer {
                 term: h.term,
             });
             arrival += h.event_count as u64;
-            stamped.push((h, b.payload.as_slice(), Some(b.summary.clone())));
+            stamped.push((h, b.payload.as_slice()));
         }
         self.write_blocks(&stamped)?;
         self.maybe_seal()?;
@@ -159,18 +163,16 @@ impl Writer {
     }
 
     /// Writes complete blocks at the end of the active segment, fsyncs, and
-    /// only then advances the generation and publishes them to readers, with
-    /// their summaries. On a failed write the segment is cut back to its
-    /// previous length; if even that fails the store refuses further writes.
-    pub fn write_blocks(
-        &mut self,
-        blocks: &[(BlockHeader, &[u8], Summary)],
-    ) -> Result<(), StoreError> {
+    /// only then advances the generation and publishes them to readers (and
+    /// queues them for the summarizer). On a failed write the segment is cut
+    /// back to its previous length; if even that fails the store refuses
+    /// further writes.
+    pub fn write_blocks(&mut self, blocks: &[(BlockHeader, &[u8])]) -> Result<(), StoreError> {
         let dir = self.dir.clone();
         let active = self.active.as_mut().ok_or(StoreError::Failed)?;
         let path = segment::log_path(&dir, active.id);
         self.buf.clear();
-        for (h, payload, _) in blocks {
+        for (h, payload) in blocks {
             self.buf.extend_from_slice(&h.encode());
             self.buf.extend_from_slice(payload);
         }
@@ -195,22 +197,36 @@ impl Writer {
         }
         let mut metas = Vec::with_capacity(blocks.len());
         let mut offset = start;
-        for (h, _, summary) in blocks {
+        for (h, _) in blocks {
             let bytes = &self.buf[(offset - start) as usize..][..h.block_len() as usize];
             active.note(h, bytes);
-            let meta = BlockMeta {
+            metas.push(BlockMeta {
                 segment: active.id,
                 offset,
                 header: *h,
-            };
-            metas.push((meta, summary.clone()));
+            });
             offset += h.block_len();
             note_term(&mut self.term_history, h.term, self.generation);
             self.generation = h.generation;
             self.next_arrival = h.first_arrival.saturating_add(h.event_count as u64);
         }
-        self.index.write().expect("index lock").push(metas);
+        let file = active.file.clone();
+        let refs: Vec<BlockRef> = metas
+            .iter()
+            .map(|m| BlockRef {
+                meta: *m,
+                file: file.clone(),
+                summary: None,
+            })
+            .collect();
+        self.index
+            .write()
+            .expect("index lock")
+            .push(metas.into_iter().map(|m| (m, None)));
         self.publish();
+        if let Some(s) = &self.summarizer {
+            s.enqueue(refs);
+        }
         Ok(())
     }
 

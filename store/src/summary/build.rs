@@ -1,8 +1,8 @@
 //! [`summarize`]: a block's [`BlockSummary`] from its events.
 //!
-//! Reads events only through [`EventView`], so the summary of a batch
-//! about to be encoded (on the ingest thread) and of the same block decoded
-//! from disk (a follower applying it, a rebuild) are equal byte for byte.
+//! Reads events only through [`EventView`], so the summary of a batch of
+//! events and of the same events stored as a block are equal byte for byte
+//! (the store summarizes stored blocks, on a leader and a follower alike).
 //!
 //! Tokenized: the template, the exception, `@tr`, `@sp`, the message as
 //! free text and `@Message` see it (`@m`, else the template rendered with

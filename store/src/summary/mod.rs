@@ -25,9 +25,9 @@
 //!   checksum, version, and its decoder (fuzzed).
 //!
 //! The store keeps summaries in memory beside its block index: built from
-//! the events as each batch is encoded, written with the segment when it
-//! seals, loaded (or rebuilt from the segment when missing or damaged) when
-//! it opens.
+//! each appended block in the background (off the append path), completed
+//! and written with the segment when it seals, loaded (or rebuilt from the
+//! segment when missing or damaged) when it opens.
 
 pub mod build;
 pub mod file;

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use sbbf_rs_safe::Filter;
 
-use super::tokens::{fold_into, for_each_token, number_key, token_key};
+use super::tokens::{number_key, text_keys};
 use super::{BlockSummary, PropertyStats};
 use crate::block::{decode_block, BlockError};
 use crate::event::model::unescape_json_str;
@@ -49,15 +49,77 @@ pub fn summarize_block(bytes: &[u8]) -> Result<BlockSummary, BlockError> {
     Ok(b.finish())
 }
 
+/// A property's raw (escaped) name and the range of its numeric values.
+type RawProperty = (Box<str>, Option<(Num, Num)>);
+
 /// Collects keys and properties event by event.
 #[derive(Default)]
 struct Builder {
-    keys: Vec<u64>,
-    /// Raw (escaped) property name → range of its numeric values.
-    properties: HashMap<Box<str>, Option<(Num, Num)>>,
+    keys: Keys,
+    properties: Properties,
     recent: Vec<String>,
     next_recent: usize,
-    folded: String,
+    scratch: String,
+}
+
+/// Slots of [`Keys`]' cache of recent keys.
+const RECENT_KEYS: usize = 4096;
+
+/// The keys collected, most repeats dropped as they come by a cache of
+/// recent keys (the rest when the filter is built).
+struct Keys {
+    all: Vec<u64>,
+    recent: Box<[u64; RECENT_KEYS]>,
+}
+
+impl Default for Keys {
+    fn default() -> Keys {
+        Keys {
+            all: Vec::new(),
+            recent: Box::new([0; RECENT_KEYS]),
+        }
+    }
+}
+
+impl Keys {
+    fn insert(&mut self, key: u64) {
+        let slot = &mut self.recent[key as usize % RECENT_KEYS];
+        if *slot != key {
+            *slot = key;
+            self.all.push(key);
+        }
+    }
+
+    /// The distinct keys.
+    fn distinct(mut self) -> Vec<u64> {
+        self.all.sort_unstable();
+        self.all.dedup();
+        self.all
+    }
+}
+
+/// The properties seen so far, found by name from where the last one was:
+/// events of a block mostly send the same names in the same order.
+#[derive(Default)]
+struct Properties {
+    seen: Vec<RawProperty>,
+    next: usize,
+}
+
+impl Properties {
+    /// The numeric range of raw name `name` (a new entry when unseen).
+    fn range(&mut self, name: &str) -> &mut Option<(Num, Num)> {
+        let n = self.seen.len();
+        let at = (0..n)
+            .map(|k| (self.next + k) % n)
+            .find(|&i| *self.seen[i].0 == *name);
+        let i = at.unwrap_or_else(|| {
+            self.seen.push((name.into(), None));
+            n
+        });
+        self.next = i + 1;
+        &mut self.seen[i].1
+    }
 }
 
 impl Builder {
@@ -65,24 +127,28 @@ impl Builder {
         for text in [e.message_template(), e.exception()].into_iter().flatten() {
             self.repeated_text(text);
         }
+        let (keys, scratch) = (&mut self.keys, &mut self.scratch);
         for text in [e.trace_id(), e.span_id()].into_iter().flatten() {
-            tokenize(text, &mut self.folded, &mut self.keys);
+            text_keys(text, scratch, |k| {
+                keys.insert(k);
+            });
         }
         if let Some(m) = message(e) {
-            tokenize(&m, &mut self.folded, &mut self.keys);
+            text_keys(&m, scratch, |k| {
+                keys.insert(k);
+            });
         }
-        let (keys, properties, folded) = (&mut self.keys, &mut self.properties, &mut self.folded);
+        let properties = &mut self.properties;
         e.for_each_property(&mut |name, raw| {
-            if !properties.contains_key(name) {
-                properties.insert(name.into(), None);
-            }
-            let Some(range) = properties.get_mut(name) else {
-                return;
-            };
+            let range = properties.range(name);
             match Value::from_raw(raw) {
-                Value::Str(s) => tokenize(&s, folded, keys),
+                Value::Str(s) => text_keys(&s, scratch, |k| {
+                    keys.insert(k);
+                }),
                 Value::Num(n) => {
-                    keys.extend(number_key(n));
+                    if let Some(k) = number_key(n) {
+                        keys.insert(k);
+                    }
                     *range = Some(widen(*range, n));
                 }
                 _ => {}
@@ -95,7 +161,10 @@ impl Builder {
         if self.recent.iter().any(|r| r == text) {
             return;
         }
-        tokenize(text, &mut self.folded, &mut self.keys);
+        let keys = &mut self.keys;
+        text_keys(text, &mut self.scratch, |k| {
+            keys.insert(k);
+        });
         if self.recent.len() < RECENT_TEXTS {
             self.recent.push(text.to_owned());
         } else {
@@ -104,18 +173,17 @@ impl Builder {
         }
     }
 
-    fn finish(mut self) -> BlockSummary {
-        self.keys.sort_unstable();
-        self.keys.dedup();
-        let filter = (!self.keys.is_empty()).then(|| {
-            let mut f = Filter::new(BITS_PER_KEY, self.keys.len());
-            for &k in &self.keys {
+    fn finish(self) -> BlockSummary {
+        let keys = self.keys.distinct();
+        let filter = (!keys.is_empty()).then(|| {
+            let mut f = Filter::new(BITS_PER_KEY, keys.len());
+            for &k in &keys {
                 f.insert_hash(k);
             }
             f
         });
         let mut named: HashMap<String, Option<(Num, Num)>> = HashMap::new();
-        for (raw, range) in self.properties {
+        for (raw, range) in self.properties.seen {
             let name = match raw.contains('\\') {
                 true => match unescape_json_str(&raw) {
                     Some(n) => n,
@@ -142,13 +210,6 @@ impl Builder {
             properties: properties.into_boxed_slice(),
         }
     }
-}
-
-/// Pushes the keys of every token of `text`.
-fn tokenize(text: &str, folded: &mut String, keys: &mut Vec<u64>) {
-    folded.clear();
-    fold_into(text, folded);
-    for_each_token(folded, |t| keys.push(token_key(t.text)));
 }
 
 /// `range` widened to hold `n`.

@@ -79,6 +79,45 @@ pub(crate) fn number_key(n: Num) -> Option<u64> {
     Some(token_key(&i.unsigned_abs().to_string()))
 }
 
+/// Calls `key` with the key of every token of `text` (unfolded), as
+/// [`token_key`] of each token of its folding would; `scratch` is working
+/// space. ASCII text, the common case, is read once without copying: only
+/// a token's first [`SIDE`] bytes make its key.
+pub(crate) fn text_keys(text: &str, scratch: &mut String, mut key: impl FnMut(u64)) {
+    if !text.is_ascii() {
+        scratch.clear();
+        fold_into(text, scratch);
+        for_each_token(scratch, |t| key(token_key(t.text)));
+        return;
+    }
+    let b = text.as_bytes();
+    let mut emit = |token: &[u8]| {
+        let mut head = [0u8; SIDE];
+        let n = token.len().min(SIDE);
+        for (h, c) in head.iter_mut().zip(&token[..n]) {
+            *h = c.to_ascii_lowercase();
+        }
+        key(match token.len() {
+            len if len <= SIDE => whole_key(&head[..len]),
+            _ => prefix_key(&head),
+        })
+    };
+    let mut start = None;
+    for (i, c) in b.iter().enumerate() {
+        match (c.is_ascii_alphanumeric(), start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                emit(&b[s..i]);
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        emit(&b[s..]);
+    }
+}
+
 /// Appends the folding of `text` to `out` (see the module docs).
 pub(crate) fn fold_into(text: &str, out: &mut String) {
     if text.is_ascii() {
@@ -251,6 +290,26 @@ mod tests {
         }
         // str::to_lowercase's word-final sigma folds like any sigma.
         assert_eq!(folded(&"ΟΔΟΣ".to_lowercase()), folded("ΟΔΟΣ"));
+    }
+
+    #[test]
+    fn text_keys_are_the_keys_of_the_folded_tokens() {
+        for text in [
+            "ORD-1234562 placed",
+            "GET /api/orders/12345 responded 200 in 12.3456 ms",
+            "4bf92f3577B34DA6a3ce929d0e0e4736",
+            "Zürich ΟΔΟΣ İstanbul ß ǅ",
+            "",
+            "--",
+            "aBcDeFgHiJ",
+        ] {
+            let mut fast = Vec::new();
+            text_keys(text, &mut String::new(), |k| fast.push(k));
+            let f = folded(text);
+            let mut slow = Vec::new();
+            for_each_token(&f, |t| slow.push(token_key(t.text)));
+            assert_eq!(fast, slow, "{text}");
+        }
     }
 
     #[test]

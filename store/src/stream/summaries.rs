@@ -10,11 +10,12 @@
 //!
 //! Blocks of the active segment (appended, replicated, or recovered into it
 //! on open) are summarized off the append path by the store's
-//! [`Summarizer`], one thread at the lowest CPU priority, so ingestion never
-//! waits for it; searches read a block that has no summary yet, as before.
-//! While appends keep coming (one in the last [`BUSY`]) it works at most a
-//! tenth of the time, so that even on a machine whose cores ingestion keeps
-//! busy it takes little from it; once they stop it catches up at full speed.
+//! [`Summarizer`], one thread that runs only when the CPU is otherwise idle
+//! (`SCHED_IDLE`), so ingestion never waits for it; searches read a block
+//! that has no summary yet, as before. While appends come back to back (the
+//! last less than [`BUSY`] ago: ingestion running flat out) it also works
+//! at most a tenth of the time, so that its memory traffic takes little from
+//! ingestion; under a lighter load, or none, it keeps up at full speed.
 //! The seal summarizes, in parallel, whatever blocks the summarizer has not
 //! reached, so a sealed segment always has its complete file.
 
@@ -38,7 +39,7 @@ use crate::summary::{
 };
 
 /// How recent an append keeps the summarizer to its tenth of the time.
-pub(crate) const BUSY: Duration = Duration::from_millis(100);
+pub(crate) const BUSY: Duration = Duration::from_millis(10);
 
 /// Summarizes blocks in the background: a handle on the store's summarizer
 /// thread, which ends with the store.
@@ -91,14 +92,23 @@ pub(crate) fn rest(worked: Duration, queued: u64, now: u64) -> Duration {
     }
 }
 
-/// The summarizer thread: at the lowest priority, summarizes queued blocks
+/// Makes the calling thread run only when the CPU is otherwise idle
+/// (`SCHED_IDLE`), or at the lowest nice value where that is refused.
+fn run_when_idle() {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: both calls take `0` for the calling thread (Linux keeps the
+    // scheduling policy and nice value per thread) and read only `param`.
+    unsafe {
+        if libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) != 0 {
+            libc::setpriority(libc::PRIO_PROCESS, 0, 19);
+        }
+    }
+}
+
+/// The summarizer thread: when the CPU is idle, summarizes queued blocks
 /// into `index` until the store (its index) is dropped.
 fn run(index: &Weak<RwLock<BlockIndex>>, queue: &mpsc::Receiver<BlockRef>, queued: &AtomicU64) {
-    // SAFETY: setpriority with `who` 0 changes only the calling thread's
-    // nice value on Linux, which keeps nice values per thread.
-    unsafe {
-        libc::setpriority(libc::PRIO_PROCESS, 0, 19);
-    }
+    run_when_idle();
     while let Ok(b) = queue.recv() {
         if index.strong_count() == 0 {
             return;
@@ -225,8 +235,8 @@ mod tests {
     fn the_summarizer_rests_nine_tenths_while_appends_keep_coming() {
         let ms = |n: u64| Duration::from_millis(n);
         let at = |d: Duration| d.as_nanos() as u64;
-        assert_eq!(rest(ms(3), at(ms(1000)), at(ms(1050))), ms(27));
-        assert_eq!(rest(ms(3), at(ms(1000)), at(ms(1100))), Duration::ZERO);
+        assert_eq!(rest(ms(3), at(ms(1000)), at(ms(1005))), ms(27));
+        assert_eq!(rest(ms(3), at(ms(1000)), at(ms(1010))), Duration::ZERO);
         assert_eq!(rest(ms(3), at(ms(1000)), at(ms(999))), ms(27));
     }
 

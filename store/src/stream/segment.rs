@@ -1,6 +1,6 @@
 //! Segment files: naming, scanning blocks on open, and the block directory
 //! (`seg-N.idx`) written when a segment seals (as is its summary file,
-//! `seg-N.sum`: see [`super::summaries`]).
+//! `seg-N.sum`, written by the `summaries` module).
 //!
 //! A segment is a plain concatenation of blocks. Its directory file lists
 //! every block's offset and header so that opening a store reads a few
